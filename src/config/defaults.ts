@@ -1,0 +1,122 @@
+// Every number of the method, named and documented in one place.
+// Sources: ../shared/design/ALGORITHM.md (the paper, Alaluf et al., ECCV 2024,
+// and the authors' public code where the two differ). Nothing else in the code
+// base should hold one of these as a literal.
+
+/** Face concept head (ALGORITHM.md section 2, "People"). */
+export const FACE = {
+  /** Side of the aligned face crop fed to the recognizer (ArcFace template). */
+  alignedSize: 112,
+  /** Teaching photos per person used by the paper (1 to 4). */
+  maxTeachingPhotos: 4,
+  /**
+   * The paper's cosine-distance threshold, 0.675 (similarity >= 0.325). It
+   * belongs to InsightFace buffalo_l (ArcFace R50) only; each recognizer
+   * carries its own measured threshold in the model registry.
+   */
+  arcfaceBuffaloLDistanceThreshold: 0.675,
+  /** Paper figures for the head (16 people), for reports. */
+  paper: { recall: 0.9639, falsePositiveRate: 0.0233, missRate: 0.0128 },
+} as const;
+
+/** Object concept head: linear classifier over image features (section 2, "Objects"). */
+export const OBJECT_HEAD = {
+  /** Output classes of the linear layer: D -> 2 (negative, positive). */
+  classes: 2,
+  /** The concept fires when p(positive) >= this. */
+  threshold: 0.5,
+  /** Positive photos the paper trains on. */
+  shots: 4,
+  /** About this many same-category negatives per concept in the paper. */
+  paperNegatives: 150,
+  /** Share of negatives held out for validation. */
+  validationShare: 0.5,
+  batchSize: 16,
+  learningRate: 1e-3,
+  weightDecay: 0.01,
+  steps: 500,
+  /** Cosine annealing ends at this learning rate. */
+  minLearningRate: 5e-6,
+  gradientClipNorm: 0.1,
+  flipProbability: 0.5,
+  /** Random rotation in [-maxRotationDegrees, +maxRotationDegrees]. */
+  maxRotationDegrees: 30,
+  /** AdamW betas and epsilon (PyTorch defaults, as the authors' code uses). */
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  /** Paper figures (29 objects): 226/234 positives, 95,724/105,328 negatives. */
+  paper: { recall: 0.9658, negativeAccuracy: 0.9088 },
+} as const;
+
+/** Where and how the concept embedding enters the VLM (section 3). */
+export const INJECTION = {
+  /** Tokens appended per firing concept. */
+  tokensPerConcept: 1,
+} as const;
+
+/** Concept-embedding optimization (section 4). */
+export const EMBEDDING_TRAINING = {
+  /** Initialization: uniform in [0, initHigh), then normalized. */
+  initLow: 0,
+  initHigh: 1,
+  learningRate: 1.0,
+  weightDecay: 1e-4,
+  gradientClipNorm: 0.05,
+  /** Paper: 75 for objects on BLIP-2; MiniGPT-v2 code: 200. */
+  steps: 100,
+  /** All (up to this many) teaching photos form one batch per step. */
+  maxPhotosPerStep: 4,
+  checkpointEvery: 25,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  augmentation: {
+    flipProbability: 0.5,
+    brightnessMin: 0.4,
+    brightnessMax: 1.6,
+    maxRotationDegrees: 45,
+  },
+  /** Target captions per teaching image (1 written or generated + 4 paraphrases). */
+  captionsPerImage: 5,
+  /** Cross-entropy ignores label positions with this value (prompt and image tokens). */
+  ignoreLabel: -100,
+  /**
+   * Attention regularization weight per family and task (the authors' code);
+   * the paper's text says 0.25 for LLaVA.
+   */
+  attentionLambda: {
+    blip2: 0.04,
+    llavaCaptioning: 0.0075,
+    llavaVqa: 10.0,
+    minigptV2: 1.0,
+  },
+  /**
+   * Which attention entries are regularized: the concept token's row (the
+   * code, LLaVA and MiniGPT-v2) or its column (the paper's description).
+   */
+  attentionDirection: 'row' as 'row' | 'column',
+  /** Identifier used for objects and VQA in the paper. */
+  defaultObjectIdentifier: 'sks',
+  /** Paper ablation (BLIP-2, 10 concepts, recall %), for reports. */
+  paperAblation: { none: 25.88, regularizationOnly: 72.77, both: 84.87 },
+} as const;
+
+/** Answering (section 5). */
+export const GENERATION = {
+  llava: { temperature: 0.2, topP: 0.7, maxNewTokens: 512, sample: true },
+  minigptV2: { temperature: 1.0, topP: 1.0, maxNewTokens: 128, sample: false },
+  blip2: { temperature: 1.0, topP: 1.0, maxNewTokens: 512, sample: false },
+  /** MiniGPT-v2 REC boxes live on a 0..100 grid; Qwen2-VL-style ones on 0..1000. */
+  minigptBoxGrid: 100,
+  qwenBoxGrid: 1000,
+} as const;
+
+/** Evaluation protocol (section 6). */
+export const EVALUATION = {
+  folds: 5,
+  trainImagesPerFold: 4,
+  /** Headline recall of the paper (%), for comparison in reports. */
+  paperRecall: { llava: 95.97, llavaObjects: 94.76, llavaPeople: 97.08, blip2: 87.11, llmGuidedBaseline: 46.23 },
+  paperRecallByShots: { 1: 88.93, 2: 92.88, 4: 95.97 },
+} as const;
