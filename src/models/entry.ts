@@ -1,0 +1,48 @@
+// Models described as data: what a model is for, which files make it, where
+// they come from, how to check them, and how to feed it. Task-specific
+// settings live in each task's catalog file (src/models/catalog/).
+import type { Preprocess } from '../image/tensor.ts';
+
+export type ModelTask = 'face-detection' | 'face-recognition' | 'image-features' | 'vlm';
+
+export interface ModelFile {
+  /** Path inside the model's directory, e.g. `onnx/decoder_model_merged.onnx`. */
+  path: string;
+  /** Path at the source when it differs from `path` (hub file names vary). */
+  remotePath?: string;
+  /** Exact size when known; checked after download. */
+  bytes?: number;
+  /** sha256 (hex) when known; checked after download and reported on mismatch. */
+  sha256?: string;
+}
+
+/** Where a model's files come from when they are not on this machine. */
+export type ModelSource =
+  | { kind: 'hub'; repo: string; revision: string }
+  | { kind: 'url'; baseUrl: string }
+  /** Licence terms (or packaging) require the user to fetch and place the files themselves. */
+  | { kind: 'manual'; instructions: string }
+  /** The project generates the files itself (tiny test models). */
+  | { kind: 'generated'; command: string };
+
+export interface ModelEntryBase {
+  id: string;
+  task: ModelTask;
+  /** Architecture family, e.g. `yunet`, `scrfd`, `arcface`, `clip`, `llava`. */
+  family: string;
+  description: string;
+  licence: string;
+  /** Folder under MYVLM_MODELS_DIR or the cache that holds `files`. */
+  directory: string;
+  files: ModelFile[];
+  source: ModelSource;
+  /** True for the small models that tests use; false for what real users should run. */
+  testOnly?: boolean;
+}
+
+/** A single-graph vision model: one ONNX file, one image input. */
+export interface VisionModelEntry extends ModelEntryBase {
+  preprocess: Preprocess;
+  /** Name of the image input tensor. */
+  input: string;
+}
