@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
+import { loadSettings } from './settings.ts';
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadSettings', () => {
+  it('has working defaults with an empty environment', () => {
+    const settings = loadSettings({});
+    expect(settings.executionProvider).toBe('cpu');
+    expect(settings.dataDir).toMatch(/concepts$/);
+    expect(settings.telegram).toBeNull();
+    expect(settings.discord).toBeNull();
+    expect(settings.vlm).toBeNull();
+  });
+
+  it('names the variable and the problem', () => {
+    expect(failure({ MYVLM_THREADS: 'many' }).message).toBe('MYVLM_THREADS: expected a whole number from 0 to 256, got "many"');
+    expect(failure({ MYVLM_EXECUTION_PROVIDER: 'tpu' }).variable).toBe('MYVLM_EXECUTION_PROVIDER');
+    expect(failure({ MYVLM_OFFLINE: 'maybe' }).message).toMatch(/^MYVLM_OFFLINE: expected 1\/0/);
+    expect(failure({ MYVLM_FACE_THRESHOLD: '3' }).variable).toBe('MYVLM_FACE_THRESHOLD');
+    expect(failure({ TELEGRAM_BOT_TOKEN: 'oops' }).variable).toBe('TELEGRAM_BOT_TOKEN');
+    expect(failure({ DISCORD_TOKEN: 'x'.repeat(30) }).variable).toBe('DISCORD_APPLICATION_ID');
+    expect(failure({ MYVLM_HF_ENDPOINT: 'ftp://mirror' }).variable).toBe('MYVLM_HF_ENDPOINT');
+  });
+
+  it('reads messenger settings when tokens are present', () => {
+    const settings = loadSettings({
+      TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc',
+      DISCORD_TOKEN: 'discord-token-value',
+      DISCORD_APPLICATION_ID: '123456789012345678',
+      MYVLM_OFFLINE: 'yes',
+    });
+    expect(settings.telegram?.webhookPort).toBe(8443);
+    expect(settings.discord?.applicationId).toBe('123456789012345678');
+    expect(settings.offline).toBe(true);
+  });
+});

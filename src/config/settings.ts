@@ -1,0 +1,141 @@
+// Reads and validates the environment once, at start. A bad value fails with
+// a ConfigError naming the variable and what is wrong; `.env.example`
+// documents every variable read here.
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.ts';
+import type { ExecutionProvider } from '../models/session.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Settings {
+  /** Where concept memory lives (SQLite + photo blobs). */
+  dataDir: string;
+  /** Folder of pre-placed model files (`<directory>/<file>` per registry entry), or null. */
+  modelsDir: string | null;
+  /** Where downloaded models are cached. */
+  cacheDir: string;
+  /** Never touch the network for models. */
+  offline: boolean;
+  /** Hugging Face hub endpoint (a mirror, or a local server in tests). */
+  hubEndpoint: string;
+  executionProvider: ExecutionProvider;
+  intraOpThreads: number;
+  faceDetector: string;
+  faceRecognizer: string;
+  /** Overrides the recognizer's measured threshold (cosine similarity), or null. */
+  faceThreshold: number | null;
+  imageFeatures: string;
+  /** Optional folder of generic photos used as extra negatives for object heads. */
+  genericNegativesDir: string | null;
+  /** VLM registry id or model folder; null answers from the concept heads alone. */
+  vlm: string | null;
+  maxImageBytes: number;
+  maxImagePixels: number;
+  telegram: { token: string; apiRoot: string | null; webhookUrl: string | null; webhookPort: number } | null;
+  discord: { token: string; applicationId: string; apiUrl: string | null; gatewayUrl: string | null } | null;
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function fraction(env: Env, name: string): number | null {
+  const raw = text(env, name);
+  if (raw === null) return null;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < -1 || value > 1) {
+    throw new ConfigError(name, `expected a cosine similarity between -1 and 1, got "${raw}"`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined || raw === null || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new ConfigError(name, `expected 1/0, true/false or yes/no, got "${raw}"`);
+}
+
+function choice<T extends string>(env: Env, name: string, options: readonly T[], fallback: T): T {
+  const raw = text(env, name);
+  if (raw === null) return fallback;
+  if (!(options as readonly string[]).includes(raw)) throw new ConfigError(name, `expected one of ${options.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+function url(env: Env, name: string): string | null {
+  const raw = text(env, name);
+  if (raw === null) return null;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new Error();
+  } catch {
+    throw new ConfigError(name, `expected an http(s) or ws(s) URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+function directory(env: Env, name: string, fallback: string | null): string | null {
+  const raw = text(env, name);
+  return raw === null ? fallback : path.resolve(raw);
+}
+
+/** Parses the environment into Settings; throws ConfigError on the first bad variable. */
+export function loadSettings(env: Env = process.env): Settings {
+  const telegramToken = text(env, 'TELEGRAM_BOT_TOKEN');
+  if (telegramToken !== null && !/^\d+:[\w-]{20,}$/.test(telegramToken)) {
+    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'does not look like a bot token from @BotFather (digits, a colon, then at least 20 letters)');
+  }
+  const discordToken = text(env, 'DISCORD_TOKEN');
+  const discordApplication = text(env, 'DISCORD_APPLICATION_ID');
+  if ((discordToken === null) !== (discordApplication === null)) {
+    throw new ConfigError(discordToken ? 'DISCORD_APPLICATION_ID' : 'DISCORD_TOKEN', 'Discord needs both DISCORD_TOKEN and DISCORD_APPLICATION_ID');
+  }
+  if (discordApplication !== null && !/^\d{5,25}$/.test(discordApplication)) {
+    throw new ConfigError('DISCORD_APPLICATION_ID', `expected the numeric application id from the Discord developer portal, got "${discordApplication}"`);
+  }
+  return {
+    dataDir: directory(env, 'MYVLM_DATA_DIR', path.join(REPO_ROOT, 'concepts')) as string,
+    modelsDir: directory(env, 'MYVLM_MODELS_DIR', null),
+    cacheDir: directory(env, 'MYVLM_CACHE_DIR', path.join(homedir(), '.cache', 'myvlm')) as string,
+    offline: flag(env, 'MYVLM_OFFLINE'),
+    hubEndpoint: url(env, 'MYVLM_HF_ENDPOINT') ?? 'https://huggingface.co',
+    executionProvider: choice(env, 'MYVLM_EXECUTION_PROVIDER', ['cpu', 'cuda', 'webgpu'] as const, 'cpu'),
+    intraOpThreads: integer(env, 'MYVLM_THREADS', 0, 0, 256),
+    faceDetector: text(env, 'MYVLM_FACE_DETECTOR') ?? 'yunet-2023mar',
+    faceRecognizer: text(env, 'MYVLM_FACE_RECOGNIZER') ?? 'arcface-r50-buffalo-l',
+    faceThreshold: fraction(env, 'MYVLM_FACE_THRESHOLD'),
+    imageFeatures: text(env, 'MYVLM_IMAGE_FEATURES') ?? 'clip-vit-b32',
+    genericNegativesDir: directory(env, 'MYVLM_GENERIC_NEGATIVES_DIR', null),
+    vlm: text(env, 'MYVLM_VLM'),
+    maxImageBytes: integer(env, 'MYVLM_MAX_IMAGE_BYTES', 25 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    maxImagePixels: integer(env, 'MYVLM_MAX_IMAGE_PIXELS', 50_000_000, 10_000, 1_000_000_000),
+    telegram: telegramToken
+      ? {
+          token: telegramToken,
+          apiRoot: url(env, 'TELEGRAM_API_ROOT'),
+          webhookUrl: url(env, 'TELEGRAM_WEBHOOK_URL'),
+          webhookPort: integer(env, 'TELEGRAM_WEBHOOK_PORT', 8443, 1, 65535),
+        }
+      : null,
+    discord:
+      discordToken && discordApplication
+        ? { token: discordToken, applicationId: discordApplication, apiUrl: url(env, 'DISCORD_API_URL'), gatewayUrl: url(env, 'DISCORD_GATEWAY_URL') }
+        : null,
+  };
+}
