@@ -21,11 +21,6 @@ export function validateName(raw: string): string {
   return name;
 }
 
-/** Case- and accent-insensitive comparison key for names. */
-export function nameKey(name: string): string {
-  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[’']/g, "'");
-}
-
 /**
  * The word that stands for a concept inside prompts. People keep their first
  * name when it is a plain word ("Anna"); objects use the paper's "sks" unless

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of `myvlm` (and `npm start`): runs the TypeScript sources
+// through tsx, so there is no build step between a clone and a chat.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

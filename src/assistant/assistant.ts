@@ -1,0 +1,66 @@
+// The conversation core: one `Turn` in, one `Reply` out, for every adapter.
+// It reads the command, runs it against the scope's memory and heads, and
+// turns every failure into a plain answer: a UserError as it is, anything
+// else logged with its cause and answered with a short apology.
+import { isUserError, messageForUser } from '../errors.ts';
+import type { ImageLimits } from '../image/decode.ts';
+import type { ConceptHeads } from '../heads/types.ts';
+import { moduleLogger } from '../log.ts';
+import type { ConceptStore } from '../memory/store.ts';
+import { parseCommand } from './command.ts';
+import { describe, refer } from './look.ts';
+import { forget, help, listConcepts, remember } from './manage.ts';
+import { teach } from './teach.ts';
+import type { ConversationCore, Reply, Turn, TurnOptions } from './turn.ts';
+
+const logger = moduleLogger('assistant');
+
+export interface AssistantDeps {
+  store: ConceptStore;
+  /** Null when no recognition models are available; the assistant says so. */
+  heads: ConceptHeads | null;
+  imageLimits: ImageLimits;
+}
+
+export class Assistant implements ConversationCore {
+  constructor(private readonly deps: AssistantDeps) {}
+
+  async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
+    try {
+      return await this.dispatch(turn, options);
+    } catch (error) {
+      if (!isUserError(error)) logger.error({ err: error, scope: turn.scope, command: turn.text.slice(0, 40) }, 'turn failed');
+      return text(messageForUser(error));
+    }
+  }
+
+  private async dispatch(turn: Turn, options: TurnOptions): Promise<Reply> {
+    const command = parseCommand(turn.text);
+    switch (command.name) {
+      case 'help':
+        return text(help());
+      case 'teach':
+        return text(await teach(this.deps, turn, command.rest, options));
+      case 'concepts':
+        return text(await listConcepts(this.deps.store, turn));
+      case 'forget':
+        return text(await forget(this.deps.store, turn, command.rest));
+      case 'remember':
+        return text(await remember(this.deps.store, turn, command.rest));
+      case 'caption':
+        return describe(this.deps, turn, '/caption', options);
+      case 'ask':
+        return describe(this.deps, turn, 'your question', options);
+      case 'refer':
+        return refer(this.deps, turn, command.rest, options);
+      case null:
+        if (command.unknown) return text(`I don't know the command /${command.unknown}. Send /help to see what I can do.`);
+        if (turn.images.length > 0) return describe(this.deps, turn, 'your question', options);
+        return text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.');
+    }
+  }
+}
+
+function text(value: string): Reply {
+  return { text: value, images: [] };
+}

@@ -1,0 +1,49 @@
+// Reading a message as a command: "/teach Anna person", "/forget Rex",
+// "@bot /ask what is Rex holding?", or a plain question with a photo.
+import { COMMANDS, type CommandName } from './turn.ts';
+
+export interface ParsedCommand {
+  /** null for a message that is not a slash command. */
+  name: CommandName | null;
+  /** The text after the command word (or the whole message). */
+  rest: string;
+  /** An unknown slash command the user typed, for a helpful answer. */
+  unknown?: string;
+}
+
+const KNOWN = new Set<string>(COMMANDS.map((c) => c.name));
+
+export function parseCommand(text: string): ParsedCommand {
+  const trimmed = text.trim();
+  const match = /^\/([A-Za-z_]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(trimmed);
+  if (!match) return { name: null, rest: trimmed };
+  const word = match[1].toLowerCase();
+  const rest = (match[2] ?? '').trim();
+  if (KNOWN.has(word)) return { name: word as CommandName, rest };
+  if (word === 'start') return { name: 'help', rest };
+  return { name: null, rest, unknown: word };
+}
+
+/** Splits "/teach Grandma's mug object" into name and optional kind. */
+export function splitTeachArgs(rest: string): { name: string; kind: 'person' | 'object' | null } {
+  const match = /^(.*?)(?:\s+(person|object|people|thing|pet))?$/i.exec(rest.trim());
+  const name = (match?.[1] ?? '').trim();
+  const word = match?.[2]?.toLowerCase();
+  const kind = word === undefined ? null : word === 'person' || word === 'people' ? 'person' : 'object';
+  return { name, kind };
+}
+
+/**
+ * Splits "/remember Anna likes horses" into a known name and the fact. Names
+ * can have several words, so the longest known name that starts the text wins.
+ */
+export function splitNameAndFact(rest: string, knownNames: readonly string[]): { name: string; fact: string } | null {
+  const lower = rest.toLowerCase();
+  const sorted = [...knownNames].sort((a, b) => b.length - a.length);
+  for (const name of sorted) {
+    if (lower.startsWith(name.toLowerCase()) && /^(\s|:|$)/.test(rest.slice(name.length))) {
+      return { name, fact: rest.slice(name.length).replace(/^[\s:]+/, '').trim() };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,62 @@
+// `/concepts`, `/forget`, `/remember` and `/help`: what the assistant knows in
+// this scope, and the user's control over it.
+import { UserError } from '../errors.ts';
+import type { ConceptRecord } from '../memory/concept.ts';
+import type { ConceptStore } from '../memory/store.ts';
+import { splitNameAndFact } from './command.ts';
+import { validateName } from './names.ts';
+import { assertMayChange } from './permissions.ts';
+import { COMMANDS, type Turn } from './turn.ts';
+
+/** Facts per concept, and characters per fact: enough for a family, bounded for storage. */
+export const MAX_FACTS = 20;
+export const MAX_FACT_LENGTH = 300;
+
+export async function listConcepts(store: ConceptStore, turn: Turn): Promise<string> {
+  const concepts = await store.list(turn.scope);
+  if (concepts.length === 0) return "I don't know anyone or anything here yet. Send photos with /teach <name> to introduce someone.";
+  const lines = concepts.map((c) => `• ${c.name} (${c.kind}, ${c.photos.length} photo${c.photos.length === 1 ? '' : 's'}${c.facts.length ? `; ${c.facts.join('; ')}` : ''})`);
+  return [`I know ${concepts.length} here:`, ...lines].join('\n');
+}
+
+async function findConcept(store: ConceptStore, turn: Turn, rawName: string): Promise<ConceptRecord> {
+  const name = validateName(rawName);
+  const concept = await store.findByName(turn.scope, name);
+  if (!concept) throw new UserError(`I don't know anyone or anything called ${name} here. /concepts lists who I know.`);
+  return concept;
+}
+
+export async function forget(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
+  const concept = await findConcept(store, turn, rest);
+  assertMayChange(turn, concept, 'make me forget');
+  await store.forget(turn.scope, concept.id);
+  return `Done: I forgot ${concept.name}, with ${concept.photos.length} photo${concept.photos.length === 1 ? '' : 's'} and everything I learned from them.`;
+}
+
+export async function remember(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
+  const concepts = await store.list(turn.scope);
+  const split = splitNameAndFact(rest, concepts.map((c) => c.name));
+  if (!split) {
+    throw new UserError(concepts.length === 0 ? 'Teach me someone first with /teach <name>.' : 'Usage: /remember <name> <fact>, for example /remember Anna loves horses.');
+  }
+  const concept = await findConcept(store, turn, split.name);
+  assertMayChange(turn, concept, 'change what I know about');
+  const fact = split.fact.replace(/\s+/g, ' ').trim();
+  if (!fact) throw new UserError(`What should I remember about ${concept.name}?`);
+  if (fact.length > MAX_FACT_LENGTH) throw new UserError(`Please keep a fact under ${MAX_FACT_LENGTH} characters.`);
+  await store.modify(turn.scope, concept.id, (draft) => {
+    if (draft.facts.length >= MAX_FACTS) throw new UserError(`I already remember ${MAX_FACTS} facts about ${concept.name}; that is my limit.`);
+    draft.facts.push(fact);
+  });
+  return `I'll remember that about ${concept.name}.`;
+}
+
+export function help(): string {
+  return [
+    'I recognize the people and things you teach me, and answer about them by name.',
+    '',
+    ...COMMANDS.map((c) => `/${c.name}${c.args ? ` ${c.args}` : ''} — ${c.help}`),
+    '',
+    'Send a photo with /teach Anna to introduce Anna; later, send any photo and I will tell you who I see.',
+  ].join('\n');
+}

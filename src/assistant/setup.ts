@@ -1,0 +1,33 @@
+// Builds the assistant from settings: the concept store, the concept heads
+// (models resolved lazily, so a missing model only disables what needs it),
+// and the conversation core on top.
+import { Assistant } from './assistant.ts';
+import type { Settings } from '../config/settings.ts';
+import { createConceptHeads } from '../heads/index.ts';
+import { KeyvConceptStore } from '../memory/keyv-store.ts';
+import { SessionPool } from '../models/session.ts';
+
+export interface AssistantRuntime {
+  assistant: Assistant;
+  /** Closes the store and releases every model session. */
+  close(): Promise<void>;
+}
+
+export async function createAssistant(settings: Settings): Promise<AssistantRuntime> {
+  const store = await KeyvConceptStore.open({ directory: settings.dataDir });
+  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  const heads = createConceptHeads(settings, sessions);
+  const assistant = new Assistant({
+    store,
+    heads,
+    imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
+  });
+  return {
+    assistant,
+    async close() {
+      await heads.dispose();
+      await sessions.dispose();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// The platform-agnostic conversation contract. Adapters turn platform updates
+// into a `Turn`, call `Assistant.handle`, and turn the `Reply` (and any status
+// updates on the way) back into platform calls. Nothing here knows a platform.
+import type { Scope, UserRef } from '../memory/concept.ts';
+
+/** A photo as it arrived: raw bytes, decoded and validated by the core. */
+export interface IncomingImage {
+  bytes: Uint8Array;
+  /** File name or platform id, for messages ("photo 2 (IMG_0042.jpg)"). */
+  name?: string;
+  /** A caption the user wrote on this photo, if the platform has per-photo captions. */
+  caption?: string;
+}
+
+export interface Turn {
+  /** Where the conversation happens; concepts are visible only inside their scope. */
+  scope: Scope;
+  user: UserRef;
+  /** How to address the user in replies (display name), if known. */
+  userName?: string;
+  /** The adapter's word that this user administers the scope (group or server admin). */
+  isScopeAdmin: boolean;
+  /** The message text or photo caption, with a bot mention already stripped. */
+  text: string;
+  /** Photos of this message, of its album, or of the message it replies to. */
+  images: IncomingImage[];
+}
+
+export interface OutgoingImage {
+  bytes: Uint8Array;
+  mimeType: 'image/png' | 'image/jpeg';
+  /** A file name for platforms that need one ("refer-rex.png"). */
+  name: string;
+}
+
+export interface Reply {
+  text: string;
+  images: OutgoingImage[];
+}
+
+/**
+ * Progress of long work ("Learning Rex: step 40/100"). Adapters show these by
+ * editing one status message; the terminal prints them on one line.
+ */
+export interface StatusUpdate {
+  text: string;
+  /** 0..1 when the work knows how far it is. */
+  progress?: number;
+}
+
+export interface TurnOptions {
+  onStatus?: (update: StatusUpdate) => void | Promise<void>;
+}
+
+/** The conversation core as adapters see it. */
+export interface ConversationCore {
+  handle(turn: Turn, options?: TurnOptions): Promise<Reply>;
+}
+
+/** Commands the core understands, with the one-line help adapters register (Telegram setMyCommands, Discord slash commands). */
+export const COMMANDS = [
+  { name: 'teach', args: '<name> [person|object]', help: 'Teach me a person or thing from 1-4 photos' },
+  { name: 'ask', args: '<question>', help: 'Ask about a photo, by name' },
+  { name: 'caption', args: '', help: 'Describe a photo, naming who and what I know' },
+  { name: 'refer', args: '<name>', help: 'Show where someone or something is in a photo' },
+  { name: 'concepts', args: '', help: 'List who and what I know here' },
+  { name: 'remember', args: '<name> <fact>', help: 'Remember a fact about someone or something' },
+  { name: 'forget', args: '<name>', help: 'Forget someone or something, with all their photos' },
+  { name: 'help', args: '', help: 'How to use me' },
+] as const;
+
+export type CommandName = (typeof COMMANDS)[number]['name'];

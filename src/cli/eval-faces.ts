@@ -1,0 +1,159 @@
+// `myvlm eval faces <dir> --shots N`: the people-head evaluation on a
+// folder-per-identity set. Every photo is embedded once; teaching, matching
+// and threshold sweeps then run on the stored embeddings.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FACE } from '../config/defaults.ts';
+import { loadSettings } from '../config/settings.ts';
+import { UserError } from '../errors.ts';
+import { decodeImage } from '../image/decode.ts';
+import { findModel } from '../models/registry.ts';
+import { SessionPool } from '../models/session.ts';
+import { loadFaceDataset, type FaceDataset } from '../heads/face/evaluation/dataset.ts';
+import {
+  bestUnderFalsePositiveRate,
+  defaultSweepThresholds,
+  evaluateFaces,
+  TARGET_FALSE_POSITIVE_RATE,
+  type EmbeddedPhoto,
+  type FaceEvalResult,
+} from '../heads/face/evaluation/protocol.ts';
+import { formatEvalReport, formatSweep } from '../heads/face/evaluation/report.ts';
+import { FaceHead } from '../heads/face/head.ts';
+
+const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R] [--detector ID] [--recognizer ID]
+                       [--threshold T] [--sweep] [--json] [--long-side PX] [--no-flip] [--min-face PX]
+  <dir>          one folder of photos per person; _strangers/ and _groups/groups.json are optional
+  --shots N      teaching photos per person (default ${FACE.maxTeachingPhotos})
+  --seed S       seed of the teaching-photo choice (default 1); --repeats R runs seeds S..S+R-1 and sums the counts
+  --threshold T  cosine similarity to match (default: the recognizer's measured threshold)
+  --sweep        print recall and false-positive rate over thresholds 0.20..0.80
+  --json         print one JSON object instead of text
+  --long-side PX dynamic-size detectors: the input's long side (default from the registry)
+  --no-flip      embed faces without averaging with their mirror image
+  --min-face PX  smallest face (shorter box side) to match or teach (default from the registry)`;
+
+/** Runs the face evaluation; returns the process exit code. `args` are what follows `eval faces`. */
+export async function evalFacesCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      shots: { type: 'string' },
+      seed: { type: 'string' },
+      repeats: { type: 'string' },
+      detector: { type: 'string' },
+      recognizer: { type: 'string' },
+      threshold: { type: 'string' },
+      'long-side': { type: 'string' },
+      'no-flip': { type: 'boolean' },
+      'min-face': { type: 'string' },
+      sweep: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UserError(`Name one dataset folder.\n${USAGE}`);
+  const shots = wholeNumber(values.shots, '--shots', FACE.maxTeachingPhotos, 1);
+  const seed = wholeNumber(values.seed, '--seed', 1, 0);
+  const repeats = wholeNumber(values.repeats, '--repeats', 1, 1);
+  const seeds = Array.from({ length: repeats }, (_, i) => seed + i);
+  const settings = loadSettings();
+  const detector = findModel('face-detection', values.detector ?? settings.faceDetector);
+  const recognizer = findModel('face-recognition', values.recognizer ?? settings.faceRecognizer);
+  const threshold = values.threshold === undefined ? (settings.faceThreshold ?? recognizer.threshold) : similarity(values.threshold);
+  const minFace = values['min-face'] === undefined ? undefined : wholeNumber(values['min-face'], '--min-face', 0, 0);
+  const longSide = values['long-side'] === undefined ? undefined : wholeNumber(values['long-side'], '--long-side', 640, 32);
+
+  const dataset = loadFaceDataset(positionals[0]);
+  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  try {
+    const head = new FaceHead({
+      detector,
+      recognizer,
+      sessions,
+      resolve: { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint },
+      threshold,
+      detectorOptions: longSide === undefined ? {} : { longSide },
+      ...(values['no-flip'] ? { flipAverage: false } : {}),
+      ...(minFace === undefined ? {} : { minRecognizableFace: minFace }),
+    });
+    const unavailable = await head.availability();
+    if (unavailable) throw new UserError(unavailable);
+    const started = Date.now();
+    const photos = await embedDataset(head, dataset);
+    const embedSeconds = (Date.now() - started) / 1000;
+    const result = evaluateFaces(head, dataset, photos, { shots, seeds, threshold });
+    const sweep = values.sweep ? defaultSweepThresholds().map((t) => evaluateFaces(head, dataset, photos, { shots, seeds, threshold: t })) : null;
+    const setup = {
+      dataset: dataset.root,
+      detector: detector.id,
+      recognizer: recognizer.id,
+      flipAverage: values['no-flip'] ? false : recognizer.flipAverage,
+      minRecognizableFace: head.minRecognizableFace,
+      embedSeconds,
+      photos: photos.size,
+    };
+    if (values.json) {
+      const best = sweep ? bestUnderFalsePositiveRate(sweep) : undefined;
+      process.stdout.write(`${JSON.stringify({ ...setup, ...result, ...(sweep ? { sweep: sweep.map(summary), bestUnderTargetFpr: best ? summary(best) : null, targetFpr: TARGET_FALSE_POSITIVE_RATE } : {}) })}\n`);
+    } else {
+      process.stdout.write(`${formatEvalReport(setup, result)}\n`);
+      if (sweep) process.stdout.write(`\n${formatSweep(sweep, TARGET_FALSE_POSITIVE_RATE)}\n`);
+    }
+    return 0;
+  } finally {
+    await sessions.dispose();
+  }
+}
+
+/** Embeds every photo of the set once (identities, strangers, groups), reporting progress on stderr. */
+async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<string, EmbeddedPhoto>> {
+  const paths = [...dataset.identities.flatMap((i) => i.photos), ...dataset.strangers, ...dataset.groups.map((g) => g.path)];
+  const photos = new Map<string, EmbeddedPhoto>();
+  for (const [i, file] of paths.entries()) {
+    if (photos.has(file)) continue;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (cause) {
+      throw new UserError(`Cannot read ${path.relative(dataset.root, file)}.`, { cause });
+    }
+    const image = await decodeImage(bytes);
+    photos.set(file, { width: image.width, height: image.height, faces: await head.embedFaces(image) });
+    if (process.stderr.isTTY) process.stderr.write(`\rEmbedding faces: ${i + 1}/${paths.length}`);
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  return photos;
+}
+
+function summary(r: FaceEvalResult) {
+  return {
+    threshold: r.threshold,
+    recall: r.recall,
+    falsePositiveRate: r.falsePositiveRate,
+    missRate: r.missRate,
+    misidentificationRate: r.misidentificationRate,
+    groupsFound: r.groups.enrolledFound,
+    groupsCorrect: r.groups.enrolledCorrect,
+    strangersAssigned: r.groups.strangersAssigned,
+  };
+}
+
+function wholeNumber(raw: string | undefined, flag: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
+  return value;
+}
+
+function similarity(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < -1 || value > 1) throw new UserError(`--threshold takes a cosine similarity between -1 and 1, not "${raw}".`);
+  return value;
+}

@@ -1,0 +1,44 @@
+// `myvlm <command>`: the one command-line entry. `npm start` runs `myvlm
+// start`; every other command is for scripts, evaluation and maintenance.
+import dotenv from 'dotenv';
+import { messageForUser, isUserError } from '../errors.ts';
+import { log } from '../log.ts';
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  start: { summary: 'start the messenger adapters from the environment, or the terminal chat', run: async (args) => (await import('./start.ts')).startCommand(args) },
+  chat: { summary: 'chat in this terminal (photos as file paths)', run: async (args) => (await import('./start.ts')).chatCommand(args) },
+  models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
+  bench: { summary: 'run the benchmarks (`bench [name ...]`)', run: async (args) => (await import('../../bench/run.ts')).runBenchmarks(args) },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return ['Usage: myvlm <command> [options]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  dotenv.config();
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`Unknown command "${name}".\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (isUserError(error)) {
+      process.stderr.write(`myvlm: ${error.message}\n`);
+      return 1;
+    }
+    log.error({ err: error }, 'command failed');
+    process.stderr.write(`myvlm: ${messageForUser(error)}\n`);
+    return 1;
+  }
+}

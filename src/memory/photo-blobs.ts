@@ -1,0 +1,183 @@
+// Teaching photos as content-addressed files: `<root>/<scope folder>/<sha256>`.
+// A photo is written to a temp file, fsynced and renamed into place, so a
+// crash leaves either the whole photo or nothing. Photos are written before
+// the record that references them; ones no record references are removed by
+// `discard` (after forget/update) and `sweep` (at open, after a crash).
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
+import type { Scope } from './concept.ts';
+
+const log = moduleLogger('memory.photos');
+const SHA256 = /^[0-9a-f]{64}$/;
+const TEMP_SUFFIX = '.tmp';
+
+/**
+ * How long a photo stored with `put` but not yet referenced by a record is
+ * protected from `discard`: the time a teach may take between storing its
+ * photos and writing the concept (face fitting, object-head training).
+ */
+export const PENDING_PHOTO_MS = 30 * 60_000;
+
+/** Per-scope folder name: a hash, so scope ids never become paths (and `:` works on every OS). */
+export function scopeFolder(scope: Scope): string {
+  return createHash('sha256').update(scope, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** The photo files of a concept store. */
+export class PhotoBlobs {
+  private readonly pending = new Map<string, number>();
+
+  constructor(readonly root: string) {}
+
+  /** Stores `bytes` for `scope` (idempotent) and returns their sha256. */
+  async put(scope: Scope, bytes: Uint8Array): Promise<string> {
+    if (bytes.byteLength === 0) throw new UserError('That photo is empty.');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const folder = scopeFolder(scope);
+    this.pending.set(`${folder}/${sha256}`, Date.now() + PENDING_PHOTO_MS);
+    const dir = path.join(this.root, folder);
+    const file = path.join(dir, sha256);
+    if (await exists(file)) return sha256;
+    const created = !(await exists(dir));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (created) await syncDirectory(this.root);
+    const temp = path.join(dir, `${sha256}.${randomUUID()}${TEMP_SUFFIX}`);
+    try {
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await syncDirectory(dir);
+    return sha256;
+  }
+
+  /** The photo's bytes, or null when missing or when its content no longer matches its name. */
+  async get(scope: Scope, sha256: string): Promise<Uint8Array | null> {
+    if (!SHA256.test(sha256)) return null;
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path.join(this.root, scopeFolder(scope), sha256));
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
+      log.error({ folder: scopeFolder(scope), sha256 }, 'stored photo is damaged (content does not match its hash)');
+      return null;
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  async has(scope: Scope, sha256: string): Promise<boolean> {
+    return SHA256.test(sha256) && exists(path.join(this.root, scopeFolder(scope), sha256));
+  }
+
+  /** Marks photos as referenced by a written record: they no longer need protection. */
+  settle(scope: Scope, sha256s: Iterable<string>): void {
+    const folder = scopeFolder(scope);
+    for (const sha256 of sha256s) this.pending.delete(`${folder}/${sha256}`);
+  }
+
+  /** Deletes `candidates` of `scope` that are not in `stillUsed` and not pending; drops an emptied scope folder. */
+  async discard(scope: Scope, candidates: Iterable<string>, stillUsed: ReadonlySet<string>): Promise<number> {
+    const folder = scopeFolder(scope);
+    let removed = 0;
+    for (const sha256 of new Set(candidates)) {
+      if (stillUsed.has(sha256) || this.isPending(folder, sha256) || !SHA256.test(sha256)) continue;
+      await rm(path.join(this.root, folder, sha256), { force: true });
+      removed += 1;
+    }
+    if (removed > 0) await removeIfEmpty(path.join(this.root, folder));
+    return removed;
+  }
+
+  /**
+   * Deletes every photo no record references (`referenced` maps scope folder
+   * to the sha256s its records use) and every leftover temp file: what a crash
+   * between a photo write and its record write leaves behind.
+   */
+  async sweep(referenced: ReadonlyMap<string, ReadonlySet<string>>): Promise<number> {
+    let removed = 0;
+    for (const folder of await listDirectory(this.root)) {
+      const dir = path.join(this.root, folder);
+      if (!(await stat(dir)).isDirectory()) continue;
+      const used = referenced.get(folder);
+      for (const name of await listDirectory(dir)) {
+        const orphan = SHA256.test(name) && !used?.has(name) && !this.isPending(folder, name);
+        if (orphan || name.endsWith(TEMP_SUFFIX)) {
+          await rm(path.join(dir, name), { force: true });
+          removed += 1;
+        }
+      }
+      await removeIfEmpty(dir);
+    }
+    if (removed > 0) log.info({ removed }, 'removed photos no concept references');
+    return removed;
+  }
+
+  private isPending(folder: string, sha256: string): boolean {
+    const key = `${folder}/${sha256}`;
+    const until = this.pending.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.pending.delete(key);
+    return false;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function listDirectory(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw error;
+  }
+}
+
+/** Makes a rename or a new entry in `dir` durable (a no-op where directories cannot be fsynced). */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}

@@ -1,0 +1,87 @@
+// The terminal chat end to end: real core, real SQLite store, real face
+// models on real photos, driven through the adapter's own line protocol.
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTerminal } from '../../adapters/terminal/terminal.ts';
+import { decodeImage } from '../../src/image/decode.ts';
+import { sharedPhoto } from '../support/paths.ts';
+import { testAssistant } from '../support/assistant.ts';
+
+type Runtime = Awaited<ReturnType<typeof testAssistant>>;
+
+/** Sends each line in order and returns everything the chat printed. */
+async function chat(runtime: Runtime, lines: string[], workDir: string): Promise<string> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+  output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const done = runTerminal({ core: runtime.assistant, input, output, cwd: workDir, outputDir: 'out' });
+  input.end(`${lines.join('\n')}\n`);
+  await done;
+  return printed;
+}
+
+describe('terminal chat, end to end', () => {
+  let runtime: Runtime;
+  let workDir: string;
+
+  beforeAll(async () => {
+    runtime = await testAssistant();
+    workDir = mkdtempSync(path.join(tmpdir(), 'myvlm-terminal-'));
+    writeFileSync(path.join(workDir, 'notes.jpg'), 'this is a text file renamed to .jpg\n');
+  });
+
+  afterAll(async () => {
+    await runtime.close();
+  });
+
+  it('teaches people from photo paths, recognizes, marks, lists and forgets them', async () => {
+    const photo = (name: string) => `"${sharedPhoto('ageitgey', name)}"`;
+    const out = await chat(
+      runtime,
+      [
+        `/teach Obama ${photo('obama.jpg')} ${photo('obama2.jpg')}`,
+        `/teach Biden person ${photo('biden.jpg')}`,
+        photo('test__obama_and_biden.jpg'),
+        `/refer Obama ${photo('obama3.jpg')}`,
+        '/concepts',
+        '/teach Notes notes.jpg',
+        '/forget Obama',
+        '/concepts',
+      ],
+      workDir,
+    );
+    const blocks = out.split('\n');
+    expect(out).toMatch(/Nice to meet Obama! I learned their face from 2 photo\(s\)\./);
+    expect(out).toMatch(/Nice to meet Biden!/);
+    // Both people in the group photo, each named once.
+    const seen = blocks.find((l) => l.startsWith('I see '));
+    expect(seen).toMatch(/Obama \((left|centre|right)\)/);
+    expect(seen).toMatch(/Biden \((left|centre|right)\)/);
+    expect(out).toMatch(/Obama is here \(.*\), marked on the photo\./);
+    expect(out).toMatch(/I know 2 here:\n• Biden \(person, 1 photo\)\n• Obama \(person, 2 photos\)/);
+    expect(out).toMatch(/notes\.jpg\): That does not look like a photo/);
+    expect(out).toMatch(/Done: I forgot Obama, with 2 photos/);
+    expect(out).toMatch(/I know 1 here:\n• Biden \(person, 1 photo\)\n(?!•)/);
+
+    // The box image was written and is a real PNG of the photo's size.
+    const saved = readdirSync(path.join(workDir, 'out'));
+    expect(saved).toHaveLength(1);
+    const meta = await sharp(path.join(workDir, 'out', saved[0])).metadata();
+    const original = await decodeImage(readFileSync(sharedPhoto('ageitgey', 'obama3.jpg')));
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', original.width, original.height]);
+
+    // Forgetting left no trace of Obama in the store's files.
+    const dataDir = runtime.settings.dataDir;
+    const sqlite = readFileSync(path.join(dataDir, 'concepts.sqlite'));
+    expect(sqlite.includes(Buffer.from('Obama'))).toBe(false);
+    for (const suffix of ['-wal', '-journal']) {
+      const file = path.join(dataDir, `concepts.sqlite${suffix}`);
+      if (existsSync(file)) expect(readFileSync(file).includes(Buffer.from('Obama'))).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,27 @@
+// Builds the real assistant for integration tests: a fresh SQLite store in a
+// temporary folder and the small real models from ../shared/models.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createAssistant, type AssistantRuntime } from '../../src/assistant/setup.ts';
+import { loadSettings, type Settings } from '../../src/config/settings.ts';
+import { SHARED_MODELS } from './paths.ts';
+
+/** Settings for tests: offline, shared test models, a private data folder. */
+export function testSettings(overrides: Record<string, string> = {}): Settings {
+  return loadSettings({
+    MYVLM_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-data-')),
+    MYVLM_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-cache-')),
+    MYVLM_MODELS_DIR: SHARED_MODELS,
+    MYVLM_OFFLINE: '1',
+    MYVLM_FACE_RECOGNIZER: 'mobilefacenet',
+    MYVLM_IMAGE_FEATURES: 'mobilenet-v3-small-576',
+    MYVLM_THREADS: '1',
+    ...overrides,
+  });
+}
+
+export async function testAssistant(overrides: Record<string, string> = {}): Promise<AssistantRuntime & { settings: Settings }> {
+  const settings = testSettings(overrides);
+  return { ...(await createAssistant(settings)), settings };
+}
