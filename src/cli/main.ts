@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   start: { summary: 'start the messenger adapters from the environment, or the terminal chat', run: async (args) => (await import('./start.ts')).startCommand(args) },
   chat: { summary: 'chat in this terminal (photos as file paths)', run: async (args) => (await import('./start.ts')).chatCommand(args) },
   models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
+  onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },
   bench: { summary: 'run the benchmarks (`bench [name ...]`)', run: async (args) => (await import('../../bench/run.ts')).runBenchmarks(args) },
 };
 
