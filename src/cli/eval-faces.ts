@@ -18,6 +18,7 @@ import {
   TARGET_FALSE_POSITIVE_RATE,
   type EmbeddedPhoto,
   type FaceEvalResult,
+  type FalsePositiveMeasure,
 } from '../heads/face/evaluation/protocol.ts';
 import { formatEvalReport, formatSweep } from '../heads/face/evaluation/report.ts';
 import { FaceHead } from '../heads/face/head.ts';
@@ -100,8 +101,14 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
       photos: photos.size,
     };
     if (values.json) {
-      const best = sweep ? bestUnderFalsePositiveRate(sweep) : undefined;
-      process.stdout.write(`${JSON.stringify({ ...setup, ...result, ...(sweep ? { sweep: sweep.map(summary), bestUnderTargetFpr: best ? summary(best) : null, targetFpr: TARGET_FALSE_POSITIVE_RATE } : {}) })}\n`);
+      const best = (measure: FalsePositiveMeasure) => {
+        const found = sweep ? bestUnderFalsePositiveRate(sweep, TARGET_FALSE_POSITIVE_RATE, measure) : null;
+        return found ? summary(found) : null;
+      };
+      const sweepPart = sweep
+        ? { sweep: sweep.map(summary), targetFpr: TARGET_FALSE_POSITIVE_RATE, bestUnderTargetFpr: best('falsePositiveRate'), bestUnderTargetAloneFpr: best('aloneFalsePositiveRate') }
+        : {};
+      process.stdout.write(`${JSON.stringify({ ...setup, ...result, ...sweepPart })}\n`);
     } else {
       process.stdout.write(`${formatEvalReport(setup, result)}\n`);
       if (sweep) process.stdout.write(`\n${formatSweep(sweep, TARGET_FALSE_POSITIVE_RATE)}\n`);
@@ -137,6 +144,7 @@ function summary(r: FaceEvalResult) {
     threshold: r.threshold,
     recall: r.recall,
     falsePositiveRate: r.falsePositiveRate,
+    aloneFalsePositiveRate: r.aloneFalsePositiveRate,
     missRate: r.missRate,
     misidentificationRate: r.misidentificationRate,
     groupsFound: r.groups.enrolledFound,

@@ -1,7 +1,7 @@
 // `myvlm <command>`: the one command-line entry. `npm start` runs `myvlm
 // start`; every other command is for scripts, evaluation and maintenance.
 import dotenv from 'dotenv';
-import { messageForUser, isUserError } from '../errors.ts';
+import { messageForUser, isUserError, UserError } from '../errors.ts';
 import { log } from '../log.ts';
 
 type Command = (args: string[]) => Promise<number>;
@@ -9,6 +9,13 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   start: { summary: 'start the messenger adapters from the environment, or the terminal chat', run: async (args) => (await import('./start.ts')).startCommand(args) },
   chat: { summary: 'chat in this terminal (photos as file paths)', run: async (args) => (await import('./start.ts')).chatCommand(args) },
+  discord: {
+    summary: 'register the Discord slash commands (`discord register [--guild <id>]`)',
+    run: async (args) => {
+      if (args[0] !== 'register') throw new UserError('Usage: myvlm discord register [--guild <server id>]');
+      return (await import('./start.ts')).discordRegisterCommand(args.slice(1));
+    },
+  },
   models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
   onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },
   bench: { summary: 'run the benchmarks (`bench [name ...]`)', run: async (args) => (await import('../../bench/run.ts')).runBenchmarks(args) },

@@ -1,6 +1,8 @@
 // `npm start` / `myvlm start`: the messenger adapters named by the
 // environment, or the terminal chat when no messenger token is set.
 // `myvlm chat` always opens the terminal chat.
+import { registerDiscordCommands } from '../../adapters/discord/commands.ts';
+import { hasMessengerSettings, startAdapters } from '../../adapters/start.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
@@ -22,11 +24,27 @@ export async function chatCommand(args: string[]): Promise<number> {
 
 export async function startCommand(args: string[]): Promise<number> {
   const settings = loadSettings(process.env);
-  if (!settings.telegram && !settings.discord) {
+  if (!hasMessengerSettings(settings)) {
     process.stderr.write('No TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set: starting the terminal chat.\n');
     return chatCommand(args);
   }
-  throw new Error('messenger adapters are not wired yet');
+  const runtime = await createAssistant(settings);
+  try {
+    const started = await startAdapters(settings, runtime.assistant);
+    process.stderr.write(`Started ${started.description}. Press Ctrl-C to stop.\n`);
+    await started.stopped;
+  } finally {
+    await runtime.close();
+  }
+  return 0;
+}
+
+/** `myvlm discord register [--guild <id>]`: publishes the slash commands (globally, or to one server at once). */
+export async function discordRegisterCommand(args: string[]): Promise<number> {
+  const settings = loadSettings(process.env);
+  const result = await registerDiscordCommands(settings, { guildId: valueOf(args, '--guild') ?? undefined });
+  process.stdout.write(`Registered ${result.names.join(', ')} for ${result.scope}.\n`);
+  return 0;
 }
 
 function valueOf(args: readonly string[], flag: string): string | null {

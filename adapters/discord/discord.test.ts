@@ -1,0 +1,219 @@
+// The Discord adapter end to end: the real discord.js client over HTTP and
+// WebSocket against the fake Discord on loopback, with a recording core so
+// the plumbing (deferral, attachments, progress edits, scopes, permissions,
+// rate limits, registration) is checked exactly. The real core runs in
+// test/conformance.
+import { readFileSync } from 'node:fs';
+import { PermissionFlagsBits } from 'discord.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { FakeDiscordServer, type FakeInteraction } from '../../test/fakes/discord-server.ts';
+import { sharedPhoto } from '../../test/support/paths.ts';
+import { DESCRIBE_MESSAGE_COMMAND, discordCommands, registerDiscordCommands } from './commands.ts';
+import { startDiscord, type DiscordHandle } from './discord.ts';
+
+const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
+const jpeg = (i: number, filename = `p${i}.jpg`) => ({ bytes: photos[i], filename, contentType: 'image/jpeg' });
+
+class RecordingCore implements ConversationCore {
+  readonly turns: Turn[] = [];
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
+    this.turns.push(turn);
+    return this.answer(turn, options);
+  }
+}
+
+const alice = { id: '301', username: 'alice' };
+const bob = { id: '302', username: 'bob' };
+
+describe('Discord adapter (discord.js against the fake Discord)', () => {
+  let fake: FakeDiscordServer;
+  let core: RecordingCore;
+  let bot: DiscordHandle;
+
+  beforeAll(async () => {
+    fake = await FakeDiscordServer.start();
+    core = new RecordingCore();
+    bot = await startDiscord({ core, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    await bot.stop();
+    await fake.close();
+  });
+  afterEach(() => {
+    core.answer = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  });
+
+  async function finished(interaction: FakeInteraction): Promise<FakeInteraction> {
+    await fake.waitFor(() => (interaction.callbacks.length > 0 ? true : undefined), 'the deferral');
+    await bot.idle();
+    return interaction;
+  }
+
+  it('logs in through the gateway the REST API advertises', () => {
+    expect(fake.identified).toBe(1);
+    expect(bot.username).toBe('MyVLM');
+  });
+
+  it('turns /teach with 4 attachments into one turn with 4 photos, deferred within 3 s', async () => {
+    const interaction = await finished(
+      fake.dispatchSlashCommand({
+        user: alice,
+        guildId: '5001',
+        name: 'teach',
+        options: [
+          { name: 'name', type: 'string', value: 'Anna' },
+          { name: 'photo1', type: 'attachment', file: jpeg(0) },
+          { name: 'kind', type: 'string', value: 'person' },
+          { name: 'photo2', type: 'attachment', file: jpeg(1) },
+          { name: 'photo3', type: 'attachment', file: jpeg(2) },
+          { name: 'photo4', type: 'attachment', file: jpeg(3) },
+        ],
+      }),
+    );
+    expect(interaction.callbacks.map((c) => c.type)).toEqual([5]);
+    expect(interaction.callbacks[0].at - interaction.dispatchedAt).toBeLessThan(3000);
+    const turn = core.turns.at(-1)!;
+    expect(turn).toMatchObject({ scope: 'discord:guild:5001', user: 'discord:user:301', isScopeAdmin: false, text: '/teach Anna person' });
+    expect(turn.images.map((image, i) => Buffer.from(image.bytes).equals(Buffer.from(photos[i])))).toEqual([true, true, true, true]);
+    expect(interaction.original?.content).toBe('ok: /teach Anna person');
+  });
+
+  it('uses the user scope in DMs and server permissions for administration', async () => {
+    const before = core.turns.length;
+    await finished(fake.dispatchSlashCommand({ user: bob, name: 'concepts' }));
+    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5001', permissions: PermissionFlagsBits.ManageGuild, name: 'forget', options: [{ name: 'name', type: 'string', value: 'Anna' }] }));
+    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5002', permissions: PermissionFlagsBits.Administrator, name: 'concepts' }));
+    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5002', permissions: PermissionFlagsBits.SendMessages, name: 'remember', options: [{ name: 'name', type: 'string', value: 'Anna' }, { name: 'fact', type: 'string', value: 'loves horses' }] }));
+    expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
+      ['discord:dm:302', true, '/concepts'],
+      ['discord:guild:5001', true, '/forget Anna'],
+      ['discord:guild:5002', true, '/concepts'],
+      ['discord:guild:5002', false, '/remember Anna loves horses'],
+    ]);
+  });
+
+  it('describes the photos of a message from the context menu', async () => {
+    const interaction = await finished(
+      fake.dispatchMessageCommand({ user: alice, guildId: '5001', name: DESCRIBE_MESSAGE_COMMAND, target: [{ bytes: Buffer.from('notes'), filename: 'notes.txt', contentType: 'text/plain' }, jpeg(3, 'biden.jpg')] }),
+    );
+    const turn = core.turns.at(-1)!;
+    expect(turn.text).toBe('/caption');
+    expect(turn.images.map((i) => i.name)).toEqual(['biden.jpg']);
+    expect(interaction.original?.content).toBe('ok: /caption');
+  });
+
+  it('edits the deferred response with progress, then the answer with images attached', async () => {
+    core.answer = async (_turn, options) => {
+      for (let step = 1; step <= 3; step++) {
+        await options.onStatus?.({ text: 'Learning Anna', progress: step / 3 });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      return { text: 'Anna is here.', images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }] };
+    };
+    const interaction = await finished(fake.dispatchSlashCommand({ user: alice, guildId: '5001', name: 'refer', options: [{ name: 'name', type: 'string', value: 'Anna' }, { name: 'photo', type: 'attachment', file: jpeg(0) }] }));
+    expect(interaction.original?.history.slice(0, -1)).toContain('Learning Anna (33%)');
+    expect(interaction.original?.content).toBe('Anna is here.');
+    expect(interaction.original?.files.map((f) => f.name)).toEqual(['refer-anna.jpg']);
+    expect(interaction.original?.files[0].bytes.equals(Buffer.from(photos[1]))).toBe(true);
+  });
+
+  it('continues text past 2000 characters in follow-ups', async () => {
+    core.answer = async () => ({ text: `${'word '.repeat(700)}end`, images: [] });
+    const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'help' }));
+    expect(interaction.original?.content.length).toBeLessThanOrEqual(2000);
+    expect(interaction.followups).toHaveLength(1);
+    expect(interaction.followups[0].content.endsWith('end')).toBe(true);
+  });
+
+  it('waits out a 429 for the advertised retry_after and still delivers the answer', async () => {
+    fake.failNextWith429('PATCH', /\/messages\/@original$/, 1);
+    const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'concepts' }));
+    expect(interaction.original?.content).toBe('ok: /concepts');
+    const edits = fake.requestsTo('PATCH', new RegExp(`${interaction.token}/messages/@original$`));
+    expect(edits.map((e) => e.status)).toEqual([429, 200]);
+    expect(edits[1].at - edits[0].at).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('answers a failing core with an apology', async () => {
+    core.answer = async () => {
+      throw new Error('boom');
+    };
+    const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'concepts' }));
+    expect(interaction.original?.content).toMatch(/^Sorry, something went wrong/);
+  });
+});
+
+describe('Discord commands, start and stop', () => {
+  it('registers slash commands with attachment options and the message command', async () => {
+    const fake = await FakeDiscordServer.start();
+    try {
+      const settings = { discord: { token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, gatewayUrl: null } };
+      expect(await registerDiscordCommands(settings)).toEqual({ scope: 'global', names: [...discordCommands().map((c) => c.name)] });
+      expect((await registerDiscordCommands(settings, { guildId: '5001' })).scope).toBe('5001');
+      const teach = fake.commands.get('global')!.find((c) => c.name === 'teach') as { options: Array<{ name: string; type: number; required?: boolean }> };
+      expect(teach.options.map((o) => [o.name, o.type, o.required ?? false])).toEqual([
+        ['name', 3, true],
+        ['photo1', 11, true],
+        ['kind', 3, false],
+        ['photo2', 11, false],
+        ['photo3', 11, false],
+        ['photo4', 11, false],
+      ]);
+      expect(fake.commands.get('global')!.find((c) => c.name === DESCRIBE_MESSAGE_COMMAND)?.type).toBe(3);
+      await expect(registerDiscordCommands({ discord: { ...settings.discord, token: 'wrong' } })).rejects.toBeInstanceOf(ConfigError);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('explains a rejected token in one line', async () => {
+    const fake = await FakeDiscordServer.start();
+    try {
+      const start = startDiscord({ core: new RecordingCore(), token: 'wrong-token', applicationId: fake.applicationId, apiUrl: fake.apiUrl });
+      await expect(start).rejects.toThrow(/^DISCORD_TOKEN: Discord rejected the token \(401 Unauthorized\)[^\n]*$/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('connects to a configured gateway URL instead of the advertised one', async () => {
+    const fake = await FakeDiscordServer.start();
+    const elsewhere = await FakeDiscordServer.start({ token: fake.token });
+    const bot = await startDiscord({ core: new RecordingCore(), token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, gatewayUrl: elsewhere.gatewayUrl });
+    try {
+      expect([fake.identified, elsewhere.identified]).toEqual([0, 1]);
+      expect(fake.requestsTo('GET', /^\/api\/v10\/gateway\/bot$/)).toHaveLength(1);
+    } finally {
+      await bot.stop();
+      await fake.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('lets a running turn finish on stop and tells newcomers to retry', async () => {
+    const fake = await FakeDiscordServer.start();
+    const core = new RecordingCore();
+    let release: () => void = () => {};
+    core.answer = () => new Promise((resolve) => (release = () => resolve({ text: 'finished', images: [] })));
+    const bot = await startDiscord({ core, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl });
+    try {
+      const running = fake.dispatchSlashCommand({ user: alice, name: 'concepts' });
+      await expect.poll(() => core.turns.length).toBe(1);
+      const stopped = bot.stop();
+      const late = fake.dispatchSlashCommand({ user: bob, name: 'concepts' });
+      await fake.waitFor(() => late.original?.content || undefined, 'the answer to the late command');
+      release();
+      await stopped;
+      expect(running.original?.content).toBe('finished');
+      expect(late.callbacks.map((c) => c.type)).toEqual([4]);
+      expect(late.original?.content).toMatch(/restarting/);
+      expect(core.turns).toHaveLength(1);
+    } finally {
+      await bot.stop();
+      await fake.close();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+// The response to one deferred interaction: "MyVLM is thinking…" becomes the
+// latest status while the work runs (edits throttled to Discord's pace), and
+// then the answer, with images as attachments. Text past Discord's 2000
+// characters continues in follow-up messages. Status that arrives after the
+// answer (background learning) goes to one follow-up message, edited in place.
+import { AttachmentBuilder, type RepliableInteraction } from 'discord.js';
+import type { Reply, StatusUpdate } from '../../src/assistant/turn.ts';
+import { moduleLogger } from '../../src/log.ts';
+import { loggable } from './loggable.ts';
+
+const logger = moduleLogger('discord');
+
+/** Minimum time between two edits of the response (Discord allows about 5 edits per 5 s per webhook). */
+export const PROGRESS_EDIT_INTERVAL_MS = 1_500;
+
+/** Discord's limit on a message's content. */
+export const DISCORD_MESSAGE_LIMIT = 2000;
+
+export class ProgressReply {
+  private latest: string | null = null;
+  private shown: string | null = null;
+  private lastEditAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private answered = false;
+  /** The follow-up that shows status after the answer, once created. */
+  private lateStatusId: string | null = null;
+
+  constructor(
+    private readonly interaction: RepliableInteraction,
+    private readonly intervalMs: number = PROGRESS_EDIT_INTERVAL_MS,
+  ) {}
+
+  /** Shows `update`; returns at once (the network work runs behind). */
+  update(update: StatusUpdate): void {
+    this.latest = formatProgress(update);
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastEditAt + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.enqueue(() => this.showLatest());
+    }, wait);
+  }
+
+  /** Replaces the response with the answer; long text continues in follow-ups. */
+  async finish(reply: Reply): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    await this.chain;
+    const [first = '…', ...rest] = splitText(reply.text, DISCORD_MESSAGE_LIMIT);
+    const files = reply.images.map((image) => new AttachmentBuilder(Buffer.from(image.bytes), { name: image.name }));
+    await this.interaction.editReply({ content: first, files });
+    for (const part of rest) await this.interaction.followUp({ content: part });
+    this.answered = true;
+    this.shown = null;
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => logger.warn({ err: loggable(error), interaction: this.interaction.id }, 'progress update failed'));
+  }
+
+  private async showLatest(): Promise<void> {
+    const text = this.latest;
+    if (text === null || text === this.shown) return;
+    this.lastEditAt = Date.now();
+    if (!this.answered) {
+      await this.interaction.editReply({ content: text });
+    } else if (this.lateStatusId === null) {
+      this.lateStatusId = (await this.interaction.followUp({ content: text })).id;
+    } else {
+      await this.interaction.editReply({ content: text, message: this.lateStatusId });
+    }
+    this.shown = text;
+  }
+}
+
+/** "Learning Anna's face… (40%)" */
+export function formatProgress(update: StatusUpdate): string {
+  const text = update.text.trim() || '…';
+  if (update.progress === undefined || !Number.isFinite(update.progress)) return text;
+  return `${text} (${Math.round(Math.min(1, Math.max(0, update.progress)) * 100)}%)`;
+}
+
+/** Splits text into parts of at most `limit` characters, at line breaks or spaces where possible. */
+export function splitText(text: string, limit: number): string[] {
+  const parts: string[] = [];
+  let rest = text.trim();
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit);
+    // Prefer a line break, then a space, unless either would leave a very short part.
+    const line = window.lastIndexOf('\n');
+    const space = window.lastIndexOf(' ');
+    const at = line >= limit * 0.3 ? line : space >= limit * 0.3 ? space : limit;
+    parts.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) parts.push(rest);
+  return parts;
+}

@@ -1,0 +1,92 @@
+// Starting the messengers from settings: both at once, a one-line answer to a
+// bad token, and a graceful stop on a signal that lets running turns finish.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConversationCore, Reply, Turn } from '../src/assistant/turn.ts';
+import { loadSettings } from '../src/config/settings.ts';
+import { ConfigError, UserError } from '../src/errors.ts';
+import { FakeDiscordServer } from '../test/fakes/discord-server.ts';
+import { FakeTelegramServer } from '../test/fakes/telegram-server.ts';
+import { hasMessengerSettings, startAdapters } from './start.ts';
+
+/** Answers every turn after `release()` is called, to hold a turn in flight. */
+class HeldCore implements ConversationCore {
+  readonly turns: Turn[] = [];
+  private releases: Array<() => void> = [];
+  async handle(turn: Turn): Promise<Reply> {
+    this.turns.push(turn);
+    await new Promise<void>((resolve) => this.releases.push(resolve));
+    return { text: `done: ${turn.text}`, images: [] };
+  }
+  release(): void {
+    this.releases.splice(0).forEach((r) => r());
+  }
+}
+
+describe('startAdapters', () => {
+  let telegram: FakeTelegramServer;
+  let discord: FakeDiscordServer;
+  beforeEach(async () => {
+    telegram = await FakeTelegramServer.start();
+    discord = await FakeDiscordServer.start();
+  });
+  afterEach(async () => {
+    await telegram.close();
+    await discord.close();
+  });
+
+  function settings(overrides: Record<string, string> = {}) {
+    return loadSettings({
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      ...overrides,
+    });
+  }
+
+  it('starts Telegram and Discord together, says so, and stops on a signal after running turns finish', async () => {
+    const core = new HeldCore();
+    const started = await startAdapters(settings(), core, { signals: ['SIGUSR2'] });
+    expect(started.adapters.map((a) => a.platform)).toEqual(['telegram', 'discord']);
+    expect(started.description).toBe('Telegram (@myvlm_test_bot, long polling) and Discord (MyVLM)');
+
+    const [message] = telegram.sendAsUser({ chat: { id: 5, type: 'private', first_name: 'A' }, from: { id: 5, is_bot: false, first_name: 'A' }, text: '/concepts' });
+    const interaction = discord.dispatchSlashCommand({ user: { id: '9', username: 'b' }, name: 'concepts' });
+    await expect.poll(() => core.turns.length).toBe(2);
+
+    process.emit('SIGUSR2', 'SIGUSR2');
+    let stopped = false;
+    void started.stopped.then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stopped).toBe(false);
+    core.release();
+    await started.stopped;
+    expect(telegram.botMessages.find((m) => m.replyTo === message.message_id)?.text).toBe('done: /concepts');
+    expect(interaction.original?.content).toBe('done: /concepts');
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it('explains bad tokens in one line per messenger and leaves nothing running', async () => {
+    const start = startAdapters(settings({ TELEGRAM_BOT_TOKEN: '42:this-token-is-not-the-fake-one', DISCORD_TOKEN: 'wrong' }), new HeldCore(), { signals: [] });
+    const error = await start.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message.split('\n')).toEqual([
+      'TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized); copy it again from @BotFather',
+      'DISCORD_TOKEN: Discord rejected the token (401 Unauthorized); copy it again from the Bot page of the developer portal',
+    ]);
+  });
+
+  it('stops the messenger that started when the other fails', async () => {
+    const error = await startAdapters(settings({ DISCORD_TOKEN: 'wrong' }), new HeldCore(), { signals: [] }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^DISCORD_TOKEN: /);
+    // The Telegram bot started, then stopped: its last call confirms the update offset.
+    await expect.poll(() => telegram.callsOf('getUpdates').some((c) => c.payload.limit === 1)).toBe(true);
+  });
+
+  it('needs at least one messenger', async () => {
+    const none = loadSettings({});
+    expect(hasMessengerSettings(none)).toBe(false);
+    await expect(startAdapters(none, new HeldCore(), { signals: [] })).rejects.toBeInstanceOf(ConfigError);
+  });
+});

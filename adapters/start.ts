@@ -1,0 +1,106 @@
+// Starts the messenger adapters the settings ask for (Telegram, Discord, or
+// both at once), says which it started, and stops them gracefully: on stop()
+// or on SIGINT/SIGTERM, new messages are no longer taken and running turns
+// finish before the process moves on. The CLI falls back to the terminal chat
+// when no messenger is configured.
+import { ConfigError, isUserError, UserError } from '../src/errors.ts';
+import type { Settings } from '../src/config/settings.ts';
+import type { ConversationCore } from '../src/assistant/turn.ts';
+import { moduleLogger } from '../src/log.ts';
+import { startDiscord, type DiscordHandle } from './discord/discord.ts';
+import { startTelegram, type TelegramHandle } from './telegram/telegram.ts';
+
+const logger = moduleLogger('adapters');
+
+export type AdapterHandle = TelegramHandle | DiscordHandle;
+
+export interface StartedAdapters {
+  adapters: AdapterHandle[];
+  /** What runs, for people: "Telegram (@my_bot, long polling) and Discord (MyVLM)". */
+  description: string;
+  /** Stops every adapter after its running turns finish; safe to call twice. */
+  stop(): Promise<void>;
+  /** Resolves once the adapters have stopped (by stop() or by a signal). */
+  stopped: Promise<void>;
+}
+
+export interface StartAdaptersOptions {
+  /** Signals that stop the adapters gracefully; a second one ends the process at once. Default SIGINT and SIGTERM; [] for none. */
+  signals?: NodeJS.Signals[];
+}
+
+/** Whether the settings name any messenger; without one, the CLI opens the terminal chat. */
+export function hasMessengerSettings(settings: Pick<Settings, 'telegram' | 'discord'>): boolean {
+  return settings.telegram !== null || settings.discord !== null;
+}
+
+/**
+ * Starts Telegram and/or Discord from settings. A rejected token or an
+ * unreachable server fails with a UserError of one line per messenger (and
+ * stops any adapter that did start), never a stack trace.
+ */
+export async function startAdapters(settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes'>, core: ConversationCore, options: StartAdaptersOptions = {}): Promise<StartedAdapters> {
+  if (!hasMessengerSettings(settings)) {
+    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'no messenger is configured; set TELEGRAM_BOT_TOKEN, or DISCORD_TOKEN and DISCORD_APPLICATION_ID');
+  }
+  const starting: Array<{ platform: string; start: Promise<AdapterHandle> }> = [];
+  if (settings.telegram) {
+    const telegram = settings.telegram;
+    starting.push({
+      platform: 'Telegram',
+      start: startTelegram({ core, token: telegram.token, apiRoot: telegram.apiRoot, webhookUrl: telegram.webhookUrl, webhookPort: telegram.webhookPort }),
+    });
+  }
+  if (settings.discord) {
+    starting.push({ platform: 'Discord', start: startDiscord({ core, ...settings.discord, maxDownloadBytes: settings.maxImageBytes }) });
+  }
+  const results = await Promise.allSettled(starting.map((s) => s.start));
+  const adapters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ platform: starting[i].platform, error: r.reason as unknown }] : []));
+  if (failures.length > 0) {
+    await Promise.all(adapters.map((a) => a.stop()));
+    const unexpected = failures.find((f) => !isUserError(f.error));
+    if (unexpected) throw unexpected.error;
+    throw new UserError(failures.map((f) => oneLine(f.platform, f.error as UserError)).join('\n'));
+  }
+
+  const description = adapters.map(describe).join(' and ');
+  logger.info({ adapters: adapters.map((a) => a.platform) }, `started ${description}`);
+
+  let resolveStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | null = null;
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: the person does not want to wait. Let the default handler end the process.
+      removeSignalHandlers();
+      logger.warn({ signal }, 'stopping now, without waiting for running turns');
+      process.kill(process.pid, signal);
+      return;
+    }
+    logger.info({ signal }, 'stopping: finishing running turns (send the signal again to stop at once)');
+    void stop();
+  };
+  const removeSignalHandlers = () => signals.forEach((signal) => process.off(signal, onSignal));
+  const stop = () =>
+    (stopping ??= (async () => {
+      await Promise.all(adapters.map((a) => a.stop()));
+      removeSignalHandlers();
+      logger.info(`stopped ${description}`);
+      resolveStopped();
+    })());
+  signals.forEach((signal) => process.on(signal, onSignal));
+
+  return { adapters, description, stop, stopped };
+}
+
+function describe(adapter: AdapterHandle): string {
+  return adapter.platform === 'telegram' ? `Telegram (@${adapter.username}, ${adapter.mode === 'webhook' ? 'webhook' : 'long polling'})` : `Discord (${adapter.username})`;
+}
+
+/** "Telegram: ..." unless the message already names its messenger or variable. */
+function oneLine(platform: string, error: UserError): string {
+  const message = error.message.split('\n')[0];
+  return message.startsWith(platform) || /^[A-Z_]+: /.test(message) ? message : `${platform}: ${message}`;
+}

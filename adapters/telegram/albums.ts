@@ -1,0 +1,84 @@
+// Telegram delivers an album (a media group) as one message per photo, in
+// separate updates, with the caption on only one of them. These two helpers
+// put albums back together: one gathers an album that is still arriving into
+// a single turn; the other remembers recent albums, so that a reply to one
+// photo of an album ("/teach Anna" replying to it) brings the whole album.
+import type { Message } from 'grammy/types';
+
+/**
+ * How long an album may stay quiet before it counts as complete. Telegram
+ * sends the parts within a few hundred milliseconds of each other; waiting a
+ * little longer costs one short pause per album and never splits one.
+ */
+export const ALBUM_QUIET_MS = 800;
+
+/** Gathers the messages of each media group until no new part arrived for `quietMs`. */
+export class AlbumGatherer {
+  private readonly open = new Map<string, { messages: Message[]; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly onAlbum: (messages: Message[]) => void,
+    private readonly quietMs: number = ALBUM_QUIET_MS,
+  ) {}
+
+  /** Adds one part; the album is handed over once it has been quiet long enough. */
+  add(message: Message): void {
+    const key = albumKey(message);
+    if (key === null) return this.onAlbum([message]);
+    const album = this.open.get(key);
+    if (album) clearTimeout(album.timer);
+    const messages = [...(album?.messages ?? []), message];
+    this.open.set(key, { messages, timer: setTimeout(() => this.close(key), this.quietMs) });
+  }
+
+  /** Albums still arriving. */
+  get pending(): number {
+    return this.open.size;
+  }
+
+  /** Hands over every open album now (at shutdown). */
+  flush(): void {
+    for (const key of [...this.open.keys()]) this.close(key);
+  }
+
+  private close(key: string): void {
+    const album = this.open.get(key);
+    if (!album) return;
+    clearTimeout(album.timer);
+    this.open.delete(key);
+    this.onAlbum([...album.messages].sort((a, b) => a.message_id - b.message_id));
+  }
+}
+
+/** Albums kept for replies; old ones are dropped first. */
+export const REMEMBERED_ALBUMS = 500;
+
+/** Remembers recent albums per chat, so replying to one part can bring all parts. */
+export class RecentAlbums {
+  private readonly albums = new Map<string, Message[]>();
+
+  constructor(private readonly capacity: number = REMEMBERED_ALBUMS) {}
+
+  remember(message: Message): void {
+    const key = albumKey(message);
+    if (key === null) return;
+    const parts = this.albums.get(key) ?? [];
+    if (!parts.some((m) => m.message_id === message.message_id)) parts.push(message);
+    // Re-insert so the most recently used album is the last to be evicted.
+    this.albums.delete(key);
+    this.albums.set(key, parts);
+    while (this.albums.size > this.capacity) this.albums.delete(this.albums.keys().next().value as string);
+  }
+
+  /** The replied message with the other parts of its album, in the order they were sent. */
+  withAlbum(message: Message): Message[] {
+    const key = albumKey(message);
+    const parts = key === null ? [] : (this.albums.get(key) ?? []);
+    const all = parts.some((m) => m.message_id === message.message_id) ? parts : [...parts, message];
+    return [...all].sort((a, b) => a.message_id - b.message_id);
+  }
+}
+
+function albumKey(message: Message): string | null {
+  return message.media_group_id ? `${message.chat.id}:${message.media_group_id}` : null;
+}

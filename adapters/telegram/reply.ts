@@ -1,0 +1,45 @@
+// Sends the core's Reply to a Telegram chat: text in messages of at most
+// 4096 characters, images with sendPhoto (the text as the first photo's
+// caption when it fits Telegram's 1024-character caption limit). Every part
+// replies to the user's message, so answers stay threaded in busy groups.
+import { InputFile, type Api } from 'grammy';
+import type { Reply } from '../../src/assistant/turn.ts';
+import type { StatusTarget } from './status.ts';
+
+/** Telegram's limits on a message text and on a photo caption. */
+export const MESSAGE_LIMIT = 4096;
+export const CAPTION_LIMIT = 1024;
+
+/** Sends `reply` as answers to the user's message. */
+export async function sendReply(api: Api, target: StatusTarget, reply: Reply): Promise<void> {
+  const common = {
+    reply_parameters: { message_id: target.replyTo, allow_sending_without_reply: true },
+    ...(target.threadId !== undefined ? { message_thread_id: target.threadId } : {}),
+  };
+  const text = reply.text.trim();
+  const captionFits = reply.images.length > 0 && text.length <= CAPTION_LIMIT;
+  if (!captionFits) {
+    for (const part of splitMessage(text, MESSAGE_LIMIT)) await api.sendMessage(target.chatId, part, common);
+  }
+  for (const [index, image] of reply.images.entries()) {
+    const caption = captionFits && index === 0 && text ? { caption: text } : {};
+    await api.sendPhoto(target.chatId, new InputFile(image.bytes, image.name), { ...common, ...caption });
+  }
+}
+
+/** Splits text into parts of at most `limit` characters, at line breaks or spaces where possible. */
+export function splitMessage(text: string, limit: number): string[] {
+  const parts: string[] = [];
+  let rest = text.trim();
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit);
+    // Prefer a line break, then a space, unless either would leave a very short part.
+    const line = window.lastIndexOf('\n');
+    const space = window.lastIndexOf(' ');
+    const at = line >= limit * 0.3 ? line : space >= limit * 0.3 ? space : limit;
+    parts.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) parts.push(rest);
+  return parts;
+}

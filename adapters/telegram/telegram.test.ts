@@ -1,0 +1,220 @@
+// The Telegram adapter end to end: the real grammY client over HTTP against
+// the fake Bot API on loopback, with a recording core so the plumbing (albums,
+// replies, privacy rules, status edits, flood control, webhook) is checked
+// exactly. The real core runs in test/conformance.
+import { readFileSync } from 'node:fs';
+import type { Chat, User } from 'grammy/types';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { FakeTelegramServer } from '../../test/fakes/telegram-server.ts';
+import { sharedPhoto } from '../../test/support/paths.ts';
+import { startTelegram, type TelegramHandle } from './telegram.ts';
+
+const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
+
+/** Records turns and answers with what the test scripts. */
+class RecordingCore implements ConversationCore {
+  readonly turns: Turn[] = [];
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
+    this.turns.push(turn);
+    return this.answer(turn, options);
+  }
+}
+
+const alice: User = { id: 501, is_bot: false, first_name: 'Alice' };
+const bob: User = { id: 502, is_bot: false, first_name: 'Bob' };
+const privateChat: Chat = { id: 501, type: 'private', first_name: 'Alice' };
+const group: Chat = { id: -100123, type: 'supergroup', title: 'Family' };
+
+describe('Telegram adapter (grammY against the fake Bot API)', () => {
+  let fake: FakeTelegramServer;
+  let core: RecordingCore;
+  let bot: TelegramHandle;
+
+  beforeAll(async () => {
+    fake = await FakeTelegramServer.start();
+    core = new RecordingCore();
+    bot = await startTelegram({ core, token: fake.token, apiRoot: fake.apiRoot, albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 });
+  });
+  afterAll(async () => {
+    await bot.stop();
+    await fake.close();
+  });
+  afterEach(() => {
+    core.answer = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  });
+
+  async function answerTo(messageId: number) {
+    const answer = await fake.waitForBotMessage((m) => m.replyTo === messageId && !m.silent, `the answer to message ${messageId}`);
+    await bot.idle();
+    return answer;
+  }
+
+  it('registers the commands and polls', () => {
+    expect(bot.mode).toBe('polling');
+    expect(bot.username).toBe('myvlm_test_bot');
+    expect(fake.commands?.map((c) => c.command)).toEqual(['teach', 'ask', 'caption', 'refer', 'concepts', 'remember', 'forget', 'help']);
+    expect(fake.callsOf('deleteWebhook')).toHaveLength(1);
+  });
+
+  it('gathers an album of 4 photos captioned /teach Anna into one turn with the full-size photos', async () => {
+    const before = core.turns.length;
+    const [first] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Anna', photos });
+    const answer = await answerTo(first.message_id);
+    expect(core.turns.length - before).toBe(1);
+    const turn = core.turns.at(-1)!;
+    expect(turn).toMatchObject({ scope: 'telegram:chat:501', user: 'telegram:user:501', userName: 'Alice', isScopeAdmin: true, text: '/teach Anna' });
+    expect(turn.images.map((i) => Buffer.from(i.bytes).equals(Buffer.from(photos[turn.images.indexOf(i)])))).toEqual([true, true, true, true]);
+    expect(answer.text).toBe('ok: /teach Anna');
+  });
+
+  it('brings the whole album of a replied-to photo into the turn', async () => {
+    const album = fake.sendAsUser({ chat: privateChat, from: alice, photos: photos.slice(0, 3) });
+    const command = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Rex object', replyTo: album[1] })[0];
+    await answerTo(command.message_id);
+    const turn = core.turns.find((t) => t.text === '/teach Rex object')!;
+    expect(turn.images).toHaveLength(3);
+    expect(Buffer.from(turn.images[2].bytes).equals(Buffer.from(photos[2]))).toBe(true);
+  });
+
+  it('takes an image sent as a document', async () => {
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/caption', document: { bytes: photos[3], fileName: 'biden.jpg', mimeType: 'image/jpeg' } });
+    await answerTo(message.message_id);
+    const turn = core.turns.find((t) => t.text === '/caption')!;
+    expect(turn.images.map((i) => i.name)).toEqual(['biden.jpg']);
+  });
+
+  it('answers in groups only what is addressed to the bot, without the @name', async () => {
+    fake.setMemberStatus(group.id, bob.id, 'administrator');
+    const before = core.turns.length;
+    fake.sendAsUser({ chat: group, from: alice, text: 'hello everyone' });
+    fake.sendAsUser({ chat: group, from: alice, text: '/concepts@some_other_bot' });
+    const mention = fake.sendAsUser({ chat: group, from: alice, text: '@myvlm_test_bot who is this?', photos: [photos[0]] })[0];
+    await answerTo(mention.message_id);
+    const command = fake.sendAsUser({ chat: group, from: bob, text: '/concepts@myvlm_test_bot' })[0];
+    const answer = await answerTo(command.message_id);
+    const reply = fake.sendAsUser({ chat: group, from: alice, text: 'and now?', replyTo: fake.asMessage(answer, group) })[0];
+    await answerTo(reply.message_id);
+    expect(core.turns.slice(before).map((t) => [t.text, t.isScopeAdmin, t.scope])).toEqual([
+      ['who is this?', false, 'telegram:chat:-100123'],
+      ['/concepts', true, 'telegram:chat:-100123'],
+      ['and now?', false, 'telegram:chat:-100123'],
+    ]);
+  });
+
+  it('shows progress in one silent status message edited in place, then answers separately', async () => {
+    core.answer = async (_turn, options) => {
+      for (let step = 1; step <= 5; step++) {
+        await options.onStatus?.({ text: 'Learning Anna', progress: step / 5 });
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      return { text: 'Learned Anna.', images: [] };
+    };
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Anna', photos: [photos[0]] });
+    const answer = await answerTo(message.message_id);
+    const statuses = fake.botMessages.filter((m) => m.replyTo === message.message_id && m.silent);
+    expect(statuses).toHaveLength(1);
+    expect(statuses[0].history[0]).toBe('Learning Anna (20%)');
+    expect(statuses[0].text).toBe('Learning Anna (100%)');
+    // Throttled: 5 updates over ~300 ms at one edit per 100 ms cannot all be edits.
+    expect(statuses[0].history.length).toBeLessThanOrEqual(5);
+    expect(answer.text).toBe('Learned Anna.');
+    expect(answer.sentAt).toBeGreaterThanOrEqual(statuses[0].sentAt);
+  });
+
+  it('answers quick work without a status message', async () => {
+    core.answer = async (_turn, options) => {
+      await options.onStatus?.({ text: 'Looking at the photo…' });
+      return { text: 'Nobody I know.', images: [] };
+    };
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/caption', photos: [photos[3]] });
+    await answerTo(message.message_id);
+    expect(fake.botMessages.filter((m) => m.replyTo === message.message_id).map((m) => [m.text, m.silent])).toEqual([['Nobody I know.', false]]);
+  });
+
+  it('sends images with sendPhoto, the text as caption, and splits long text', async () => {
+    core.answer = async () => ({ text: 'Anna is here.', images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }] });
+    const [refer] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/refer Anna', photos: [photos[0]] });
+    const photo = await answerTo(refer.message_id);
+    expect(photo.photo && Buffer.from(photo.photo).equals(Buffer.from(photos[1]))).toBe(true);
+    expect(photo.text).toBe('Anna is here.');
+
+    core.answer = async () => ({ text: `${'word '.repeat(1500)}end`, images: [] });
+    const [long] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/help' });
+    await answerTo(long.message_id);
+    const parts = fake.botMessages.filter((m) => m.replyTo === long.message_id);
+    expect(parts.length).toBe(2);
+    expect(parts.every((p) => p.text.length <= 4096)).toBe(true);
+    expect(parts[1].text.endsWith('end')).toBe(true);
+  });
+
+  it('waits out a 429 for the advertised retry_after and still delivers the answer', async () => {
+    fake.failNextWith429('sendMessage', 1);
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
+    const answer = await answerTo(message.message_id);
+    expect(answer.text).toBe('ok: /concepts');
+    const sends = fake.callsOf('sendMessage').filter((c) => c.payload.reply_parameters && (c.payload.reply_parameters as { message_id: number }).message_id === message.message_id);
+    expect(sends.map((c) => c.status)).toEqual([429, 200]);
+    expect(sends[1].at - sends[0].at).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('answers a failing core with an apology, not silence', async () => {
+    core.answer = async () => {
+      throw new Error('boom');
+    };
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
+    const answer = await answerTo(message.message_id);
+    expect(answer.text).toMatch(/^Sorry, something went wrong/);
+  });
+});
+
+describe('Telegram adapter start and stop', () => {
+  it('explains a rejected token in one line', async () => {
+    const fake = await FakeTelegramServer.start();
+    try {
+      const start = startTelegram({ core: new RecordingCore(), token: '999:wrong-token-wrong-token-wrong', apiRoot: fake.apiRoot });
+      await expect(start).rejects.toBeInstanceOf(ConfigError);
+      await expect(start).rejects.toThrow(/^TELEGRAM_BOT_TOKEN: Telegram rejected the token \(401 Unauthorized\)[^\n]*$/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('lets a running turn finish on stop', async () => {
+    const fake = await FakeTelegramServer.start();
+    const core = new RecordingCore();
+    let release: () => void = () => {};
+    core.answer = () => new Promise((resolve) => (release = () => resolve({ text: 'finished', images: [] })));
+    const bot = await startTelegram({ core, token: fake.token, apiRoot: fake.apiRoot, pollingTimeoutSeconds: 5 });
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
+    await expect.poll(() => core.turns.length).toBe(1);
+    const stopped = bot.stop();
+    setTimeout(() => release(), 200);
+    await stopped;
+    expect(fake.botMessages.find((m) => m.replyTo === message.message_id)?.text).toBe('finished');
+    await fake.close();
+  });
+
+  it('receives updates through a webhook with a secret token', async () => {
+    const fake = await FakeTelegramServer.start();
+    const core = new RecordingCore();
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const bot = await startTelegram({ core, token: fake.token, apiRoot: fake.apiRoot, webhookUrl: `http://127.0.0.1:${port}/telegram`, webhookPort: port, webhookHost: '127.0.0.1' });
+    try {
+      expect(bot.mode).toBe('webhook');
+      expect(fake.webhook?.url).toBe(`http://127.0.0.1:${port}/telegram`);
+      expect(fake.webhook?.secretToken).toMatch(/^[0-9a-f]{64}$/);
+      const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/help' });
+      const answer = await fake.waitForBotMessage((m) => m.replyTo === message.message_id, 'the webhook answer');
+      expect(answer.text).toBe('ok: /help');
+      // A post without the secret is refused.
+      const forged = await fetch(`http://127.0.0.1:${port}/telegram`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(forged.status).toBe(401);
+    } finally {
+      await bot.stop();
+      await fake.close();
+    }
+  });
+});

@@ -1,0 +1,165 @@
+// The Telegram adapter: a grammY bot that checks its token, registers the
+// commands with the Bot API, and receives messages by long polling (the
+// default) or through a webhook served by node:http (when a public URL is
+// configured). Flood control (429) is retried by an API transformer.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
+import { COMMANDS, type ConversationCore } from '../../src/assistant/turn.ts';
+import { ConfigError, UserError } from '../../src/errors.ts';
+import { moduleLogger } from '../../src/log.ts';
+import { TelegramConversation } from './conversation.ts';
+import { floodControl } from './flood-control.ts';
+import { loggable } from './loggable.ts';
+
+const logger = moduleLogger('telegram');
+
+export const DEFAULT_API_ROOT = 'https://api.telegram.org';
+
+export interface TelegramAdapterOptions {
+  core: ConversationCore;
+  /** The bot token from @BotFather. */
+  token: string;
+  /** Bot API server root; default https://api.telegram.org (a local Bot API server, or a fake in tests). */
+  apiRoot?: string | null;
+  /** Public HTTPS URL Telegram posts updates to; null (default) uses long polling. */
+  webhookUrl?: string | null;
+  /** Port the webhook server listens on. Default 8443. */
+  webhookPort?: number;
+  /** Interface the webhook server listens on. Default: all interfaces. */
+  webhookHost?: string;
+  /** Seconds one getUpdates call may wait for news. Default 30. */
+  pollingTimeoutSeconds?: number;
+  /** Passed to the conversation: album gathering, status edit pace, delay before a status shows. */
+  albumQuietMs?: number;
+  statusIntervalMs?: number;
+  statusDelayMs?: number;
+}
+
+/** A running Telegram bot. */
+export interface TelegramHandle {
+  readonly platform: 'telegram';
+  /** The bot's @username, without the @. */
+  readonly username: string;
+  readonly mode: 'polling' | 'webhook';
+  /** Resolves when no album is gathering and no turn is running. */
+  idle(): Promise<void>;
+  /** Stops receiving, lets running turns finish, and resolves when they have. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Telegram bot. Fails with a one-line ConfigError when Telegram
+ * rejects the token, and with a UserError when the Bot API cannot be reached.
+ */
+export async function startTelegram(options: TelegramAdapterOptions): Promise<TelegramHandle> {
+  const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
+  const bot = new Bot(options.token, { client: { apiRoot } });
+  bot.api.config.use(floodControl());
+
+  // getMe without grammY's init retries: a wrong token or root should fail now, not retry forever.
+  const me = await bot.api.getMe().catch((error: unknown) => {
+    throw explainStartFailure(error, apiRoot);
+  });
+  bot.botInfo = me;
+  await bot.api.setMyCommands(COMMANDS.map((c) => ({ command: c.name, description: c.help })));
+
+  const conversation = new TelegramConversation({
+    core: options.core,
+    api: bot.api,
+    bot: { id: me.id, username: me.username },
+    files: { apiRoot, token: options.token },
+    albumQuietMs: options.albumQuietMs,
+    statusIntervalMs: options.statusIntervalMs,
+    statusDelayMs: options.statusDelayMs,
+  });
+  bot.on('message', (ctx) => conversation.receive(ctx.message));
+  bot.catch((error) => logger.error({ err: loggable(error.error) }, 'Telegram update failed'));
+
+  const stopReceiving = options.webhookUrl
+    ? await serveWebhook(bot, options.webhookUrl, options.webhookPort ?? 8443, options.webhookHost, options.token)
+    : await startPolling(bot, options.pollingTimeoutSeconds ?? 30);
+  const mode = options.webhookUrl ? 'webhook' : 'polling';
+  logger.info({ bot: me.username, mode }, 'Telegram bot started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    platform: 'telegram',
+    username: me.username,
+    mode,
+    idle: () => conversation.idle(),
+    stop: () =>
+      (stopping ??= (async () => {
+        await stopReceiving();
+        await conversation.finish();
+        logger.info({ bot: me.username }, 'Telegram bot stopped');
+      })()),
+  };
+}
+
+async function startPolling(bot: Bot, timeoutSeconds: number): Promise<() => Promise<void>> {
+  await new Promise<void>((resolve, reject) => {
+    bot
+      .start({ allowed_updates: ['message'], timeout: timeoutSeconds, onStart: () => resolve() })
+      .then(resolve)
+      .catch((error: unknown) => {
+        // Only the message: a network error's cause carries the URL, and the URL the token.
+        logger.error({ reason: error instanceof Error ? error.message : String(error) }, describePollingFailure(error));
+        reject(explainStartFailure(error, ''));
+      });
+  });
+  return () => bot.stop();
+}
+
+async function serveWebhook(bot: Bot, webhookUrl: string, port: number, host: string | undefined, token: string): Promise<() => Promise<void>> {
+  const url = new URL(webhookUrl);
+  // Telegram sends this header with every update, so forged posts are refused.
+  const secretToken = createHash('sha256').update(`myvlm-telegram-webhook:${token}`).digest('hex');
+  const handle = webhookCallback(bot, 'http', { secretToken, onTimeout: 'return' });
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'POST' || path !== url.pathname) {
+      res.writeHead(404).end();
+      return;
+    }
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: loggable(error) }, 'webhook update failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new ConfigError('TELEGRAM_WEBHOOK_PORT', `cannot listen on port ${port}: ${error.code ?? error.message}`)),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  await bot.api.setWebhook(webhookUrl, { secret_token: secretToken, allowed_updates: ['message'] });
+  // The webhook stays registered on stop: Telegram keeps updates until the bot is back.
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+}
+
+/** A start failure in one line: what went wrong and what to do. */
+function explainStartFailure(error: unknown, apiRoot: string): Error {
+  if (error instanceof GrammyError && error.error_code === 401) {
+    return new ConfigError('TELEGRAM_BOT_TOKEN', 'Telegram rejected the token (401 Unauthorized); copy it again from @BotFather');
+  }
+  if (error instanceof GrammyError && error.error_code === 409) {
+    return new UserError('Telegram: another program is receiving updates for this bot (409 Conflict); stop it, or use only one of polling and webhook');
+  }
+  if (error instanceof HttpError) {
+    // The cause's message would show the request URL, which holds the token; its code does not.
+    const code = (error.error as { code?: string } | undefined)?.code ?? 'network error';
+    return new UserError(`Telegram: cannot reach the Bot API${apiRoot ? ` at ${apiRoot}` : ''} (${code})`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function describePollingFailure(error: unknown): string {
+  return error instanceof GrammyError && error.error_code === 409
+    ? 'Telegram polling stopped: another program is polling with this token'
+    : 'Telegram polling stopped';
+}

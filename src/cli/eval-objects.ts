@@ -1,0 +1,122 @@
+// `myvlm eval objects <dir> --shots N`: the object-head evaluation (the
+// paper's Table 5, right) on a MyVLM-style folder. Features of every photo and
+// augmented view are computed once and reused by every concept and fold.
+import { parseArgs } from 'node:util';
+import { OBJECT_HEAD, EVALUATION } from '../config/defaults.ts';
+import { loadSettings } from '../config/settings.ts';
+import { UserError } from '../errors.ts';
+import { loadObjectDataset } from '../heads/object/dataset.ts';
+import { ALL_NEGATIVE_SOURCES, evaluateObjectHeads, type NegativeSource } from '../heads/object/evaluation.ts';
+import { FeatureCache } from '../heads/object/feature-cache.ts';
+import { openImageFeatureExtractor } from '../heads/object/features.ts';
+import { DEFAULT_NORMALIZATION, type NormalizationMode } from '../heads/object/normalization.ts';
+import { PhotoFeatures } from '../heads/object/photo-features.ts';
+import { formatObjectReport } from '../heads/object/report.ts';
+import { NEGATIVE_VIEWS, POSITIVE_VIEWS } from '../heads/object/views.ts';
+import { terminalProgress } from '../models/resolve.ts';
+import { SessionPool } from '../models/session.ts';
+
+const NORMALIZATIONS: readonly NormalizationMode[] = ['l2-center', 'l2', 'none'];
+
+const USAGE = `Usage: myvlm eval objects <dir> [--shots N] [--folds F] [--seed S] [--features ID] [--json]
+                         [--negatives LIST] [--views K] [--negative-views K] [--normalization MODE] [--cache-dir DIR]
+  <dir>               concepts/<concept>/*.jpg, optionally negatives/<concept>/*.jpg and random/*.jpg
+  --shots N           teaching photos per concept and fold (default ${OBJECT_HEAD.shots})
+  --folds F           folds per concept (default ${EVALUATION.folds})
+  --seed S            seed of the splits and of training (default 0)
+  --features ID       image feature extractor (default MYVLM_IMAGE_FEATURES)
+  --negatives LIST    training negatives, comma-separated from hard,scope,random, or none (default all three):
+                      hard = half of the concept's own hard negatives (what a user marks "not it"),
+                      scope = the other concepts' teaching photos of the fold,
+                      random = half of random/ (photos seen in the scope, or a generic folder)
+  --views K           augmented views per positive photo (default ${POSITIVE_VIEWS})
+  --negative-views K  augmented views per negative photo (default ${NEGATIVE_VIEWS})
+  --normalization M   l2-center, l2 or none (default ${DEFAULT_NORMALIZATION})
+  --cache-dir DIR     keep computed features in DIR across runs
+  --json              print one JSON object instead of text`;
+
+/** Runs the object-head evaluation; returns the process exit code. `args` are what follows `eval objects`. */
+export async function evalObjectsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      shots: { type: 'string' },
+      folds: { type: 'string' },
+      seed: { type: 'string' },
+      features: { type: 'string' },
+      negatives: { type: 'string' },
+      views: { type: 'string' },
+      'negative-views': { type: 'string' },
+      normalization: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UserError(`Name one dataset folder.\n${USAGE}`);
+  const shots = wholeNumber(values.shots, '--shots', OBJECT_HEAD.shots, 1);
+  const folds = wholeNumber(values.folds, '--folds', EVALUATION.folds, 1);
+  const seed = wholeNumber(values.seed, '--seed', 0, 0);
+  const positiveViews = wholeNumber(values.views, '--views', POSITIVE_VIEWS, 1);
+  const negativeViews = wholeNumber(values['negative-views'], '--negative-views', NEGATIVE_VIEWS, 1);
+  const sources = negativeSources(values.negatives);
+  const normalization = (values.normalization ?? DEFAULT_NORMALIZATION) as NormalizationMode;
+  if (!NORMALIZATIONS.includes(normalization)) throw new UserError(`--normalization takes one of ${NORMALIZATIONS.join(', ')}, not "${values.normalization}".`);
+
+  const dataset = loadObjectDataset(positionals[0]);
+  const settings = loadSettings();
+  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  try {
+    const extractor = await openImageFeatureExtractor(values.features ?? settings.imageFeatures, {
+      modelsDir: settings.modelsDir,
+      cacheDir: settings.cacheDir,
+      allowDownload: !settings.offline,
+      hubEndpoint: settings.hubEndpoint,
+      onProgress: process.stderr.isTTY ? terminalProgress() : undefined,
+      sessions,
+    });
+    const photoCount = dataset.concepts.reduce((n, c) => n + c.photos.length, 0) + [...dataset.hardNegatives.values()].reduce((n, p) => n + p.length, 0) + dataset.random.length;
+    const features = new PhotoFeatures(extractor, new FeatureCache({ maxEntries: photoCount * Math.max(positiveViews, negativeViews) + 1, directory: values['cache-dir'] ?? null }));
+    const report = await evaluateObjectHeads(dataset, features, {
+      shots,
+      folds,
+      seed,
+      sources,
+      positiveViews,
+      negativeViews,
+      normalization,
+      onProgress: (message) => {
+        if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
+      },
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.root, ...report })}\n`);
+    else process.stdout.write(`${formatObjectReport(report, dataset.root)}\n`);
+    return 0;
+  } finally {
+    await sessions.dispose();
+  }
+}
+
+function negativeSources(raw: string | undefined): NegativeSource[] {
+  if (raw === undefined) return [...ALL_NEGATIVE_SOURCES];
+  if (raw === 'none') return [];
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!(ALL_NEGATIVE_SOURCES as readonly string[]).includes(name)) {
+      throw new UserError(`--negatives takes a comma-separated list of ${ALL_NEGATIVE_SOURCES.join(', ')}, or none; "${name}" is not one of them.`);
+    }
+  }
+  return [...new Set(names)] as NegativeSource[];
+}
+
+function wholeNumber(raw: string | undefined, flag: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
+  return value;
+}
