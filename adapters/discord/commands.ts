@@ -45,8 +45,14 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
     );
   for (const photo of TEACH_PHOTO_OPTIONS.slice(1)) teach.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of them'));
 
+  const notIt = slash('notit')
+    .addStringOption((o) => o.setName('name').setDescription('The thing these photos are NOT, e.g. Rex').setRequired(true).setMaxLength(40))
+    .addAttachmentOption((o) => o.setName('photo1').setDescription('A photo of something else').setRequired(true));
+  for (const photo of TEACH_PHOTO_OPTIONS.slice(1)) notIt.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of something else'));
+
   const commands = [
     teach,
+    notIt,
     slash('ask')
       .addStringOption((o) => o.setName('question').setDescription('Your question, e.g. what is Rex holding?').setRequired(true).setMaxLength(500))
       .addAttachmentOption((o) => o.setName('photo').setDescription('The photo to ask about').setRequired(true)),

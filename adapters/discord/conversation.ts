@@ -107,11 +107,12 @@ export class DiscordConversation {
   private async readSlashCommand(interaction: ChatInputCommandInteraction): Promise<{ text: string; images: IncomingImage[] }> {
     const options = interaction.options;
     const words = (...values: Array<string | null>) => values.filter((v): v is string => !!v && v.trim() !== '').map((v) => v.trim());
-    const photoOptions = interaction.commandName === 'teach' ? TEACH_PHOTO_OPTIONS : (['photo'] as const);
+    const photoOptions = interaction.commandName === 'teach' || interaction.commandName === 'notit' ? TEACH_PHOTO_OPTIONS : (['photo'] as const);
     const attachments = photoOptions.map((name) => options.getAttachment(name)).filter((a) => a !== null);
     const images = await downloadAttachments(attachments, this.options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES);
     const args: Record<string, string[]> = {
       teach: words(options.getString('name'), options.getString('kind')),
+      notit: words(options.getString('name')),
       ask: words(options.getString('question')),
       refer: words(options.getString('name')),
       forget: words(options.getString('name')),

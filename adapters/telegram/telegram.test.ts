@@ -55,7 +55,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   it('registers the commands and polls', () => {
     expect(bot.mode).toBe('polling');
     expect(bot.username).toBe('myvlm_test_bot');
-    expect(fake.commands?.map((c) => c.command)).toEqual(['teach', 'ask', 'caption', 'refer', 'concepts', 'remember', 'forget', 'help']);
+    expect(fake.commands?.map((c) => c.command)).toEqual(['teach', 'notit', 'ask', 'caption', 'refer', 'concepts', 'remember', 'forget', 'help']);
     expect(fake.callsOf('deleteWebhook')).toHaveLength(1);
   });
 

@@ -10,7 +10,7 @@ import type { ConceptStore } from '../memory/store.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, help, listConcepts, remember } from './manage.ts';
-import { teach } from './teach.ts';
+import { notIt, teach } from './teach.ts';
 import type { ConversationCore, Reply, Turn, TurnOptions } from './turn.ts';
 
 const logger = moduleLogger('assistant');
@@ -41,6 +41,8 @@ export class Assistant implements ConversationCore {
         return text(help());
       case 'teach':
         return text(await teach(this.deps, turn, command.rest, options));
+      case 'notit':
+        return text(await notIt(this.deps, turn, command.rest, options));
       case 'concepts':
         return text(await listConcepts(this.deps.store, turn));
       case 'forget':

@@ -6,6 +6,7 @@ import type { ConceptStore } from '../memory/store.ts';
 import { splitNameAndFact } from './command.ts';
 import { validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
+import { examples } from './teach.ts';
 import { COMMANDS, type Turn } from './turn.ts';
 
 /** Facts per concept, and characters per fact: enough for a family, bounded for storage. */
@@ -15,7 +16,10 @@ export const MAX_FACT_LENGTH = 300;
 export async function listConcepts(store: ConceptStore, turn: Turn): Promise<string> {
   const concepts = await store.list(turn.scope);
   if (concepts.length === 0) return "I don't know anyone or anything here yet. Send photos with /teach <name> to introduce someone.";
-  const lines = concepts.map((c) => `• ${c.name} (${c.kind}, ${c.photos.length} photo${c.photos.length === 1 ? '' : 's'}${c.facts.length ? `; ${c.facts.join('; ')}` : ''})`);
+  const lines = concepts.map((c) => {
+    const count = examples(c).length;
+    return `• ${c.name} (${c.kind}, ${count} photo${count === 1 ? '' : 's'}${c.facts.length ? `; ${c.facts.join('; ')}` : ''})`;
+  });
   return [`I know ${concepts.length} here:`, ...lines].join('\n');
 }
 

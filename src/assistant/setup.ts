@@ -25,7 +25,6 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   return {
     assistant,
     async close() {
-      await heads.dispose();
       await sessions.dispose();
       await store.close();
     },

@@ -1,6 +1,7 @@
-// `/teach <name> [person|object]` with photos: validate the photos, fit the
-// concept head (face keys or a linear head), keep the photos, and store one
-// new version of the concept. Nothing is stored unless the head could be fit.
+// `/teach <name> [person|object]` and `/notit <name>` with photos: validate
+// the photos, fit the concept head (face keys, or a linear head against the
+// negatives the scope has), keep the photos, and store one new version of the
+// concept. Nothing is stored unless the head could be fit.
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.ts';
 import { decodeImage, encodeJpeg, type DecodedImage, type ImageLimits } from '../image/decode.ts';
@@ -10,10 +11,10 @@ import { conceptNameKey, type ConceptStore } from '../memory/store.ts';
 import { splitTeachArgs } from './command.ts';
 import { chooseIdentifier, validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
-import { decodeTurnPhotos, photoLabel } from './photos.ts';
+import { decodeTurnPhotos, photoLabel, type TurnPhotos } from './photos.ts';
 import type { Turn, TurnOptions } from './turn.ts';
 
-/** Photos of other concepts used as negatives when fitting an object head. */
+/** Teaching photos of other concepts used as negatives when fitting an object head. */
 const MAX_NEGATIVE_PHOTOS = 60;
 
 export interface TeachDeps {
@@ -25,80 +26,128 @@ export interface TeachDeps {
 export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: TurnOptions): Promise<string> {
   const { name: rawName, kind: statedKind } = splitTeachArgs(rest);
   const name = validateName(rawName);
-  if (turn.images.length === 0) {
-    throw new UserError(`Send 1 to 4 photos of ${name} with the caption /teach ${name} (or reply to photos with it).`);
-  }
-  const heads = deps.heads;
-  if (!heads) throw new UserError('Recognition is not set up on this assistant, so I cannot learn new people or things yet.');
-  await options.onStatus?.({ text: `Looking at ${turn.images.length} photo(s) of ${name}…` });
-  const photos = await decodeTurnPhotos(turn.images, deps.imageLimits);
-  if (photos.decoded.length === 0) throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
-
-  const scopeConcepts = await deps.store.list(turn.scope);
+  const heads = requireHeads(deps);
+  const photos = await readPhotos(deps, turn, name, `Send 1 to 4 photos of ${name} with the caption /teach ${name} (or reply to photos with it).`, options);
   const existing = await deps.store.findByName(turn.scope, name);
   if (existing) assertMayChange(turn, existing, 'teach me more about');
-  const kind = existing?.kind ?? statedKind ?? (await guessKind(heads, photos.decoded.map((p) => p.image)));
   if (existing && statedKind && statedKind !== existing.kind) {
     throw new UserError(`I already know ${existing.name} as ${article(existing.kind)}; forget it first to teach it as ${article(statedKind)}.`);
   }
-  const availability = await heads.availability();
-  const unavailable = kind === 'person' ? availability.person : availability.object;
-  if (unavailable) throw new UserError(`I cannot learn ${kind === 'person' ? 'people' : 'things'} right now: ${unavailable}`);
-
+  const kind = existing?.kind ?? statedKind ?? (await guessKind(heads, photos.decoded.map((p) => p.image)));
+  await assertAvailable(heads, kind);
   await options.onStatus?.({ text: kind === 'person' ? `Learning ${name}'s face…` : `Learning to recognize ${name}…` });
-  const images = photos.decoded.map((p) => p.image);
-  let head: HeadParams;
-  let outcomes: PhotoOutcome[];
-  if (kind === 'person') {
-    const result = await heads.teachPerson(images, existing?.head?.type === 'face' ? existing.head : null);
-    head = result.params;
-    outcomes = result.outcomes;
-  } else {
-    const previous = existing ? await loadPhotos(deps, turn.scope, existing.photos) : [];
-    const negatives = await loadPhotos(deps, turn.scope, scopeConcepts.filter((c) => c.id !== existing?.id).flatMap((c) => c.photos).slice(0, MAX_NEGATIVE_PHOTOS));
-    const result = await heads.teachObject([...previous, ...images], { photos: negatives }, seedFor(turn.scope, name));
-    head = result.params;
-    outcomes = result.outcomes.filter((o) => o.index >= previous.length).map((o) => ({ ...o, index: o.index - previous.length }));
-  }
-  const accepted = outcomes.filter((o) => o.accepted).map((o) => photos.decoded[o.index]);
-  const skipped = [
-    ...photos.refused,
-    ...outcomes.filter((o) => !o.accepted).map((o) => `${photoLabel(photos.decoded[o.index].index, turn.images[photos.decoded[o.index].index].name)}: ${o.reason ?? 'not usable'}`),
-  ];
-  if (accepted.length === 0) throw new UserError(`I could not learn ${name} from these photos:\n${skipped.join('\n')}`);
 
-  const now = new Date().toISOString();
-  const newRefs: PhotoRef[] = [];
-  for (const photo of accepted) {
-    const bytes = await encodeJpeg(photo.image);
-    const sha256 = await deps.store.putPhoto(turn.scope, bytes);
-    newRefs.push({ sha256, width: photo.image.width, height: photo.image.height, caption: photo.caption, addedAt: now });
-  }
-  let record: ConceptRecord;
-  if (existing) {
-    record = await deps.store.update(turn.scope, existing.id, existing.version, (draft) => {
-      draft.head = head;
-      const known = new Set(draft.photos.map((p) => p.sha256));
-      draft.photos.push(...newRefs.filter((p) => !known.has(p.sha256)));
-    });
-  } else {
-    record = await deps.store.create({
-      scope: turn.scope,
-      name,
-      identifier: chooseIdentifier(name, kind, scopeConcepts),
-      kind,
-      owner: turn.user,
-      head,
-      photos: newRefs,
-    });
-  }
+  const fitted =
+    kind === 'person'
+      ? await heads.teachPerson(photos.decoded.map((p) => p.image), existing?.head?.type === 'face' ? existing.head : null)
+      : await fitObject(deps, turn.scope, existing, name, photos.decoded.map((p) => p.image), []);
+  const { accepted, skipped } = sortOutcomes(turn, photos, fitted.outcomes);
+  if (accepted.length === 0) throw new UserError(`I could not learn ${name} from these photos:\n${skipped.join('\n')}`);
+  const refs = await keepPhotos(deps, turn.scope, accepted, 'example');
+  const record = existing
+    ? await saveHead(deps, existing, fitted.params, refs)
+    : await deps.store.create({
+        scope: turn.scope,
+        name,
+        identifier: chooseIdentifier(name, kind, await deps.store.list(turn.scope)),
+        kind,
+        owner: turn.user,
+        head: fitted.params,
+        photos: refs,
+      });
+  const count = examples(record).length;
   const lines = [
     existing
-      ? `Thanks! I now know ${record.name} from ${record.photos.length} photo(s).`
-      : `Nice to meet ${record.name}! I learned ${record.kind === 'person' ? 'their face' : 'what they look like'} from ${accepted.length} photo(s).`,
+      ? `Thanks! I now know ${record.name} from ${count} photo(s).`
+      : `Nice to meet ${record.name}! I learned ${record.kind === 'person' ? 'their face' : 'what they look like'} from ${count} photo(s).`,
   ];
   if (skipped.length > 0) lines.push(`I skipped:\n${skipped.join('\n')}`);
   return lines.join('\n');
+}
+
+/** `/notit <name>` with photos: negatives for an object, then its head is fit again. */
+export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: TurnOptions): Promise<string> {
+  const name = validateName(rest);
+  const heads = requireHeads(deps);
+  const concept = await deps.store.findByName(turn.scope, name);
+  if (!concept) throw new UserError(`I don't know anything called ${name} here. /concepts lists who I know.`);
+  if (concept.kind === 'person') throw new UserError(`For people, more photos of ${concept.name} help more: send them with /teach ${concept.name}.`);
+  assertMayChange(turn, concept, 'teach me more about');
+  const photos = await readPhotos(deps, turn, name, `Send photos of things that are not ${concept.name} with the caption /notit ${concept.name}.`, options);
+  await assertAvailable(heads, 'object');
+  await options.onStatus?.({ text: `Learning what is not ${concept.name}…` });
+  const fitted = await fitObject(deps, turn.scope, concept, concept.name, [], photos.decoded.map((p) => p.image));
+  const refs = await keepPhotos(deps, turn.scope, photos.decoded, 'not-it');
+  const record = await saveHead(deps, concept, fitted.params, refs);
+  const lines = [`Got it: I now know ${record.photos.length - examples(record).length} photo(s) that are not ${record.name}.`];
+  if (photos.refused.length > 0) lines.push(`I skipped:\n${photos.refused.join('\n')}`);
+  return lines.join('\n');
+}
+
+function requireHeads(deps: TeachDeps): ConceptHeads {
+  if (!deps.heads) throw new UserError('Recognition is not set up on this assistant, so I cannot learn new people or things yet.');
+  return deps.heads;
+}
+
+async function readPhotos(deps: TeachDeps, turn: Turn, name: string, missingHint: string, options: TurnOptions): Promise<TurnPhotos> {
+  if (turn.images.length === 0) throw new UserError(missingHint);
+  await options.onStatus?.({ text: `Looking at ${turn.images.length} photo(s) for ${name}…` });
+  const photos = await decodeTurnPhotos(turn.images, deps.imageLimits);
+  if (photos.decoded.length === 0) throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
+  return photos;
+}
+
+async function assertAvailable(heads: ConceptHeads, kind: ConceptKind): Promise<void> {
+  const availability = await heads.availability();
+  const reason = kind === 'person' ? availability.person : availability.object;
+  if (reason) throw new UserError(`I cannot learn ${kind === 'person' ? 'people' : 'things'} right now: ${reason}`);
+}
+
+/** Fits an object head on all of the concept's examples and negatives, old and new. */
+async function fitObject(deps: TeachDeps, scope: string, existing: ConceptRecord | null, name: string, newExamples: DecodedImage[], newNotIt: DecodedImage[]) {
+  const heads = requireHeads(deps);
+  const previous = existing ? await loadPhotos(deps, scope, examples(existing)) : [];
+  const others = (await deps.store.list(scope)).filter((c) => c.id !== existing?.id).flatMap(examples);
+  const negatives = {
+    notIt: [...(existing ? await loadPhotos(deps, scope, existing.photos.filter((p) => p.role === 'not-it')) : []), ...newNotIt],
+    otherConcepts: await loadPhotos(deps, scope, others.slice(0, MAX_NEGATIVE_PHOTOS)),
+  };
+  const result = await heads.teachObject([...previous, ...newExamples], negatives, seedFor(scope, name));
+  // Outcomes are reported for the new photos only.
+  const outcomes = result.outcomes.filter((o) => o.index >= previous.length).map((o) => ({ ...o, index: o.index - previous.length }));
+  return { params: result.params, outcomes };
+}
+
+function sortOutcomes(turn: Turn, photos: TurnPhotos, outcomes: readonly PhotoOutcome[]) {
+  const label = (i: number) => photoLabel(photos.decoded[i].index, turn.images[photos.decoded[i].index].name);
+  return {
+    accepted: outcomes.filter((o) => o.accepted).map((o) => photos.decoded[o.index]),
+    skipped: [...photos.refused, ...outcomes.filter((o) => !o.accepted).map((o) => `${label(o.index)}: ${o.reason ?? 'not usable'}`)],
+  };
+}
+
+/** Stores photos re-encoded without metadata (no GPS, no EXIF) and returns their references. */
+async function keepPhotos(deps: TeachDeps, scope: string, photos: TurnPhotos['decoded'], role: PhotoRef['role']): Promise<PhotoRef[]> {
+  const now = new Date().toISOString();
+  const refs: PhotoRef[] = [];
+  for (const photo of photos) {
+    const sha256 = await deps.store.putPhoto(scope, await encodeJpeg(photo.image));
+    refs.push({ sha256, width: photo.image.width, height: photo.image.height, caption: photo.caption, role, addedAt: now });
+  }
+  return refs;
+}
+
+/** One new version: the refitted head plus the new photos (a photo already kept is not added twice). */
+function saveHead(deps: TeachDeps, concept: ConceptRecord, head: HeadParams, refs: readonly PhotoRef[]): Promise<ConceptRecord> {
+  return deps.store.update(concept.scope, concept.id, concept.version, (draft) => {
+    draft.head = head;
+    const known = new Set(draft.photos.map((p) => p.sha256));
+    draft.photos.push(...refs.filter((p) => !known.has(p.sha256)));
+  });
+}
+
+export function examples(concept: ConceptRecord): PhotoRef[] {
+  return concept.photos.filter((p) => p.role === 'example');
 }
 
 async function guessKind(heads: ConceptHeads, images: readonly DecodedImage[]): Promise<ConceptKind> {

@@ -60,6 +60,7 @@ export interface ConversationCore {
 /** Commands the core understands, with the one-line help adapters register (Telegram setMyCommands, Discord slash commands). */
 export const COMMANDS = [
   { name: 'teach', args: '<name> [person|object]', help: 'Teach me a person or thing from 1-4 photos' },
+  { name: 'notit', args: '<name>', help: 'Show me photos of things that are not it, so I confuse it less' },
   { name: 'ask', args: '<question>', help: 'Ask about a photo, by name' },
   { name: 'caption', args: '', help: 'Describe a photo, naming who and what I know' },
   { name: 'refer', args: '<name>', help: 'Show where someone or something is in a photo' },

@@ -17,6 +17,14 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     },
   },
   models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
+  eval: {
+    summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`; --help on each)',
+    run: async ([what, ...args]) => {
+      if (what === 'faces') return (await import('./eval-faces.ts')).evalFacesCommand(args);
+      if (what === 'objects') return (await import('./eval-objects.ts')).evalObjectsCommand(args);
+      throw new UserError('Usage: myvlm eval faces|objects <dir> [options]');
+    },
+  },
   onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },
   bench: { summary: 'run the benchmarks (`bench [name ...]`)', run: async (args) => (await import('../../bench/run.ts')).runBenchmarks(args) },
 };

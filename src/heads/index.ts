@@ -2,65 +2,79 @@
 // conversation core uses to teach concepts and to find a scope's concepts in
 // a photo. Models load on first use; a missing one disables only its head.
 import type { Settings } from '../config/settings.ts';
-import { isUserError } from '../errors.ts';
+import { isUserError, UserError } from '../errors.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import { findModel } from '../models/registry.ts';
 import type { ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
 import { FaceHead } from './face/head.ts';
+import { ObjectHead } from './object/object-head.ts';
 import type { ConceptHeads, HeadsAvailability, ObjectNegatives, Recognition, TeachResult } from './types.ts';
 
-/** A head that could not even be configured (unknown model id) carries its reason instead. */
-type Maybe<T> = { head: T; reason: null } | { head: null; reason: string };
+/** Loads a head once; remembers why it could not be loaded (missing files, unknown id) and tries again later. */
+class LazyHead<T> {
+  private loading: Promise<T> | null = null;
 
-function attempt<T>(build: () => T): Maybe<T> {
-  try {
-    return { head: build(), reason: null };
-  } catch (error) {
-    if (isUserError(error)) return { head: null, reason: error.message };
-    throw error;
+  constructor(private readonly load: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.loading ??= this.load().catch((error: unknown) => {
+      this.loading = null;
+      throw error;
+    });
+    return this.loading;
+  }
+
+  /** Null when the head works; otherwise the reason, fit for chat. */
+  async reason(): Promise<string | null> {
+    try {
+      await this.get();
+      return null;
+    } catch (error) {
+      if (isUserError(error)) return error.message;
+      throw error;
+    }
   }
 }
 
 export class ScopeHeads implements ConceptHeads {
-  constructor(private readonly face: Maybe<FaceHead>) {}
+  constructor(
+    private readonly face: LazyHead<FaceHead>,
+    private readonly object: LazyHead<ObjectHead>,
+  ) {}
 
   async availability(): Promise<HeadsAvailability> {
-    return {
-      person: this.face.head ? await this.face.head.availability() : this.face.reason,
-      object: 'learning objects is not available yet.',
-    };
+    return { person: await this.face.reason(), object: await this.object.reason() };
   }
 
   async countFaces(image: DecodedImage): Promise<number> {
-    return this.face.head ? (await this.face.head.detect(image)).length : 0;
+    return (await this.face.get()).detect(image).then((faces) => faces.length);
   }
 
   async teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<TeachResult<FaceHeadParams>> {
-    return this.faceHead().teach(photos, existing);
+    return (await this.face.get()).teach(photos, existing);
   }
 
-  async teachObject(_photos: readonly DecodedImage[], _negatives: ObjectNegatives, _seed: number): Promise<TeachResult<LinearHeadParams>> {
-    throw new Error('object heads are not wired yet');
+  async teachObject(photos: readonly DecodedImage[], negatives: ObjectNegatives, seed: number): Promise<TeachResult<LinearHeadParams>> {
+    const result = await (await this.object.get()).teach({ positives: photos, negatives, seed });
+    return { params: result.params, outcomes: result.outcomes };
   }
 
+  /** Runs only the heads the scope has concepts for; each computes its features of the photo once. */
   async recognize(image: DecodedImage, concepts: readonly ConceptRecord[]): Promise<Recognition> {
     const people = concepts.flatMap((c) => (c.head?.type === 'face' ? [{ conceptId: c.id, params: c.head }] : []));
-    const face = this.face.head && (await this.face.head.availability()) === null ? this.face.head : null;
-    const match = face ? await face.match(image, people) : null;
+    const objects = concepts.flatMap((c) => (c.head?.type === 'linear' ? [{ conceptId: c.id, params: c.head, revision: c.version }] : []));
+    const scope = concepts[0]?.scope ?? '';
+    const [faceMatch, objectMatch] = await Promise.all([
+      (await this.face.reason()) === null ? (await this.face.get()).match(image, people) : null,
+      objects.length > 0 && (await this.object.reason()) === null ? (await this.object.get()).match(image, objects, scope) : null,
+    ]);
     return {
-      people: match?.sightings.map(({ conceptId, similarity, box, position }) => ({ conceptId, similarity, box, position })) ?? [],
-      objects: [],
-      facesFound: match?.faces.length ?? 0,
+      people: faceMatch?.sightings.map(({ conceptId, similarity, box, position }) => ({ conceptId, similarity, box, position })) ?? [],
+      objects: objectMatch?.fired.map(({ conceptId, probability }) => ({ conceptId, probability })) ?? [],
+      facesFound: faceMatch?.faces.length ?? 0,
     };
-  }
-
-  async dispose(): Promise<void> {}
-
-  private faceHead(): FaceHead {
-    if (!this.face.head) throw new Error(`face head unavailable: ${this.face.reason}`);
-    return this.face.head;
   }
 }
 
@@ -72,15 +86,27 @@ export function createConceptHeads(settings: Settings, sessions: SessionPool): C
     allowDownload: !settings.offline,
     hubEndpoint: settings.hubEndpoint,
   };
-  const face = attempt(
-    () =>
-      new FaceHead({
-        detector: findModel('face-detection', settings.faceDetector),
-        recognizer: findModel('face-recognition', settings.faceRecognizer),
-        sessions,
-        resolve,
-        threshold: settings.faceThreshold,
-      }),
+  const face = new LazyHead(async () => {
+    const head = new FaceHead({
+      detector: findModel('face-detection', settings.faceDetector),
+      recognizer: findModel('face-recognition', settings.faceRecognizer),
+      sessions,
+      resolve,
+      threshold: settings.faceThreshold,
+    });
+    const reason = await head.availability();
+    if (reason) throw new UserError(reason);
+    return head;
+  });
+  const object = new LazyHead(() =>
+    ObjectHead.open({
+      ...resolve,
+      extractor: settings.imageFeatures,
+      sessions,
+      // Memory only: features of photos people merely ask about must not outlive the process.
+      featureCacheDir: null,
+      genericNegativesDir: settings.genericNegativesDir,
+    }),
   );
-  return new ScopeHeads(face);
+  return new ScopeHeads(face, object);
 }

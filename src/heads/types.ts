@@ -47,8 +47,10 @@ export interface TeachResult<P> {
 
 /** Negative examples an object head can learn from, as a real user has them. */
 export interface ObjectNegatives {
-  /** Photos of the scope's other concepts and photos the user marked "not it". */
-  photos: DecodedImage[];
+  /** Photos the user said are not this concept (`/notit`). */
+  notIt: DecodedImage[];
+  /** Teaching photos of the scope's other concepts. */
+  otherConcepts: DecodedImage[];
 }
 
 /** Null when available; otherwise the plain reason (missing model files...). */
@@ -64,5 +66,4 @@ export interface ConceptHeads {
   teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<TeachResult<FaceHeadParams>>;
   teachObject(photos: readonly DecodedImage[], negatives: ObjectNegatives, seed: number): Promise<TeachResult<LinearHeadParams>>;
   recognize(image: DecodedImage, concepts: readonly ConceptRecord[]): Promise<Recognition>;
-  dispose(): Promise<void>;
 }

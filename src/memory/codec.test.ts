@@ -56,7 +56,7 @@ function sampleRecord(): ConceptRecord {
     },
     embeddings: { 'llava-1.6': { vector: randomFloats(4096, 1), steps: 40, finalLoss: 0.125, updatedAt: '2025-01-02T03:04:05.000Z' } },
     facts: ['Anna is my daughter', ':base64:not really'],
-    photos: [{ sha256: 'a'.repeat(64), width: 640, height: 480, caption: null, addedAt: '2025-01-02T03:04:05.000Z' }],
+    photos: [{ sha256: 'a'.repeat(64), width: 640, height: 480, caption: null, role: 'example', addedAt: '2025-01-02T03:04:05.000Z' }],
   };
 }
 

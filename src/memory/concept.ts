@@ -62,6 +62,8 @@ export interface PhotoRef {
   height: number;
   /** A caption the user wrote with the photo, if any (a teaching target). */
   caption: string | null;
+  /** `example`: a photo of the concept; `not-it`: a photo the user said is not it (a negative for object heads). */
+  role: 'example' | 'not-it';
   addedAt: string;
 }
 

@@ -48,7 +48,7 @@ function person(name: string, scope = SCOPE, extra: Partial<NewConcept> = {}): N
 
 async function photoRef(target: KeyvConceptStore, scope: string, marker: string): Promise<PhotoRef> {
   const sha256 = await target.putPhoto(scope, new TextEncoder().encode(`JPEG-ish bytes ${marker}`));
-  return { sha256, width: 8, height: 8, caption: null, addedAt: new Date().toISOString() };
+  return { sha256, width: 8, height: 8, caption: null, role: 'example', addedAt: new Date().toISOString() };
 }
 
 async function filesUnder(root: string): Promise<string[]> {
@@ -113,7 +113,7 @@ describe('KeyvConceptStore basics', () => {
   });
 
   it('refuses a record whose photo was not stored first, and id changes', async () => {
-    const ghost: PhotoRef = { sha256: 'f'.repeat(64), width: 1, height: 1, caption: null, addedAt: new Date().toISOString() };
+    const ghost: PhotoRef = { sha256: 'f'.repeat(64), width: 1, height: 1, caption: null, role: 'example', addedAt: new Date().toISOString() };
     await expect(store.create(person('Anna', SCOPE, { photos: [ghost] }))).rejects.toThrow(/putPhoto must come before/);
     expect(await store.list(SCOPE)).toEqual([]);
     const anna = await store.create(person('Anna'));

@@ -101,8 +101,14 @@ function photo(value: unknown, path: string): PhotoRef {
     width: integer(o.width, `${path}.width`, 1),
     height: integer(o.height, `${path}.height`, 1),
     caption: o.caption === null ? null : text(o.caption, `${path}.caption`, true),
+    // Records written before roles existed hold examples only.
+    role: o.role === undefined || o.role === 'example' ? 'example' : o.role === 'not-it' ? 'not-it' : fail(`${path}.role is not "example" or "not-it"`),
     addedAt: timestamp(o.addedAt, `${path}.addedAt`),
   };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 function object(value: unknown, path: string): Fields {

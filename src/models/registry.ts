@@ -3,17 +3,20 @@ import { UserError } from '../errors.ts';
 import type { ModelEntryBase, ModelTask } from './entry.ts';
 import { FACE_DETECTORS, FACE_RECOGNIZERS, type FaceDetectorEntry, type FaceRecognizerEntry } from './catalog/faces.ts';
 import { IMAGE_FEATURE_EXTRACTORS, type ImageFeaturesEntry } from './catalog/features.ts';
+import { VLM_MODELS, type VlmEntry } from './catalog/vlm.ts';
 
 export interface EntryByTask {
   'face-detection': FaceDetectorEntry;
   'face-recognition': FaceRecognizerEntry;
   'image-features': ImageFeaturesEntry;
+  vlm: VlmEntry;
 }
 
 const BY_TASK: { [T in keyof EntryByTask]: readonly EntryByTask[T][] } = {
   'face-detection': FACE_DETECTORS,
   'face-recognition': FACE_RECOGNIZERS,
   'image-features': IMAGE_FEATURE_EXTRACTORS,
+  vlm: VLM_MODELS,
 };
 
 /** All entries of every task, for listings (`myvlm models`). */

@@ -38,6 +38,8 @@ function sessionOptions(runtime: RuntimeOptions): ort.InferenceSession.SessionOp
   return {
     executionProviders: providers,
     graphOptimizationLevel: 'all',
+    // Warnings such as a graph's fixed output batch size repeat on every run; errors still show.
+    logSeverityLevel: 3,
     ...(runtime.intraOpThreads > 0 ? { intraOpNumThreads: runtime.intraOpThreads } : {}),
     ...(runtime.interOpThreads > 0 ? { interOpNumThreads: runtime.interOpThreads } : {}),
   };

@@ -1,0 +1,118 @@
+// Image features for object heads: one interface, and its implementation over
+// any single-graph ONNX image encoder that the model registry describes (CLIP
+// ViT-B/32 by default, the paper's DFN5B CLIP ViT-H/14, the small MobileNetV3
+// that tests use). Photos are resized and normalized as the registry entry
+// says and run through the encoder in batches.
+import type { RgbImage } from '../../image/decode.ts';
+import { fitImage, writeNchw } from '../../image/tensor.ts';
+import { moduleLogger } from '../../log.ts';
+import type { ImageFeaturesEntry } from '../../models/catalog/features.ts';
+import { findModel } from '../../models/registry.ts';
+import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
+import { ort, SessionPool } from '../../models/session.ts';
+
+const logger = moduleLogger('image-features');
+
+/**
+ * Anything that turns photos into fixed-length feature vectors. Object heads
+ * only ever see this interface, so any encoder with the same contract plugs in.
+ */
+export interface ImageFeatureExtractor {
+  /** Registry id; stored with every head trained on these features. */
+  readonly id: string;
+  /** Length of every vector returned. */
+  readonly dims: number;
+  /** One vector per photo, in order. */
+  extract(images: RgbImage | readonly RgbImage[]): Promise<Float32Array[]>;
+}
+
+/** Photos per encoder call. Sixteen keeps a ViT-H/14 batch under about 1 GiB of activations. */
+export const DEFAULT_FEATURE_BATCH = 16;
+
+/**
+ * An ONNX image encoder described by a registry entry. Models whose graph
+ * declares a fixed batch of one are run photo by photo.
+ */
+export class OnnxImageFeatureExtractor implements ImageFeatureExtractor {
+  readonly id: string;
+  readonly dims: number;
+  private batchLimit: number | null = null;
+
+  constructor(
+    readonly entry: ImageFeaturesEntry,
+    private readonly modelPath: string,
+    private readonly sessions: SessionPool,
+    private readonly batchSize: number = DEFAULT_FEATURE_BATCH,
+  ) {
+    this.id = entry.id;
+    this.dims = entry.dims;
+  }
+
+  async extract(images: RgbImage | readonly RgbImage[]): Promise<Float32Array[]> {
+    const list: readonly RgbImage[] = isImageList(images) ? images : [images];
+    if (list.length === 0) return [];
+    const session = await this.sessions.get(this.modelPath);
+    const limit = this.batchLimit ?? (this.batchLimit = fixedBatch(session, this.entry.input) ?? this.batchSize);
+    const out: Float32Array[] = [];
+    for (let start = 0; start < list.length; start += limit) {
+      out.push(...(await this.runBatch(session, list.slice(start, start + limit))));
+    }
+    return out;
+  }
+
+  /** Resizes and normalizes photos into one NCHW batch tensor, as the registry entry says. */
+  async preprocess(images: readonly RgbImage[]): Promise<ort.Tensor> {
+    const { width, height } = this.entry.preprocess;
+    const plane = 3 * width * height;
+    const data = new Float32Array(images.length * plane);
+    const fitted = await Promise.all(images.map((image) => fitImage(image, this.entry.preprocess)));
+    fitted.forEach((f, i) => writeNchw(f.image, this.entry.preprocess, data, i * plane));
+    return new ort.Tensor('float32', data, [images.length, 3, height, width]);
+  }
+
+  private async runBatch(session: ort.InferenceSession, images: readonly RgbImage[]): Promise<Float32Array[]> {
+    const input = await this.preprocess(images);
+    const outputs = await session.run({ [this.entry.input]: input });
+    const output = outputs[this.entry.output];
+    if (!output) {
+      throw new Error(`model ${this.id} has no output "${this.entry.output}" (it has ${Object.keys(outputs).join(', ')}); the registry entry is wrong`);
+    }
+    const values = output.data as Float32Array;
+    if (values.length !== images.length * this.dims) {
+      throw new Error(`model ${this.id} returned ${values.length} values for ${images.length} photo(s); the registry says ${this.dims} per photo`);
+    }
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < images.length; i++) vectors.push(values.slice(i * this.dims, (i + 1) * this.dims));
+    return vectors;
+  }
+}
+
+export interface OpenExtractorOptions extends ResolveOptions {
+  /** The process's session pool; a private one is created when absent. */
+  sessions?: SessionPool;
+  batchSize?: number;
+}
+
+/**
+ * Finds the registry entry `id`, locates (or downloads) its file and returns
+ * an extractor. Missing files raise ModelMissingError with placement advice.
+ */
+export async function openImageFeatureExtractor(id: string, options: OpenExtractorOptions): Promise<OnnxImageFeatureExtractor> {
+  const entry = findModel('image-features', id);
+  const resolved = await resolveModel(entry, options);
+  const modelPath = resolved.files[entry.files[0].path];
+  logger.debug({ id, modelPath }, 'image feature extractor ready');
+  return new OnnxImageFeatureExtractor(entry, modelPath, options.sessions ?? new SessionPool(), options.batchSize);
+}
+
+function isImageList(images: RgbImage | readonly RgbImage[]): images is readonly RgbImage[] {
+  return Array.isArray(images);
+}
+
+/** 1 when the graph's image input has a fixed batch of one, else null (any batch). */
+function fixedBatch(session: ort.InferenceSession, input: string): number | null {
+  const meta = session.inputMetadata.find((m) => m.name === input);
+  if (!meta || !meta.isTensor) return null;
+  const first = meta.shape[0];
+  return typeof first === 'number' && first > 0 ? first : null;
+}

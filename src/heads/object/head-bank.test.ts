@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import type { LinearHeadParams } from '../../memory/concept.ts';
+import { seededRandom, normal } from '../../random.ts';
+import { HeadBank, scoreHeads } from './head-bank.ts';
+import { positiveProbability } from './linear-head.ts';
+import { simdAvailable } from './matvec-kernel.ts';
+import { normalizeFeature } from './normalization.ts';
+
+function randomHead(dims: number, seed: number, l2 = true, centred = true): LinearHeadParams {
+  const random = seededRandom(seed);
+  const vec = (n: number) => Float32Array.from({ length: n }, () => 0.1 * normal(random));
+  return {
+    type: 'linear',
+    extractor: 'x',
+    dims,
+    weight: vec(2 * dims),
+    bias: vec(2),
+    normalization: { center: centred ? vec(dims) : null, l2 },
+    threshold: 0.5,
+    trainedOn: { positives: 4, negatives: 10, steps: 500, seed },
+  };
+}
+
+const feature = (dims: number, seed: number) => {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: dims }, () => Math.abs(normal(random)));
+};
+
+describe('HeadBank', () => {
+  it('runs in WebAssembly SIMD on Node 20', () => {
+    expect(simdAvailable()).toBe(true);
+  });
+
+  it('scores every head as the head alone would, whatever its normalization (dims not a multiple of 16)', () => {
+    const dims = 37;
+    const heads = Array.from({ length: 40 }, (_, i) => randomHead(dims, i, i % 3 !== 0, i % 2 === 0));
+    const x = feature(dims, 99);
+    const probabilities = scoreHeads(x, heads);
+    expect(probabilities).toHaveLength(40);
+    heads.forEach((h, i) => expect(probabilities[i]).toBeCloseTo(positiveProbability(h, normalizeFeature(x, h.normalization)), 5));
+  });
+
+  it('adds, replaces and removes heads, keeping every score right', () => {
+    const dims = 20;
+    const bank = new HeadBank(dims, 'x');
+    const heads = Array.from({ length: 30 }, (_, i) => ({ conceptId: `c${i}`, params: randomHead(dims, i) }));
+    bank.sync(heads);
+    bank.remove('c3');
+    bank.upsert({ conceptId: 'c7', params: randomHead(dims, 1000) });
+    expect(bank.size).toBe(29);
+    const x = feature(dims, 5);
+    const scores = new Map(bank.score(x).map((s) => [s.conceptId, s]));
+    expect(scores.has('c3')).toBe(false);
+    const expected = (h: LinearHeadParams) => positiveProbability(h, normalizeFeature(x, h.normalization));
+    expect(scores.get('c7')?.probability).toBeCloseTo(expected(randomHead(dims, 1000)), 5);
+    expect(scores.get('c29')?.probability).toBeCloseTo(expected(heads[29].params), 5);
+    expect(scores.get('c29')?.fires).toBe((scores.get('c29')?.probability ?? 0) >= 0.5);
+    bank.sync(heads.slice(0, 2));
+    expect(bank.score(x).map((s) => s.conceptId).sort()).toEqual(['c0', 'c1']);
+  });
+
+  it('reuses a row while the revision is unchanged, and recompiles when it changes', () => {
+    const bank = new HeadBank(8, 'x');
+    const x = feature(8, 1);
+    bank.sync([{ conceptId: 'a', params: randomHead(8, 1), revision: 1 }]);
+    const first = bank.probabilities(x)[0];
+    bank.sync([{ conceptId: 'a', params: randomHead(8, 2), revision: 1 }]);
+    expect(bank.probabilities(x)[0]).toBe(first);
+    bank.sync([{ conceptId: 'a', params: randomHead(8, 2), revision: 2 }]);
+    expect(bank.probabilities(x)[0]).not.toBe(first);
+  });
+
+  it('refuses heads of another extractor or length', () => {
+    const bank = new HeadBank(8, 'x');
+    expect(() => bank.upsert({ conceptId: 'a', params: { ...randomHead(8, 1), extractor: 'y' } })).toThrow(/trained on y/);
+    expect(() => bank.upsert({ conceptId: 'a', params: randomHead(9, 1) })).toThrow(/9-d/);
+    expect(() => bank.probabilities(new Float32Array(9))).toThrow(RangeError);
+  });
+
+  it('grows past its first capacity and scores 10,000 heads in one product', () => {
+    const dims = 64;
+    const bank = new HeadBank(dims, 'x');
+    const base = randomHead(dims, 3);
+    bank.sync(Array.from({ length: 10_000 }, (_, i) => ({ conceptId: String(i), params: i === 9_999 ? randomHead(dims, 4) : base })));
+    const x = feature(dims, 2);
+    const p = bank.probabilities(x);
+    expect(p).toHaveLength(10_000);
+    expect(p[0]).toBeCloseTo(positiveProbability(base, normalizeFeature(x, base.normalization)), 5);
+    expect(p[9_999]).toBeCloseTo(positiveProbability(randomHead(dims, 4), normalizeFeature(x, randomHead(dims, 4).normalization)), 5);
+  });
+});

@@ -1,0 +1,83 @@
+// The evaluation protocol on a small layout of real MyVLM photos (symlinked
+// into a temporary folder, never copied): counts, splits and report fields.
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadObjectDataset, photosIn } from '../../src/heads/object/dataset.ts';
+import { evaluateObjectHeads, teachingSplit } from '../../src/heads/object/evaluation.ts';
+import { FeatureCache } from '../../src/heads/object/feature-cache.ts';
+import { openImageFeatureExtractor } from '../../src/heads/object/features.ts';
+import { PhotoFeatures } from '../../src/heads/object/photo-features.ts';
+import { SessionPool } from '../../src/models/session.ts';
+import { SHARED_DATA, SHARED_MODELS } from '../support/paths.ts';
+
+const MYVLM = path.join(SHARED_DATA, 'myvlm');
+const CONCEPTS = ['bo', 'cat_statue', 'sheep_plush'];
+let root: string;
+const sessions = new SessionPool();
+
+async function link(from: string, toDir: string, files: string[]): Promise<void> {
+  await mkdir(toDir, { recursive: true });
+  for (const f of files) await symlink(path.join(from, f), path.join(toDir, f));
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'myvlm-objects-eval-'));
+  for (const c of CONCEPTS) {
+    const files = photosIn(path.join(MYVLM, 'concepts', c)).map((f) => path.basename(f));
+    await link(path.join(MYVLM, 'concepts', c), path.join(root, 'concepts', c), files);
+  }
+  const hard = photosIn(path.join(MYVLM, 'negatives', 'cat_statue')).slice(0, 6).map((f) => path.basename(f));
+  await link(path.join(MYVLM, 'negatives', 'cat_statue'), path.join(root, 'negatives', 'cat_statue'), hard);
+  const random = photosIn(path.join(MYVLM, 'random')).slice(0, 6).map((f) => path.basename(f));
+  await link(path.join(MYVLM, 'random'), path.join(root, 'random'), random);
+});
+
+afterAll(async () => {
+  await sessions.dispose();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('teachingSplit', () => {
+  it('teaches N photos per fold, tests on all others, and moves the window each fold', () => {
+    const photos = Array.from({ length: 9 }, (_, i) => `p${i}`);
+    const folds = [0, 1, 2].map((fold) => teachingSplit(photos, 4, fold, 0, 'x'));
+    for (const { train, test } of folds) {
+      expect(train).toHaveLength(4);
+      expect(test).toHaveLength(5);
+      expect(train.filter((p) => test.includes(p))).toEqual([]);
+    }
+    expect(folds[1].train).not.toEqual(folds[0].train);
+    expect(teachingSplit(photos, 4, 1, 0, 'x')).toEqual(folds[1]);
+    expect(teachingSplit(['a', 'b'], 4, 0, 0, 'x').test).toHaveLength(1);
+  });
+});
+
+describe('evaluateObjectHeads', () => {
+  it('counts every held-out positive and every test negative once per fold, never a training photo', async () => {
+    const dataset = loadObjectDataset(root);
+    const extractor = await openImageFeatureExtractor('mobilenet-v3-small-576', { modelsDir: SHARED_MODELS, cacheDir: root, allowDownload: false, sessions });
+    const features = new PhotoFeatures(extractor, new FeatureCache());
+    const options = { shots: 2, folds: 2, seed: 0, sources: ['hard', 'scope', 'random'] as const, positiveViews: 2, negativeViews: 1, normalization: 'l2-center' as const };
+    const report = await evaluateObjectHeads(dataset, features, { ...options, sources: [...options.sources] });
+    const sizes = CONCEPTS.map((c) => photosIn(path.join(MYVLM, 'concepts', c)).length);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(report.positives.total).toBe(sizes.reduce((n, s) => n + (s - 2), 0) * 2);
+    // Per concept and fold: other concepts' non-teaching photos, 3 random (held-out half), and the 6 hard
+    // negatives: all 6 for the two other concepts, the held-out 3 for cat_statue itself.
+    const otherConcepts = sizes.map((s) => total - s - 2 * (CONCEPTS.length - 1));
+    expect(report.byNegativeKind.otherConcepts.total).toBe(otherConcepts.reduce((a, b) => a + b, 0) * 2);
+    expect(report.byNegativeKind.random.total).toBe(3 * 3 * 2);
+    expect(report.byNegativeKind.ownHard.total).toBe(3 * 2);
+    expect(report.byNegativeKind.otherHard.total).toBe(6 * 2 * 2);
+    expect(report.recall).toBeGreaterThan(0.3);
+    expect(report.negativeAccuracy).toBeGreaterThan(0.8);
+    expect(report.methods).toEqual(['trained']);
+    expect(report.concepts.map((c) => c.name)).toEqual(CONCEPTS);
+    expect(report.recallAtNegativeAccuracy.map((p) => p.negativeAccuracy)).toEqual([0.9, 0.95, 0.98]);
+    const fresh = await evaluateObjectHeads(dataset, features, { ...options, sources: [] });
+    expect(fresh.methods).toEqual(['prototype']);
+    expect(fresh.negatives.total).toBe(report.negatives.total);
+  });
+});
