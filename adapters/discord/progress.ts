@@ -3,6 +3,7 @@
 // then the answer, with images as attachments. Text past Discord's 2000
 // characters continues in follow-up messages. Status that arrives after the
 // answer (background learning) goes to one follow-up message, edited in place.
+import { formatStatus, splitText } from '../shared/text.ts';
 import { AttachmentBuilder, type RepliableInteraction } from 'discord.js';
 import type { Reply, StatusUpdate } from '../../src/assistant/turn.ts';
 import { moduleLogger } from '../../src/log.ts';
@@ -33,7 +34,7 @@ export class ProgressReply {
 
   /** Shows `update`; returns at once (the network work runs behind). */
   update(update: StatusUpdate): void {
-    this.latest = formatProgress(update);
+    this.latest = formatStatus(update);
     if (this.timer) return;
     const wait = Math.max(0, this.lastEditAt + this.intervalMs - Date.now());
     this.timer = setTimeout(() => {
@@ -76,26 +77,4 @@ export class ProgressReply {
   }
 }
 
-/** "Learning Anna's face… (40%)" */
-export function formatProgress(update: StatusUpdate): string {
-  const text = update.text.trim() || '…';
-  if (update.progress === undefined || !Number.isFinite(update.progress)) return text;
-  return `${text} (${Math.round(Math.min(1, Math.max(0, update.progress)) * 100)}%)`;
-}
 
-/** Splits text into parts of at most `limit` characters, at line breaks or spaces where possible. */
-export function splitText(text: string, limit: number): string[] {
-  const parts: string[] = [];
-  let rest = text.trim();
-  while (rest.length > limit) {
-    const window = rest.slice(0, limit);
-    // Prefer a line break, then a space, unless either would leave a very short part.
-    const line = window.lastIndexOf('\n');
-    const space = window.lastIndexOf(' ');
-    const at = line >= limit * 0.3 ? line : space >= limit * 0.3 ? space : limit;
-    parts.push(rest.slice(0, at).trimEnd());
-    rest = rest.slice(at).trimStart();
-  }
-  if (rest) parts.push(rest);
-  return parts;
-}

@@ -2,6 +2,7 @@
 // 4096 characters, images with sendPhoto (the text as the first photo's
 // caption when it fits Telegram's 1024-character caption limit). Every part
 // replies to the user's message, so answers stay threaded in busy groups.
+import { splitText } from '../shared/text.ts';
 import { InputFile, type Api } from 'grammy';
 import type { Reply } from '../../src/assistant/turn.ts';
 import type { StatusTarget } from './status.ts';
@@ -19,7 +20,7 @@ export async function sendReply(api: Api, target: StatusTarget, reply: Reply): P
   const text = reply.text.trim();
   const captionFits = reply.images.length > 0 && text.length <= CAPTION_LIMIT;
   if (!captionFits) {
-    for (const part of splitMessage(text, MESSAGE_LIMIT)) await api.sendMessage(target.chatId, part, common);
+    for (const part of splitText(text, MESSAGE_LIMIT)) await api.sendMessage(target.chatId, part, common);
   }
   for (const [index, image] of reply.images.entries()) {
     const caption = captionFits && index === 0 && text ? { caption: text } : {};
@@ -27,19 +28,3 @@ export async function sendReply(api: Api, target: StatusTarget, reply: Reply): P
   }
 }
 
-/** Splits text into parts of at most `limit` characters, at line breaks or spaces where possible. */
-export function splitMessage(text: string, limit: number): string[] {
-  const parts: string[] = [];
-  let rest = text.trim();
-  while (rest.length > limit) {
-    const window = rest.slice(0, limit);
-    // Prefer a line break, then a space, unless either would leave a very short part.
-    const line = window.lastIndexOf('\n');
-    const space = window.lastIndexOf(' ');
-    const at = line >= limit * 0.3 ? line : space >= limit * 0.3 ? space : limit;
-    parts.push(rest.slice(0, at).trimEnd());
-    rest = rest.slice(at).trimStart();
-  }
-  if (rest) parts.push(rest);
-  return parts;
-}

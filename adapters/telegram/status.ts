@@ -4,6 +4,7 @@
 // one message per second per chat, 20 per minute in groups) and only the
 // latest text is shown; status is best effort, so failures are logged, never
 // thrown into the turn.
+import { formatStatus } from '../shared/text.ts';
 import type { Api } from 'grammy';
 import type { StatusUpdate } from '../../src/assistant/turn.ts';
 import { moduleLogger } from '../../src/log.ts';
@@ -103,10 +104,3 @@ export class StatusMessage {
   }
 }
 
-/** "Learning Anna's face… (40%)" */
-export function formatStatus(update: StatusUpdate): string {
-  const text = update.text.trim() || '…';
-  if (update.progress === undefined || !Number.isFinite(update.progress)) return text;
-  const percent = Math.round(Math.min(1, Math.max(0, update.progress)) * 100);
-  return `${text} (${percent}%)`;
-}

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { splitMessage } from './reply.ts';
-import { formatStatus } from './status.ts';
+import { formatStatus, splitText } from './text.ts';
 
-describe('splitMessage', () => {
+describe('splitText', () => {
   it('cuts at line breaks or spaces, never past the limit, and keeps every word', () => {
     const text = ['first line', 'x'.repeat(15), 'last words here'].join('\n');
-    const parts = splitMessage(text, 20);
+    const parts = splitText(text, 20);
     expect(parts.every((p) => p.length <= 20)).toBe(true);
     expect(parts).toEqual(['first line', 'x'.repeat(15), 'last words here']);
-    expect(splitMessage('y'.repeat(45), 20)).toEqual(['y'.repeat(20), 'y'.repeat(20), 'y'.repeat(5)]);
-    expect(splitMessage('  ', 20)).toEqual([]);
+    expect(splitText('y'.repeat(45), 20)).toEqual(['y'.repeat(20), 'y'.repeat(20), 'y'.repeat(5)]);
+    expect(splitText('  ', 20)).toEqual([]);
   });
 });
 
