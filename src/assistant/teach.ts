@@ -33,7 +33,7 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
   if (existing && statedKind && statedKind !== existing.kind) {
     throw new UserError(`I already know ${existing.name} as ${article(existing.kind)}; forget it first to teach it as ${article(statedKind)}.`);
   }
-  const kind = existing?.kind ?? statedKind ?? (await guessKind(heads, photos.decoded.map((p) => p.image)));
+  const kind = existing?.kind ?? statedKind ?? (await guessKind(heads, name, photos.decoded.map((p) => p.image)));
   await assertAvailable(heads, kind);
   await options.onStatus?.({ text: kind === 'person' ? `Learning ${name}'s face…` : `Learning to recognize ${name}…` });
 
@@ -150,9 +150,10 @@ export function examples(concept: ConceptRecord): PhotoRef[] {
   return concept.photos.filter((p) => p.role === 'example');
 }
 
-async function guessKind(heads: ConceptHeads, images: readonly DecodedImage[]): Promise<ConceptKind> {
-  const availability = await heads.availability();
-  if (availability.person) return 'object';
+/** Person when most photos show a face; without a face detector the user has to say. */
+async function guessKind(heads: ConceptHeads, name: string, images: readonly DecodedImage[]): Promise<ConceptKind> {
+  const { person } = await heads.availability();
+  if (person) throw new UserError(`I cannot recognize faces right now: ${person}\nIf ${name} is a thing or a pet, send /teach ${name} object.`);
   const counts = await Promise.all(images.map((image) => heads.countFaces(image)));
   return counts.filter((n) => n > 0).length * 2 > images.length ? 'person' : 'object';
 }
