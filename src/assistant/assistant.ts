@@ -7,6 +7,7 @@ import type { ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads } from '../heads/types.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptStore } from '../memory/store.ts';
+import type { VlmProvider } from '../vlm/provider.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, help, listConcepts, remember } from './manage.ts';
@@ -20,6 +21,11 @@ export interface AssistantDeps {
   /** Null when no recognition models are available; the assistant says so. */
   heads: ConceptHeads | null;
   imageLimits: ImageLimits;
+  /**
+   * The personalized vision-language model (loaded on first use). Absent or
+   * null: captions, questions and /refer are answered from the heads alone.
+   */
+  vlm?: VlmProvider | null;
 }
 
 export class Assistant implements ConversationCore {
@@ -52,12 +58,12 @@ export class Assistant implements ConversationCore {
       case 'caption':
         return describe(this.deps, turn, '/caption', options);
       case 'ask':
-        return describe(this.deps, turn, 'your question', options);
+        return describe(this.deps, turn, 'your question', options, command.rest);
       case 'refer':
         return refer(this.deps, turn, command.rest, options);
       case null:
         if (command.unknown) return text(`I don't know the command /${command.unknown}. Send /help to see what I can do.`);
-        if (turn.images.length > 0) return describe(this.deps, turn, 'your question', options);
+        if (turn.images.length > 0) return describe(this.deps, turn, 'your question', options, command.rest || null);
         return text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.');
     }
   }

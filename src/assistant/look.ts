@@ -1,22 +1,31 @@
 // Answers about a photo: who and what is in it (`/caption`, `/ask`, a photo
-// without a command) and where someone is (`/refer`). Without a
-// vision-language model the concept heads answer alone, and say so.
-import { UserError } from '../errors.ts';
+// without a command) and where someone is (`/refer`). With a vision-language
+// model the concepts that fired join the image tokens and the model answers
+// by name; without one the concept heads answer alone, and say so.
+import { isUserError, UserError } from '../errors.ts';
 import { drawLabelledBoxes } from '../image/draw.ts';
-import type { ImageLimits } from '../image/decode.ts';
-import type { ConceptHeads, Recognition } from '../heads/types.ts';
+import type { DecodedImage, ImageLimits } from '../image/decode.ts';
+import type { Box, ConceptHeads, PersonSighting, Recognition } from '../heads/types.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
+import { mentions } from '../vlm/identifiers.ts';
+import type { VlmProvider } from '../vlm/provider.ts';
+import type { PersonalVlm } from '../vlm/personal-vlm.ts';
 import { validateName } from './names.ts';
 import { decodeQuestionPhoto } from './photos.ts';
-import type { Reply, Turn, TurnOptions } from './turn.ts';
+import type { OutgoingImage, Reply, Turn, TurnOptions } from './turn.ts';
 
 export const NO_VLM_NOTE = 'No vision-language model is configured, so I can only tell who and what I recognize.';
+
+/** Streaming answers update the status at most this often (milliseconds), so chats are not flooded with edits. */
+export const ANSWER_STATUS_INTERVAL_MS = 1000;
 
 export interface LookDeps {
   store: ConceptStore;
   heads: ConceptHeads | null;
   imageLimits: ImageLimits;
+  /** The configured vision-language model; absent or null answers from the heads alone. */
+  vlm?: VlmProvider | null;
 }
 
 /** Who and what the scope's concepts find in the turn's photo. */
@@ -29,38 +38,130 @@ async function recognizeTurnPhoto(deps: LookDeps, turn: Turn, what: string, opti
   return { image, note, concepts, recognition };
 }
 
-/** `/caption`, `/ask` and plain photos, answered from the concept heads. */
-export async function describe(deps: LookDeps, turn: Turn, what: string, options: TurnOptions): Promise<Reply> {
-  const { note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, what, options);
-  const lines = [recognition ? sentenceFor(recognition, concepts) : 'Recognition is not set up on this assistant.'];
+/** The loaded VLM, or why there is none to use (null reason: none configured). */
+async function loadVlm(deps: LookDeps): Promise<{ model: PersonalVlm } | { model: null; reason: string | null }> {
+  if (!deps.vlm) return { model: null, reason: null };
+  try {
+    return { model: await deps.vlm.get() };
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    return { model: null, reason: error.message };
+  }
+}
+
+function noVlmNote(reason: string | null): string {
+  return reason === null ? NO_VLM_NOTE : `The vision-language model is not available (${reason}), so I can only tell who and what I recognize.`;
+}
+
+/**
+ * `/caption`, `/ask` and plain photos. `question` null asks for a caption;
+ * without a model the heads say who and what they see.
+ */
+export async function describe(deps: LookDeps, turn: Turn, what: string, options: TurnOptions, question: string | null = null): Promise<Reply> {
+  const { image, note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, what, options);
+  const vlm = await loadVlm(deps);
+  if (!vlm.model) {
+    const lines = [recognition ? sentenceFor(recognition, concepts) : 'Recognition is not set up on this assistant.'];
+    if (note) lines.push(note);
+    lines.push(noVlmNote(vlm.reason));
+    return { text: lines.join('\n'), images: [] };
+  }
+  const fired = firedConcepts(recognition, concepts);
+  await options.onStatus?.({ text: question === null ? 'Writing a caption…' : 'Thinking about your question…' });
+  const request = { image, concepts: fired, onText: answerStatus(options) };
+  const answer = question === null ? await vlm.model.caption(request) : await vlm.model.ask({ ...request, question });
+  const lines = [answer.text || 'The model had nothing to say about this photo.'];
+  if (answer.skipped.length > 0) {
+    const names = answer.skipped.map((s) => withPosition(s.concept, recognition));
+    const whom = answer.skipped.length === 1 ? answer.skipped[0].concept.name : 'them';
+    lines.push(`I also recognize ${listWords(names)} here, but I have not learned to describe ${whom} by name yet.`);
+  }
+  const unnamed = answer.injected.filter((c) => !mentions(answer.text, c.name));
+  if (unnamed.length > 0) lines.push(`(I recognize ${listWords(unnamed.map((c) => withPosition(c, recognition)))} in this photo.)`);
+  if (question !== null) {
+    const absent = concepts.filter((c) => !fired.includes(c) && mentions(question, c.name));
+    if (absent.length > 0) lines.push(`(I don't see ${listWords(absent.map((c) => c.name))} in this photo.)`);
+  }
+  if (!recognition) lines.push('Recognition is not set up on this assistant, so I could not tell who is who.');
   if (note) lines.push(note);
-  lines.push(NO_VLM_NOTE);
   return { text: lines.join('\n'), images: [] };
 }
 
-/** `/refer <name>`: a labelled box where the concept is, when the heads can place it. */
+/** `/refer <name>`: a labelled box where the concept is: the model's box, or the face the heads found. */
 export async function refer(deps: LookDeps, turn: Turn, rest: string, options: TurnOptions): Promise<Reply> {
   const name = validateName(rest);
   const concept = await deps.store.findByName(turn.scope, name);
   if (!concept) throw new UserError(`I don't know anyone or anything called ${name} here. /concepts lists who I know.`);
   const { image, note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, `/refer ${concept.name}`, options);
+  const vlm = await loadVlm(deps);
+  const person = recognition?.people.find((p) => p.conceptId === concept.id) ?? null;
+  const object = recognition?.objects.find((o) => o.conceptId === concept.id) ?? null;
   const lines: string[] = [];
-  const person = recognition?.people.find((p) => p.conceptId === concept.id);
-  const object = recognition?.objects.find((o) => o.conceptId === concept.id);
-  let images: Reply['images'] = [];
-  if (person) {
-    const png = await drawLabelledBoxes(image, [{ ...person.box, label: concept.name }]);
-    images = [{ bytes: png, mimeType: 'image/png', name: `refer-${fileSafe(concept.name)}.png` }];
-    lines.push(`${concept.name} is here (${positionWords(person.position)}), marked on the photo.`);
-  } else if (object) {
-    lines.push(`${concept.name} is in this photo, but I can only point to where with a vision-language model.`);
-  } else {
+  let images: OutgoingImage[] = [];
+  /** Said last, after the photo note: why the answer comes from the heads alone. */
+  let headsOnly: string | null = vlm.model ? null : noVlmNote(vlm.reason);
+  if (!person && !object) {
     lines.push(`I could not find ${concept.name} in this photo.`);
     if (recognition && recognition.people.length + recognition.objects.length > 0) lines.push(sentenceFor(recognition, concepts));
+  } else if (vlm.model && vlm.model.usableConcepts([concept]).injected.length > 0) {
+    await options.onStatus?.({ text: `Looking for ${concept.name}…` });
+    const answer = await vlm.model.refer({ image, target: concept, onText: answerStatus(options) });
+    if (answer.located) {
+      images = [await labelledPhoto(image, answer.located.box, concept.name)];
+      lines.push(`${concept.name} is here, marked on the photo.`);
+    } else {
+      lines.push(`I could not locate ${concept.name} in this photo: the model answered, but ${answer.problem}.`);
+      if (person) {
+        images = [await labelledPhoto(image, person.box, concept.name)];
+        lines.push(`I did recognize ${concept.name}'s face (${positionWords(person.position)}), marked on the photo.`);
+      }
+    }
+  } else {
+    if (person) {
+      images = [await labelledPhoto(image, person.box, concept.name)];
+      lines.push(`${concept.name} is here (${positionWords(person.position)}), marked on the photo.`);
+    } else {
+      lines.push(`${concept.name} is in this photo, but I can only point to where with a vision-language model.`);
+    }
+    if (vlm.model) headsOnly = `I have not learned ${concept.name} for the vision-language model yet, so I went by what I recognize.`;
   }
   if (note) lines.push(note);
-  lines.push(NO_VLM_NOTE);
+  if (headsOnly) lines.push(headsOnly);
   return { text: lines.join('\n'), images };
+}
+
+async function labelledPhoto(image: DecodedImage, box: Box, label: string): Promise<OutgoingImage> {
+  const png = await drawLabelledBoxes(image, [{ ...box, label }]);
+  return { bytes: png, mimeType: 'image/png', name: `refer-${fileSafe(label)}.png` };
+}
+
+/** The concepts that fired, in the order their tokens are appended: people left to right, then objects by probability. */
+export function firedConcepts(recognition: Recognition | null, concepts: readonly ConceptRecord[]): ConceptRecord[] {
+  if (!recognition) return [];
+  const byId = new Map(concepts.map((c) => [c.id, c]));
+  const ids = [
+    ...[...recognition.people].sort((a, b) => a.box.x - b.box.x).map((p) => p.conceptId),
+    ...[...recognition.objects].sort((a, b) => b.probability - a.probability).map((o) => o.conceptId),
+  ];
+  return [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+}
+
+/** Throttled status updates with the answer so far. */
+function answerStatus(options: TurnOptions): ((partial: string) => void) | undefined {
+  const onStatus = options.onStatus;
+  if (!onStatus) return undefined;
+  let last = performance.now();
+  return (partial) => {
+    const now = performance.now();
+    if (now - last < ANSWER_STATUS_INTERVAL_MS || !partial) return;
+    last = now;
+    void Promise.resolve(onStatus({ text: `${partial}…` })).catch(() => undefined);
+  };
+}
+
+function withPosition(concept: ConceptRecord, recognition: Recognition | null): string {
+  const sighting: PersonSighting | undefined = recognition?.people.find((p) => p.conceptId === concept.id);
+  return sighting ? `${concept.name} (${sighting.position})` : concept.name;
 }
 
 /** "I see Anna (left) and Rex. There is 1 other person I don't know." */

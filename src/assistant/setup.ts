@@ -1,11 +1,12 @@
 // Builds the assistant from settings: the concept store, the concept heads
-// (models resolved lazily, so a missing model only disables what needs it),
-// and the conversation core on top.
+// and the vision-language model (models resolved lazily, so a missing model
+// only disables what needs it), and the conversation core on top.
 import { Assistant } from './assistant.ts';
 import type { Settings } from '../config/settings.ts';
 import { createConceptHeads } from '../heads/index.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
 import { SessionPool } from '../models/session.ts';
+import { vlmFromSettings } from '../vlm/provider.ts';
 
 export interface AssistantRuntime {
   assistant: Assistant;
@@ -17,14 +18,17 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   const store = await KeyvConceptStore.open({ directory: settings.dataDir });
   const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
   const heads = createConceptHeads(settings, sessions);
+  const vlm = vlmFromSettings(settings, sessions);
   const assistant = new Assistant({
     store,
     heads,
     imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
+    vlm,
   });
   return {
     assistant,
     async close() {
+      await vlm?.dispose();
       await sessions.dispose();
       await store.close();
     },

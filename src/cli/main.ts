@@ -17,6 +17,9 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     },
   },
   models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
+  caption: { summary: 'caption a photo with a scope\'s concepts (`caption <image> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('caption', args) },
+  ask: { summary: 'ask about a photo (`ask <image> <question> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args) },
+  refer: { summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args) },
   eval: {
     summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`; --help on each)',
     run: async ([what, ...args]) => {

@@ -1,0 +1,189 @@
+// VLM families as data: how each one wants its conversation written, where
+// the image goes, how it decodes by default, where a concept embedding takes
+// its scale from, how it writes a box, and which runtime runs it. A new
+// checkpoint of a known family needs a registry entry, not code.
+import { GENERATION } from '../config/defaults.ts';
+import { UserError } from '../errors.ts';
+import type { VlmFamilyId } from '../models/catalog/vlm.ts';
+import type { BoxSyntaxId } from './boxes.ts';
+
+export type { VlmFamilyId };
+
+/** How a family decodes unless the caller says otherwise (ALGORITHM.md section 5). */
+export interface DecodingDefaults {
+  /** Sample (temperature, top-p) or take the most likely token. */
+  sample: boolean;
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+}
+
+/**
+ * Where the norm of an appended concept token comes from (ALGORITHM.md
+ * section 3): the first projected image token (LLaVA) or the mean norm of the
+ * image tokens (MiniGPT-v2).
+ */
+export type ConceptScale = 'first-image-token' | 'mean-image-token';
+
+/**
+ * What runs the three graphs: transformers.js's own LLaVA model (its
+ * generate(), with the image-feature merge hooked), or the project's session
+ * loop (any three-graph export with float32 inputs and outputs).
+ */
+export type VlmRuntime = 'transformers.js' | 'session-loop';
+
+/** The instructions of the three tasks; `{concepts}`, `{concept}` and `{question}` are filled with identifiers. */
+export interface TaskPrompts {
+  /** Captioning when no concept is injected. */
+  caption: string;
+  /** Captioning with concepts: "Please caption this image of {concepts}." */
+  captionOf: string;
+  /** Visual question answering. */
+  question: string;
+  /** Referring expression comprehension for one concept. */
+  refer: string;
+}
+
+/** Everything that differs between model families, as data. */
+export interface VlmFamily {
+  id: VlmFamilyId;
+  label: string;
+  /** One user turn and the start of the answer; `{image}` is where the placeholder goes, `{text}` the instruction. */
+  template: string;
+  /** The tokenizer's image placeholder, written once at `{image}` and expanded to one per image-feature row. */
+  imageToken: string;
+  /** Tokens (besides the model's eos) that end an answer. */
+  stopTokens: readonly string[];
+  /** Strings a user must not smuggle into a prompt (chat markers, placeholders). */
+  reservedStrings: readonly string[];
+  decoding: DecodingDefaults;
+  conceptScale: ConceptScale;
+  /** The box syntax the family answers REC prompts in. */
+  box: BoxSyntaxId;
+  prompts: TaskPrompts;
+  runtime: VlmRuntime;
+}
+
+const LLAVA_DECODING: DecodingDefaults = {
+  sample: GENERATION.llava.sample,
+  temperature: GENERATION.llava.temperature,
+  topP: GENERATION.llava.topP,
+  maxNewTokens: GENERATION.llava.maxNewTokens,
+};
+
+/**
+ * LLaVA's prompts (ALGORITHM.md section 4 for captioning). The REC prompt is
+ * the one LLaVA-1.5 was trained on for RefCOCO; it answers `[x0, y0, x1, y1]`
+ * as fractions of the image.
+ */
+const LLAVA_PROMPTS: TaskPrompts = {
+  caption: 'Please caption this image.',
+  captionOf: 'Please caption this image of {concepts}.',
+  question: '{question}',
+  refer: 'Please provide the bounding box coordinate of the region this sentence describes: {concept}.',
+};
+
+/** The families the personalized VLM runs, by id. */
+export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
+  'llava-vicuna': {
+    id: 'llava-vicuna',
+    label: 'LLaVA-1.5/1.6 (Vicuna conversation)',
+    template: 'USER: {image}\n{text} ASSISTANT:',
+    imageToken: '<image>',
+    stopTokens: [],
+    reservedStrings: ['<image>', 'USER:', 'ASSISTANT:'],
+    decoding: LLAVA_DECODING,
+    conceptScale: 'first-image-token',
+    box: 'llava',
+    prompts: LLAVA_PROMPTS,
+    runtime: 'transformers.js',
+  },
+  'llava-qwen': {
+    id: 'llava-qwen',
+    label: 'LLaVA-interleave / OneVision (Qwen ChatML conversation)',
+    template: '<|im_start|>user\n{image}\n{text}<|im_end|>\n<|im_start|>assistant\n',
+    imageToken: '<image>',
+    stopTokens: ['<|im_end|>', '<|endoftext|>'],
+    reservedStrings: ['<image>', '<|im_start|>', '<|im_end|>', '<|endoftext|>', '<|box_start|>', '<|box_end|>'],
+    decoding: LLAVA_DECODING,
+    conceptScale: 'first-image-token',
+    box: 'llava',
+    prompts: LLAVA_PROMPTS,
+    runtime: 'transformers.js',
+  },
+  'minigpt-v2': {
+    id: 'minigpt-v2',
+    label: 'MiniGPT-v2 (LLaMA-2 [INST] conversation)',
+    template: '[INST] <Img>{image}</Img> {text} [/INST]',
+    imageToken: '<ImageHere>',
+    stopTokens: [],
+    reservedStrings: ['<ImageHere>', '<Img>', '</Img>', '[INST]', '[/INST]'],
+    decoding: {
+      sample: GENERATION.minigptV2.sample,
+      temperature: GENERATION.minigptV2.temperature,
+      topP: GENERATION.minigptV2.topP,
+      maxNewTokens: GENERATION.minigptV2.maxNewTokens,
+    },
+    conceptScale: 'mean-image-token',
+    box: 'minigpt-v2',
+    // MiniGPT-v2 selects its task with a bracketed tag (ALGORITHM.md sections 4 and 5).
+    prompts: {
+      caption: '[caption] A short image caption:',
+      captionOf: '[caption] A short image caption of {concepts}:',
+      question: '[vqa] {question}',
+      refer: '[refer] {concept} in the image',
+    },
+    runtime: 'session-loop',
+  },
+};
+
+/** Language models whose LLaVA checkpoints use the Qwen ChatML conversation. */
+const QWEN_TEXT_MODELS = new Set(['qwen2', 'qwen2_moe', 'qwen']);
+/** LLaVA model types transformers.js loads with its LLaVA class. */
+const LLAVA_MODEL_TYPES = new Set(['llava', 'llava_onevision', 'llava_qwen2']);
+
+/** The family of an export, read from its config.json. */
+export function detectFamily(config: Record<string, unknown>): VlmFamily {
+  const modelType = String(config.model_type ?? '');
+  if (modelType === 'minigpt_v2') return VLM_FAMILIES['minigpt-v2'];
+  if (LLAVA_MODEL_TYPES.has(modelType)) {
+    const text = (config.text_config ?? {}) as Record<string, unknown>;
+    return QWEN_TEXT_MODELS.has(String(text.model_type ?? '')) ? VLM_FAMILIES['llava-qwen'] : VLM_FAMILIES['llava-vicuna'];
+  }
+  throw new UserError(
+    `This model's config.json says model_type "${modelType || '(none)'}"; the personalized VLM knows LLaVA (llava, llava_onevision, llava_qwen2) and MiniGPT-v2 (minigpt_v2) exports.`,
+  );
+}
+
+/** "sks", "Anna and sks", "Anna, Bob and sks": identifiers as a prompt lists them. */
+export function joinIdentifiers(identifiers: readonly string[]): string {
+  if (identifiers.length <= 1) return identifiers.join('');
+  return `${identifiers.slice(0, -1).join(', ')} and ${identifiers[identifiers.length - 1]}`;
+}
+
+/** The instruction of a captioning turn, naming the injected concepts by identifier. */
+export function captionInstruction(family: VlmFamily, identifiers: readonly string[]): string {
+  return identifiers.length === 0 ? family.prompts.caption : family.prompts.captionOf.replace('{concepts}', joinIdentifiers(identifiers));
+}
+
+/** The instruction of a question turn. */
+export function questionInstruction(family: VlmFamily, question: string): string {
+  return family.prompts.question.replace('{question}', () => question);
+}
+
+/** The instruction of a REC turn for one concept. */
+export function referInstruction(family: VlmFamily, identifier: string): string {
+  return family.prompts.refer.replace('{concept}', () => identifier);
+}
+
+/** The whole prompt text: the family's turn around the instruction, with one image placeholder. */
+export function renderPrompt(family: VlmFamily, instruction: string): string {
+  return family.template.replace('{image}', family.imageToken).replace('{text}', () => instruction);
+}
+
+/** Removes chat markers and placeholders from user text, so a question cannot forge a turn or an image slot. */
+export function sanitizeUserText(family: VlmFamily, text: string): string {
+  let clean = text;
+  for (const reserved of family.reservedStrings) clean = clean.split(reserved).join(' ');
+  return clean.replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,239 @@
+// The personalized VLM: a loaded model plus the concepts that fired in a
+// photo, turned into a personalized caption, an answer to a question, or a
+// box around one concept. Concepts enter as one token each (their stored
+// embedding for this model); prompts speak identifiers, answers speak names.
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { UserError } from '../errors.ts';
+import type { Box } from '../heads/types.ts';
+import type { RgbImage } from '../image/decode.ts';
+import { moduleLogger } from '../log.ts';
+import type { ConceptRecord } from '../memory/concept.ts';
+import { parseBox, type BoxSyntaxId, type NormalizedBox } from './boxes.ts';
+import type { EngineResult, GenerationEngine } from './engine.ts';
+import { captionInstruction, questionInstruction, referInstruction, renderPrompt, sanitizeUserText, type VlmFamily } from './families.ts';
+import { identifiersForNames, namesForIdentifiers } from './identifiers.ts';
+import { boxOnPhoto, type VlmImageProcessor } from './image-input.ts';
+import { conceptVectorProblem } from './injection.ts';
+
+const logger = moduleLogger('vlm');
+
+/**
+ * Seed of every sampled answer unless the caller gives one: the same photo,
+ * concepts and question give the same answer (the paper samples LLaVA with
+ * temperature 0.2; a fixed seed makes that repeatable).
+ */
+export const DEFAULT_GENERATION_SEED = 0;
+
+/** Longest question passed to the model, in characters (a chat message can be long; a prompt should not be). */
+export const MAX_QUESTION_LENGTH = 500;
+
+/** How to generate; every field defaults to the family's decoding (ALGORITHM.md section 5). */
+export interface GenerationOptions {
+  sample?: boolean;
+  temperature?: number;
+  topP?: number;
+  maxNewTokens?: number;
+  /** Seeds sampling; default DEFAULT_GENERATION_SEED. */
+  seed?: number;
+  /** Generate exactly maxNewTokens, through stop tokens (benchmarks and tests). */
+  ignoreStopTokens?: boolean;
+  /** Each new token id, as soon as it is chosen. */
+  onToken?: (token: number) => void;
+  /** The answer so far, with names in place of identifiers, after each token. */
+  onText?: (partial: string) => void;
+}
+
+/** A photo and the concepts whose heads fired in it, in the order their tokens are appended. */
+export interface LookRequest extends GenerationOptions {
+  image: RgbImage;
+  concepts: readonly ConceptRecord[];
+}
+
+/** A concept that fired but was not injected, and why. */
+export interface SkippedConcept {
+  concept: ConceptRecord;
+  reason: string;
+}
+
+/** A generated answer, as the user sees it and as the model wrote it. */
+export interface VlmAnswer {
+  /** The answer as the user sees it: names, no special tokens. */
+  text: string;
+  /** The answer as the model wrote it (identifiers, special tokens kept). */
+  rawText: string;
+  /** The prompt, as rendered (identifiers, one image placeholder). */
+  prompt: string;
+  injected: ConceptRecord[];
+  skipped: SkippedConcept[];
+  generation: EngineResult & { totalMs: number; firstTokenMs: number | null };
+}
+
+/** A REC answer: the box on the photo when the model gave a usable one. */
+export interface ReferAnswer extends VlmAnswer {
+  /** The concept's box on the photo, or null with `problem` saying why. */
+  located: { box: Box; normalized: NormalizedBox; syntax: BoxSyntaxId } | null;
+  problem: string | null;
+}
+
+/** What a PersonalVlm is made of; `openVlm` builds one from a model folder. */
+export interface PersonalVlmParts {
+  /** The key of this model's concept embeddings (`ConceptRecord.embeddings[id]`). */
+  id: string;
+  family: VlmFamily;
+  tokenizer: PreTrainedTokenizer;
+  images: VlmImageProcessor;
+  engine: GenerationEngine;
+}
+
+/** A loaded VLM that answers by name; build one with `openVlm`. */
+export class PersonalVlm {
+  readonly id: string;
+  readonly family: VlmFamily;
+  private readonly stopTokenIds: number[];
+  /** One generation at a time: the sessions (and transformers.js's sampler) are shared. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly parts: PersonalVlmParts) {
+    this.id = parts.id;
+    this.family = parts.family;
+    const placeholder = parts.tokenizer.convert_tokens_to_ids(parts.family.imageToken);
+    if (placeholder !== parts.engine.imageTokenId) {
+      throw new UserError(`The tokenizer's ${parts.family.imageToken} is token ${placeholder}, but the model's config says the image token is ${parts.engine.imageTokenId}.`);
+    }
+    const familyStops = parts.tokenizer.convert_tokens_to_ids([...parts.family.stopTokens]).filter((id): id is number => Number.isInteger(id));
+    this.stopTokenIds = [...new Set([...parts.engine.eosTokenIds, ...familyStops])];
+  }
+
+  /** Width of a concept embedding for this model. */
+  get hiddenSize(): number {
+    return this.parts.engine.hiddenSize;
+  }
+
+  /** What runs the graphs: transformers.js's LLaVA or the project's session loop. */
+  get runtime(): GenerationEngine['runtime'] {
+    return this.parts.engine.runtime;
+  }
+
+  /** Splits fired concepts into those with a usable embedding for this model (in order) and the others. */
+  usableConcepts(concepts: readonly ConceptRecord[]): { injected: ConceptRecord[]; skipped: SkippedConcept[] } {
+    const injected: ConceptRecord[] = [];
+    const skipped: SkippedConcept[] = [];
+    for (const concept of concepts) {
+      const embedding = concept.embeddings[this.id];
+      const problem = embedding ? conceptVectorProblem(embedding.vector, this.hiddenSize) : 'it has not been taught to this vision-language model yet';
+      if (problem) skipped.push({ concept, reason: problem });
+      else if (!injected.some((c) => c.id === concept.id)) injected.push(concept);
+    }
+    for (const { concept, reason } of skipped) if (concept.embeddings[this.id]) logger.warn({ concept: concept.id, model: this.id, reason }, 'concept embedding not usable');
+    return { injected, skipped };
+  }
+
+  /** A personalized caption: "Rex sleeping on the blue sofa". */
+  async caption(request: LookRequest): Promise<VlmAnswer> {
+    const { injected, skipped } = this.usableConcepts(request.concepts);
+    return this.run(request, captionInstruction(this.family, injected.map((c) => c.identifier)), injected, skipped);
+  }
+
+  /** An answer to a question about the photo; names in the question become identifiers. */
+  async ask(request: LookRequest & { question: string }): Promise<VlmAnswer> {
+    const { injected, skipped } = this.usableConcepts(request.concepts);
+    const question = identifiersForNames(sanitizeUserText(this.family, request.question), injected);
+    if (!question) throw new UserError('What would you like to know about this photo?');
+    if (question.length > MAX_QUESTION_LENGTH) throw new UserError(`Please keep a question under ${MAX_QUESTION_LENGTH} characters.`);
+    return this.run(request, questionInstruction(this.family, question), injected, skipped);
+  }
+
+  /**
+   * Where `target` is: only its own token is appended, the family's REC prompt
+   * asks for its box, and the answer's box is mapped back onto the photo. An
+   * answer without a usable box gives `located: null` and the reason.
+   */
+  async refer(request: Omit<LookRequest, 'concepts'> & { target: ConceptRecord }): Promise<ReferAnswer> {
+    const { injected, skipped } = this.usableConcepts([request.target]);
+    if (injected.length === 0) throw new UserError(`I cannot point at ${request.target.name} yet: ${skipped[0]?.reason ?? 'no embedding'}.`);
+    const input = await this.parts.images.prepare(request.image);
+    const answer = await this.run(request, referInstruction(this.family, request.target.identifier), injected, skipped, input);
+    const parsed = parseBox(answer.rawText, this.family.box);
+    if (!parsed.ok) return { ...answer, located: null, problem: parsed.reason };
+    const box = boxOnPhoto(parsed.box, input);
+    if (box.width < 1 || box.height < 1) return { ...answer, located: null, problem: 'its box lies outside the photo' };
+    return { ...answer, located: { box, normalized: parsed.box, syntax: parsed.syntax }, problem: null };
+  }
+
+  /**
+   * Generates for an instruction already written with identifiers (for the
+   * teaching code and the benchmarks); concepts without a usable embedding
+   * are skipped, as in every task.
+   */
+  async generate(request: LookRequest & { instruction: string }): Promise<VlmAnswer> {
+    const { injected, skipped } = this.usableConcepts(request.concepts);
+    return this.run(request, request.instruction, injected, skipped);
+  }
+
+  /** Waits for the generation in flight, then releases the engine. */
+  async dispose(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    await this.parts.engine.dispose();
+  }
+
+  private run(
+    request: GenerationOptions & { image: RgbImage },
+    instruction: string,
+    injected: ConceptRecord[],
+    skipped: SkippedConcept[],
+    prepared?: Awaited<ReturnType<VlmImageProcessor['prepare']>>,
+  ): Promise<VlmAnswer> {
+    const task = this.queue.then(() => this.runNow(request, instruction, injected, skipped, prepared));
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private async runNow(
+    request: GenerationOptions & { image: RgbImage },
+    instruction: string,
+    injected: ConceptRecord[],
+    skipped: SkippedConcept[],
+    prepared?: Awaited<ReturnType<VlmImageProcessor['prepare']>>,
+  ): Promise<VlmAnswer> {
+    const { tokenizer, engine } = this.parts;
+    const decoding = this.family.decoding;
+    const maxNewTokens = request.maxNewTokens ?? decoding.maxNewTokens;
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
+    const prompt = renderPrompt(this.family, instruction);
+    const input = prepared ?? (await this.parts.images.prepare(request.image));
+    const named = injected.map((c) => ({ identifier: c.identifier, name: c.name }));
+    const started = performance.now();
+    let firstTokenMs: number | null = null;
+    const streamed: number[] = [];
+    const stopTokenIds = request.ignoreStopTokens ? [] : this.stopTokenIds;
+    const result = await engine.generate({
+      inputIds: tokenizer.encode(prompt),
+      pixelValues: input.pixelValues,
+      concepts: injected.map((c) => c.embeddings[this.id].vector),
+      conceptScale: this.family.conceptScale,
+      choice: { sample: request.sample ?? decoding.sample, temperature: request.temperature ?? decoding.temperature, topP: request.topP ?? decoding.topP },
+      seed: request.seed ?? DEFAULT_GENERATION_SEED,
+      maxNewTokens,
+      stopTokenIds,
+      onToken: (token) => {
+        firstTokenMs ??= performance.now() - started;
+        request.onToken?.(token);
+        if (request.onText) {
+          streamed.push(token);
+          request.onText(namesForIdentifiers(this.decode(streamed, stopTokenIds, true), named));
+        }
+      },
+    });
+    const totalMs = performance.now() - started;
+    const rawText = this.decode(result.tokens, stopTokenIds, false);
+    const text = namesForIdentifiers(this.decode(result.tokens, stopTokenIds, true), named);
+    logger.debug({ model: this.id, promptTokens: result.promptTokens, newTokens: result.tokens.length, concepts: injected.length, totalMs }, 'generated');
+    return { text, rawText, prompt, injected, skipped, generation: { ...result, totalMs, firstTokenMs } };
+  }
+
+  /** Tokens to text; a final stop token is not part of the answer. */
+  private decode(tokens: readonly number[], stopTokenIds: readonly number[], clean: boolean): string {
+    const body = tokens.length > 0 && stopTokenIds.includes(tokens[tokens.length - 1]) ? tokens.slice(0, -1) : tokens;
+    return this.parts.tokenizer.decode([...body], { skip_special_tokens: clean }).trim();
+  }
+}

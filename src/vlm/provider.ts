@@ -1,0 +1,53 @@
+// The configured VLM as the conversation core holds it: nothing (not even
+// transformers.js) loads until the first photo needs it, and a model that
+// cannot be loaded disables only the VLM answers, saying why, instead of
+// taking the assistant down.
+import type { Settings } from '../config/settings.ts';
+import { isUserError, UserError } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
+import type { SessionPool } from '../models/session.ts';
+import type { OpenVlmOptions } from './load.ts';
+import type { PersonalVlm } from './personal-vlm.ts';
+
+const logger = moduleLogger('vlm');
+
+/** A VLM loaded on first use; a failed load is reported and retried on the next photo. */
+export interface VlmProvider {
+  /** The configured registry id or folder, for messages. */
+  readonly spec: string;
+  /** The loaded model; a UserError says why it cannot be used. */
+  get(): Promise<PersonalVlm>;
+  dispose(): Promise<void>;
+}
+
+/** Opens `spec` (registry id or folder) with `openVlm` when first asked. */
+export function lazyVlm(spec: string, options: OpenVlmOptions): VlmProvider {
+  let loading: Promise<PersonalVlm> | null = null;
+  return {
+    spec,
+    get() {
+      loading ??= import('./load.ts').then(({ openVlm }) => openVlm(spec, options)).catch((error: unknown) => {
+        loading = null;
+        if (!isUserError(error)) logger.error({ err: error, spec }, 'loading the vision-language model failed');
+        throw isUserError(error) ? error : new UserError(`The vision-language model ${spec} could not be loaded; the details are in the log.`, { cause: error });
+      });
+      return loading;
+    },
+    async dispose() {
+      const current = loading;
+      loading = null;
+      if (current) await (await current.catch(() => null))?.dispose();
+    },
+  };
+}
+
+/** The VLM the settings ask for (MYVLM_VLM), or null to answer from the concept heads alone. */
+export function vlmFromSettings(settings: Settings, sessions: SessionPool): VlmProvider | null {
+  if (!settings.vlm) return null;
+  return lazyVlm(settings.vlm, {
+    resolve: { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint },
+    sessions,
+    device: settings.executionProvider,
+    intraOpThreads: settings.intraOpThreads,
+  });
+}

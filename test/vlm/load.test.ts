@@ -1,0 +1,78 @@
+// Opening the VLM from what a user configures: a registry id found under
+// MYVLM_MODELS_DIR, a folder, or something that is neither, with a plain
+// reason for everything that cannot work.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelMissingError, UserError } from '../../src/errors.ts';
+import { SessionPool } from '../../src/models/session.ts';
+import { writeTinyLlava, writeTinyMiniGptV2 } from '../../src/onnx/tiny/factory.ts';
+import { detectGraphFiles, openVlm } from '../../src/vlm/load.ts';
+import { lazyVlm } from '../../src/vlm/provider.ts';
+
+let scratch: string;
+let sessions: SessionPool;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'myvlm-vlm-load-'));
+  sessions = new SessionPool();
+});
+
+afterAll(async () => {
+  await sessions?.dispose();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('openVlm', () => {
+  it('finds a registry model under the models folder and keys embeddings by its id', async () => {
+    const modelsDir = path.join(scratch, 'models');
+    await writeTinyMiniGptV2(path.join(modelsDir, 'tiny-minigpt-v2'));
+    const vlm = await openVlm('tiny-minigpt-v2', { resolve: { modelsDir, cacheDir: scratch, allowDownload: false }, sessions });
+    expect([vlm.id, vlm.family.id, vlm.runtime]).toEqual(['tiny-minigpt-v2', 'minigpt-v2', 'session-loop']);
+    await vlm.dispose();
+  });
+
+  it('explains how to get a generated model that is not there', async () => {
+    const missing = openVlm('tiny-llava', { resolve: { modelsDir: path.join(scratch, 'empty'), cacheDir: scratch, allowDownload: false }, sessions });
+    await expect(missing).rejects.toThrow(ModelMissingError);
+    await expect(missing).rejects.toThrow(/npx myvlm onnx tiny llava/);
+  });
+
+  it('refuses what it cannot run, in words', async () => {
+    const resolve = { cacheDir: scratch, allowDownload: false };
+    await expect(openVlm(path.join(scratch, 'nowhere'), { resolve, sessions })).rejects.toThrow(/is neither a known vision-language model \(llava-interleave-qwen-0.5b, .*\) nor a model folder/);
+    const minigpt = (await writeTinyMiniGptV2(path.join(scratch, 'mini'))).dir;
+    await expect(openVlm(minigpt, { resolve, sessions, runtime: 'transformers.js' })).rejects.toThrow('transformers.js has no MiniGPT-v2 model; it runs on the session loop.');
+    const blip = path.join(scratch, 'blip');
+    await mkdir(path.join(blip, 'onnx'), { recursive: true });
+    for (const file of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx']) await writeFile(path.join(blip, file), '');
+    await writeFile(path.join(blip, 'config.json'), JSON.stringify({ model_type: 'blip-2' }));
+    await expect(openVlm(blip, { resolve, sessions })).rejects.toThrow(/model_type "blip-2"/);
+    await expect(openVlm(path.join(scratch, 'empty-folder-x'), { resolve, sessions })).rejects.toThrow(UserError);
+  });
+
+  it('picks the most exact float32 graph variant a folder has', async () => {
+    const dir = path.join(scratch, 'variants');
+    await mkdir(path.join(dir, 'onnx'), { recursive: true });
+    for (const file of ['vision_encoder_int8', 'vision_encoder_fp16', 'embed_tokens', 'embed_tokens_q4', 'decoder_model_merged_q4', 'decoder_model_merged_q4f16']) {
+      await writeFile(path.join(dir, 'onnx', `${file}.onnx`), '');
+    }
+    expect(detectGraphFiles(dir)).toEqual({ visionEncoder: 'onnx/vision_encoder_int8.onnx', embedTokens: 'onnx/embed_tokens.onnx', decoder: 'onnx/decoder_model_merged_q4.onnx' });
+    await rm(path.join(dir, 'onnx', 'decoder_model_merged_q4.onnx'));
+    expect(() => detectGraphFiles(dir)).toThrow(/no onnx\/decoder_model_merged\.onnx/);
+  });
+});
+
+describe('lazyVlm', () => {
+  it('loads nothing until asked, loads once, and retries after a failure', async () => {
+    const dir = path.join(scratch, 'late');
+    const provider = lazyVlm(dir, { resolve: { cacheDir: scratch, allowDownload: false }, sessions });
+    await expect(provider.get()).rejects.toThrow(UserError);
+    await writeTinyLlava(dir);
+    const first = await provider.get();
+    expect(await provider.get()).toBe(first);
+    expect(first.id).toBe('local:late');
+    await provider.dispose();
+  });
+});
