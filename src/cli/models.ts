@@ -19,7 +19,11 @@ export async function modelsCommand(args: string[]): Promise<number> {
   for (const entry of allModels()) {
     const status = await resolveModel(entry, { ...base, allowDownload: false }).then(
       (r) => `here (${r.directory})`,
-      () => (entry.source.kind === 'manual' ? 'missing (place by hand)' : 'missing (downloads on first use)'),
+      () => {
+        if (entry.source.kind === 'manual') return 'missing (place by hand)';
+        if (entry.source.kind === 'generated') return `generated on demand (\`${entry.source.command}\`)`;
+        return 'missing (downloads on first use)';
+      },
     );
     process.stdout.write(`${entry.id.padEnd(28)} ${entry.task.padEnd(17)} ${status}${entry.testOnly ? '  [test model]' : ''}\n`);
   }
