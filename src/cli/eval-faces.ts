@@ -37,24 +37,7 @@ const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R
 
 /** Runs the face evaluation; returns the process exit code. `args` are what follows `eval faces`. */
 export async function evalFacesCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      shots: { type: 'string' },
-      seed: { type: 'string' },
-      repeats: { type: 'string' },
-      detector: { type: 'string' },
-      recognizer: { type: 'string' },
-      threshold: { type: 'string' },
-      'long-side': { type: 'string' },
-      'no-flip': { type: 'boolean' },
-      'min-face': { type: 'string' },
-      sweep: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseFlags(args);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -119,6 +102,31 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
   }
 }
 
+function parseFlags(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        shots: { type: 'string' },
+        seed: { type: 'string' },
+        repeats: { type: 'string' },
+        detector: { type: 'string' },
+        recognizer: { type: 'string' },
+        threshold: { type: 'string' },
+        'long-side': { type: 'string' },
+        'no-flip': { type: 'boolean' },
+        'min-face': { type: 'string' },
+        sweep: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (cause) {
+    throw new UserError(`${cause instanceof Error ? cause.message : String(cause)}\n${USAGE}`, { cause });
+  }
+}
+
 /** Embeds every photo of the set once (identities, strangers, groups), reporting progress on stderr. */
 async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<string, EmbeddedPhoto>> {
   const paths = [...dataset.identities.flatMap((i) => i.photos), ...dataset.strangers, ...dataset.groups.map((g) => g.path)];
@@ -131,7 +139,9 @@ async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<s
     } catch (cause) {
       throw new UserError(`Cannot read ${path.relative(dataset.root, file)}.`, { cause });
     }
-    const image = await decodeImage(bytes);
+    const image = await decodeImage(bytes).catch((cause: unknown) => {
+      throw new UserError(`${path.relative(dataset.root, file)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    });
     photos.set(file, { width: image.width, height: image.height, faces: await head.embedFaces(image) });
     if (process.stderr.isTTY) process.stderr.write(`\rEmbedding faces: ${i + 1}/${paths.length}`);
   }
@@ -149,6 +159,7 @@ function summary(r: FaceEvalResult) {
     misidentificationRate: r.misidentificationRate,
     groupsFound: r.groups.enrolledFound,
     groupsCorrect: r.groups.enrolledCorrect,
+    groupsWrong: r.groups.enrolledWrong,
     strangersAssigned: r.groups.strangersAssigned,
   };
 }

@@ -1,17 +1,27 @@
 // Face detectors and recognizers: the small real ones that tests use, and the
 // InsightFace buffalo_l pair that the paper used and real users should run.
+// Thresholds are measured per recognizer (docs/faces.md says how).
+import { FACE } from '../../config/defaults.ts';
 import type { VisionModelEntry } from '../entry.ts';
 
 export interface FaceDetectorEntry extends VisionModelEntry {
   task: 'face-detection';
-  /** Output decoder: YuNet (cls/obj/bbox/kps per stride) or SCRFD (score/bbox/kps per stride). */
+  /** Output decoder: YuNet (cls/obj/bbox/kps per stride) or SCRFD (score/bbox/kps per stride, anchor-based). */
   decoder: 'yunet' | 'scrfd';
-  /** Whether the graph accepts any input size that is a multiple of `stride`. */
+  /**
+   * Whether the graph accepts any input size that is a multiple of the largest
+   * stride. Dynamic graphs run each photo at its own aspect ratio with the long
+   * side at `inputLongSide`; fixed ones letterbox into `preprocess` width x height.
+   */
   dynamicSize: boolean;
+  /** Long side of the model input for dynamic graphs (ignored by fixed ones). */
+  inputLongSide: number;
   strides: readonly number[];
+  /** SCRFD only: anchors per grid cell. */
+  anchorsPerCell?: number;
   scoreThreshold: number;
   nmsIouThreshold: number;
-  /** Faces smaller than this (shorter box side, photo pixels) are ignored. */
+  /** Faces smaller than this (shorter box side, photo pixels) are ignored: too few pixels to recognize. */
   minFaceSize: number;
 }
 
@@ -19,6 +29,19 @@ export interface FaceRecognizerEntry extends VisionModelEntry {
   task: 'face-recognition';
   output: string;
   dims: number;
+  /** Whether the graph takes a batch of any size (one run for all faces of a photo). */
+  dynamicBatch: boolean;
+  /**
+   * Embed each face and its mirror image and average the two (then
+   * L2-normalize). Part of the embedding protocol, so `threshold` was measured with it.
+   */
+  flipAverage: boolean;
+  /**
+   * Faces whose shorter box side (photo pixels) is below this are counted but
+   * neither matched nor taught: upscaled from so few pixels, their embeddings
+   * drift towards each other and name strangers. Measured per recognizer.
+   */
+  minFaceSize: number;
   /** Cosine similarity at or above which a face matches a key; measured per recognizer. */
   threshold: number;
   /** Where the threshold comes from (a measurement, with the command that reproduces it). */
@@ -35,12 +58,20 @@ const YUNET_PREPROCESS = {
   std: [1, 1, 1],
 } as const;
 
+/** Where InsightFace's buffalo_l pack is published; its models are for non-commercial research only. */
+const BUFFALO_L_INSTRUCTIONS =
+  'InsightFace models are licensed for non-commercial research only, so they are not downloaded automatically. ' +
+  'Download buffalo_l.zip from the InsightFace v0.7 release (https://github.com/deepinsight/insightface/releases/tag/v0.7), ' +
+  'unzip it, and put det_10g.onnx and w600k_r50.onnx into <models dir>/buffalo_l/ (set MYVLM_MODELS_DIR to <models dir>).';
+
+const BUFFALO_L_LICENCE = 'InsightFace buffalo_l: non-commercial research use only';
+
 export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
   {
     id: 'yunet-2023mar',
     task: 'face-detection',
     family: 'yunet',
-    description: 'YuNet-s face detector (OpenCV FaceDetectorYN, 2023mar), 640x640 input, five landmarks.',
+    description: 'YuNet-s face detector (OpenCV FaceDetectorYN, 2023mar), 640x640 letterboxed input, five landmarks.',
     licence: 'Apache-2.0',
     directory: 'face-detection',
     files: [{ path: 'yunet_2023mar_640.onnx', remotePath: 'face_detection_yunet_2023mar.onnx', bytes: 232589, sha256: '8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4' }],
@@ -49,9 +80,53 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
     preprocess: YUNET_PREPROCESS,
     decoder: 'yunet',
     dynamicSize: false,
+    inputLongSide: 640,
     strides: [8, 16, 32],
     scoreThreshold: 0.6,
     nmsIouThreshold: 0.3,
+    minFaceSize: 16,
+  },
+  {
+    id: 'yunet-s-dynamic',
+    task: 'face-detection',
+    family: 'yunet',
+    description: 'The same YuNet-s weights with dynamic input size: each photo keeps its aspect ratio (no padding to detect on).',
+    licence: 'Apache-2.0',
+    directory: 'face-detection',
+    files: [{ path: 'yunet_s_dynamic.onnx', bytes: 237823, sha256: 'daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3' }],
+    source: {
+      kind: 'manual',
+      instructions:
+        'Export YuNet-s from libfacedetection.train with dynamic batch, height and width (multiples of 32) and place it as <models dir>/face-detection/yunet_s_dynamic.onnx.',
+    },
+    input: 'input',
+    preprocess: YUNET_PREPROCESS,
+    decoder: 'yunet',
+    dynamicSize: true,
+    inputLongSide: 640,
+    strides: [8, 16, 32],
+    scoreThreshold: 0.6,
+    nmsIouThreshold: 0.3,
+    minFaceSize: 16,
+  },
+  {
+    id: 'scrfd-10g-buffalo-l',
+    task: 'face-detection',
+    family: 'scrfd',
+    description: 'SCRFD-10GF with landmarks (InsightFace buffalo_l det_10g), the detector the paper used; 640x640 letterboxed.',
+    licence: BUFFALO_L_LICENCE,
+    directory: 'buffalo_l',
+    files: [{ path: 'det_10g.onnx' }],
+    source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },
+    input: 'input.1',
+    preprocess: { resize: 'letterbox', width: 640, height: 640, channels: 'rgb', scale: 1 / 128, mean: [127.5 / 128, 127.5 / 128, 127.5 / 128], std: [1, 1, 1] },
+    decoder: 'scrfd',
+    dynamicSize: false,
+    inputLongSide: 640,
+    strides: [8, 16, 32],
+    anchorsPerCell: 2,
+    scoreThreshold: 0.5,
+    nmsIouThreshold: 0.4,
     minFaceSize: 16,
   },
 ];
@@ -71,7 +146,33 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
     output: 'embeddings',
     preprocess: { resize: 'stretch', width: 112, height: 112, channels: 'rgb', scale: 1 / 128, mean: [127.5 / 128, 127.5 / 128, 127.5 / 128], std: [1, 1, 1] },
     dims: 128,
-    threshold: 0.5,
-    thresholdEvidence: 'placeholder from ../shared/models/README.md; to be measured with `npx myvlm eval faces --sweep`',
+    dynamicBatch: true,
+    flipAverage: true,
+    minFaceSize: 24,
+    threshold: 0.475,
+    thresholdEvidence:
+      'The lowest threshold at which a person taught alone fires on at most 1% of the photos without them, in every evaluation run: ' +
+      '../shared/data/faces with 4 shots (seeds 1-5) needs 0.30; ../shared/data/photos with 1, 2 and 3 shots (seeds 1-10) needs 0.45, 0.475 and 0.475 ' +
+      '(look-alike actresses). docs/faces.md has the sweeps; reproduce with `myvlm eval faces <dir> --recognizer mobilefacenet --shots 4 --repeats 5 --sweep`.',
+  },
+  {
+    id: 'arcface-r50-buffalo-l',
+    task: 'face-recognition',
+    family: 'arcface',
+    description: 'ArcFace ResNet-50 trained on WebFace600K (InsightFace buffalo_l w600k_r50), 512-d; the recognizer the paper used.',
+    licence: BUFFALO_L_LICENCE,
+    directory: 'buffalo_l',
+    files: [{ path: 'w600k_r50.onnx' }],
+    source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },
+    input: 'input.1',
+    output: '683',
+    preprocess: { resize: 'stretch', width: 112, height: 112, channels: 'rgb', scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
+    dims: 512,
+    dynamicBatch: true,
+    flipAverage: false,
+    minFaceSize: 16,
+    threshold: 1 - FACE.arcfaceBuffaloLDistanceThreshold,
+    thresholdEvidence:
+      "The paper's cosine distance 0.675 for buffalo_l (similarity >= 0.325), used as published: the InsightFace models cannot be shipped here to re-measure it. Re-measure with `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep`.",
   },
 ];

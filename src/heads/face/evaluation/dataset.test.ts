@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../../errors.ts';
+import { loadFaceDataset } from './dataset.ts';
+
+let root = '';
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function layout(files: Record<string, string>): string {
+  root = mkdtempSync(path.join(tmpdir(), 'faces-'));
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), content);
+  }
+  return root;
+}
+
+describe('loadFaceDataset', () => {
+  it('reads identities, strangers and labelled group photos', () => {
+    const groups = {
+      groups: [
+        { file: 'g1.jpg', identities_present: ['anna'], faces: [{ box_xywh: [1, 2, 30, 40], label: 'anna' }, { box_xywh: [50, 2, 30, 40], label: 'not_enrolled: man' }] },
+        { file: 'crowd.jpg', identities_present: [], faces: 'all not_enrolled' },
+      ],
+    };
+    const dir = layout({
+      'anna/b.jpg': '',
+      'anna/a.JPG': '',
+      'anna/notes.txt': '',
+      'bob/1.png': '',
+      'empty/readme.md': '',
+      '_strangers/x.jpeg': '',
+      '_groups/groups.json': JSON.stringify(groups),
+    });
+    const dataset = loadFaceDataset(dir);
+    expect(dataset.identities.map((i) => [i.name, i.photos.map((p) => path.basename(p))])).toEqual([
+      ['anna', ['a.JPG', 'b.jpg']],
+      ['bob', ['1.png']],
+    ]);
+    expect(dataset.strangers.map((p) => path.basename(p))).toEqual(['x.jpeg']);
+    expect(dataset.groups).toHaveLength(2);
+    expect(dataset.groups[0]).toMatchObject({ present: ['anna'], everyoneStranger: false });
+    expect(dataset.groups[0].faces).toEqual([
+      { box: { x: 1, y: 2, width: 30, height: 40 }, identity: 'anna' },
+      { box: { x: 50, y: 2, width: 30, height: 40 }, identity: null },
+    ]);
+    expect(dataset.groups[1]).toMatchObject({ present: [], faces: [], everyoneStranger: true });
+  });
+
+  it('explains what is wrong with a folder that is not a face set', () => {
+    expect(() => loadFaceDataset(path.join(tmpdir(), 'no-such-folder-for-faces'))).toThrow(UserError);
+    expect(() => loadFaceDataset(layout({ '_strangers/x.jpg': '' }))).toThrow(/no identity folders/);
+    const bad = { groups: [{ file: 'g.jpg', identities_present: ['carol'], faces: [] }] };
+    expect(() => loadFaceDataset(layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) }))).toThrow(/carol/);
+  });
+});

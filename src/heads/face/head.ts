@@ -1,0 +1,219 @@
+// The face concept head: detect, align and embed the faces of a photo once,
+// then teach a person (choose keys) or match the scope's people against them.
+// Models load on first use, so a missing model is a plain message, not a crash.
+import type { RgbImage } from '../../image/decode.ts';
+import type { FaceHeadParams } from '../../memory/concept.ts';
+import type { FaceDetectorEntry, FaceRecognizerEntry } from '../../models/catalog/faces.ts';
+import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
+import type { SessionPool } from '../../models/session.ts';
+import { isUserError } from '../../errors.ts';
+import { moduleLogger } from '../../log.ts';
+import type { PersonSighting, PhotoOutcome, TeachResult } from '../types.ts';
+import { alignFace, canAlign } from './align.ts';
+import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
+import { horizontalPosition } from './geometry.ts';
+import { assignFaces, cosine, toFaceHeadParams, unpackKeys, type PersonKeys } from './keys.ts';
+import { OnnxFaceRecognizer } from './recognizer.ts';
+import { chooseTeachingFaces, DUPLICATE_KEY_SIMILARITY } from './teach.ts';
+import type { DetectedFace, EmbeddedFace, FaceDetector, FaceRecognizer, FiveLandmarks } from './types.ts';
+
+const logger = moduleLogger('face-head');
+
+export interface FaceHeadOptions {
+  detector: FaceDetectorEntry;
+  recognizer: FaceRecognizerEntry;
+  sessions: SessionPool;
+  /** Where model files are found (models dir, cache, download policy). */
+  resolve: ResolveOptions;
+  /** Overrides the recognizer's measured threshold (cosine similarity); null or absent keeps it. */
+  threshold?: number | null;
+  /** Detector overrides (input long side, minimum face size, score threshold). */
+  detectorOptions?: DetectorOptions;
+  /** Overrides the recognizer's flip averaging (evaluation compares both). */
+  flipAverage?: boolean;
+  /** Overrides the recognizer's smallest face it matches or learns (shorter box side, photo pixels). */
+  minRecognizableFace?: number;
+}
+
+/** A person found in a photo: where, how sure, and the landmarks for drawing. */
+export interface FaceSighting extends PersonSighting {
+  /** Index into `FaceMatch.faces`. */
+  faceIndex: number;
+  landmarks: FiveLandmarks;
+}
+
+export interface FaceMatch {
+  /** Every face found, matched or not, best detection score first. */
+  faces: EmbeddedFace[];
+  /** The people found, most similar first; each person at most once, each face at most once. */
+  sightings: FaceSighting[];
+  /** People skipped because their keys come from another recognizer (re-teach them from their photos). */
+  incomparable: string[];
+}
+
+/** Per-photo teaching outcome, with how many faces the photo showed. */
+export interface FacePhotoOutcome extends PhotoOutcome {
+  facesFound: number;
+}
+
+export interface FaceTeachResult extends TeachResult<FaceHeadParams> {
+  outcomes: FacePhotoOutcome[];
+  /** Keys added by this call (a photo sent twice adds none). */
+  keysAdded: number;
+}
+
+/**
+ * The people head. One instance per (detector, recognizer) pair; sessions
+ * come from the shared pool. Every method computes a photo's face features
+ * once, whatever the number of people compared.
+ *
+ * ```ts
+ * const head = new FaceHead({ detector, recognizer, sessions, resolve });
+ * const anna = await head.teach(photosOfAnna, null);
+ * const { sightings } = await head.match(photo, [{ conceptId: 'anna', params: anna.params }]);
+ * ```
+ */
+export class FaceHead {
+  readonly threshold: number;
+  /** Faces smaller than this (shorter box side) are counted but not matched or taught. */
+  readonly minRecognizableFace: number;
+  private models: Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> | null = null;
+
+  constructor(private readonly options: FaceHeadOptions) {
+    this.threshold = options.threshold ?? options.recognizer.threshold;
+    this.minRecognizableFace = options.minRecognizableFace ?? options.recognizer.minFaceSize;
+  }
+
+  /** Registry id of the recognizer; stored in every face head it teaches. */
+  get recognizerId(): string {
+    return this.options.recognizer.id;
+  }
+
+  get detectorId(): string {
+    return this.options.detector.id;
+  }
+
+  /** Null when both models can be loaded; otherwise the reason, fit for chat (e.g. where to put missing files). */
+  async availability(): Promise<string | null> {
+    try {
+      await this.load();
+      return null;
+    } catch (error) {
+      if (isUserError(error)) return error.message;
+      throw error;
+    }
+  }
+
+  /** The faces in a photo, without embedding them (cheap: e.g. to guess whether a photo shows a person). */
+  async detect(image: RgbImage): Promise<DetectedFace[]> {
+    const { detector } = await this.load();
+    return detector.detect(image);
+  }
+
+  /**
+   * Every face of a photo with its L2-normalized embedding: one detector run
+   * and one recognizer run over all faces large enough to recognize (smaller
+   * ones come back with a null embedding).
+   */
+  async embedFaces(image: RgbImage): Promise<EmbeddedFace[]> {
+    const { detector, recognizer } = await this.load();
+    const faces = await detector.detect(image);
+    const recognizable = faces.filter((face) => this.recognizable(face) && canAlign(face.landmarks));
+    const embeddings = await recognizer.embed(recognizable.map((face) => alignFace(image, face.landmarks, recognizer.inputSize)));
+    const byFace = new Map(recognizable.map((face, i) => [face, embeddings[i]]));
+    return faces.map((face) => ({ ...face, embedding: byFace.get(face) ?? null }));
+  }
+
+  /**
+   * Learns a person from photos: one key per accepted photo, added to the
+   * keys they already have (`existing`, null for a new person). Keys of
+   * another recognizer cannot be compared and are dropped.
+   */
+  async teach(photos: readonly RgbImage[], existing: FaceHeadParams | null): Promise<FaceTeachResult> {
+    const faces: EmbeddedFace[][] = [];
+    for (const photo of photos) faces.push(await this.embedFaces(photo));
+    return this.teachFromFaces(faces, existing);
+  }
+
+  /** `teach` over faces already embedded (the evaluation embeds every photo once and sweeps `threshold`). */
+  teachFromFaces(photos: readonly (readonly EmbeddedFace[])[], existing: FaceHeadParams | null, threshold = this.threshold): FaceTeachResult {
+    let known: Float32Array[] = [];
+    if (existing && this.comparable(existing)) known = unpackKeys(existing);
+    else if (existing) logger.warn({ recognizer: existing.recognizer, now: this.recognizerId }, 'dropping face keys of another recognizer');
+    const usable = photos.map((faces) => faces.filter((f) => this.usable(f)));
+    const choices = chooseTeachingFaces(usable.map((faces) => faces.map((f) => f.embedding)), known, threshold);
+    const keys = [...known];
+    let keysAdded = 0;
+    const outcomes = choices.map((choice, index): FacePhotoOutcome => {
+      const facesFound = photos[index].length;
+      if (!choice.accepted && facesFound > 0 && usable[index].length === 0) {
+        const reason = `the face${facesFound > 1 ? 's are' : ' is'} too small to learn from (under ${this.minRecognizableFace} pixels); use a closer photo.`;
+        return { index, accepted: false, reason, facesFound };
+      }
+      if (!choice.accepted) return { index, accepted: false, reason: choice.reason, facesFound };
+      const key = usable[index][choice.faceIndex].embedding;
+      if (!keys.some((k) => cosine(key, k) >= DUPLICATE_KEY_SIMILARITY)) {
+        keys.push(key);
+        keysAdded++;
+      }
+      return { index, accepted: true, facesFound };
+    });
+    return { params: toFaceHeadParams(this.recognizerId, this.options.recognizer.dims, keys), outcomes, keysAdded };
+  }
+
+  /** Finds the scope's people in a photo. */
+  async match(image: RgbImage, people: readonly PersonKeys[]): Promise<FaceMatch> {
+    const faces = await this.embedFaces(image);
+    return this.matchFaces(faces, image.width, people);
+  }
+
+  /** `match` over faces already embedded; `imageWidth` places each face left, centre or right. */
+  matchFaces(faces: readonly EmbeddedFace[], imageWidth: number, people: readonly PersonKeys[], threshold = this.threshold): FaceMatch {
+    const comparable = people.filter((p) => this.comparable(p.params));
+    const incomparable = people.filter((p) => !this.comparable(p.params)).map((p) => p.conceptId);
+    const candidates = faces.flatMap((face, index) => (this.usable(face) ? [{ embedding: face.embedding, index }] : []));
+    const assignments = assignFaces(candidates.map((c) => c.embedding), comparable, threshold).map((a) => ({ ...a, faceIndex: candidates[a.faceIndex].index }));
+    const sightings = assignments.map(({ faceIndex, conceptId, similarity }): FaceSighting => {
+      const face = faces[faceIndex];
+      return { conceptId, similarity, box: face.box, position: horizontalPosition(face.box, imageWidth), faceIndex, landmarks: face.landmarks };
+    });
+    return { faces: [...faces], sightings, incomparable };
+  }
+
+  /** Whether a face is large enough for this recognizer to tell people apart. */
+  recognizable(face: DetectedFace): boolean {
+    return Math.min(face.box.width, face.box.height) >= this.minRecognizableFace;
+  }
+
+  /** Large enough, and embedded. */
+  private usable(face: EmbeddedFace): face is EmbeddedFace & { embedding: Float32Array } {
+    return face.embedding !== null && this.recognizable(face);
+  }
+
+  private comparable(params: FaceHeadParams): boolean {
+    return params.recognizer === this.recognizerId && params.dims === this.options.recognizer.dims;
+  }
+
+  private load(): Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> {
+    if (!this.models) {
+      this.models = this.create().catch((error: unknown) => {
+        this.models = null;
+        throw error;
+      });
+    }
+    return this.models;
+  }
+
+  private async create(): Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> {
+    const { detector, recognizer, sessions, resolve } = this.options;
+    const [detectorFiles, recognizerFiles] = await Promise.all([resolveModel(detector, resolve), resolveModel(recognizer, resolve)]);
+    const [detectorSession, recognizerSession] = await Promise.all([
+      sessions.get(detectorFiles.files[detector.files[0].path]),
+      sessions.get(recognizerFiles.files[recognizer.files[0].path]),
+    ]);
+    return {
+      detector: new OnnxFaceDetector(detector, detectorSession, this.options.detectorOptions),
+      recognizer: new OnnxFaceRecognizer(recognizer, recognizerSession, this.options.flipAverage ?? recognizer.flipAverage),
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { assignFaces, keyCount, nearestKeySimilarity, toFaceHeadParams, unpackKeys } from './keys.ts';
+
+/** A unit vector in 3-d at `degrees` from the x axis, in the x-y plane. */
+const at = (degrees: number) => new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180), 0]);
+const person = (conceptId: string, ...keys: Float32Array[]) => ({ conceptId, params: toFaceHeadParams('test', 3, keys) });
+
+describe('face keys', () => {
+  it('packs and unpacks keys row by row', () => {
+    const params = toFaceHeadParams('test', 3, [at(0), at(90)]);
+    expect(keyCount(params)).toBe(2);
+    expect([...params.keys]).toEqual([1, 0, 0, ...at(90)]);
+    expect(unpackKeys(params).map((k) => [...k])).toEqual([[...at(0)], [...at(90)]]);
+    expect(() => toFaceHeadParams('test', 3, [new Float32Array(2)])).toThrow(/2-d key/);
+  });
+
+  it('measures a face against the nearest key', () => {
+    const params = toFaceHeadParams('test', 3, [at(0), at(80)]);
+    expect(nearestKeySimilarity(at(60), params)).toBeCloseTo(Math.cos((20 * Math.PI) / 180), 6);
+    expect(nearestKeySimilarity(at(60), toFaceHeadParams('test', 3, []))).toBe(-Infinity);
+  });
+});
+
+describe('assignFaces', () => {
+  const anna = person('anna', at(0), at(10));
+  const bob = person('bob', at(90));
+
+  it('gives each face to its nearest person at or above the threshold', () => {
+    const result = assignFaces([at(88), at(5), at(45)], [anna, bob], Math.cos((20 * Math.PI) / 180));
+    expect(result.map((a) => [a.conceptId, a.faceIndex])).toEqual([
+      ['bob', 0],
+      ['anna', 1],
+    ]);
+    expect(result[0].similarity).toBeCloseTo(Math.cos((2 * Math.PI) / 180), 6);
+    expect(result[1].similarity).toBeCloseTo(Math.cos((5 * Math.PI) / 180), 6);
+  });
+
+  it('fires each person once, with their most similar face; the other face is nobody', () => {
+    const result = assignFaces([at(8), at(2)], [anna, bob], 0.5);
+    expect(result).toHaveLength(1);
+    expect(result[0]).toMatchObject({ conceptId: 'anna', faceIndex: 1 });
+  });
+
+  it('does not hand a face to its second-nearest person', () => {
+    // Face 1 is nearest to anna but loses her to face 0; it does not fall back to bob even though bob is above the threshold.
+    const result = assignFaces([at(0), at(40)], [anna, bob], 0.3);
+    expect(result.map((a) => a.conceptId)).toEqual(['anna']);
+  });
+
+  it('finds nobody without people or faces', () => {
+    expect(assignFaces([at(0)], [], 0)).toEqual([]);
+    expect(assignFaces([], [anna], 0)).toEqual([]);
+  });
+});

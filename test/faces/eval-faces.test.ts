@@ -1,0 +1,85 @@
+// `myvlm eval faces` end to end on a small folder-per-identity set built from
+// links to the shared real photos (outside the repository).
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { evalFacesCommand } from '../../src/cli/eval-faces.ts';
+import { UserError } from '../../src/errors.ts';
+import { SHARED_MODELS, sharedPhoto } from '../support/paths.ts';
+
+let root = '';
+const saved = { models: process.env.MYVLM_MODELS_DIR, offline: process.env.MYVLM_OFFLINE };
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'eval-faces-'));
+  const link = (folder: string, ...photo: string[]) => {
+    mkdirSync(path.join(root, folder), { recursive: true });
+    symlinkSync(sharedPhoto(...photo), path.join(root, folder, path.basename(photo[photo.length - 1])));
+  };
+  for (const name of ['brad_1.jpg', 'brad_2.jpg', 'brad_3.jpg', 'brad_pitt_fit.jpg']) link('brad', 'faceonnx', name);
+  for (const name of ['nicole_1.jpg', 'nicole_2.jpg', 'nicole_3.jpg', 'nicole_kidman_fit.jpg']) link('nicole', 'faceonnx', name);
+  for (const name of ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'obama_small.jpg']) link('obama', 'ageitgey', name);
+  link('_strangers', 'ageitgey', 'rose_leslie__img1.jpg');
+  link('_strangers', 'ageitgey', 'kit_harington__john2.jpeg');
+  process.env.MYVLM_MODELS_DIR = SHARED_MODELS;
+  process.env.MYVLM_OFFLINE = '1';
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  for (const [key, value] of [['MYVLM_MODELS_DIR', saved.models], ['MYVLM_OFFLINE', saved.offline]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+async function run(...args: string[]): Promise<{ code: number; out: string }> {
+  const writes: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    writes.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await evalFacesCommand(args);
+    return { code, out: writes.join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('myvlm eval faces', () => {
+  it('prints one JSON object with the headline figures and a sweep', async () => {
+    const { code, out } = await run(root, '--shots', '2', '--seed', '3', '--detector', 'yunet-s-dynamic', '--recognizer', 'mobilefacenet', '--json', '--sweep');
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]);
+    expect(result).toMatchObject({ identities: 3, shots: 2, seeds: [3], detector: 'yunet-s-dynamic', recognizer: 'mobilefacenet', threshold: 0.475 });
+    // 3 people x 2 held-out photos; 3 people x (8 photos of the others + 2 strangers) negatives
+    expect(result.positives).toBe(6);
+    expect(result.negatives).toBe(30);
+    expect(result.recall).toBeGreaterThanOrEqual(5 / 6);
+    expect(result.falsePositiveRate).toBe(0);
+    expect(result.missRate).toBeCloseTo(result.missed / 6, 10);
+    expect(result.sweep).toHaveLength(25);
+    expect(result.sweep[0].recall).toBeGreaterThanOrEqual(result.sweep[24].recall);
+    expect(result.bestUnderTargetFpr.falsePositiveRate).toBeLessThanOrEqual(0.01);
+  });
+
+  it('prints a readable report and honours --threshold', async () => {
+    const { code, out } = await run(root, '--shots', '2', '--detector', 'yunet-s-dynamic', '--recognizer', 'mobilefacenet', '--threshold', '0.99');
+    expect(code).toBe(0);
+    expect(out).toMatch(/threshold 0\.99/);
+    expect(out).toMatch(/recall\s+0\.00%/);
+    expect(out).toMatch(/brad\s+2\s+0\.00% \(0\/2\)/);
+  });
+
+  it('refuses bad arguments with a plain message', async () => {
+    await expect(run(root, '--shots', 'two')).rejects.toThrow(UserError);
+    await expect(run(root, '--threshold', '3')).rejects.toThrow(/cosine similarity/);
+    await expect(run()).rejects.toThrow(/one dataset folder/);
+    await expect(run(root, '--recognizer', 'nope')).rejects.toThrow(/Unknown face-recognition model "nope"/);
+    await expect(run(root, '--frobnicate')).rejects.toThrow(UserError);
+  });
+});
