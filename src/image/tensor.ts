@@ -104,16 +104,33 @@ export async function fitImage(image: RgbImage, spec: Preprocess): Promise<{ ima
   }
 }
 
-/** Writes normalized NCHW values of an already-sized image into `out` at `offset` (for batching). */
-export function writeNchw(image: RgbImage, spec: Pick<Preprocess, 'channels' | 'scale' | 'mean' | 'std'>, out: Float32Array, offset = 0): void {
-  const plane = image.width * image.height;
+/**
+ * Writes normalized NCHW values of an already-sized image into `out` at
+ * `offset` (for batching); `mirrored` reads it flipped left to right (test-time
+ * flip averaging without a second copy of the pixels).
+ */
+export function writeNchw(
+  image: RgbImage,
+  spec: Pick<Preprocess, 'channels' | 'scale' | 'mean' | 'std'>,
+  out: Float32Array,
+  offset = 0,
+  mirrored = false,
+): void {
+  const { width, height, data } = image;
+  const plane = width * height;
   const order = spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   for (let c = 0; c < 3; c++) {
     const src = order[c];
     const mul = spec.scale / spec.std[c];
     const add = -spec.mean[c] / spec.std[c];
     const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = image.data[i * 3 + src] * mul + add;
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      for (let x = 0; x < width; x++) {
+        const sx = mirrored ? width - 1 - x : x;
+        out[base + row + x] = data[(row + sx) * 3 + src] * mul + add;
+      }
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // for all faces of a photo when the graph allows it, L2-normalized output,
 // optionally averaged with the mirrored crop's embedding.
 import type { RgbImage } from '../../image/decode.ts';
-import type { Preprocess } from '../../image/tensor.ts';
+import { writeNchw } from '../../image/tensor.ts';
 import type { FaceRecognizerEntry } from '../../models/catalog/faces.ts';
 import { ort } from '../../models/session.ts';
 import { pickTensorName } from './tensor-names.ts';
@@ -54,7 +54,7 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     const size = this.inputSize;
     const plane = 3 * size * size;
     const data = new Float32Array(inputs.length * plane);
-    inputs.forEach(({ crop, mirrored }, i) => writeCrop(crop, mirrored, this.entry.preprocess, data, i * plane));
+    inputs.forEach(({ crop, mirrored }, i) => writeNchw(crop, this.entry.preprocess, data, i * plane, mirrored));
     const results = await this.session.run({ [this.inputName]: new ort.Tensor('float32', data, [inputs.length, 3, size, size]) });
     const output = results[this.outputName];
     if (!output || output.type !== 'float32' || output.data.length !== inputs.length * this.dims) {
@@ -62,26 +62,6 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     }
     const values = output.data as Float32Array;
     return inputs.map((_, i) => l2Normalize(values.slice(i * this.dims, (i + 1) * this.dims)));
-  }
-}
-
-/** Writes a square crop, optionally mirrored left to right, as normalized NCHW at `offset`. */
-function writeCrop(crop: RgbImage, mirrored: boolean, spec: Pick<Preprocess, 'channels' | 'scale' | 'mean' | 'std'>, out: Float32Array, offset: number): void {
-  const { width, height, data } = crop;
-  const plane = width * height;
-  const order = spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  for (let p = 0; p < 3; p++) {
-    const src = order[p];
-    const mul = spec.scale / spec.std[p];
-    const add = -spec.mean[p] / spec.std[p];
-    const base = offset + p * plane;
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let x = 0; x < width; x++) {
-        const sx = mirrored ? width - 1 - x : x;
-        out[base + row + x] = data[(row + sx) * 3 + src] * mul + add;
-      }
-    }
   }
 }
 
