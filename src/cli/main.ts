@@ -21,11 +21,12 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   ask: { summary: 'ask about a photo (`ask <image> <question> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args) },
   refer: { summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args) },
   eval: {
-    summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`; --help on each)',
+    summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`, `eval teach --tiny`)',
     run: async ([what, ...args]) => {
       if (what === 'faces') return (await import('./eval-faces.ts')).evalFacesCommand(args);
       if (what === 'objects') return (await import('./eval-objects.ts')).evalObjectsCommand(args);
-      throw new UserError('Usage: myvlm eval faces|objects <dir> [options]');
+      if (what === 'teach') return (await import('./eval-teach.ts')).evalTeachCommand(args);
+      throw new UserError('Usage: myvlm eval faces|objects <dir> [options], or myvlm eval teach --tiny');
     },
   },
   onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },

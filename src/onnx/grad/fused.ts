@@ -1,0 +1,119 @@
+// Fused inference operators (ONNX Runtime's contrib ops) have no gradient
+// rules of their own. The normalizations are rewritten into the standard ops
+// they fuse, with the same output names; the attention and quantized kernels
+// are refused by name, because rewriting them would silently change what the
+// user's model computes.
+import type { OnnxGraph } from '../graph.ts';
+import type { OnnxNode } from '../node.ts';
+import { Attr } from '../node.ts';
+import { GradientError } from './emitter.ts';
+import { GraphFacts, normalize } from './facts.ts';
+
+/** Contrib ops teaching refuses, with the reason shown to the user. */
+const REFUSED: Readonly<Record<string, string>> = {
+  RotaryEmbedding: 'its rotary kernel has no gradient; export the decoder without fused rotary embeddings',
+  GroupQueryAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
+  MultiHeadAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
+  Attention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
+  PackedAttention: 'its fused attention has no gradient; export the decoder with plain attention',
+  MatMulNBits: 'its weights are quantized to a few bits; teaching needs a float32 or float16 decoder',
+  MatMulInteger: 'its weights are quantized; teaching needs a float32 or float16 decoder',
+  DynamicQuantizeMatMul: 'its weights are quantized; teaching needs a float32 or float16 decoder',
+  QLinearMatMul: 'its weights are quantized; teaching needs a float32 or float16 decoder',
+};
+
+/** What a rewrite did, for logs and tests. */
+export interface FusedRewrite {
+  rewritten: { node: string; opType: string }[];
+}
+
+function isContribDomain(domain: string): boolean {
+  return domain === 'com.microsoft' || domain === '' || domain === 'ai.onnx';
+}
+
+/**
+ * Rewrites the fused normalizations of `graph` into standard ops, and throws
+ * a GradientError naming the first fused op that cannot be rewritten.
+ * `onPath` limits refusals to nodes the gradient flows through (nodes outside
+ * it may stay fused: they only run forward).
+ */
+export function rewriteFusedOps(graph: OnnxGraph, onPath: (node: OnnxNode) => boolean = () => true): FusedRewrite {
+  const facts = new GraphFacts(graph);
+  const rewritten: FusedRewrite['rewritten'] = [];
+  for (const node of [...graph.nodes]) {
+    const domain = node.domain;
+    if (!isContribDomain(domain)) continue;
+    const op = node.opType;
+    if (op === 'SimplifiedLayerNormalization' || op === 'SkipSimplifiedLayerNormalization' || op === 'SkipLayerNormalization') {
+      rewriteNormalization(graph, facts, node);
+      rewritten.push({ node: node.name, opType: op });
+      continue;
+    }
+    if (domain === 'com.microsoft' && onPath(node)) {
+      const reason = REFUSED[op] ?? 'it is an ONNX Runtime contrib operator without a gradient rule';
+      throw new GradientError(`Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`);
+    }
+  }
+  return { rewritten };
+}
+
+function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNode): void {
+  const op = node.opType;
+  const inputs = node.inputs;
+  const outputs = node.outputs;
+  const epsilon = node.float('epsilon', 1e-5);
+  graph.removeNodes([node]);
+  const scope = node.name || op;
+  const add = (opType: string, ins: string[], output?: string): string =>
+    graph.addNode({ opType, inputs: ins, outputs: output ? [output] : 1, name: `${scope}/${opType}` }).outputs[0];
+  const type = facts.of(inputs[0]).type;
+  if (type !== 'float32' && type !== 'float64') {
+    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not float32 or float64.`);
+  }
+  const eps = graph.constant(type === 'float64' ? Float64Array.of(epsilon) : Float32Array.of(epsilon), [], { name: `${scope}/epsilon` });
+  const opset = graph.opsetVersion('') ?? 17;
+  const meanOver = (x: string, axes: number[]): string => {
+    if (opset >= 18) {
+      const axesName = graph.constant(BigInt64Array.from(axes, (a) => BigInt(a)), [axes.length], { name: `${scope}/axes` });
+      return graph.addNode({ opType: 'ReduceMean', inputs: [x, axesName], attributes: { keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];
+    }
+    return graph.addNode({ opType: 'ReduceMean', inputs: [x], attributes: { axes: Attr.ints(axes), keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];
+  };
+
+  let x = inputs[0];
+  let gamma: string;
+  let beta: string | undefined;
+  let axes = [-1];
+  if (op === 'SimplifiedLayerNormalization') {
+    gamma = inputs[1];
+    const axis = node.int('axis', -1);
+    if (axis >= 0) {
+      const rank = facts.rank(x);
+      if (rank === undefined) throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): the rank of its input is not known.`);
+      axes = Array.from({ length: rank - normalize(axis, rank) }, (_, i) => normalize(axis, rank) + i);
+    } else {
+      axes = Array.from({ length: -axis }, (_, i) => axis + i);
+    }
+  } else {
+    // Skip*: input + skip (+ bias), then normalize over the last axis.
+    const bias = op === 'SkipLayerNormalization' ? inputs[4] : inputs[3];
+    const sumOutput = outputs[3] || undefined;
+    let sum = add('Add', [inputs[0], inputs[1]], bias ? undefined : sumOutput);
+    if (bias) sum = add('Add', [sum, bias], sumOutput);
+    x = sum;
+    gamma = inputs[2];
+    beta = op === 'SkipLayerNormalization' ? inputs[3] || undefined : undefined;
+  }
+
+  const simplified = op !== 'SkipLayerNormalization';
+  if (op === 'SkipSimplifiedLayerNormalization' && outputs[1] && graph.consumers(outputs[1]).length > 0) {
+    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its mean output is used, and a simplified normalization has no mean.`);
+  }
+  const centered = simplified ? x : add('Sub', [x, meanOver(x, axes)]);
+  const variance = meanOver(add('Mul', [centered, centered]), axes);
+  const inverseName = simplified ? (op === 'SimplifiedLayerNormalization' ? outputs[1] : outputs[2]) || undefined : outputs[2] || undefined;
+  const inverse = add('Reciprocal', [add('Sqrt', [add('Add', [variance, eps])])], inverseName);
+  const scaled = add('Mul', [add('Mul', [centered, inverse]), gamma], beta ? undefined : outputs[0]);
+  if (beta) add('Add', [scaled, beta], outputs[0]);
+  if (!simplified && outputs[1]) add('Identity', [meanOver(x, axes)], outputs[1]);
+}

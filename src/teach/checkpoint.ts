@@ -1,0 +1,93 @@
+// Files of a teaching job, written so that a crash at any instant leaves
+// either the old file or the new one, never a torn one: write a temporary
+// file, flush it to disk, rename it over the target (atomic on POSIX), and
+// flush the folder so the rename itself survives a power cut.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { TrainingState } from './trainer.ts';
+
+/** Writes `bytes` to `file` atomically (temp + fsync + rename + fsync of the folder). */
+export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(temp, 'w');
+  try {
+    writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  try {
+    const dir = openSync(path.dirname(file), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch {
+    // Some file systems refuse to open folders for syncing; the rename is still atomic.
+  }
+}
+
+/** Writes a JSON document atomically. */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+}
+
+/** Reads a JSON document, or undefined when the file does not exist. */
+export function readJsonIfPresent<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text) as T;
+}
+
+/** A training state as stored: plain number arrays (float64 round-trips exactly through JSON). */
+export interface StoredCheckpoint {
+  format: 1;
+  /** Identifies the run the checkpoint belongs to (job id and settings); a mismatch starts over. */
+  runKey: string;
+  step: number;
+  vector: number[];
+  optimizer: { step: number; firstMoment: number[]; secondMoment: number[] };
+  losses: number[];
+  savedAt: string;
+}
+
+/** Serializes a training state. */
+export function toCheckpoint(state: TrainingState, runKey: string): StoredCheckpoint {
+  return {
+    format: 1,
+    runKey,
+    step: state.step,
+    vector: Array.from(state.vector),
+    optimizer: { step: state.optimizer.step, firstMoment: Array.from(state.optimizer.firstMoment), secondMoment: Array.from(state.optimizer.secondMoment) },
+    losses: [...state.losses],
+    savedAt: new Date().toISOString(),
+  };
+}
+
+/** Restores a training state, or undefined when the checkpoint belongs to another run or is malformed. */
+export function fromCheckpoint(stored: StoredCheckpoint | undefined, runKey: string): TrainingState | undefined {
+  if (!stored || stored.format !== 1 || stored.runKey !== runKey) return undefined;
+  const { vector, optimizer } = stored;
+  if (!Array.isArray(vector) || vector.length === 0 || optimizer?.firstMoment?.length !== vector.length || optimizer.secondMoment?.length !== vector.length) return undefined;
+  return {
+    step: stored.step,
+    vector: Float64Array.from(vector),
+    optimizer: { step: optimizer.step, firstMoment: Float64Array.from(optimizer.firstMoment), secondMoment: Float64Array.from(optimizer.secondMoment) },
+    losses: [...stored.losses],
+  };
+}

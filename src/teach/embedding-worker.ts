@@ -1,0 +1,31 @@
+// Worker-thread entry of a teaching job: runs `runEmbeddingJob` away from
+// the conversation thread, relays its events, and stops between steps when
+// the owner sends `cancel`. Started by EmbeddingJobs (jobs.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { isUserError } from '../errors.ts';
+import { runEmbeddingJob, type JobEvent } from './job.ts';
+
+/** Messages from the worker to its owner. */
+export type WorkerMessage = { type: 'event'; event: JobEvent } | { type: 'finished' } | { type: 'cancelled' } | { type: 'failed'; message: string; userFacing: boolean };
+
+/** Messages from the owner to the worker. */
+export type OwnerMessage = { type: 'cancel' };
+
+const port = parentPort;
+if (port) {
+  const { jobDir } = workerData as { jobDir: string };
+  const controller = new AbortController();
+  port.on('message', (message: OwnerMessage) => {
+    if (message.type === 'cancel') controller.abort(new Error('cancelled'));
+  });
+  const post = (message: WorkerMessage) => port.postMessage(message);
+  runEmbeddingJob(jobDir, { signal: controller.signal, onEvent: (event) => post({ type: 'event', event }) })
+    .then(() => post({ type: 'finished' }))
+    .catch((error: unknown) => {
+      if (controller.signal.aborted) post({ type: 'cancelled' });
+      // The error class does not survive postMessage, so say here whether its message is fit for a chat.
+      else post({ type: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: isUserError(error) });
+    })
+    .finally(() => port.close());
+}
+

@@ -1,0 +1,139 @@
+// One concept-embedding job as files in its own folder, and the work it
+// does: build (once) the training targets, train with checkpoints, write the
+// result. Everything the job needs is in the folder, so a restarted process
+// picks the job up where its last checkpoint left it.
+//
+//   job.json          the spec (who, which model, settings, photo files)
+//   photo-<i>.png     the teaching photos, lossless
+//   targets.json      the training targets, built once (model answers vary run to run)
+//   checkpoint.json   the latest training state (every 25 steps and at the end)
+//   result.json       the finished embedding, until the owner has stored it
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EMBEDDING_TRAINING } from '../config/defaults.ts';
+import { decodeImage } from '../image/decode.ts';
+import type { ConceptEmbedding } from '../memory/concept.ts';
+import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type StoredCheckpoint } from './checkpoint.ts';
+import type { AttentionDirection } from './loss-graph.ts';
+import { OnnxLlavaVlm } from './onnx-llava.ts';
+import type { CaptionFamily } from './prompt-sets.ts';
+import { captionTargets, vqaTargets, type ConceptToTeach, type PhotoTargets, type TeachingPhoto } from './targets.ts';
+import { trainConceptEmbedding, type TrainingProgress } from './trainer.ts';
+
+/** File names inside a job folder. */
+export const JOB_FILES = {
+  spec: 'job.json',
+  targets: 'targets.json',
+  checkpoint: 'checkpoint.json',
+  result: 'result.json',
+  photo: (i: number) => `photo-${i}.png`,
+} as const;
+
+/** What to teach, on which model, how. Serializable: it is the job's job.json. */
+export interface EmbeddingJobSpec {
+  /** Stable id of the job (one per scope, concept and model). */
+  id: string;
+  scope: string;
+  conceptId: string;
+  /** Model id the embedding is stored under (ConceptRecord.embeddings key). */
+  modelId: string;
+  /** Folder of the LLaVA-family ONNX export. */
+  modelDir: string;
+  /** Folder for the derived teaching model (default: next to the decoder). */
+  cacheDir?: string;
+  concept: ConceptToTeach;
+  /** Personalized captioning (default) or VQA targets. */
+  task: 'caption' | 'vqa';
+  family: CaptionFamily;
+  training: { steps: number; lambda: number; seed: number; augment: boolean; checkpointEvery: number; direction: AttentionDirection };
+  /** Photo files in the job folder with the captions their senders wrote. */
+  photos: { file: string; caption: string | null }[];
+  createdAt: string;
+}
+
+/** The finished embedding, as result.json holds it. */
+export interface StoredResult {
+  vector: number[];
+  steps: number;
+  finalLoss: number | null;
+  updatedAt: string;
+}
+
+/** What a running job reports. */
+export type JobEvent =
+  | { type: 'preparing'; stage: 'model' | 'targets' }
+  | ({ type: 'progress' } & TrainingProgress)
+  | { type: 'checkpoint'; step: number }
+  | { type: 'done'; steps: number; finalLoss: number | null };
+
+/** Training settings of the paper for a task (captioning lambda 0.0075, VQA 10). */
+export function defaultTraining(task: 'caption' | 'vqa', seed = 0): EmbeddingJobSpec['training'] {
+  return {
+    steps: EMBEDDING_TRAINING.steps,
+    lambda: task === 'vqa' ? EMBEDDING_TRAINING.attentionLambda.llavaVqa : EMBEDDING_TRAINING.attentionLambda.llavaCaptioning,
+    seed,
+    augment: true,
+    checkpointEvery: EMBEDDING_TRAINING.checkpointEvery,
+    direction: EMBEDDING_TRAINING.attentionDirection,
+  };
+}
+
+/** The key a checkpoint must carry to be resumed by this spec (same job, same settings). */
+export function runKeyOf(spec: EmbeddingJobSpec): string {
+  return JSON.stringify([spec.id, spec.modelId, spec.task, spec.training]);
+}
+
+/** A stored result as the concept record's embedding. */
+export function embeddingOf(result: StoredResult): ConceptEmbedding {
+  return { vector: Float32Array.from(result.vector), steps: result.steps, finalLoss: result.finalLoss, updatedAt: result.updatedAt };
+}
+
+/**
+ * Runs (or resumes) the job in `jobDir` to completion: result.json is
+ * written when it returns. A set `signal` stops it between steps; the last
+ * checkpoint stays for a later resume.
+ */
+export async function runEmbeddingJob(jobDir: string, options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {}): Promise<StoredResult> {
+  const spec = readJsonIfPresent<EmbeddingJobSpec>(path.join(jobDir, JOB_FILES.spec));
+  if (!spec) throw new Error(`no ${JOB_FILES.spec} in ${jobDir}`);
+  const done = readJsonIfPresent<StoredResult>(path.join(jobDir, JOB_FILES.result));
+  if (done) return done;
+  const emit = options.onEvent ?? (() => {});
+
+  emit({ type: 'preparing', stage: 'model' });
+  const vlm = await OnnxLlavaVlm.open(spec.modelDir, { modelId: spec.modelId, cacheDir: spec.cacheDir, direction: spec.training.direction });
+  try {
+    options.signal?.throwIfAborted();
+    const photos: TeachingPhoto[] = [];
+    for (const p of spec.photos) photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption: p.caption });
+    const targetsFile = path.join(jobDir, JOB_FILES.targets);
+    let stored = readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile);
+    if (!stored || stored.choices.length !== photos.length) {
+      emit({ type: 'preparing', stage: 'targets' });
+      const built = spec.task === 'vqa' ? await vqaTargets(vlm, photos, spec.concept) : await captionTargets(vlm, photos, spec.concept, spec.family);
+      stored = { choices: built.map((t) => t.choices) };
+      writeJsonAtomic(targetsFile, stored);
+    }
+    const targets: PhotoTargets[] = photos.map((p, i) => ({ image: p.image, choices: stored!.choices[i] }));
+    const checkpointFile = path.join(jobDir, JOB_FILES.checkpoint);
+    const runKey = runKeyOf(spec);
+    const resume = fromCheckpoint(readJsonIfPresent<StoredCheckpoint>(checkpointFile), runKey);
+    const { steps, lambda, seed, augment, checkpointEvery } = spec.training;
+    const state = await trainConceptEmbedding(vlm, targets, { steps, lambda, seed, augment, checkpointEvery }, {
+      resume,
+      signal: options.signal,
+      onProgress: (progress) => emit({ type: 'progress', ...progress }),
+      onCheckpoint: (s) => {
+        writeJsonAtomic(checkpointFile, toCheckpoint(s, runKey));
+        emit({ type: 'checkpoint', step: s.step });
+      },
+    });
+    const finalLoss = state.losses.length > 0 ? state.losses[state.losses.length - 1] : null;
+    const result: StoredResult = { vector: Array.from(state.vector), steps: state.step, finalLoss, updatedAt: new Date().toISOString() };
+    writeJsonAtomic(path.join(jobDir, JOB_FILES.result), result);
+    emit({ type: 'done', steps: state.step, finalLoss });
+    return result;
+  } finally {
+    await vlm.release();
+  }
+}

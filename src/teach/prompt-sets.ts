@@ -1,0 +1,74 @@
+// The words of teaching, read from the data files in prompts/ by name: the
+// captioning instruction per model family, the paper's ten VQA instructions
+// per concept kind (Table 1), and the caption-paraphrase request.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.ts';
+import type { ConceptKind } from '../memory/concept.ts';
+
+/** Where the prompt files live: `prompts/` at the repository root (override with MYVLM_PROMPTS_DIR). */
+export const PROMPTS_DIR = process.env.MYVLM_PROMPTS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts');
+
+/** The placeholder every prompt uses for the concept's identifier. */
+export const CONCEPT_PLACEHOLDER = '{concept}';
+
+/** Model families teaching has a captioning instruction for. */
+export type CaptionFamily = 'llava' | 'minigpt-v2';
+
+/** The teaching prompts, loaded once. */
+export interface TeachingPrompts {
+  captioning: Record<CaptionFamily, string>;
+  /** Target used when a generated caption lost the concept entirely. */
+  fallbackTarget: string;
+  vqa: Record<ConceptKind, string[]>;
+  paraphrase: { instruction: string; layout: string; variations: number };
+}
+
+function readJson(name: string): Record<string, unknown> {
+  const file = path.join(PROMPTS_DIR, `${name}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ConfigError('MYVLM_PROMPTS_DIR', `cannot read the prompt file ${file} (${cause instanceof Error ? cause.message : String(cause)})`);
+  }
+}
+
+function text(value: unknown, where: string, needsConcept = true): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError('MYVLM_PROMPTS_DIR', `${where} must be a non-empty string`);
+  if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER)) throw new ConfigError('MYVLM_PROMPTS_DIR', `${where} must contain ${CONCEPT_PLACEHOLDER}`);
+  return value;
+}
+
+function instructionList(name: string): string[] {
+  const list = readJson(name).instructions;
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError('MYVLM_PROMPTS_DIR', `${name}.json needs a non-empty "instructions" list`);
+  return list.map((v, i) => text(v, `${name}.json instruction ${i + 1}`));
+}
+
+let cached: TeachingPrompts | undefined;
+
+/** Reads and checks every teaching prompt file (once per process). */
+export function teachingPrompts(): TeachingPrompts {
+  if (cached) return cached;
+  const captioning = readJson('captioning');
+  const captions = captioning.instructions as Record<string, unknown> | undefined;
+  const paraphrase = readJson('paraphrase');
+  const variations = paraphrase.variations;
+  cached = {
+    captioning: { llava: text(captions?.llava, 'captioning.json llava'), 'minigpt-v2': text(captions?.['minigpt-v2'], 'captioning.json minigpt-v2') },
+    fallbackTarget: text(captioning.fallbackTarget, 'captioning.json fallbackTarget'),
+    vqa: { object: instructionList('vqa-objects'), person: instructionList('vqa-people') },
+    paraphrase: {
+      instruction: text(paraphrase.instruction, 'paraphrase.json instruction'),
+      layout: text(paraphrase.layout, 'paraphrase.json layout', false),
+      variations: typeof variations === 'number' && variations > 0 ? variations : 4,
+    },
+  };
+  return cached;
+}
+
+/** A prompt with its concept placeholder filled. */
+export function fillConcept(prompt: string, concept: string): string {
+  return prompt.split(CONCEPT_PLACEHOLDER).join(concept);
+}
