@@ -8,6 +8,7 @@ import type { ConceptHeads } from '../heads/types.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
+import type { EmbeddingLessons } from './lessons.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, help, listConcepts, remember } from './manage.ts';
@@ -26,6 +27,8 @@ export interface AssistantDeps {
    * null: captions, questions and /refer are answered from the heads alone.
    */
   vlm?: VlmProvider | null;
+  /** Background embedding lessons for the VLM; null when no teachable VLM is configured. */
+  lessons?: EmbeddingLessons | null;
 }
 
 export class Assistant implements ConversationCore {
@@ -50,9 +53,9 @@ export class Assistant implements ConversationCore {
       case 'notit':
         return text(await notIt(this.deps, turn, command.rest, options));
       case 'concepts':
-        return text(await listConcepts(this.deps.store, turn));
+        return text(await listConcepts(this.deps, turn));
       case 'forget':
-        return text(await forget(this.deps.store, turn, command.rest));
+        return text(await forget(this.deps, turn, command.rest));
       case 'remember':
         return text(await remember(this.deps.store, turn, command.rest));
       case 'caption':

@@ -6,6 +6,7 @@ import type { ConceptStore } from '../memory/store.ts';
 import { splitNameAndFact } from './command.ts';
 import { validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
+import type { EmbeddingLessons } from './lessons.ts';
 import { examples } from './teach.ts';
 import { COMMANDS, type Turn } from './turn.ts';
 
@@ -13,12 +14,18 @@ import { COMMANDS, type Turn } from './turn.ts';
 export const MAX_FACTS = 20;
 export const MAX_FACT_LENGTH = 300;
 
-export async function listConcepts(store: ConceptStore, turn: Turn): Promise<string> {
+export interface ManageDeps {
+  store: ConceptStore;
+  lessons?: EmbeddingLessons | null;
+}
+
+export async function listConcepts({ store, lessons }: ManageDeps, turn: Turn): Promise<string> {
   const concepts = await store.list(turn.scope);
   if (concepts.length === 0) return "I don't know anyone or anything here yet. Send photos with /teach <name> to introduce someone.";
   const lines = concepts.map((c) => {
     const count = examples(c).length;
-    return `• ${c.name} (${c.kind}, ${count} photo${count === 1 ? '' : 's'}${c.facts.length ? `; ${c.facts.join('; ')}` : ''})`;
+    const lesson = lessons?.progress(c);
+    return `• ${c.name} (${c.kind}, ${count} photo${count === 1 ? '' : 's'}${c.facts.length ? `; ${c.facts.join('; ')}` : ''})${lesson ? ` — ${lesson}` : ''}`;
   });
   return [`I know ${concepts.length} here:`, ...lines].join('\n');
 }
@@ -30,9 +37,11 @@ async function findConcept(store: ConceptStore, turn: Turn, rawName: string): Pr
   return concept;
 }
 
-export async function forget(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
+export async function forget({ store, lessons }: ManageDeps, turn: Turn, rest: string): Promise<string> {
   const concept = await findConcept(store, turn, rest);
   assertMayChange(turn, concept, 'make me forget');
+  // The lesson goes first, with its job folder (photos, checkpoints), so nothing can save into a forgotten concept.
+  await lessons?.cancel(concept);
   await store.forget(turn.scope, concept.id);
   return `Done: I forgot ${concept.name}, with ${concept.photos.length} photo${concept.photos.length === 1 ? '' : 's'} and everything I learned from them.`;
 }

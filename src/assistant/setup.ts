@@ -2,14 +2,20 @@
 // and the vision-language model (models resolved lazily, so a missing model
 // only disables what needs it), and the conversation core on top.
 import { Assistant } from './assistant.ts';
+import { EmbeddingLessons } from './lessons.ts';
 import type { Settings } from '../config/settings.ts';
 import { createConceptHeads } from '../heads/index.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
+import type { ConceptStore } from '../memory/store.ts';
 import { SessionPool } from '../models/session.ts';
 import { vlmFromSettings } from '../vlm/provider.ts';
 
 export interface AssistantRuntime {
   assistant: Assistant;
+  /** The concept store the assistant writes to (one-shot commands and tests read it). */
+  store: ConceptStore;
+  /** Background embedding lessons (null without a teachable VLM); adapters may show their progress. */
+  lessons: EmbeddingLessons | null;
   /** Closes the store and releases every model session. */
   close(): Promise<void>;
 }
@@ -19,15 +25,21 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
   const heads = createConceptHeads(settings, sessions);
   const vlm = vlmFromSettings(settings, sessions);
+  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir) : null;
+  await lessons?.resume();
   const assistant = new Assistant({
     store,
     heads,
     imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
     vlm,
+    lessons,
   });
   return {
     assistant,
+    store,
+    lessons,
     async close() {
+      await lessons?.close();
       await vlm?.dispose();
       await sessions.dispose();
       await store.close();

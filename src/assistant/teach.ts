@@ -3,7 +3,9 @@
 // negatives the scope has), keep the photos, and store one new version of the
 // concept. Nothing is stored unless the head could be fit.
 import { createHash } from 'node:crypto';
+import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
+import { moduleLogger } from '../log.ts';
 import { decodeImage, encodeJpeg, type DecodedImage, type ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads, PhotoOutcome } from '../heads/types.ts';
 import type { ConceptKind, ConceptRecord, HeadParams, PhotoRef } from '../memory/concept.ts';
@@ -12,7 +14,10 @@ import { splitTeachArgs } from './command.ts';
 import { chooseIdentifier, validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
 import { decodeTurnPhotos, photoLabel, type TurnPhotos } from './photos.ts';
+import type { EmbeddingLessons } from './lessons.ts';
 import type { Turn, TurnOptions } from './turn.ts';
+
+const logger = moduleLogger('teach');
 
 /** Teaching photos of other concepts used as negatives when fitting an object head. */
 const MAX_NEGATIVE_PHOTOS = 60;
@@ -21,6 +26,7 @@ export interface TeachDeps {
   store: ConceptStore;
   heads: ConceptHeads | null;
   imageLimits: ImageLimits;
+  lessons?: EmbeddingLessons | null;
 }
 
 export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: TurnOptions): Promise<string> {
@@ -62,7 +68,20 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
       : `Nice to meet ${record.name}! I learned ${record.kind === 'person' ? 'their face' : 'what they look like'} from ${count} photo(s).`,
   ];
   if (skipped.length > 0) lines.push(`I skipped:\n${skipped.join('\n')}`);
+  const lesson = await startLesson(deps, record, accepted);
+  if (lesson) lines.push(lesson);
   return lines.join('\n');
+}
+
+/** The head is stored and works already; a lesson that cannot start is logged, not a failed /teach. */
+async function startLesson(deps: TeachDeps, record: ConceptRecord, photos: TurnPhotos['decoded']): Promise<string | null> {
+  if (!deps.lessons) return null;
+  try {
+    return await deps.lessons.start(record, photos.slice(0, EMBEDDING_TRAINING.maxPhotosPerStep));
+  } catch (error) {
+    logger.error({ err: error, conceptId: record.id }, 'could not start the embedding lesson');
+    return null;
+  }
 }
 
 /** `/notit <name>` with photos: negatives for an object, then its head is fit again. */

@@ -14,6 +14,10 @@ export async function chatCommand(args: string[]): Promise<number> {
   // Routine logs would interleave with the conversation; warnings still show.
   if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
   const runtime = await createAssistant(settings);
+  // Lessons run in the background: say when one finishes, and every 25 steps meanwhile.
+  runtime.lessons?.onUpdate((update, line) => {
+    if (update.state === 'done' || update.state === 'failed' || (update.state === 'training' && update.step % 25 === 0)) process.stdout.write(`… ${line}\n`);
+  });
   try {
     await runTerminal({ core: runtime.assistant, input: process.stdin, output: process.stdout, scope, interactive: process.stdin.isTTY === true });
   } finally {

@@ -133,7 +133,7 @@ export async function openVlm(spec: string, options: OpenVlmOptions): Promise<Pe
     engine = await SessionLoopEngine.open(files, config, generation, options.sessions);
   }
   try {
-    const vlm = new PersonalVlm({ id, family, tokenizer, images, engine });
+    const vlm = new PersonalVlm({ id, dir, family, tokenizer, images, engine });
     logger.info({ model: id, family: family.id, runtime, dir }, 'vision-language model ready');
     return vlm;
   } catch (error) {

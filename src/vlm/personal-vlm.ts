@@ -79,6 +79,8 @@ export interface ReferAnswer extends VlmAnswer {
 export interface PersonalVlmParts {
   /** The key of this model's concept embeddings (`ConceptRecord.embeddings[id]`). */
   id: string;
+  /** The folder of the export (the teaching jobs derive their gradient model from it). */
+  dir: string;
   family: VlmFamily;
   tokenizer: PreTrainedTokenizer;
   images: VlmImageProcessor;
@@ -105,6 +107,10 @@ export class PersonalVlm {
   }
 
   /** Width of a concept embedding for this model. */
+  get dir(): string {
+    return this.parts.dir;
+  }
+
   get hiddenSize(): number {
     return this.parts.engine.hiddenSize;
   }
