@@ -1,7 +1,7 @@
 // Starting the messengers from settings: both at once, a one-line answer to a
 // bad token, and a graceful stop on a signal that lets running turns finish.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConversationCore, Reply, Turn } from '../src/assistant/turn.ts';
+import type { ConversationCore, Notice, Reply, Turn } from '../src/assistant/turn.ts';
 import { loadSettings } from '../src/config/settings.ts';
 import { ConfigError, UserError } from '../src/errors.ts';
 import { FakeDiscordServer } from '../test/fakes/discord-server.ts';
@@ -19,6 +19,21 @@ class HeldCore implements ConversationCore {
   }
   release(): void {
     this.releases.splice(0).forEach((r) => r());
+  }
+}
+
+/** Answers at once and publishes the notices the test gives it, as the assistant does for lessons. */
+class NoticeCore implements ConversationCore {
+  readonly listeners = new Set<(notice: Notice) => void>();
+  async handle(turn: Turn): Promise<Reply> {
+    return { text: `done: ${turn.text}`, images: [] };
+  }
+  onNotice(listener: (notice: Notice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emit(notice: Notice): void {
+    for (const listener of this.listeners) listener(notice);
   }
 }
 
@@ -65,6 +80,20 @@ describe('startAdapters', () => {
     expect(telegram.botMessages.find((m) => m.replyTo === message.message_id)?.text).toBe('done: /concepts');
     expect(interaction.original?.content).toBe('done: /concepts');
     expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it("hands the core's notices to every messenger and unsubscribes them on stop", async () => {
+    const core = new NoticeCore();
+    const started = await startAdapters(settings(), core, { signals: [] });
+    expect(core.listeners.size).toBe(2);
+    core.emit({ scope: 'telegram:chat:5', key: 'lesson-rex', text: 'Learned how to talk about Rex.', done: true });
+    core.emit({ scope: 'discord:dm:9', key: 'lesson-mia', text: 'Learned how to talk about Mia.', done: true });
+    const shown = await telegram.waitForBotMessage((m) => m.text === 'Learned how to talk about Rex.', 'the Telegram status message');
+    expect(shown.chatId).toBe(5);
+    const posted = await discord.waitFor(() => discord.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'), 'the Discord status message');
+    expect(posted.channelId).toBe(discord.channelFor({ user: { id: '9', username: 'b' } }));
+    await started.stop();
+    expect(core.listeners.size).toBe(0);
   });
 
   it('explains bad tokens in one line per messenger and leaves nothing running', async () => {

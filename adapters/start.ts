@@ -1,8 +1,9 @@
 // Starts the messenger adapters the settings ask for (Telegram, Discord, or
 // both at once), says which it started, and stops them gracefully: on stop()
 // or on SIGINT/SIGTERM, new messages are no longer taken and running turns
-// finish before the process moves on. The CLI falls back to the terminal chat
-// when no messenger is configured.
+// finish before the process moves on. Each started messenger is subscribed
+// to the core's notices (background lessons), so it can show their progress.
+// The CLI falls back to the terminal chat when no messenger is configured.
 import { ConfigError, isUserError, UserError } from '../src/errors.ts';
 import type { Settings } from '../src/config/settings.ts';
 import type { ConversationCore } from '../src/assistant/turn.ts';
@@ -64,6 +65,7 @@ export async function startAdapters(settings: Pick<Settings, 'telegram' | 'disco
     throw new UserError(failures.map((f) => oneLine(f.platform, f.error as UserError)).join('\n'));
   }
 
+  const unsubscribes = adapters.map((adapter) => subscribe(core, adapter));
   const description = adapters.map(describe).join(' and ');
   logger.info({ adapters: adapters.map((a) => a.platform) }, `started ${description}`);
 
@@ -85,6 +87,8 @@ export async function startAdapters(settings: Pick<Settings, 'telegram' | 'disco
   const removeSignalHandlers = () => signals.forEach((signal) => process.off(signal, onSignal));
   const stop = () =>
     (stopping ??= (async () => {
+      // No new status messages once stopping; the adapters still send edits already pending.
+      unsubscribes.forEach((unsubscribe) => unsubscribe());
       await Promise.all(adapters.map((a) => a.stop()));
       removeSignalHandlers();
       logger.info(`stopped ${description}`);
@@ -93,6 +97,18 @@ export async function startAdapters(settings: Pick<Settings, 'telegram' | 'disco
   signals.forEach((signal) => process.on(signal, onSignal));
 
   return { adapters, description, stop, stopped };
+}
+
+/** Hands the core's notices to one adapter; returns the unsubscribe function (a no-op for a core without notices). */
+function subscribe(core: ConversationCore, adapter: AdapterHandle): () => void {
+  if (!core.onNotice) return () => {};
+  return core.onNotice((notice) => {
+    try {
+      adapter.notify(notice);
+    } catch (error) {
+      logger.warn({ err: error, platform: adapter.platform }, 'showing a notice failed');
+    }
+  });
 }
 
 function describe(adapter: AdapterHandle): string {

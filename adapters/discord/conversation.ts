@@ -1,7 +1,8 @@
 // From Discord interactions to the core's turns and back. Every command is
 // deferred at once (Discord drops an interaction not answered within 3 s),
 // turned into the same text a chat user would type ("/teach Anna person"),
-// given its photos, and answered by editing the deferred response.
+// given its photos, and answered by editing the deferred response. A
+// `/teach` also tells the notices where its server's lessons should report.
 import {
   MessageFlags,
   PermissionFlagsBits,
@@ -13,6 +14,7 @@ import type { ConversationCore, IncomingImage, Turn } from '../../src/assistant/
 import { isUserError, messageForUser, UserError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { downloadAttachments, looksLikeImage } from './attachments.ts';
+import type { DiscordNotices } from './notices.ts';
 import { DESCRIBE_MESSAGE_COMMAND, TEACH_PHOTO_OPTIONS } from './commands.ts';
 import { PROGRESS_EDIT_INTERVAL_MS, ProgressReply } from './progress.ts';
 import { loggable } from './loggable.ts';
@@ -30,6 +32,8 @@ export interface DiscordConversationOptions {
   maxDownloadBytes?: number;
   /** Default PROGRESS_EDIT_INTERVAL_MS. */
   progressIntervalMs?: number;
+  /** Told the channel of every `/teach`, so the lesson it starts reports there. */
+  notices?: DiscordNotices;
 }
 
 /** Concepts taught in a server belong to the server; in a DM, to the user. */
@@ -58,6 +62,8 @@ export class DiscordConversation {
   receive(interaction: Interaction): void {
     if (!interaction.isChatInputCommand() && !interaction.isMessageContextMenuCommand()) return;
     const work = this.stopping ? this.refuseWhileStopping(interaction) : this.run(interaction);
+    // run() reaches the core only after deferring, so this is known before the lesson's first notice.
+    if (!this.stopping && interaction.commandName === 'teach' && interaction.channelId) this.options.notices?.rememberTeach(discordScope(interaction), interaction.channelId, work);
     this.running.add(work);
     void work.finally(() => this.running.delete(work));
   }

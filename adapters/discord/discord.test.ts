@@ -3,17 +3,22 @@
 // the plumbing (deferral, attachments, progress edits, scopes, permissions,
 // rate limits, registration) is checked exactly. The real core runs in
 // test/conformance.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeDiscordServer, type FakeInteraction } from '../../test/fakes/discord-server.ts';
-import { sharedPhoto } from '../../test/support/paths.ts';
+import { testAssistant } from '../../test/support/assistant.ts';
+import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
+import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { DESCRIBE_MESSAGE_COMMAND, discordCommands, registerDiscordCommands } from './commands.ts';
 import { startDiscord, type DiscordHandle } from './discord.ts';
 
 const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
+const billyPhotos = [1, 2].map((n) => ({ bytes: new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))), filename: `billy_dog_${n}.jpg`, contentType: 'image/jpeg' }));
 const jpeg = (i: number, filename = `p${i}.jpg`) => ({ bytes: photos[i], filename, contentType: 'image/jpeg' });
 
 class RecordingCore implements ConversationCore {
@@ -120,6 +125,42 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
     expect(interaction.original?.files[0].bytes.equals(Buffer.from(photos[1]))).toBe(true);
   });
 
+  it("puts a server's lesson in one message in the channel of its /teach, after the answer, edited to the final sentence", async () => {
+    const lesson = { scope: 'discord:guild:5001', key: 'lesson-rex' };
+    core.answer = async (turn) => {
+      bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
+      return { text: `ok: ${turn.text}`, images: [] };
+    };
+    const teach = await finished(fake.dispatchSlashCommand({ user: alice, guildId: '5001', name: 'teach', options: [{ name: 'name', type: 'string', value: 'Rex' }, { name: 'photo1', type: 'attachment', file: jpeg(0) }] }));
+    const channelId = fake.channelFor({ user: alice, guildId: '5001' });
+    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content.startsWith('Learning Rex:')), 'the lesson status message');
+    for (let step = 1; step <= 3; step++) {
+      bot.notify({ ...lesson, text: `Learning Rex: step ${step} of 3 (loss 0.5)`, step: { at: step, of: 3 }, done: false });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    bot.notify({ ...lesson, text: 'Learned how to talk about Rex.', done: true });
+    await fake.waitFor(() => (status.content === 'Learned how to talk about Rex.' ? true : undefined), 'the final status');
+    expect(status.channelId).toBe(channelId);
+    expect(status.history.length).toBeGreaterThanOrEqual(2);
+    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Rex:')))).toEqual([status]);
+    const answered = fake.requestsTo('PATCH', new RegExp(`${teach.token}/messages/@original$`)).at(-1)!;
+    const posted = fake.requestsTo('POST', new RegExp(`^/api/v10/channels/${channelId}/messages$`)).at(-1)!;
+    expect(posted.at).toBeGreaterThanOrEqual(answered.at);
+  });
+
+  it("puts a DM user's lesson in their DM channel even after a restart, and skips a server with no known channel", async () => {
+    const before = fake.channelMessages.length;
+    bot.notify({ scope: 'discord:guild:5999', key: 'no-channel', text: 'Learned how to talk about Ghost.', done: true });
+    bot.notify({ scope: 'telegram:chat:501', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
+    bot.notify({ scope: `discord:dm:${bob.id}`, key: 'resumed', text: 'Learning Mia: step 40 of 100 (loss 0.700)', step: { at: 40, of: 100 }, done: false });
+    bot.notify({ scope: `discord:dm:${bob.id}`, key: 'resumed', text: 'Learned how to talk about Mia.', done: true });
+    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'), 'the DM lesson status');
+    expect(fake.dmChannels.get(bob.id)).toBe(fake.channelFor({ user: bob }));
+    expect(status.channelId).toBe(fake.channelFor({ user: bob }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(fake.channelMessages.slice(before)).toEqual([status]);
+  });
+
   it('continues text past 2000 characters in follow-ups', async () => {
     core.answer = async () => ({ text: `${'word '.repeat(700)}end`, images: [] });
     const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'help' }));
@@ -144,6 +185,39 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
     const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'concepts' }));
     expect(interaction.original?.content).toMatch(/^Sorry, something went wrong/);
   });
+});
+
+describe('Discord adapter showing a background lesson (real core, tiny LLaVA)', () => {
+  let fake: FakeDiscordServer;
+  let runtime: Awaited<ReturnType<typeof testAssistant>>;
+  let bot: DiscordHandle;
+  let unsubscribe: () => void;
+
+  beforeAll(async () => {
+    const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-discord-lesson-')), 'tiny-llava'));
+    runtime = await testAssistant({ MYVLM_VLM: model.dir });
+    fake = await FakeDiscordServer.start();
+    bot = await startDiscord({ core: runtime.assistant, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
+    unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));
+  });
+  afterAll(async () => {
+    unsubscribe();
+    await bot.stop();
+    await fake.close();
+    await runtime.close();
+  });
+
+  it('edits one message in the /teach channel as the lesson learns, ending with the final sentence', async () => {
+    const options = [{ name: 'name', type: 'string' as const, value: 'Billy' }, { name: 'kind', type: 'string' as const, value: 'object' }, ...billyPhotos.map((file, i) => ({ name: `photo${i + 1}`, type: 'attachment' as const, file }))];
+    const teach = fake.dispatchSlashCommand({ user: alice, guildId: '5003', name: 'teach', options });
+    await fake.waitFor(() => (teach.original?.content.startsWith('Nice to meet') ? true : undefined), 'the answer to /teach', 30_000);
+    expect(teach.original?.content).toMatch(/I'm also learning to describe Billy by name/);
+    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Billy.'), 'the end of the lesson', 60_000);
+    expect(status.channelId).toBe(fake.channelFor({ user: alice, guildId: '5003' }));
+    expect(status.history.length).toBeGreaterThanOrEqual(2);
+    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(true);
+    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([status]);
+  }, 60_000);
 });
 
 describe('Discord commands, start and stop', () => {

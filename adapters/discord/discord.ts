@@ -4,13 +4,15 @@
 // client, which honours `retry_after` for every request.
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
-import type { ConversationCore } from '../../src/assistant/turn.ts';
+import type { ConversationCore, Notice } from '../../src/assistant/turn.ts';
 import { UserError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { discordCommands } from './commands.ts';
 import { explainDiscordFailure, restOptions, type DiscordConnection } from './connection.ts';
 import { DiscordConversation } from './conversation.ts';
 import { loggable } from './loggable.ts';
+import { DiscordNotices } from './notices.ts';
+import { PROGRESS_EDIT_INTERVAL_MS } from './progress.ts';
 
 const logger = moduleLogger('discord');
 
@@ -21,7 +23,7 @@ export interface DiscordAdapterOptions extends DiscordConnection {
   core: ConversationCore;
   /** Attachments larger than this are refused before download. Default 25 MB. */
   maxDownloadBytes?: number;
-  /** Minimum time between progress edits of a response. */
+  /** Minimum time between progress edits of a response or of a lesson's status message. Default PROGRESS_EDIT_INTERVAL_MS. */
   progressIntervalMs?: number;
 }
 
@@ -32,6 +34,12 @@ export interface DiscordHandle {
   readonly username: string;
   /** Resolves when no turn is running. */
   idle(): Promise<void>;
+  /**
+   * Shows a notice of background work of a `discord:guild:<id>` scope in the
+   * channel of that server's latest `/teach`, of a `discord:dm:<user>` scope
+   * in the user's DM channel (others are ignored).
+   */
+  notify(notice: Notice): void;
   /** Lets running turns finish (new commands are told to retry), then disconnects. */
   stop(): Promise<void>;
 }
@@ -43,7 +51,8 @@ export interface DiscordHandle {
 export async function startDiscord(options: DiscordAdapterOptions): Promise<DiscordHandle> {
   // Interactions need no privileged intent; Guilds keeps the server list current.
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: restOptions(options) });
-  const conversation = new DiscordConversation({ core: options.core, maxDownloadBytes: options.maxDownloadBytes, progressIntervalMs: options.progressIntervalMs });
+  const notices = new DiscordNotices({ client, intervalMs: options.progressIntervalMs ?? PROGRESS_EDIT_INTERVAL_MS });
+  const conversation = new DiscordConversation({ core: options.core, maxDownloadBytes: options.maxDownloadBytes, progressIntervalMs: options.progressIntervalMs, notices });
   client.on(Events.InteractionCreate, (interaction) => conversation.receive(interaction));
   client.on(Events.Error, (error) => logger.error({ err: loggable(error) }, 'Discord client error'));
   client.on(Events.Warn, (message) => logger.warn({ message }, 'Discord client warning'));
@@ -66,9 +75,11 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
     platform: 'discord',
     username,
     idle: () => conversation.idle(),
+    notify: (notice) => notices.show(notice),
     stop: () =>
       (stopping ??= (async () => {
         await conversation.finish();
+        await notices.settle();
         await client.destroy();
         logger.info({ bot: username }, 'Discord bot stopped');
       })()),

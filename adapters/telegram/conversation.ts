@@ -2,13 +2,16 @@
 // messages are for the bot, puts albums together, brings the photos of a
 // replied-to message, downloads them, asks the core, shows status by editing
 // one message, and sends the answer as a reply to the user's message.
+// Notices of background lessons go to their chat's own status message.
 import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
-import type { ConversationCore, IncomingImage, Turn } from '../../src/assistant/turn.ts';
+import { parseCommand } from '../../src/assistant/command.ts';
+import type { ConversationCore, IncomingImage, Notice, Turn } from '../../src/assistant/turn.ts';
 import { isUserError, messageForUser } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { readAddressing, type BotIdentity } from './addressing.ts';
 import { AlbumGatherer, ALBUM_QUIET_MS, RecentAlbums } from './albums.ts';
+import { TelegramNotices } from './notices.ts';
 import { downloadImage, imageFileOf, type FileEndpoint } from './photos.ts';
 import { sendReply } from './reply.ts';
 import { STATUS_EDIT_INTERVAL_MS, STATUS_FIRST_DELAY_MS, StatusMessage, type StatusTarget } from './status.ts';
@@ -50,9 +53,16 @@ export class TelegramConversation {
   private readonly albums: AlbumGatherer;
   private readonly recent = new RecentAlbums();
   private readonly admins = new Map<string, { admin: boolean; until: number }>();
+  private readonly notices: TelegramNotices;
 
   constructor(private readonly options: TelegramConversationOptions) {
     this.albums = new AlbumGatherer((messages) => this.accept(messages), options.albumQuietMs ?? ALBUM_QUIET_MS);
+    this.notices = new TelegramNotices({
+      api: options.api,
+      intervalMs: options.statusIntervalMs ?? STATUS_EDIT_INTERVAL_MS,
+      firstDelayMs: options.statusDelayMs ?? STATUS_FIRST_DELAY_MS,
+      afterTurns: (chatId) => this.queue.after(String(chatId)),
+    });
   }
 
   /** Takes one incoming message; returns at once, the turn runs behind. */
@@ -69,10 +79,16 @@ export class TelegramConversation {
     }
   }
 
-  /** Starts albums still gathering now and waits for every running turn. */
+  /** Starts albums still gathering now and waits for every running turn and pending status edit. */
   async finish(): Promise<void> {
     this.albums.flush();
     await this.queue.idle();
+    await this.notices.settle();
+  }
+
+  /** Shows a notice of background work in its chat's status message; returns at once. */
+  notify(notice: Notice): void {
+    this.notices.show(notice);
   }
 
   private accept(messages: Message[]): void {
@@ -89,7 +105,8 @@ export class TelegramConversation {
       replyTo: lead.message_id,
       ...(lead.is_topic_message && lead.message_thread_id !== undefined ? { threadId: lead.message_thread_id } : {}),
     };
-    const status = new StatusMessage(this.options.api, target, this.options.statusIntervalMs ?? STATUS_EDIT_INTERVAL_MS, this.options.statusDelayMs ?? STATUS_FIRST_DELAY_MS);
+    const status = new StatusMessage(this.options.api, target, { intervalMs: this.options.statusIntervalMs, firstDelayMs: this.options.statusDelayMs });
+    const endTeaching = parseCommand(text).name === 'teach' ? this.notices.teachingIn(target) : null;
     try {
       const turn = await this.buildTurn(messages, lead, text);
       logger.info({ scope: turn.scope, photos: turn.images.length, command: text.split(/\s/, 1)[0] }, 'turn');
@@ -102,6 +119,8 @@ export class TelegramConversation {
       await sendReply(this.options.api, target, { text: messageForUser(error), images: [] }).catch((sendError: unknown) =>
         logger.error({ err: loggable(sendError), chat: lead.chat.id }, 'could not send the error answer'),
       );
+    } finally {
+      endTeaching?.();
     }
   }
 

@@ -5,7 +5,7 @@
 import { splitText } from '../shared/text.ts';
 import { InputFile, type Api } from 'grammy';
 import type { Reply } from '../../src/assistant/turn.ts';
-import type { StatusTarget } from './status.ts';
+import { replyOptions, type StatusTarget } from './status.ts';
 
 /** Telegram's limits on a message text and on a photo caption. */
 export const MESSAGE_LIMIT = 4096;
@@ -13,10 +13,7 @@ export const CAPTION_LIMIT = 1024;
 
 /** Sends `reply` as answers to the user's message. */
 export async function sendReply(api: Api, target: StatusTarget, reply: Reply): Promise<void> {
-  const common = {
-    reply_parameters: { message_id: target.replyTo, allow_sending_without_reply: true },
-    ...(target.threadId !== undefined ? { message_thread_id: target.threadId } : {}),
-  };
+  const common = replyOptions(target);
   const text = reply.text.trim();
   const captionFits = reply.images.length > 0 && text.length <= CAPTION_LIMIT;
   if (!captionFits) {

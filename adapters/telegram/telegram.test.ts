@@ -2,15 +2,21 @@
 // the fake Bot API on loopback, with a recording core so the plumbing (albums,
 // replies, privacy rules, status edits, flood control, webhook) is checked
 // exactly. The real core runs in test/conformance.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Chat, User } from 'grammy/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeTelegramServer } from '../../test/fakes/telegram-server.ts';
-import { sharedPhoto } from '../../test/support/paths.ts';
+import { testAssistant } from '../../test/support/assistant.ts';
+import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
+import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
+import { telegramScope } from './conversation.ts';
 import { startTelegram, type TelegramHandle } from './telegram.ts';
 
+const billyPhotos = [1, 2].map((n) => new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))));
 const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
 
 /** Records turns and answers with what the test scripts. */
@@ -124,6 +130,40 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     expect(answer.sentAt).toBeGreaterThanOrEqual(statuses[0].sentAt);
   });
 
+  it('shows a lesson started by /teach in one status message answering it, after the answer, edited to the final sentence', async () => {
+    const lesson = { scope: telegramScope(privateChat.id), key: 'lesson-rex' };
+    core.answer = async (turn) => {
+      bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
+      return { text: `ok: ${turn.text}`, images: [] };
+    };
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Rex object', photos: [photos[0]] });
+    const answer = await answerTo(message.message_id);
+    const status = await fake.waitForBotMessage((m) => m.silent && m.text.startsWith('Learning Rex:'), 'the lesson status message');
+    for (let step = 1; step <= 3; step++) {
+      bot.notify({ ...lesson, text: `Learning Rex: step ${step} of 3 (loss 0.5)`, step: { at: step, of: 3 }, done: false });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    bot.notify({ ...lesson, text: 'Learned how to talk about Rex.', done: true });
+    await fake.waitFor(() => (status.text === 'Learned how to talk about Rex.' ? true : undefined), 'the final status');
+    expect(status.replyTo).toBe(message.message_id);
+    expect(status.chatId).toBe(privateChat.id);
+    expect(status.sentAt).toBeGreaterThanOrEqual(answer.sentAt);
+    expect(status.history.length).toBeGreaterThanOrEqual(2);
+    expect(fake.botMessages.filter((m) => m.history.some((t) => t.startsWith('Learning Rex:')))).toEqual([status]);
+  });
+
+  it('writes a resumed lesson into its chat without a reply, and ignores other scopes', async () => {
+    const before = fake.botMessages.length;
+    bot.notify({ scope: 'discord:guild:5001', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
+    bot.notify({ scope: 'terminal:local', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
+    bot.notify({ scope: telegramScope(group.id), key: 'resumed', text: 'Learning Mia: step 40 of 100 (loss 0.700)', step: { at: 40, of: 100 }, done: false });
+    bot.notify({ scope: telegramScope(group.id), key: 'resumed', text: 'Learned how to talk about Mia.', done: true });
+    const status = await fake.waitForBotMessage((m) => m.text === 'Learned how to talk about Mia.', 'the resumed lesson status');
+    expect(status).toMatchObject({ chatId: group.id, replyTo: null, silent: true });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(fake.botMessages.slice(before)).toEqual([status]);
+  });
+
   it('answers quick work without a status message', async () => {
     core.answer = async (_turn, options) => {
       await options.onStatus?.({ text: 'Looking at the photo…' });
@@ -168,6 +208,39 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     const answer = await answerTo(message.message_id);
     expect(answer.text).toMatch(/^Sorry, something went wrong/);
   });
+});
+
+describe('Telegram adapter showing a background lesson (real core, tiny LLaVA)', () => {
+  let fake: FakeTelegramServer;
+  let runtime: Awaited<ReturnType<typeof testAssistant>>;
+  let bot: TelegramHandle;
+  let unsubscribe: () => void;
+
+  beforeAll(async () => {
+    const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-telegram-lesson-')), 'tiny-llava'));
+    runtime = await testAssistant({ MYVLM_VLM: model.dir });
+    fake = await FakeTelegramServer.start();
+    bot = await startTelegram({ core: runtime.assistant, token: fake.token, apiRoot: fake.apiRoot, albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 });
+    unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));
+  });
+  afterAll(async () => {
+    unsubscribe();
+    await bot.stop();
+    await fake.close();
+    await runtime.close();
+  });
+
+  it('edits one status message in the chat as the lesson learns, ending with the final sentence', async () => {
+    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Billy object', photos: billyPhotos });
+    const answer = await fake.waitForBotMessage((m) => m.replyTo === message.message_id && !m.silent, 'the answer to /teach', 30_000);
+    expect(answer.text).toMatch(/I'm also learning to describe Billy by name/);
+    const status = await fake.waitForBotMessage((m) => m.text === 'Learned how to talk about Billy.', 'the end of the lesson', 60_000);
+    expect(status).toMatchObject({ chatId: privateChat.id, replyTo: message.message_id, silent: true });
+    expect(status.sentAt).toBeGreaterThanOrEqual(answer.sentAt);
+    expect(status.history.length).toBeGreaterThanOrEqual(2);
+    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(true);
+    expect(fake.botMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([status]);
+  }, 60_000);
 });
 
 describe('Telegram adapter start and stop', () => {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
-import { COMMANDS, type ConversationCore } from '../../src/assistant/turn.ts';
+import { COMMANDS, type ConversationCore, type Notice } from '../../src/assistant/turn.ts';
 import { ConfigError, UserError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { TelegramConversation } from './conversation.ts';
@@ -44,6 +44,8 @@ export interface TelegramHandle {
   readonly mode: 'polling' | 'webhook';
   /** Resolves when no album is gathering and no turn is running. */
   idle(): Promise<void>;
+  /** Shows a notice of background work of a `telegram:chat:<id>` scope in that chat (others are ignored). */
+  notify(notice: Notice): void;
   /** Stops receiving, lets running turns finish, and resolves when they have. */
   stop(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function startTelegram(options: TelegramAdapterOptions): Promise<Te
     username: me.username,
     mode,
     idle: () => conversation.idle(),
+    notify: (notice) => conversation.notify(notice),
     stop: () =>
       (stopping ??= (async () => {
         await stopReceiving();

@@ -20,6 +20,11 @@ export class TurnQueue {
     });
   }
 
+  /** Resolves once the tasks of `key` queued so far have finished; queues nothing itself. */
+  after(key: string): Promise<void> {
+    return this.tails.get(key) ?? Promise.resolve();
+  }
+
   /** Tasks queued or running. */
   get size(): number {
     return this.running.size;

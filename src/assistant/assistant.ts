@@ -13,7 +13,8 @@ import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, help, listConcepts, remember } from './manage.ts';
 import { notIt, teach } from './teach.ts';
-import type { ConversationCore, Reply, Turn, TurnOptions } from './turn.ts';
+import type { JobUpdate } from '../teach/jobs.ts';
+import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
 
 const logger = moduleLogger('assistant');
 
@@ -43,6 +44,12 @@ export class Assistant implements ConversationCore {
     }
   }
 
+  /** Background lessons as notices: one key per lesson, `done` once it finished, failed or was stopped. */
+  onNotice(listener: (notice: Notice) => void): () => void {
+    if (!this.deps.lessons) return () => {};
+    return this.deps.lessons.onUpdate((update, line) => listener(lessonNotice(update, line)));
+  }
+
   private async dispatch(turn: Turn, options: TurnOptions): Promise<Reply> {
     const command = parseCommand(turn.text);
     switch (command.name) {
@@ -70,6 +77,17 @@ export class Assistant implements ConversationCore {
         return text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.');
     }
   }
+}
+
+/** The notice adapters show for one update of a lesson (`line` is its sentence). */
+export function lessonNotice(update: JobUpdate, line: string): Notice {
+  return {
+    scope: update.scope,
+    key: update.jobId,
+    text: line,
+    ...(update.state === 'training' ? { step: { at: update.step, of: update.steps } } : {}),
+    done: update.state === 'done' || update.state === 'failed' || update.state === 'cancelled',
+  };
 }
 
 function text(value: string): Reply {

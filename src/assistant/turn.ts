@@ -52,9 +52,36 @@ export interface TurnOptions {
   onStatus?: (update: StatusUpdate) => void | Promise<void>;
 }
 
+/**
+ * News about work that outlives the turn that started it: a background
+ * lesson learning a concept's embedding ("Learning Rex: step 25 of 100 (loss
+ * 0.840)", then "Learned how to talk about Rex."). Notices belong to a scope,
+ * not to a turn; a messenger shows the notices of one key as one status
+ * message in that scope's chat, edited in place, and the terminal prints them.
+ */
+export interface Notice {
+  /** The conversation the work belongs to; an adapter ignores scopes it does not serve. */
+  scope: Scope;
+  /** One per piece of work (a lesson's job id): every notice of a key updates the same status message. */
+  key: string;
+  /** A complete sentence, ready to show. */
+  text: string;
+  /** Where step-counted work is (step `at` of `of`), while it is counting. */
+  step?: { at: number; of: number };
+  /** The last notice of this key: the work finished, failed or was stopped. A later notice of the same key starts a new message. */
+  done: boolean;
+}
+
 /** The conversation core as adapters see it. */
 export interface ConversationCore {
   handle(turn: Turn, options?: TurnOptions): Promise<Reply>;
+  /**
+   * Subscribes to notices of background work in every scope; returns the
+   * unsubscribe function. Optional: a core without background work leaves it
+   * out. Listeners are called synchronously and must not throw or block;
+   * they hand the notice to their own (throttled) network work.
+   */
+  onNotice?(listener: (notice: Notice) => void): () => void;
 }
 
 /** Commands the core understands, with the one-line help adapters register (Telegram setMyCommands, Discord slash commands). */

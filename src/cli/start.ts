@@ -6,21 +6,35 @@ import { hasMessengerSettings, startAdapters } from '../../adapters/start.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
+import type { Notice } from '../assistant/turn.ts';
 import { log } from '../log.ts';
+
+/** The terminal chat prints a lesson's progress every this many steps (and its final line). */
+export const TERMINAL_NOTICE_EVERY_STEPS = 25;
+
+/** Whether the terminal chat prints a notice: the final line, and every 25th step. */
+export function terminalPrints(notice: Notice): boolean {
+  return notice.done || (notice.step !== undefined && notice.step.at % TERMINAL_NOTICE_EVERY_STEPS === 0);
+}
 
 export async function chatCommand(args: string[]): Promise<number> {
   const settings = loadSettings(process.env);
   const scope = valueOf(args, '--scope') ?? 'terminal:local';
   // Routine logs would interleave with the conversation; warnings still show.
-  if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
+  if (!process.env.MYVLM_LOG_LEVEL) {
+    // Worker threads (lessons) read the variable when they start.
+    process.env.MYVLM_LOG_LEVEL = 'warn';
+    log.level = 'warn';
+  }
   const runtime = await createAssistant(settings);
-  // Lessons run in the background: say when one finishes, and every 25 steps meanwhile.
-  runtime.lessons?.onUpdate((update, line) => {
-    if (update.state === 'done' || update.state === 'failed' || (update.state === 'training' && update.step % 25 === 0)) process.stdout.write(`… ${line}\n`);
+  // Lessons run in the background: say when one of this chat's ends, and every 25 steps meanwhile.
+  const unsubscribe = runtime.assistant.onNotice((notice) => {
+    if (notice.scope === scope && terminalPrints(notice)) process.stdout.write(`… ${notice.text}\n`);
   });
   try {
     await runTerminal({ core: runtime.assistant, input: process.stdin, output: process.stdout, scope, interactive: process.stdin.isTTY === true });
   } finally {
+    unsubscribe();
     await runtime.close();
   }
   return 0;

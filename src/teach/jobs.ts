@@ -74,7 +74,7 @@ export type JobUpdate = { jobId: string; scope: string; conceptId: string; model
 /** One line for a status message, e.g. "Learning Rex: step 25 of 100 (loss 0.84)". */
 export function describeUpdate(update: JobUpdate): string {
   switch (update.state) {
-    case 'queued': return `Learning ${update.name}: waiting for another lesson to finish…`;
+    case 'queued': return `Learning ${update.name}: about to start…`;
     case 'preparing': return update.stage === 'model' ? `Learning ${update.name}: loading the model…` : `Learning ${update.name}: writing practice captions…`;
     case 'training': return `Learning ${update.name}: step ${update.step} of ${update.steps} (loss ${update.loss.toFixed(3)})`;
     case 'done': return `Learned how to talk about ${update.name}.`;

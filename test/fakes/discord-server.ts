@@ -1,6 +1,7 @@
 // A fake Discord on 127.0.0.1: the REST API (gateway discovery, command
 // registration, interaction callbacks, webhook edits of the original
-// response and follow-ups, a CDN for attachments) and the gateway over
+// response and follow-ups, channel messages and their edits, DM channels, a
+// CDN for attachments) and the gateway over
 // WebSocket (hello, identify, ready, heartbeat ack, dispatches). The real
 // discord.js client runs against it through its REST `api` option; the
 // gateway URL is whatever GET /gateway/bot answers. Tests dispatch
@@ -28,6 +29,12 @@ export interface FakeWebhookMessage {
   /** Every content the message had, first to last. */
   history: string[];
   files: Array<{ name: string; bytes: Buffer }>;
+}
+
+/** A message the bot posted in a channel with its own token (not through an interaction). */
+export interface FakeChannelMessage extends FakeWebhookMessage {
+  channelId: string;
+  sentAt: number;
 }
 
 /** One interaction and everything the bot did with it. */
@@ -68,6 +75,10 @@ export class FakeDiscordServer {
   /** Registered commands: key 'global' or the guild id. */
   readonly commands = new Map<string, Array<Record<string, unknown>>>();
   readonly requests: Array<{ method: string; path: string; status: number; at: number }> = [];
+  /** Messages the bot posted in channels, oldest first. */
+  readonly channelMessages: FakeChannelMessage[] = [];
+  /** DM channels the bot opened: user id -> channel id. */
+  readonly dmChannels = new Map<string, string>();
   identified = 0;
   heartbeats = 0;
 
@@ -232,7 +243,8 @@ export class FakeDiscordServer {
     return interaction;
   }
 
-  private channelFor(input: DispatchCommon): string {
+  /** The channel an interaction of `input` happens in: the server's "general", or the user's DM channel. */
+  channelFor(input: DispatchCommon): string {
     return input.guildId ? `${input.guildId}1` : `7${input.user.id}`;
   }
 
@@ -285,6 +297,30 @@ export class FakeDiscordServer {
       return [200, { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
     }
     if (method === 'GET' && path === '/gateway') return [200, { url: this.gatewayUrl }];
+    if (method === 'POST' && path === '/users/@me/channels') {
+      const recipient = String((JSON.parse(body.toString('utf8')) as { recipient_id?: unknown }).recipient_id ?? '');
+      if (!/^\d+$/.test(recipient)) return [400, { message: 'Invalid Form Body', code: 50035 }];
+      const channelId = this.channelFor({ user: { id: recipient, username: `user${recipient}` } });
+      this.dmChannels.set(recipient, channelId);
+      const user = { id: recipient, username: `user${recipient}`, discriminator: '0', global_name: null, avatar: null };
+      return [200, { id: channelId, type: 1, last_message_id: null, recipients: [user] }];
+    }
+    if ((match = /^\/channels\/(\d+)\/messages(?:\/(\d+))?$/.exec(path))) {
+      const [, channelId, messageId] = match;
+      if (method === 'POST' && !messageId) {
+        const { json, files } = readMessageBody(body, contentType);
+        const posted: FakeChannelMessage = { ...this.message(json, files, null), channelId, sentAt: Date.now() };
+        this.channelMessages.push(posted);
+        return [200, this.channelApiMessage(posted)];
+      }
+      const target = this.channelMessages.find((m) => m.channelId === channelId && m.id === messageId);
+      if (!target) return [404, { message: 'Unknown Message', code: 10008 }];
+      if (method === 'PATCH') {
+        const { json, files } = readMessageBody(body, contentType);
+        this.message(json, files, target);
+        return [200, { ...this.channelApiMessage(target), edited_timestamp: new Date().toISOString() }];
+      }
+    }
     if ((match = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path))) {
       if (match[1] !== this.applicationId) return [403, { message: 'Missing Access', code: 50001 }];
       const key = match[2] ?? 'global';
@@ -365,6 +401,12 @@ export class FakeDiscordServer {
       webhook_id: this.applicationId,
       application_id: this.applicationId,
     };
+  }
+
+  /** A channel message as the API returns it: in its channel, written by the bot user, not by a webhook. */
+  private channelApiMessage(message: FakeChannelMessage): Record<string, unknown> {
+    const { webhook_id: _webhook, application_id: _application, ...rest } = this.apiMessage(message);
+    return { ...rest, channel_id: message.channelId };
   }
 
   private storeAttachment(file: FakeAttachmentInput): { id: string } & Record<string, unknown> {

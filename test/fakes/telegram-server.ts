@@ -166,6 +166,11 @@ export class FakeTelegramServer {
     return waitUntil(() => this.botMessages.find(predicate), what, timeoutMs);
   }
 
+  /** Waits until `probe` answers something other than undefined (e.g. a message's final text). */
+  waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+    return waitUntil(probe, what, timeoutMs);
+  }
+
   callsOf(method: string): TelegramCall[] {
     return this.calls.filter((c) => c.method === method.toLowerCase());
   }

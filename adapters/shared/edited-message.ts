@@ -1,0 +1,107 @@
+// One message that shows the latest state of some work by being edited in
+// place, the way every messenger shows progress. Messengers limit how fast a
+// bot may edit, so edits are throttled and only the latest text is ever
+// sent; intermediate states that came faster are skipped. The platform part
+// (which API call posts, which edits) is a `MessageSink`; the pacing lives
+// here once for Telegram and Discord alike. Status is best effort: a failed
+// call is reported to `onError`, never thrown at the caller.
+
+/** How a platform posts the message and edits it. */
+export interface MessageSink {
+  /** Posts the message with its first text. */
+  send(text: string): Promise<void>;
+  /** Replaces the text of the message `send` posted. */
+  edit(text: string): Promise<void>;
+}
+
+export interface EditedMessageOptions {
+  /** Minimum time between two edits. */
+  intervalMs: number;
+  /** The message is posted only once the work has taken this long; 0 posts at once. */
+  firstDelayMs: number;
+  /** The first post also waits for this (e.g. the answer of the turn that started the work), so it never overtakes it. */
+  after?: Promise<unknown>;
+  /** Called with every failed API call. */
+  onError: (error: unknown) => void;
+}
+
+export class EditedMessage {
+  private posted = false;
+  private posting = false;
+  private shown: string | null = null;
+  private latest: string | null = null;
+  private lastEditAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private firstTimer: NodeJS.Timeout | null = null;
+  private chain: Promise<void>;
+
+  constructor(
+    private readonly sink: MessageSink,
+    private readonly options: EditedMessageOptions,
+  ) {
+    this.chain = options.after ? options.after.then(noop, noop) : Promise.resolve();
+  }
+
+  /** Whether the message has been posted. */
+  get isPosted(): boolean {
+    return this.posted;
+  }
+
+  /** Shows `text`; returns at once (the network work runs behind). */
+  update(text: string): void {
+    this.latest = text;
+    if (this.posted) return this.schedule();
+    if (this.firstTimer || this.posting) return;
+    this.firstTimer = setTimeout(() => {
+      this.firstTimer = null;
+      this.posting = true;
+      this.enqueue(() => this.post());
+    }, this.options.firstDelayMs);
+  }
+
+  /** Waits for work already under way: a message not yet posted is dropped, a pending edit is sent now. */
+  async settle(): Promise<void> {
+    if (this.firstTimer) {
+      clearTimeout(this.firstTimer);
+      this.firstTimer = null;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.enqueue(() => this.edit());
+    }
+    await this.chain;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastEditAt + this.options.intervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.enqueue(() => this.edit());
+    }, wait);
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => this.options.onError(error));
+  }
+
+  private async post(): Promise<void> {
+    const text = this.latest ?? '…';
+    await this.sink.send(text);
+    this.shown = text;
+    this.posted = true;
+    this.lastEditAt = Date.now();
+    if (this.latest !== this.shown) this.schedule();
+  }
+
+  private async edit(): Promise<void> {
+    if (!this.posted || this.latest === null || this.latest === this.shown) return;
+    const text = this.latest;
+    this.lastEditAt = Date.now();
+    await this.sink.edit(text);
+    this.shown = text;
+  }
+}
+
+function noop(): void {}
