@@ -3,10 +3,10 @@
 // and threshold sweeps then run on the stored embeddings.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { FACE } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
+import { parseFlags, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
 import { findModel } from '../models/registry.ts';
 import { SessionPool } from '../models/session.ts';
@@ -35,9 +35,24 @@ const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R
   --no-flip      embed faces without averaging with their mirror image
   --min-face PX  smallest face (shorter box side) to match or teach (default from the registry)`;
 
+const FLAGS = {
+  shots: { type: 'string' },
+  seed: { type: 'string' },
+  repeats: { type: 'string' },
+  detector: { type: 'string' },
+  recognizer: { type: 'string' },
+  threshold: { type: 'string' },
+  'long-side': { type: 'string' },
+  'no-flip': { type: 'boolean' },
+  'min-face': { type: 'string' },
+  sweep: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Runs the face evaluation; returns the process exit code. `args` are what follows `eval faces`. */
 export async function evalFacesCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args);
+  const { values, positionals } = parseFlags(args, FLAGS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -102,30 +117,6 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
   }
 }
 
-function parseFlags(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        shots: { type: 'string' },
-        seed: { type: 'string' },
-        repeats: { type: 'string' },
-        detector: { type: 'string' },
-        recognizer: { type: 'string' },
-        threshold: { type: 'string' },
-        'long-side': { type: 'string' },
-        'no-flip': { type: 'boolean' },
-        'min-face': { type: 'string' },
-        sweep: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (cause) {
-    throw new UserError(`${cause instanceof Error ? cause.message : String(cause)}\n${USAGE}`, { cause });
-  }
-}
 
 /** Embeds every photo of the set once (identities, strangers, groups), reporting progress on stderr. */
 async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<string, EmbeddedPhoto>> {
@@ -164,12 +155,6 @@ function summary(r: FaceEvalResult) {
   };
 }
 
-function wholeNumber(raw: string | undefined, flag: string, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
-  return value;
-}
 
 function similarity(raw: string): number {
   const value = Number(raw);

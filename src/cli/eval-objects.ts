@@ -1,10 +1,10 @@
 // `myvlm eval objects <dir> --shots N`: the object-head evaluation (the
 // paper's Table 5, right) on a MyVLM-style folder. Features of every photo and
 // augmented view are computed once and reused by every concept and fold.
-import { parseArgs } from 'node:util';
 import { OBJECT_HEAD, EVALUATION } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
+import { parseFlags, wholeNumber } from './flags.ts';
 import { loadObjectDataset } from '../heads/object/dataset.ts';
 import { ALL_NEGATIVE_SOURCES, evaluateObjectHeads, type NegativeSource } from '../heads/object/evaluation.ts';
 import { FeatureCache } from '../heads/object/feature-cache.ts';
@@ -35,25 +35,23 @@ const USAGE = `Usage: myvlm eval objects <dir> [--shots N] [--folds F] [--seed S
   --cache-dir DIR     keep computed features in DIR across runs
   --json              print one JSON object instead of text`;
 
+const FLAGS = {
+  shots: { type: 'string' },
+  folds: { type: 'string' },
+  seed: { type: 'string' },
+  features: { type: 'string' },
+  negatives: { type: 'string' },
+  views: { type: 'string' },
+  'negative-views': { type: 'string' },
+  normalization: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Runs the object-head evaluation; returns the process exit code. `args` are what follows `eval objects`. */
 export async function evalObjectsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      shots: { type: 'string' },
-      folds: { type: 'string' },
-      seed: { type: 'string' },
-      features: { type: 'string' },
-      negatives: { type: 'string' },
-      views: { type: 'string' },
-      'negative-views': { type: 'string' },
-      normalization: { type: 'string' },
-      'cache-dir': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseFlags(args, FLAGS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -114,9 +112,3 @@ function negativeSources(raw: string | undefined): NegativeSource[] {
   return [...new Set(names)] as NegativeSource[];
 }
 
-function wholeNumber(raw: string | undefined, flag: string, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
-  return value;
-}

@@ -3,9 +3,9 @@
 // generate photos of a concept, teach its embedding, caption held-out
 // photos). Prints the loss drop, the recall and whether outputs without the
 // concept stayed the same; several seeds give the spread.
-import { parseArgs } from 'node:util';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
+import { parseFlags, wholeNumber } from './flags.ts';
 import { runTinyTeachExperiment, type TinyExperimentResult } from '../teach/tiny-experiment.ts';
 
 const USAGE = `Usage: myvlm eval teach --tiny [--seed S] [--seeds N] [--steps N] [--json]
@@ -18,12 +18,6 @@ const USAGE = `Usage: myvlm eval teach --tiny [--seed S] [--seeds N] [--steps N]
 /** Bars the issue set for the miniature experiment. */
 const BARS = { lossDrop: 0.8, recall: 0.8, unchangedWithoutConcept: 1 } as const;
 
-function wholeNumber(value: string | undefined, flag: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${value}".`);
-  return n;
-}
 
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
@@ -33,19 +27,18 @@ function percent(v: number): string {
   return `${(100 * v).toFixed(1)}%`;
 }
 
+const FLAGS = {
+  tiny: { type: 'boolean' },
+  seed: { type: 'string' },
+  seeds: { type: 'string' },
+  steps: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Runs the experiment; returns the process exit code. `args` are what follows `eval teach`. */
 export async function evalTeachCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      tiny: { type: 'boolean' },
-      seed: { type: 'string' },
-      seeds: { type: 'string' },
-      steps: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseFlags(args, FLAGS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
