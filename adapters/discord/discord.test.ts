@@ -3,17 +3,15 @@
 // the plumbing (deferral, attachments, progress edits, scopes, permissions,
 // rate limits, registration) is checked exactly. The real core runs in
 // test/conformance.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeDiscordServer, type FakeInteraction } from '../../test/fakes/discord-server.ts';
-import { testAssistant } from '../../test/support/assistant.ts';
+import { testAssistant, testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
 import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
-import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { DESCRIBE_MESSAGE_COMMAND, discordCommands, registerDiscordCommands } from './commands.ts';
 import { startDiscord, type DiscordHandle } from './discord.ts';
 
@@ -189,13 +187,12 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
 
 describe('Discord adapter showing a background lesson (real core, tiny LLaVA)', () => {
   let fake: FakeDiscordServer;
-  let runtime: Awaited<ReturnType<typeof testAssistant>>;
+  let runtime: Awaited<ReturnType<typeof testAssistantWithTinyLlava>>;
   let bot: DiscordHandle;
   let unsubscribe: () => void;
 
   beforeAll(async () => {
-    const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-discord-lesson-')), 'tiny-llava'));
-    runtime = await testAssistant({ MYVLM_VLM: model.dir });
+    runtime = await testAssistantWithTinyLlava();
     fake = await FakeDiscordServer.start();
     bot = await startDiscord({ core: runtime.assistant, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
     unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));

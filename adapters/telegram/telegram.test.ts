@@ -2,17 +2,15 @@
 // the fake Bot API on loopback, with a recording core so the plumbing (albums,
 // replies, privacy rules, status edits, flood control, webhook) is checked
 // exactly. The real core runs in test/conformance.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Chat, User } from 'grammy/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeTelegramServer } from '../../test/fakes/telegram-server.ts';
-import { testAssistant } from '../../test/support/assistant.ts';
+import { testAssistant, testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
 import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
-import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { telegramScope } from './conversation.ts';
 import { startTelegram, type TelegramHandle } from './telegram.ts';
 
@@ -212,13 +210,12 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
 
 describe('Telegram adapter showing a background lesson (real core, tiny LLaVA)', () => {
   let fake: FakeTelegramServer;
-  let runtime: Awaited<ReturnType<typeof testAssistant>>;
+  let runtime: Awaited<ReturnType<typeof testAssistantWithTinyLlava>>;
   let bot: TelegramHandle;
   let unsubscribe: () => void;
 
   beforeAll(async () => {
-    const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-telegram-lesson-')), 'tiny-llava'));
-    runtime = await testAssistant({ MYVLM_VLM: model.dir });
+    runtime = await testAssistantWithTinyLlava();
     fake = await FakeTelegramServer.start();
     bot = await startTelegram({ core: runtime.assistant, token: fake.token, apiRoot: fake.apiRoot, albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 });
     unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));

@@ -1,14 +1,12 @@
 // /teach with a VLM configured: the head answers at once, the embedding is
 // learned in a background worker on the (tiny, generated) LLaVA, and the
 // finished vector lands in the concept record; /forget cancels a lesson.
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { vlmIdForFolder } from '../../src/vlm/load.ts';
 import { SHARED_DATA } from '../support/paths.ts';
-import { testAssistant } from '../support/assistant.ts';
+import { testAssistantWithTinyLlava } from '../support/assistant.ts';
 import type { IncomingImage } from '../../src/assistant/turn.ts';
 import { readFile } from 'node:fs/promises';
 
@@ -19,13 +17,12 @@ async function photos(...files: string[]): Promise<IncomingImage[]> {
 }
 
 describe('background embedding lessons', () => {
-  let runtime: Awaited<ReturnType<typeof testAssistant>>;
+  let runtime: Awaited<ReturnType<typeof testAssistantWithTinyLlava>>;
   let modelId: string;
 
   beforeAll(async () => {
-    const dir = (await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-lesson-')), 'tiny-llava'))).dir;
-    modelId = vlmIdForFolder(dir);
-    runtime = await testAssistant({ MYVLM_VLM: dir });
+    runtime = await testAssistantWithTinyLlava();
+    modelId = vlmIdForFolder(runtime.modelDir);
   });
   afterAll(() => runtime.close());
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAssistant, type AssistantRuntime } from '../../src/assistant/setup.ts';
 import { loadSettings, type Settings } from '../../src/config/settings.ts';
+import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { SHARED_MODELS } from './paths.ts';
 
 /** Settings for tests: offline, shared test models, a private data folder. */
@@ -24,4 +25,10 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
 export async function testAssistant(overrides: Record<string, string> = {}): Promise<AssistantRuntime & { settings: Settings }> {
   const settings = testSettings(overrides);
   return { ...(await createAssistant(settings)), settings };
+}
+
+/** The real assistant with a tiny generated LLaVA as its VLM (written to a temporary folder). */
+export async function testAssistantWithTinyLlava(overrides: Record<string, string> = {}): Promise<AssistantRuntime & { settings: Settings; modelDir: string }> {
+  const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-tiny-')), 'tiny-llava'));
+  return { ...(await testAssistant({ MYVLM_VLM: model.dir, ...overrides })), modelDir: model.dir };
 }
