@@ -2,6 +2,7 @@
 // and generates with it offline, the project's session loop gives the same
 // logits and tokens, the KV cache agrees with full recomputation, and the
 // decoder graph matches an independent LLaMA implementation.
+import { testCard } from '../support/images.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,20 +26,8 @@ let inputs: { input_ids: Tensor; attention_mask: Tensor; pixel_values: Tensor };
 let promptIds: number[];
 let pixels: ort.Tensor;
 
-/** A 48x40 RGB test card: smooth gradients, so resizing and cropping matter. */
-function testCard(): RawImage {
-  const width = 48;
-  const height = 40;
-  const data = new Uint8ClampedArray(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * 5) % 256;
-      data[i + 1] = (y * 6) % 256;
-      data[i + 2] = ((x + y) * 3) % 256;
-    }
-  }
-  return new RawImage(data, width, height, 3);
+function asRawImage(image: { width: number; height: number; data: Uint8Array }): RawImage {
+  return new RawImage(new Uint8ClampedArray(image.data), image.width, image.height, 3);
 }
 
 beforeAll(async () => {
@@ -50,7 +39,7 @@ beforeAll(async () => {
   const prompt = processor.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image of sks.' }] }], {
     add_generation_prompt: true,
   }) as string;
-  inputs = (await processor(testCard(), prompt)) as typeof inputs;
+  inputs = (await processor(asRawImage(testCard(48, 40)), prompt)) as typeof inputs;
   promptIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
   pixels = new ort.Tensor('float32', inputs.pixel_values.data as Float32Array, inputs.pixel_values.dims);
 });

@@ -15,19 +15,7 @@ import type { TinyVlmOptions } from '../../src/onnx/tiny/config.ts';
 import { SessionPool } from '../../src/models/session.ts';
 import { openVlm } from '../../src/vlm/load.ts';
 
-/** A photo with smooth gradients (so resizing and cropping matter), `width` x `height`. */
-export function testCard(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * 5) % 256;
-      data[i + 1] = (y * 6) % 256;
-      data[i + 2] = ((x + y) * 3) % 256;
-    }
-  }
-  return { width, height, data };
-}
+export { testCard } from '../support/images.ts';
 
 /** A deterministic direction of `size` values (not normalized: only the direction may matter). */
 export function vector(size: number, phase: number, scale = 3): Float32Array {

@@ -113,37 +113,15 @@ export function alignFace(image: RgbImage, landmarks: FiveLandmarks, size: numbe
 
 /** One bilinear sample per crop pixel at `t` (crop -> image). */
 function warpBilinear(image: PixelSource, t: Similarity, size: number): RgbImage {
-  const { width, height, data } = image;
   const out = new Uint8Array(size * size * 3);
-  const lastX = width - 1;
-  const lastY = height - 1;
-  const edge = new Float64Array(3);
+  const sample = new Float64Array(3);
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
-      const x = t.a * u - t.b * v + t.tx;
-      const y = t.b * u + t.a * v + t.ty;
-      const x0 = Math.floor(x);
-      const y0 = Math.floor(y);
+      sampleBilinear(image, t.a * u - t.b * v + t.tx, t.b * u + t.a * v + t.ty, sample);
       const o = (v * size + u) * 3;
-      if (x0 >= 0 && y0 >= 0 && x0 < lastX && y0 < lastY) {
-        // Interior: the four taps without bounds checks (nearly every pixel of a face).
-        const fx = x - x0;
-        const fy = y - y0;
-        const i = (y0 * width + x0) * 3;
-        const j = i + width * 3;
-        const w00 = (1 - fx) * (1 - fy);
-        const w01 = fx * (1 - fy);
-        const w10 = (1 - fx) * fy;
-        const w11 = fx * fy;
-        out[o] = Math.round(w00 * data[i] + w01 * data[i + 3] + w10 * data[j] + w11 * data[j + 3]);
-        out[o + 1] = Math.round(w00 * data[i + 1] + w01 * data[i + 4] + w10 * data[j + 1] + w11 * data[j + 4]);
-        out[o + 2] = Math.round(w00 * data[i + 2] + w01 * data[i + 5] + w10 * data[j + 2] + w11 * data[j + 5]);
-      } else {
-        sampleBilinear(image, x, y, edge);
-        out[o] = Math.round(edge[0]);
-        out[o + 1] = Math.round(edge[1]);
-        out[o + 2] = Math.round(edge[2]);
-      }
+      out[o] = Math.round(sample[0]);
+      out[o + 1] = Math.round(sample[1]);
+      out[o + 2] = Math.round(sample[2]);
     }
   }
   return { width: size, height: size, data: out };
