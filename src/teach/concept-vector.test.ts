@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateVectorGradient, initialConceptVector, l2Norm, rowNorm, writeConceptRow } from './concept-vector.ts';
+import { referenceNorm, writeConceptRow } from '../vlm/injection.ts';
+import { accumulateVectorGradient, initialConceptVector, l2Norm } from './concept-vector.ts';
 
 describe('the concept vector', () => {
   it('starts unit-length with non-negative entries, the same for the same seed', () => {
@@ -14,7 +15,7 @@ describe('the concept vector', () => {
     const out = new Float32Array(6);
     writeConceptRow(Float64Array.of(3, 4, 0), 10, out, 3);
     expect(Array.from(out)).toEqual([0, 0, 0, 6, 8, 0]);
-    expect(rowNorm(out, 3, 1)).toBeCloseTo(10, 6);
+    expect(referenceNorm(out.subarray(3), 1, 3, 'first-image-token')).toBeCloseTo(10, 6);
     expect(() => writeConceptRow(new Float64Array(3), 1, out)).toThrow(RangeError);
   });
 

@@ -23,21 +23,6 @@ export function l2Norm(values: ArrayLike<number>): number {
   return Math.sqrt(squares);
 }
 
-/** The L2 norm of row `row` of a row-major [rows, width] buffer. */
-export function rowNorm(values: ArrayLike<number>, width: number, row = 0): number {
-  let squares = 0;
-  for (let i = row * width; i < (row + 1) * width; i++) squares += values[i] * values[i];
-  return Math.sqrt(squares);
-}
-
-/** The token the model reads: vector / |vector| * referenceNorm, written into `out` at `offset`. */
-export function writeConceptRow(vector: ArrayLike<number>, referenceNorm: number, out: Float32Array | Float64Array, offset = 0): void {
-  const norm = l2Norm(vector);
-  if (!(norm > 0)) throw new RangeError('a concept vector of zero length has no direction');
-  const scale = referenceNorm / norm;
-  for (let i = 0; i < vector.length; i++) out[offset + i] = vector[i] * scale;
-}
-
 /**
  * Adds d loss / d vector for one use of the vector, given d loss / d row
  * (the gradient at the concept token's input embedding):

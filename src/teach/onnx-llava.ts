@@ -17,7 +17,8 @@ import { readModel } from '../onnx/model-io.ts';
 import { sessionOptionsFor } from '../onnx/runtime.ts';
 import { VlmSessionLoop } from '../onnx/session-loop.ts';
 import { ChatTokens, type ChatTokenizer } from './chat-tokens.ts';
-import { accumulateVectorGradient, rowNorm, writeConceptRow } from './concept-vector.ts';
+import { referenceNorm, writeConceptRow } from '../vlm/injection.ts';
+import { accumulateVectorGradient } from './concept-vector.ts';
 import { buildTeachingModel, LOSS_INPUTS, LOSS_OUTPUTS, type AttentionDirection } from './loss-graph.ts';
 import type { AnswerRequest, ImageFeatures, StepResult, TeachableVlm, TrainingExample } from './teachable.ts';
 
@@ -134,7 +135,7 @@ export class OnnxLlavaVlm implements TeachableVlm {
     const features = await this.loop.encodeImage(new ort.Tensor(this.dtype, pixels, input.dims));
     const rows = features.data as FloatArray;
     const count = features.dims[1];
-    return { rows, count, referenceNorm: rowNorm(rows, this.hiddenSize, 0) };
+    return { rows, count, referenceNorm: referenceNorm(rows, count, this.hiddenSize, 'first-image-token') };
   }
 
   /** Image rows followed by one scaled row per concept, as [1, rows, hidden]. */

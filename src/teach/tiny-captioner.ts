@@ -22,7 +22,7 @@ import type { TinyVlmOptions } from '../onnx/tiny/config.ts';
 import { writeTinyLlava } from '../onnx/tiny/factory.ts';
 import { normal, seededRandom } from '../random.ts';
 import { adamWStep, initialAdamWState } from './adamw.ts';
-import { writeConceptRow } from './concept-vector.ts';
+import { writeConceptRow } from '../vlm/injection.ts';
 import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from './loss-graph.ts';
 import { OnnxLlavaVlm } from './onnx-llava.ts';
 import { fillConcept, teachingPrompts } from './prompt-sets.ts';

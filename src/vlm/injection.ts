@@ -35,12 +35,24 @@ export function conceptVectorProblem(vector: Float32Array, hidden: number): stri
   return sum > 0 ? null : 'its embedding is all zeros';
 }
 
+/**
+ * The token the model reads: vector / |vector| * `norm`, written into `out` at
+ * `offset`. Teaching uses the same function, so a concept is trained exactly
+ * as it is later injected.
+ */
+export function writeConceptRow(vector: ArrayLike<number>, norm: number, out: FloatArray, offset = 0): void {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
+  if (!(sum > 0)) throw new RangeError('a concept vector of zero length has no direction');
+  const factor = norm / Math.sqrt(sum);
+  for (let i = 0; i < vector.length; i++) out[offset + i] = vector[i] * factor;
+}
+
 /** The stored direction, L2-normalized and rescaled to `norm`. */
 export function scaledConceptRow(vector: Float32Array, norm: number): Float64Array {
-  let sum = 0;
-  for (const v of vector) sum += v * v;
-  const factor = norm / Math.sqrt(sum);
-  return Float64Array.from(vector, (v) => v * factor);
+  const row = new Float64Array(vector.length);
+  writeConceptRow(vector, norm, row);
+  return row;
 }
 
 /**
