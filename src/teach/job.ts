@@ -16,7 +16,7 @@ import type { ConceptEmbedding } from '../memory/concept.ts';
 import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type StoredCheckpoint } from './checkpoint.ts';
 import type { AttentionDirection } from './loss-graph.ts';
 import { OnnxLlavaVlm } from './onnx-llava.ts';
-import type { CaptionFamily } from './prompt-sets.ts';
+import type { CaptionFamily } from '../config/prompts.ts';
 import { captionTargets, vqaTargets, type ConceptToTeach, type PhotoTargets, type TeachingPhoto } from './targets.ts';
 import { trainConceptEmbedding, type TrainingProgress } from './trainer.ts';
 

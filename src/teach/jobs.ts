@@ -19,7 +19,7 @@ import type { ConceptEmbedding } from '../memory/concept.ts';
 import { readJsonIfPresent, writeFileAtomic, writeJsonAtomic } from './checkpoint.ts';
 import type { OwnerMessage, WorkerMessage } from './embedding-worker.ts';
 import { defaultTraining, embeddingOf, JOB_FILES, runEmbeddingJob, type EmbeddingJobSpec, type JobEvent, type StoredResult } from './job.ts';
-import type { CaptionFamily } from './prompt-sets.ts';
+import type { CaptionFamily } from '../config/prompts.ts';
 import type { ConceptToTeach } from './targets.ts';
 
 const logger = moduleLogger('teach-jobs');

@@ -25,7 +25,7 @@ import { adamWStep, initialAdamWState } from './adamw.ts';
 import { writeConceptRow } from '../vlm/injection.ts';
 import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from './loss-graph.ts';
 import { OnnxLlavaVlm } from './onnx-llava.ts';
-import { fillConcept, teachingPrompts } from './prompt-sets.ts';
+import { fillConcept, teachingPrompts } from '../config/prompts.ts';
 import { syntheticScene, type SyntheticScene } from './synthetic-photos.ts';
 import { augmentPhoto } from './trainer.ts';
 

@@ -2,6 +2,7 @@
 // the image goes, how it decodes by default, where a concept embedding takes
 // its scale from, how it writes a box, and which runtime runs it. A new
 // checkpoint of a known family needs a registry entry, not code.
+import { CONCEPT_PLACEHOLDER, teachingPrompts, type CaptionFamily } from '../config/prompts.ts';
 import { GENERATION } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
 import type { VlmFamilyId } from '../models/catalog/vlm.ts';
@@ -78,10 +79,18 @@ const LLAVA_DECODING: DecodingDefaults = {
  */
 const LLAVA_PROMPTS: TaskPrompts = {
   caption: 'Please caption this image.',
-  captionOf: 'Please caption this image of {concepts}.',
+  captionOf: captioningWithConcepts('llava'),
   question: '{question}',
   refer: 'Please provide the bounding box coordinate of the region this sentence describes: {concept}.',
 };
+
+/**
+ * A concept is asked for with the very instruction it was taught with
+ * (prompts/captioning.json), here naming every injected concept.
+ */
+function captioningWithConcepts(family: CaptionFamily): string {
+  return teachingPrompts().captioning[family].split(CONCEPT_PLACEHOLDER).join('{concepts}');
+}
 
 /** The families the personalized VLM runs, by id. */
 export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
@@ -129,7 +138,7 @@ export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
     // MiniGPT-v2 selects its task with a bracketed tag (ALGORITHM.md sections 4 and 5).
     prompts: {
       caption: '[caption] A short image caption:',
-      captionOf: '[caption] A short image caption of {concepts}:',
+      captionOf: captioningWithConcepts('minigpt-v2'),
       question: '[vqa] {question}',
       refer: '[refer] {concept} in the image',
     },

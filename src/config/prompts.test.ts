@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillConcept, teachingPrompts } from './prompt-sets.ts';
+import { fillConcept, teachingPrompts } from './prompts.ts';
 
 describe('teaching prompts (prompts/)', () => {
   it('holds the ten Table 1 instructions per kind, the last being the captioning one', () => {

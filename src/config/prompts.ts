@@ -1,14 +1,14 @@
-// The words of teaching, read from the data files in prompts/ by name: the
-// captioning instruction per model family, the paper's ten VQA instructions
-// per concept kind (Table 1), and the caption-paraphrase request.
+// The words of the method, read from the data files in prompts/ by name: the
+// captioning instruction per model family (used both to teach a concept and
+// to ask for its caption), the paper's ten VQA instructions per concept kind
+// (Table 1), and the caption-paraphrase request.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.ts';
 import type { ConceptKind } from '../memory/concept.ts';
 
-/** Where the prompt files live: `prompts/` at the repository root (override with MYVLM_PROMPTS_DIR). */
-export const PROMPTS_DIR = process.env.MYVLM_PROMPTS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts');
+/** Where the prompt files live: `prompts/` at the repository root. */
+export const PROMPTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts');
 
 /** The placeholder every prompt uses for the concept's identifier. */
 export const CONCEPT_PLACEHOLDER = '{concept}';
@@ -30,19 +30,19 @@ function readJson(name: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (cause) {
-    throw new ConfigError('MYVLM_PROMPTS_DIR', `cannot read the prompt file ${file} (${cause instanceof Error ? cause.message : String(cause)})`);
+    throw new Error(`cannot read the prompt file ${file} (${cause instanceof Error ? cause.message : String(cause)})`);
   }
 }
 
 function text(value: unknown, where: string, needsConcept = true): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError('MYVLM_PROMPTS_DIR', `${where} must be a non-empty string`);
-  if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER)) throw new ConfigError('MYVLM_PROMPTS_DIR', `${where} must contain ${CONCEPT_PLACEHOLDER}`);
+  if (typeof value !== 'string' || value.trim() === '') throw new Error(`prompts/${where} must be a non-empty string`);
+  if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER)) throw new Error(`prompts/${where} must contain ${CONCEPT_PLACEHOLDER}`);
   return value;
 }
 
 function instructionList(name: string): string[] {
   const list = readJson(name).instructions;
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError('MYVLM_PROMPTS_DIR', `${name}.json needs a non-empty "instructions" list`);
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`prompts/${name}.json needs a non-empty "instructions" list`);
   return list.map((v, i) => text(v, `${name}.json instruction ${i + 1}`));
 }
 
