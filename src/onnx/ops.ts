@@ -3,7 +3,7 @@
 // an input from opset 18, ...). Each returns the name of its output value.
 import { Attr } from './node.ts';
 import type { OnnxGraph } from './graph.ts';
-import { dataTypeOf, type ElementType } from './tensor.ts';
+import { dataTypeOf, floatValues, int64Values, type ElementType, type FloatElementType } from './tensor.ts';
 
 /** Per-call options: the node's name (default `<scope>/<OpType>`) and its output's name. */
 export interface OpOptions {
@@ -31,20 +31,19 @@ export class Ops {
   // ---- constants ---------------------------------------------------------
 
   /** An int64 constant (shapes, axes, indices). */
-  int64s(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.graph.constant(BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  int64s(values: readonly (number | bigint)[], dims: readonly number[] = [values.length]): string {
+    return this.graph.constant(int64Values(values), dims);
   }
   /** An int64 scalar. */
   int64(value: number): string {
     return this.int64s([value], []);
   }
-  /** A floating constant of the given element type (float32 or float64). */
-  floats(values: readonly number[] | Float32Array | Float64Array, dims: readonly number[], type: 'float32' | 'float64'): string {
-    const data = type === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
-    return this.graph.constant(data, dims);
+  /** A floating constant of the given element type. */
+  floats(values: ArrayLike<number>, dims: readonly number[], type: FloatElementType): string {
+    return this.graph.constant(floatValues(type, values), dims, { elementType: type });
   }
   /** A floating scalar. */
-  scalar(value: number, type: 'float32' | 'float64'): string {
+  scalar(value: number, type: FloatElementType): string {
     return this.floats([value], [], type);
   }
   private ints(input: IntsInput): string {

@@ -193,8 +193,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
 }
 
 const TWO_32 = 4294967296;
-const INT64_MAX = (1n << 63n) - 1n;
-const INT64_MIN = -(1n << 63n);
+/** The int64 range. */
+export const INT64_MAX = (1n << 63n) - 1n;
+export const INT64_MIN = -(1n << 63n);
 
 /** A 64-bit integer as a bigint, exact for every value. */
 export function int64ToBigInt(value: Int64 | bigint | undefined | null): bigint {

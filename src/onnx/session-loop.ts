@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors.ts';
 import { VLM_GRAPH_FILES } from './layout.ts';
+import { int64Values } from './tensor.ts';
 import { sessionOptionsFor } from './runtime.ts';
 
 /** The three sessions of a VLM export. */
@@ -99,7 +100,7 @@ export function expandImagePlaceholder(inputIds: readonly number[], imageTokenId
 }
 
 function int64Tensor(values: readonly number[], dims: readonly number[]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor('int64', int64Values(values), dims);
 }
 
 /** The last position's logits of a [1, positions, vocab] tensor. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataType, dataTypeOf, elementTypeName, makeStringTensor, makeTensor, tensorDims, tensorToArray, tensorToNumbers } from './tensor.ts';
+import { DataType, dataTypeOf, elementTypeName, floatValues, fromFloat16Bits, int64Values, makeStringTensor, makeTensor, tensorDims, tensorToArray, tensorToNumbers, toBfloat16Bits, toFloat16Bits } from './tensor.ts';
 import { DataLocation, int64FromNumber, type TensorProto } from './proto.ts';
 import { UserError } from '../errors.ts';
 
@@ -75,5 +75,26 @@ describe('tensors as data', () => {
     expect(dataTypeOf('float64')).toBe(11);
     expect(elementTypeName(9)).toBe('bool');
     expect(elementTypeName(99)).toBe('unknown(99)');
+  });
+
+  it('keeps int64 constants exact, and the int64 extremes read back as numbers return to the extremes', () => {
+    const max = (1n << 63n) - 1n;
+    // Exporters slice rotate_half with an end of INT64_MAX; read as a number it is 2^63, which BigInt() would wrap to INT64_MIN.
+    const asNumber = tensorToNumbers(makeTensor('ends', BigInt64Array.of(max, -max - 1n), [2]));
+    expect(Array.from(int64Values(asNumber))).toEqual([max, -max - 1n]);
+    expect(Array.from(int64Values([max, -3n, 7, -(2 ** 40)]))).toEqual([max, -3n, 7n, -(2n ** 40n)]);
+    expect(() => int64Values([Number.NaN])).toThrow(RangeError);
+  });
+
+  it('writes float16 and bfloat16 constants as their IEEE bit patterns, rounding to nearest even', () => {
+    expect([1, -2, 0.5, 65504, 1e6, 2 ** -24, 0].map(toFloat16Bits)).toEqual([0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001, 0]);
+    // 1 + 2^-11 lies exactly between two halves: it rounds to the even one (1.0).
+    expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00);
+    expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    for (const v of [1, -2.5, 0.1, 1e-5, 60000]) expect(Math.abs(fromFloat16Bits(toFloat16Bits(v)) - v)).toBeLessThanOrEqual(Math.max(Math.abs(v) * 2 ** -11, 2 ** -25)); // subnormals keep an absolute step of 2^-24
+    expect([1, -2, 3.140625].map(toBfloat16Bits)).toEqual([0x3f80, 0xc000, 0x4049]);
+    const half = makeTensor('h', floatValues('float16', [1, 0.5]), [2], 'float16');
+    expect(half.dataType).toBe(DataType.FLOAT16);
+    expect(Array.from(tensorToArray(half) as Uint16Array)).toEqual([0x3c00, 0x3800]);
   });
 });

@@ -1,7 +1,7 @@
 // Tensors as data: ONNX element types, and conversion between TensorProto
 // (raw bytes, typed fields or external data) and JavaScript typed arrays.
 import { UserError } from '../errors.ts';
-import { DataLocation, entriesToRecord, int64FromNumber, int64ToBigInt, int64ToNumber, type TensorProto } from './proto.ts';
+import { DataLocation, entriesToRecord, INT64_MAX, INT64_MIN, int64FromNumber, int64ToBigInt, int64ToNumber, type TensorProto } from './proto.ts';
 
 /** TensorProto.DataType: the element type codes of the ONNX format. */
 export const DataType = {
@@ -237,6 +237,86 @@ export function tensorToNumbers(tensor: TensorProto, readExternal?: ExternalData
   const data = tensorToArray(tensor, readExternal);
   if (Array.isArray(data)) throw new RangeError(`tensor "${tensor.name ?? ''}" holds strings`);
   return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+/**
+ * int64 elements, exact for bigints and safe integers. Numbers past 2^53 can
+ * only be the int64 extremes read back as numbers (+-9.22e18, the Slice
+ * "until the end" sentinel exporters write as INT64_MAX): they clamp to those
+ * extremes instead of wrapping around to the other end.
+ */
+export function int64Values(values: Iterable<number | bigint>): BigInt64Array {
+  return BigInt64Array.from(values, (v) => {
+    const big = typeof v === 'bigint' ? v : Number.isSafeInteger(v) ? BigInt(v) : Number.isFinite(v) ? BigInt(Math.trunc(v)) : Number.NaN;
+    if (typeof big !== 'bigint') throw new RangeError(`not an integer: ${v}`);
+    return big > INT64_MAX ? INT64_MAX : big < INT64_MIN ? INT64_MIN : big;
+  });
+}
+
+/** Floating element types a constant can be written in. */
+export type FloatElementType = 'float32' | 'float64' | 'float16' | 'bfloat16';
+
+const FLOAT_VIEW = new Float32Array(1);
+const BITS_VIEW = new Uint32Array(FLOAT_VIEW.buffer);
+
+/** IEEE half-precision bits of a number, rounded to nearest even (overflow gives infinity). */
+export function toFloat16Bits(value: number): number {
+  FLOAT_VIEW[0] = value;
+  const bits = BITS_VIEW[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    const half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    return sign | (half + (rest > midpoint || (rest === midpoint && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/** The number an IEEE half-precision bit pattern stands for. */
+export function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? Number.NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** bfloat16 bits of a number (the top half of its float32, rounded to nearest even). */
+export function toBfloat16Bits(value: number): number {
+  FLOAT_VIEW[0] = value;
+  const bits = BITS_VIEW[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/**
+ * Floating values as the typed array a tensor of `type` stores: float32 and
+ * float64 as themselves, the 16-bit types as their bit patterns.
+ */
+export function floatValues(type: FloatElementType, values: ArrayLike<number>): Float32Array | Float64Array | Uint16Array {
+  switch (type) {
+    case 'float32': return Float32Array.from(values);
+    case 'float64': return Float64Array.from(values);
+    case 'float16': return Uint16Array.from(values, toFloat16Bits);
+    case 'bfloat16': return Uint16Array.from(values, toBfloat16Bits);
+  }
+}
+
+/** A floating constant tensor of any float type. */
+export function makeFloatTensor(name: string, type: FloatElementType, values: ArrayLike<number>, dims: readonly number[]): TensorProto {
+  return makeTensor(name, floatValues(type, values), dims, type);
 }
 
 /** Typed arrays the builder accepts as tensor data, with the element type each one means. */

@@ -6,7 +6,7 @@ import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import type { OnnxGraph } from '../onnx/graph.ts';
 import type { OnnxModel } from '../onnx/model.ts';
 import { Ops } from '../onnx/ops.ts';
-import { GradientError } from '../onnx/grad/emitter.ts';
+import { GradientError, isFloatType } from '../onnx/grad/emitter.ts';
 import { GraphFacts } from '../onnx/grad/facts.ts';
 import { buildGradientModel, type GradientModel } from '../onnx/grad/gradient-model.ts';
 
@@ -73,10 +73,13 @@ export function findAttentionProbabilities(graph: OnnxGraph): string[] {
  */
 export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions = {}): string {
   const op = new Ops(graph);
-  const logits = options.logits ?? 'logits';
   const facts = new GraphFacts(graph);
-  const type = facts.of(logits).type;
-  if (type !== 'float32' && type !== 'float64') throw new GradientError(`The decoder's "${logits}" output is ${type ?? 'of unknown type'}; teaching needs float32 or float64.`);
+  const logitsType = facts.of(options.logits ?? 'logits').type;
+  if (!isFloatType(logitsType)) throw new GradientError(`The decoder's "${options.logits ?? 'logits'}" output is ${logitsType ?? 'of unknown type'}; teaching needs floating-point logits.`);
+  // The loss is float32 (float64 for float64 decoders) whatever precision the decoder computes in.
+  const type = logitsType === 'float64' ? 'float64' : 'float32';
+  const inLossType = (value: string): string => (facts.of(value).type === type ? value : op.cast(value, type));
+  const logits = inLossType(options.logits ?? 'logits');
   graph.addInput(LOSS_INPUTS.labels, 'int64', ['batch_size', 'sequence_length']);
   graph.addInput(LOSS_INPUTS.conceptPosition, 'int64', ['batch_size']);
   graph.addInput(LOSS_INPUTS.attentionLambda, type, []);
@@ -109,7 +112,7 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
         const length = dim(p, axis);
         const hit = op.equal(op.unsqueeze(op.range(zero, length, one), [0]), op.unsqueeze(LOSS_INPUTS.conceptPosition, [1])); // [batch, length]
         const mask = op.cast(op.unsqueeze(hit, direction === 'row' ? [1, 3] : [1, 2]), type);
-        const selected = op.reduceSum(op.mul(p, mask), [axis], false); // [batch, heads, other]
+        const selected = op.reduceSum(op.mul(inLossType(p), mask), [axis], false); // [batch, heads, other]
         return op.reduceMean(op.mul(selected, selected), [0, 1, 2], false);
       }),
     );

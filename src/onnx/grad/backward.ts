@@ -5,11 +5,11 @@
 import type { OnnxGraph } from '../graph.ts';
 import type { OnnxNode } from '../node.ts';
 import { Attr } from '../node.ts';
-import { makeTensor } from '../tensor.ts';
+import { makeFloatTensor } from '../tensor.ts';
 import { GradEmitter, GradientError, isFloatType } from './emitter.ts';
 import { GraphFacts } from './facts.ts';
 import type { GradContext } from './rule.ts';
-import { GRADIENT_RULES, NO_GRADIENT_OPS } from './rules/index.ts';
+import { gradientRuleFor, NO_GRADIENT_OPS } from './rules/index.ts';
 
 /** What to differentiate. */
 export interface BackwardSpec {
@@ -98,7 +98,7 @@ export function appendBackward(graph: OnnxGraph, spec: BackwardSpec): BackwardRe
 
   graph.withScope('/grad', () => {
     const lossType = emit.floatType(spec.loss);
-    const one = makeTensor('value', lossType === 'float64' ? Float64Array.of(1) : Float32Array.of(1), [1]);
+    const one = makeFloatTensor('value', lossType, [1], [1]);
     const seed = emit.op('ConstantOfShape', [emit.shape(spec.loss)], { value: Attr.tensor(one) });
     facts.set(seed, facts.of(spec.loss));
     contribute(spec.loss, seed);
@@ -107,7 +107,7 @@ export function appendBackward(graph: OnnxGraph, spec: BackwardSpec): BackwardRe
       if (!node.outputs.some((o) => o && contributions.has(o))) continue;
       const label = describe(node);
       const domain = node.domain === 'ai.onnx' ? '' : node.domain;
-      const rule = domain === '' ? GRADIENT_RULES[node.opType] : undefined;
+      const rule = gradientRuleFor(domain, node.opType);
       if (!rule) throw new GradientError(`Cannot differentiate ${label}: there is no gradient rule for ${domain ? `${domain} ` : ''}${node.opType}.`);
       const ctx: GradContext = {
         node,

@@ -5,7 +5,7 @@
 import { UserError } from '../../errors.ts';
 import type { OnnxGraph } from '../graph.ts';
 import { Attr, type AttributeInput } from '../node.ts';
-import { dataTypeOf, makeTensor, type ElementType } from '../tensor.ts';
+import { dataTypeOf, floatValues, int64Values, makeFloatTensor, makeTensor, type ElementType } from '../tensor.ts';
 import { GraphFacts, normalize, sameDim, type ValueFacts } from './facts.ts';
 
 /** Floating element types a gradient can flow in. */
@@ -21,12 +21,6 @@ export function isFloatType(type: ElementType | undefined): type is FloatType {
 /** Raised when a graph cannot be differentiated; the message names the node and the reason. */
 export class GradientError extends UserError {
   override readonly name = 'GradientError';
-}
-
-function typedArrayFor(type: FloatType, values: readonly number[]): Float32Array | Float64Array {
-  if (type === 'float64') return Float64Array.from(values);
-  if (type === 'float32') return Float32Array.from(values);
-  throw new GradientError(`Gradient constants of type ${type} are not supported; convert the model to float32 first.`);
 }
 
 /** Emits backward-pass nodes into a graph, opset-aware and typed. */
@@ -82,7 +76,7 @@ export class GradEmitter {
     const key = `${type}:${value}`;
     let name = this.constants.get(key);
     if (!name) {
-      name = this.graph.constant(typedArrayFor(type, [value]), [], { name: `/grad/const_${type}` });
+      name = this.graph.constant(floatValues(type, [value]), [], { name: `/grad/const_${type}`, elementType: type });
       this.facts.set(name, { type, shape: [] });
       this.constants.set(key, name);
     }
@@ -90,11 +84,11 @@ export class GradEmitter {
   }
 
   /** An int64 vector (or scalar with `dims` []) constant, cached. */
-  ints(values: readonly number[], dims: readonly number[] = [values.length]): string {
+  ints(values: readonly (number | bigint)[], dims: readonly number[] = [values.length]): string {
     const key = `i64:${dims.join('x')}:${values.join(',')}`;
     let name = this.constants.get(key);
     if (!name) {
-      name = this.graph.constant(BigInt64Array.from(values, (v) => BigInt(v)), dims, { name: '/grad/const_int64' });
+      name = this.graph.constant(int64Values(values), dims, { name: '/grad/const_int64' });
       this.facts.set(name, { type: 'int64', shape: [...dims] });
       this.constants.set(key, name);
     }
@@ -114,7 +108,7 @@ export class GradEmitter {
   /** Zeros with the shape and floating type of `like`. */
   zerosLike(like: string): string {
     const type = this.floatType(like);
-    const value = makeTensor('value', typedArrayFor(type, [0]), [1]);
+    const value = makeFloatTensor('value', type, [0], [1]);
     const out = this.op('ConstantOfShape', [this.shape(like)], { value: Attr.tensor(value) });
     this.facts.set(out, this.of(like));
     return out;

@@ -6,8 +6,10 @@
 import type { OnnxGraph } from '../graph.ts';
 import type { OnnxNode } from '../node.ts';
 import { Attr } from '../node.ts';
-import { GradientError } from './emitter.ts';
+import { floatValues, int64Values } from '../tensor.ts';
+import { GradientError, isFloatType } from './emitter.ts';
 import { GraphFacts, normalize } from './facts.ts';
+import { gradientRuleFor } from './rules/index.ts';
 
 /** Contrib ops teaching refuses, with the reason shown to the user. */
 const REFUSED: Readonly<Record<string, string>> = {
@@ -16,10 +18,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   MultiHeadAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   Attention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   PackedAttention: 'its fused attention has no gradient; export the decoder with plain attention',
-  MatMulNBits: 'its weights are quantized to a few bits; teaching needs a float32 or float16 decoder',
-  MatMulInteger: 'its weights are quantized; teaching needs a float32 or float16 decoder',
-  DynamicQuantizeMatMul: 'its weights are quantized; teaching needs a float32 or float16 decoder',
-  QLinearMatMul: 'its weights are quantized; teaching needs a float32 or float16 decoder',
 };
 
 /** What a rewrite did, for logs and tests. */
@@ -49,7 +47,7 @@ export function rewriteFusedOps(graph: OnnxGraph, onPath: (node: OnnxNode) => bo
       rewritten.push({ node: node.name, opType: op });
       continue;
     }
-    if (domain === 'com.microsoft' && onPath(node)) {
+    if (domain === 'com.microsoft' && onPath(node) && !gradientRuleFor(domain, op)) {
       const reason = REFUSED[op] ?? 'it is an ONNX Runtime contrib operator without a gradient rule';
       throw new GradientError(`Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`);
     }
@@ -67,14 +65,14 @@ function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNod
   const add = (opType: string, ins: string[], output?: string): string =>
     graph.addNode({ opType, inputs: ins, outputs: output ? [output] : 1, name: `${scope}/${opType}` }).outputs[0];
   const type = facts.of(inputs[0]).type;
-  if (type !== 'float32' && type !== 'float64') {
-    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not float32 or float64.`);
+  if (!isFloatType(type)) {
+    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not a floating type.`);
   }
-  const eps = graph.constant(type === 'float64' ? Float64Array.of(epsilon) : Float32Array.of(epsilon), [], { name: `${scope}/epsilon` });
+  const eps = graph.constant(floatValues(type, [epsilon]), [], { name: `${scope}/epsilon`, elementType: type });
   const opset = graph.opsetVersion('') ?? 17;
   const meanOver = (x: string, axes: number[]): string => {
     if (opset >= 18) {
-      const axesName = graph.constant(BigInt64Array.from(axes, (a) => BigInt(a)), [axes.length], { name: `${scope}/axes` });
+      const axesName = graph.constant(int64Values(axes), [axes.length], { name: `${scope}/axes` });
       return graph.addNode({ opType: 'ReduceMean', inputs: [x, axesName], attributes: { keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];
     }
     return graph.addNode({ opType: 'ReduceMean', inputs: [x], attributes: { axes: Attr.ints(axes), keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];

@@ -16,6 +16,18 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
 };
 
 /**
+ * Gradient rules of operators outside the standard domain (ONNX Runtime's
+ * com.microsoft kernels that exports ship), keyed `domain:OpType`.
+ */
+export const CONTRIB_GRADIENT_RULES: Readonly<Record<string, GradRule>> = {};
+
+/** The gradient rule of an operator of any domain, or undefined when there is none. */
+export function gradientRuleFor(domain: string, opType: string): GradRule | undefined {
+  const standard = domain === '' || domain === 'ai.onnx';
+  return standard ? GRADIENT_RULES[opType] : CONTRIB_GRADIENT_RULES[`${domain}:${opType}`];
+}
+
+/**
  * Operators whose outputs carry no gradient even when an input does: their
  * outputs are shapes, indices, booleans, or piecewise-constant functions
  * (zero derivative almost everywhere).

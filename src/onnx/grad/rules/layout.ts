@@ -2,7 +2,7 @@
 // transposes, expansion, concatenation and splitting, slicing, gathering and
 // triangular masks. Sizes come from Shape ops where the graph leaves them open.
 import { Attr } from '../../node.ts';
-import { dataTypeOf, makeTensor } from '../../tensor.ts';
+import { dataTypeOf, makeFloatTensor } from '../../tensor.ts';
 import { GradientError, type GradEmitter } from '../emitter.ts';
 import { normalize } from '../facts.ts';
 import type { GradContext, GradRule } from '../rule.ts';
@@ -105,7 +105,7 @@ const slice: GradRule = (ctx) => {
   }
   if (!axes) throw new GradientError(`${ctx.label}: its axes are computed at runtime; only constant slice axes can be differentiated.`);
   const type = e.floatType(x);
-  const zero = makeTensor('value', type === 'float64' ? Float64Array.of(0) : Float32Array.of(0), [1]);
+  const zero = makeFloatTensor('value', type, [0], [1]);
   let current = g(ctx);
   axes.forEach((rawAxis, k) => {
     const axis = normalize(rawAxis, rank);
