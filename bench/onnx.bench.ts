@@ -9,7 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Tensor } from '@huggingface/transformers';
 import { measure, table, type BenchSection } from './harness.ts';
 import { writeTinyLlava } from '../src/onnx/tiny/factory.ts';
-import { VlmSessionLoop } from '../src/onnx/session-loop.ts';
+import { SessionPool } from '../src/models/session.ts';
+import { VlmExport } from '../src/vlm/export/vlm-export.ts';
 
 /** New tokens per generation call. */
 const NEW_TOKENS = 32;
@@ -23,7 +24,8 @@ export default async function (): Promise<BenchSection> {
     const tiny = await writeTinyLlava(path.join(scratch, 'llava'), SIZES);
     const processor = await AutoProcessor.from_pretrained(tiny.dir);
     const model = await AutoModelForImageTextToText.from_pretrained(tiny.dir, { dtype: 'fp32' });
-    const loop = await VlmSessionLoop.open(tiny.dir);
+    const sessions = new SessionPool();
+    const { loop } = await VlmExport.open(tiny.dir, { sessions });
     const image = new RawImage(new Uint8ClampedArray(80 * 64 * 3).map((_, i) => (i * 29) % 256), 80, 64, 3);
     const prompt = processor.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image of sks.' }] }], {
       add_generation_prompt: true,
@@ -38,7 +40,7 @@ export default async function (): Promise<BenchSection> {
     const theirsPrefill = await measure(() => model.forward(inputs), options);
     const oursPrefill = await measure(() => loop.prefill({ inputIds: ids, pixelValues: pixels }), options);
     await model.dispose();
-    await loop.release();
+    await sessions.dispose();
 
     const rate = (ms: number): number => NEW_TOKENS / (ms / 1000);
     const s = tiny.sizes;

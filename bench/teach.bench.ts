@@ -14,7 +14,8 @@ import { sessionOptionsFor } from '../src/onnx/runtime.ts';
 import { writeTinyLlava } from '../src/onnx/tiny/factory.ts';
 import type { TinyVlmOptions } from '../src/onnx/tiny/config.ts';
 import { seededRandom } from '../src/random.ts';
-import { ensureTeachingModel, OnnxLlavaVlm } from '../src/teach/onnx-llava.ts';
+import { ensureTeachingGraph } from '../src/teach/teaching-graph.ts';
+import { TeachableExport } from '../src/teach/teachable-export.ts';
 import { syntheticScene } from '../src/teach/synthetic-photos.ts';
 import { trainConceptEmbedding } from '../src/teach/trainer.ts';
 import { measure, table, type BenchSection } from './harness.ts';
@@ -84,7 +85,7 @@ export default async function teachBenchmark(): Promise<BenchSection> {
     for (const size of SIZES) {
       const tiny = await writeTinyLlava(path.join(scratch, size.name.split(' ')[0]), { seed: 0, ...size.options });
       const decoderFile = path.join(tiny.dir, VLM_GRAPH_FILES.decoder);
-      const teachingFile = await ensureTeachingModel(decoderFile, path.dirname(decoderFile), 'row');
+      const teachingFile = await ensureTeachingGraph(decoderFile, path.join(scratch, 'cache'), 'row');
       const shape: Shape = { hidden: tiny.sizes.hiddenSize, layers: tiny.sizes.layers, kvHeads: tiny.sizes.kvHeads, headDim: tiny.sizes.headDim };
       const options = sessionOptionsFor('float32');
       const forward = await ort.InferenceSession.create(decoderFile, options);
@@ -97,7 +98,7 @@ export default async function teachBenchmark(): Promise<BenchSection> {
       await teaching.release();
 
       // A whole trainer step: 4 augmented photos through the vision encoder, embedding, gradient pass, AdamW.
-      const vlm = await OnnxLlavaVlm.open(tiny.dir);
+      const vlm = await TeachableExport.open(tiny.dir, { cacheDir: path.join(scratch, 'cache') });
       const photos = [0, 1, 2, 3].map((i) => ({ image: syntheticScene(i, 'concept').image, choices: [{ instruction: 'Please caption this image of sks.', target: 'sks on the grass next to a red ball.' }] }));
       const stamps: number[] = [];
       await trainConceptEmbedding(vlm, photos, { steps: 12 }, { onProgress: () => void stamps.push(performance.now()) });

@@ -13,7 +13,8 @@ import { AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTok
 import type { RgbImage } from '../src/image/decode.ts';
 import type { ConceptRecord } from '../src/memory/concept.ts';
 import { SessionPool } from '../src/models/session.ts';
-import { expandImagePlaceholder, VlmSessionLoop } from '../src/onnx/session-loop.ts';
+import type { VlmSessionLoop } from '../src/onnx/session-loop.ts';
+import { VlmExport } from '../src/vlm/export/vlm-export.ts';
 import type { TinyVlmOptions } from '../src/onnx/tiny/config.ts';
 import { writeTinyLlava, writeTinyMiniGptV2 } from '../src/onnx/tiny/factory.ts';
 import { openVlm } from '../src/vlm/load.ts';
@@ -152,7 +153,7 @@ async function plainLoop(dir: string, loop: VlmSessionLoop, image: RgbImage, pro
     const pixels = new ort.Tensor('float32', values.data as Float32Array, values.dims);
     const features = await loop.encodeImage(pixels);
     const rows = features.dims[1];
-    const ids = expandImagePlaceholder(tokenizer.encode(prompt), loop.config.imageTokenId, rows);
+    const ids = tokenizer.encode(prompt).flatMap((id) => (id === loop.config.imageTokenId ? new Array<number>(rows).fill(id) : [id]));
     let firstTokenMs = Number.NaN;
     const onToken = () => {
       if (Number.isNaN(firstTokenMs)) firstTokenMs = performance.now() - started;
@@ -171,20 +172,17 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
     const llavaDir = (await writeTinyLlava(path.join(scratch, 'llava'), BENCH_SIZES)).dir;
     const minigptDir = (await writeTinyMiniGptV2(path.join(scratch, 'minigpt'), BENCH_SIZES)).dir;
     const image = photo(96);
-    const onTransformers = await openVlm(llavaDir, { resolve, sessions, intraOpThreads: 1 });
-    const onLoop = await openVlm(llavaDir, { resolve, sessions, runtime: 'session-loop' });
+    const llava = await openVlm(llavaDir, { resolve, sessions });
     const minigpt = await openVlm(minigptDir, { resolve, sessions });
     const vanilla = await AutoModelForImageTextToText.from_pretrained(llavaDir, { dtype: 'fp32', local_files_only: true, session_options: { intraOpNumThreads: 1 } });
-    const loop = await VlmSessionLoop.open(minigptDir, { createSession: (file) => sessions.get(file) });
-    opened.push(onTransformers, onLoop, minigpt, vanilla);
+    const { loop } = await VlmExport.open(minigptDir, { sessions });
+    opened.push(llava, minigpt, vanilla);
     const concept = (vlm: PersonalVlm) => [rex(vlm.id, vlm.hiddenSize)];
 
     const llavaRuns = await interleaved([
       vanillaTransformers(llavaDir, vanilla, image),
-      ours(onTransformers, image, []),
-      ours(onTransformers, image, concept(onTransformers)),
-      ours(onLoop, image, []),
-      ours(onLoop, image, concept(onLoop)),
+      ours(llava, image, []),
+      ours(llava, image, concept(llava)),
     ]);
     const miniRuns = await interleaved([
       await plainLoop(minigptDir, loop, image, `[INST] <Img><ImageHere></Img> ${MINIGPT_INSTRUCTION} [/INST]`),
@@ -192,16 +190,14 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
       ours(minigpt, image, concept(minigpt)),
     ]);
 
-    const llava = llavaRuns.map(summary);
+    const llavaSummary = llavaRuns.map(summary);
     const mini = miniRuns.map(summary);
     const tps = (s: Sample) => (NEW_TOKENS * 1000) / s.totalMs;
     const row = (label: string, s: Sample, reference: Sample) => [label, tps(s), s.firstTokenMs, s.cpuMs / NEW_TOKENS, tps(s) / tps(reference)];
     const rows = [
-      row('LLaVA: transformers.js generate() (reference)', llava[0], llava[0]),
-      row('LLaVA: ours on transformers.js, no concept', llava[1], llava[0]),
-      row('LLaVA: ours on transformers.js, 1 concept', llava[2], llava[0]),
-      row('LLaVA: ours on the session loop, no concept', llava[3], llava[0]),
-      row('LLaVA: ours on the session loop, 1 concept', llava[4], llava[0]),
+      row('LLaVA: transformers.js generate() (reference)', llavaSummary[0], llavaSummary[0]),
+      row('LLaVA: ours, no concept', llavaSummary[1], llavaSummary[0]),
+      row('LLaVA: ours, 1 concept', llavaSummary[2], llavaSummary[0]),
       row('MiniGPT-v2: plain session loop (reference)', mini[0], mini[0]),
       row('MiniGPT-v2: ours, no concept', mini[1], mini[0]),
       row('MiniGPT-v2: ours, 1 concept', mini[2], mini[0]),
@@ -211,7 +207,7 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
       '',
       table(['variant', 'tokens/s', 'first token (ms)', 'CPU ms per token', 'tokens/s vs reference'], rows),
       '',
-      `Injection overhead (median over rounds of the time with one concept / without - 1, the two run back to back; target within 5%): transformers.js ${pairedOverhead(llavaRuns[1], llavaRuns[2])}, session loop (LLaVA) ${pairedOverhead(llavaRuns[3], llavaRuns[4])}, MiniGPT-v2 ${pairedOverhead(miniRuns[1], miniRuns[2])}.`,
+      `Injection overhead (median over rounds of the time with one concept / without - 1, the two run back to back; target within 5%): LLaVA ${pairedOverhead(llavaRuns[1], llavaRuns[2])}, MiniGPT-v2 ${pairedOverhead(miniRuns[1], miniRuns[2])}.`,
     ].join('\n');
     return { title: 'Personalized VLM generation (concept-token injection)', markdown };
   } finally {

@@ -21,6 +21,18 @@ export class ConfigError extends UserError {
   }
 }
 
+/**
+ * Something only the person running the assistant can fix (a model export
+ * that is not what the configuration says, a file the process cannot read).
+ * Chat users get the short apology; the console and the log get this message.
+ */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** A model's files are not on this machine and cannot be downloaded. */
 export class ModelMissingError extends UserError {
   override readonly name = 'ModelMissingError';

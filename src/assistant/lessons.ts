@@ -8,13 +8,11 @@ import type { DecodedImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
+import type { JobEnvironment } from '../teach/job.ts';
 import { describeUpdate, EmbeddingJobs, type JobUpdate } from '../teach/jobs.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
 
 const logger = moduleLogger('lessons');
-
-/** Families with a teaching backend (gradient graph of a LLaVA-style decoder). */
-const TEACHABLE_FAMILIES = new Set(['llava-vicuna', 'llava-qwen']);
 
 export class EmbeddingLessons {
   private readonly jobs: EmbeddingJobs;
@@ -23,9 +21,11 @@ export class EmbeddingLessons {
     private readonly store: ConceptStore,
     private readonly vlm: VlmProvider,
     private readonly dataDir: string,
+    environment: JobEnvironment,
   ) {
     this.jobs = new EmbeddingJobs({
       dir: path.join(dataDir, 'jobs'),
+      environment,
       save: async (spec, embedding) => {
         // A concept forgotten meanwhile has nothing to save into.
         if (!(await this.store.get(spec.scope, spec.conceptId))) return;
@@ -59,12 +59,13 @@ export class EmbeddingLessons {
       if (isUserError(error)) return null;
       throw error;
     }
-    if (!TEACHABLE_FAMILIES.has(vlm.family.id)) return null;
     await this.jobs.start({
       scope: concept.scope,
       conceptId: concept.id,
       modelId: vlm.id,
       modelDir: vlm.dir,
+      dtype: vlm.model.dtypes,
+      family: vlm.family,
       concept: { identifier: concept.identifier, name: concept.name, kind: concept.kind },
       photos: photos.map((p) => ({ image: p.image, caption: p.caption })),
     });

@@ -25,7 +25,8 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
   const heads = createConceptHeads(settings, sessions);
   const vlm = vlmFromSettings(settings, sessions);
-  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir) : null;
+  // Lessons make their sessions as this process does (provider, threads) and cache teaching graphs with the models.
+  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir, { runtime: sessions.runtime, cacheDir: settings.cacheDir }) : null;
   await lessons?.resume();
   const assistant = new Assistant({
     store,

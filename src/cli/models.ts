@@ -1,19 +1,23 @@
-// `myvlm models`: what models the assistant knows and whether their files are
-// here; `myvlm models fetch <id>` downloads one (with progress and checksums).
+// `myvlm models`: what models the assistant knows, their licences, and whether
+// their files are here; `myvlm models fetch <id>` downloads one (licence
+// first, then progress and checksums).
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
+import { isResearchOnly, formatLicenceNotice, type LicenceNotice } from '../models/licence.ts';
 import { allModels } from '../models/registry.ts';
 import { resolveModel, terminalProgress } from '../models/resolve.ts';
 
-export async function modelsCommand(args: string[]): Promise<number> {
+export async function modelsCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const settings = loadSettings(process.env);
-  const base = { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, hubEndpoint: settings.hubEndpoint };
+  const base = { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, hubEndpoint: settings.hubEndpoint, hubToken: settings.hubToken };
   if (args[0] === 'fetch') {
     const id = args[1];
     const entry = allModels().find((e) => e.id === id);
     if (!entry) throw new UserError(`Unknown model "${id ?? ''}". Run \`myvlm models\` to list them.`);
-    const resolved = await resolveModel(entry, { ...base, allowDownload: !settings.offline, onProgress: terminalProgress() });
-    process.stdout.write(`${entry.id}: ready in ${resolved.directory}\n`);
+    const onLicence = (notice: LicenceNotice) => err.write(`${formatLicenceNotice(notice)}\n`);
+    const onProgress = err === process.stderr ? terminalProgress() : undefined;
+    const resolved = await resolveModel(entry, { ...base, allowDownload: !settings.offline, onProgress, onLicence });
+    out.write(`${entry.id}: ready in ${resolved.directory}\n`);
     return 0;
   }
   for (const entry of allModels()) {
@@ -25,7 +29,8 @@ export async function modelsCommand(args: string[]): Promise<number> {
         return 'missing (downloads on first use)';
       },
     );
-    process.stdout.write(`${entry.id.padEnd(28)} ${entry.task.padEnd(17)} ${status}${entry.testOnly ? '  [test model]' : ''}\n`);
+    const tags = [entry.testOnly ? '[test model]' : '', isResearchOnly(entry) ? '[research use only]' : ''].filter(Boolean).join(' ');
+    out.write(`${entry.id.padEnd(28)} ${entry.task.padEnd(17)} ${status}${tags ? `  ${tags}` : ''}\n`);
   }
   return 0;
 }

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
+import { VLM_DTYPES, type VlmDtype } from '../models/catalog/vlm.ts';
 import type { ExecutionProvider } from '../models/session.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -20,6 +21,8 @@ export interface Settings {
   offline: boolean;
   /** Hugging Face hub endpoint (a mirror, or a local server in tests). */
   hubEndpoint: string;
+  /** HF_TOKEN: a hub access token for gated or private model repositories, or null. */
+  hubToken: string | null;
   executionProvider: ExecutionProvider;
   intraOpThreads: number;
   faceDetector: string;
@@ -31,6 +34,8 @@ export interface Settings {
   genericNegativesDir: string | null;
   /** VLM registry id or model folder; null answers from the concept heads alone. */
   vlm: string | null;
+  /** Precision of the VLM's graphs (all three); null takes the registry entry's choice or, for a folder, the most exact one present. */
+  vlmDtype: VlmDtype | null;
   maxImageBytes: number;
   maxImagePixels: number;
   telegram: { token: string; apiRoot: string | null; webhookUrl: string | null; webhookPort: number } | null;
@@ -115,6 +120,7 @@ export function loadSettings(env: Env = process.env): Settings {
     cacheDir: directory(env, 'MYVLM_CACHE_DIR', path.join(homedir(), '.cache', 'myvlm')) as string,
     offline: flag(env, 'MYVLM_OFFLINE'),
     hubEndpoint: url(env, 'MYVLM_HF_ENDPOINT') ?? 'https://huggingface.co',
+    hubToken: text(env, 'HF_TOKEN'),
     executionProvider: choice(env, 'MYVLM_EXECUTION_PROVIDER', ['cpu', 'cuda', 'webgpu'] as const, 'cpu'),
     intraOpThreads: integer(env, 'MYVLM_THREADS', 0, 0, 256),
     faceDetector: text(env, 'MYVLM_FACE_DETECTOR') ?? 'yunet-2023mar',
@@ -123,6 +129,7 @@ export function loadSettings(env: Env = process.env): Settings {
     imageFeatures: text(env, 'MYVLM_IMAGE_FEATURES') ?? 'clip-vit-b32',
     genericNegativesDir: directory(env, 'MYVLM_GENERIC_NEGATIVES_DIR', null),
     vlm: text(env, 'MYVLM_VLM'),
+    vlmDtype: text(env, 'MYVLM_VLM_DTYPE') === null ? null : choice(env, 'MYVLM_VLM_DTYPE', VLM_DTYPES, 'fp32'),
     maxImageBytes: integer(env, 'MYVLM_MAX_IMAGE_BYTES', 25 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     maxImagePixels: integer(env, 'MYVLM_MAX_IMAGE_PIXELS', 50_000_000, 10_000, 1_000_000_000),
     telegram: telegramToken

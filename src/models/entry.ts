@@ -5,6 +5,14 @@ import type { Preprocess } from '../image/tensor.ts';
 
 export type ModelTask = 'face-detection' | 'face-recognition' | 'image-features' | 'vlm';
 
+/**
+ * What a model's licence lets its users do, as the notice before its first
+ * download tells them: `permissive` (any use, with attribution), or
+ * `research-only` (research or evaluation; no commercial use without the
+ * licensor's permission).
+ */
+export type LicenceUse = 'permissive' | 'research-only';
+
 export interface ModelFile {
   /** Path inside the model's directory, e.g. `onnx/decoder_model_merged.onnx`. */
   path: string;
@@ -32,6 +40,10 @@ export interface ModelEntryBase {
   family: string;
   description: string;
   licence: string;
+  /** What the licence allows; unset, a licence text naming research or non-commercial use counts as research-only. */
+  licenceUse?: LicenceUse;
+  /** A permissively licensed stand-in for a research-only model, named in its licence notice (a registry id and why it fits). */
+  alternative?: string;
   /** Folder under MYVLM_MODELS_DIR or the cache that holds `files`. */
   directory: string;
   files: ModelFile[];

@@ -1,16 +1,14 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeWeights, serve, startFakeHub, type FakeHub } from '../../test/fakes/hub.ts';
+import { delay } from '../../test/fakes/http.ts';
 import { ModelMissingError, UserError } from '../errors.ts';
 import type { ModelEntryBase } from './entry.ts';
-import { resolveModel, type DownloadProgress } from './resolve.ts';
+import { resolveModel, type DownloadProgress, type LicenceNotice } from './resolve.ts';
 
-const payload = Buffer.from('pretend these are ONNX weights '.repeat(2000));
-const sha256 = createHash('sha256').update(payload).digest('hex');
+const { bytes: payload, sha256 } = fakeWeights(64_000);
 
 function entry(overrides: Partial<ModelEntryBase> = {}): ModelEntryBase {
   return {
@@ -26,29 +24,29 @@ function entry(overrides: Partial<ModelEntryBase> = {}): ModelEntryBase {
   };
 }
 
-let server: Server;
-let endpoint: string;
-const requests: string[] = [];
+let hub: FakeHub;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    if (req.url === '/someone/toy/resolve/main/onnx/model.onnx') {
+  hub = await startFakeHub({
+    '/someone/toy/resolve/main/onnx/model.onnx': serve(payload),
+    '/someone/corrupt/resolve/main/onnx/model.onnx': serve(Buffer.concat([payload.subarray(1), Buffer.from('!')])),
+    // Slow enough that a second resolve starts while the first is still streaming.
+    '/someone/slow/resolve/main/onnx/model.onnx': async (_req, res) => {
       res.writeHead(200, { 'content-length': payload.length });
-      res.end(payload);
-    } else if (req.url === '/someone/corrupt/resolve/main/onnx/model.onnx') {
-      res.end(Buffer.concat([payload.subarray(1), Buffer.from('!')]));
-    } else {
-      res.writeHead(404).end();
-    }
+      for (let offset = 0; offset < payload.length; offset += 8000) {
+        res.write(payload.subarray(offset, offset + 8000));
+        await delay(10);
+      }
+      res.end();
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => hub.close());
 
 const temp = () => mkdtempSync(path.join(tmpdir(), 'myvlm-models-'));
+const partFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((name) => name.includes('.part')) : []);
+const requestsFor = (suffix: string) => hub.requests.filter((r) => r.url.endsWith(suffix)).length;
 
 describe('resolveModel', () => {
   it('prefers an explicit folder, then MYVLM_MODELS_DIR, then the cache', async () => {
@@ -69,40 +67,90 @@ describe('resolveModel', () => {
   it('downloads from the hub into the cache with progress, verifying size and sha256', async () => {
     const cacheDir = temp();
     const progress: DownloadProgress[] = [];
-    const resolved = await resolveModel(entry(), { cacheDir, allowDownload: true, hubEndpoint: endpoint, onProgress: (p) => progress.push(p) });
+    const resolved = await resolveModel(entry(), { cacheDir, allowDownload: true, hubEndpoint: hub.origin, onProgress: (p) => progress.push(p) });
     expect(readFileSync(resolved.files['onnx/model.onnx'])).toEqual(payload);
     expect(progress.at(-1)).toMatchObject({ receivedBytes: payload.length, totalBytes: payload.length });
-    expect(existsSync(`${resolved.files['onnx/model.onnx']}.part`)).toBe(false);
+    expect(partFiles(path.join(cacheDir, 'toy-model', 'onnx'))).toEqual([]);
   });
 
   it('deletes a corrupt download and says so', async () => {
     const cacheDir = temp();
     const corrupt = entry({ source: { kind: 'hub', repo: 'someone/corrupt', revision: 'main' } });
-    const error = await resolveModel(corrupt, { cacheDir, allowDownload: true, hubEndpoint: endpoint }).catch((e: unknown) => e);
+    const error = await resolveModel(corrupt, { cacheDir, allowDownload: true, hubEndpoint: hub.origin }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/corrupt/);
     expect(existsSync(path.join(cacheDir, 'toy-model', 'onnx/model.onnx'))).toBe(false);
-    expect(existsSync(path.join(cacheDir, 'toy-model', 'onnx/model.onnx.part'))).toBe(false);
+    expect(partFiles(path.join(cacheDir, 'toy-model', 'onnx'))).toEqual([]);
   });
 
   it('offline, names the missing files and where to put them without any request', async () => {
-    const before = requests.length;
+    const before = hub.requests.length;
     const error = await resolveModel(entry(), { cacheDir: temp(), modelsDir: '/nowhere', allowDownload: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelMissingError);
     expect((error as Error).message).toMatch(/onnx\/model\.onnx/);
     expect((error as Error).message).toMatch(/MYVLM_MODELS_DIR/);
-    expect(requests.length).toBe(before);
-  });
-
-  it('an unreachable hub becomes a clear missing-model error', async () => {
-    const error = await resolveModel(entry(), { cacheDir: temp(), allowDownload: true, hubEndpoint: 'http://127.0.0.1:9' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ModelMissingError);
-    expect((error as Error).message).toMatch(/are you offline/);
+    expect(hub.requests.length).toBe(before);
   });
 
   it('never downloads models whose licence requires manual placement', async () => {
     const manual = entry({ source: { kind: 'manual', instructions: 'Unzip buffalo_l.zip into <models dir>/toy.' } });
-    const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: endpoint }).catch((e: unknown) => e);
+    const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/Unzip buffalo_l\.zip/);
+  });
+
+  it('two resolves of one file in one process share a single download', async () => {
+    const cacheDir = temp();
+    const slow = entry({ source: { kind: 'hub', repo: 'someone/slow', revision: 'main' } });
+    const before = requestsFor('/someone/slow/resolve/main/onnx/model.onnx');
+    const first: DownloadProgress[] = [];
+    const second: DownloadProgress[] = [];
+    const options = { cacheDir, allowDownload: true, hubEndpoint: hub.origin };
+    const [a, b] = await Promise.all([
+      resolveModel(slow, { ...options, onProgress: (p) => first.push(p) }),
+      resolveModel(slow, { ...options, onProgress: (p) => second.push(p) }),
+    ]);
+    expect(requestsFor('/someone/slow/resolve/main/onnx/model.onnx') - before).toBe(1);
+    expect(a.files).toEqual(b.files);
+    expect(readFileSync(a.files['onnx/model.onnx'])).toEqual(payload);
+    // Both callers see the one download's progress to the end.
+    expect(first.at(-1)?.receivedBytes).toBe(payload.length);
+    expect(second.at(-1)?.receivedBytes).toBe(payload.length);
+  });
+});
+
+describe('licence notice', () => {
+  it('reaches the caller before the first byte is requested, with a plain warning for research-only licences', async () => {
+    const research = entry({
+      id: 'toy-research',
+      licence: 'Tongyi Qianwen research licence',
+      alternative: 'toy-apache (Apache-2.0, same family)',
+    });
+    const notices: Array<{ notice: LicenceNotice; requestsSoFar: number }> = [];
+    const before = requestsFor('/someone/toy/resolve/main/onnx/model.onnx');
+    await resolveModel(research, {
+      cacheDir: temp(),
+      allowDownload: true,
+      hubEndpoint: hub.origin,
+      onLicence: (notice) => notices.push({ notice, requestsSoFar: requestsFor('/someone/toy/resolve/main/onnx/model.onnx') }),
+    });
+    expect(notices).toHaveLength(1);
+    expect(notices[0].requestsSoFar).toBe(before);
+    expect(notices[0].notice).toMatchObject({ modelId: 'toy-research', licence: 'Tongyi Qianwen research licence', researchOnly: true, alternative: 'toy-apache (Apache-2.0, same family)' });
+    expect(notices[0].notice.warning).toMatch(/research and evaluation only.*commercial/);
+  });
+
+  it('is plain for permissive licences and not repeated once the files are here', async () => {
+    const cacheDir = temp();
+    const notices: LicenceNotice[] = [];
+    const options = { cacheDir, allowDownload: true, hubEndpoint: hub.origin, onLicence: (n: LicenceNotice) => notices.push(n) };
+    await resolveModel(entry({ licenceUse: 'permissive', alternative: 'unused' }), options);
+    await resolveModel(entry({ licenceUse: 'permissive' }), options);
+    expect(notices).toEqual([{ modelId: 'toy-model', licence: 'MIT', researchOnly: false, warning: null, alternative: null }]);
+  });
+
+  it('is not given offline, when nothing is downloaded', async () => {
+    const notices: LicenceNotice[] = [];
+    await resolveModel(entry(), { cacheDir: temp(), allowDownload: false, onLicence: (n) => notices.push(n) }).catch(() => undefined);
+    expect(notices).toEqual([]);
   });
 });

@@ -1,14 +1,17 @@
 // Finding a model's files: an explicit folder, then MYVLM_MODELS_DIR, then the
 // download cache, then (when allowed) a download from the Hugging Face hub or
-// the model's URL, verified by size and sha256. Offline, a clear error names
-// the missing files and where to put them.
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+// the model's URL, verified by size and sha256, its licence shown first.
+// Offline, a clear error names the missing files and where to put them.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ModelMissingError, UserError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
+import { DOWNLOAD_CONNECT_TIMEOUT_MS, DOWNLOAD_IDLE_TIMEOUT_MS, downloadFile, TransferError } from './download.ts';
 import type { ModelEntryBase, ModelFile } from './entry.ts';
+import { formatLicenceNotice, licenceNotice, type LicenceNotice } from './licence.ts';
+
+export { DOWNLOAD_CONNECT_TIMEOUT_MS, DOWNLOAD_IDLE_TIMEOUT_MS } from './download.ts';
+export type { LicenceNotice } from './licence.ts';
 
 const logger = moduleLogger('models');
 
@@ -31,7 +34,15 @@ export interface ResolveOptions {
   allowDownload: boolean;
   /** Hub endpoint; a local server in tests. Default https://huggingface.co. */
   hubEndpoint?: string;
+  /** HF_TOKEN, for gated or private repositories: sent to the hub endpoint only, never to the hosts it redirects to or to URL sources. */
+  hubToken?: string | null;
+  /** Longest wait for response headers; default DOWNLOAD_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
+  /** Longest stretch without a byte while streaming; default DOWNLOAD_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
   onProgress?: (progress: DownloadProgress) => void;
+  /** Told the model's licence before its first byte is downloaded (it is logged either way). */
+  onLicence?: (notice: LicenceNotice) => void;
 }
 
 export interface ResolvedModel {
@@ -50,17 +61,151 @@ export async function resolveModel(entry: ModelEntryBase, options: ResolveOption
   const cache = path.join(options.cacheDir, entry.id);
   const missing = entry.files.filter((f) => !existsSync(path.join(cache, f.path)));
   const hint = placementHint(entry, candidates);
+  const where = lookedIn(entry, candidates);
   if (!options.allowDownload || entry.source.kind === 'manual' || entry.source.kind === 'generated') {
     throw new ModelMissingError(entry.id, missing.map((f) => f.path), hint);
   }
+  announceLicence(entry, options);
+  const hubEndpoint = (options.hubEndpoint ?? 'https://huggingface.co').replace(/\/$/, '');
   for (const file of missing) {
-    const url = fileUrl(entry, file, options.hubEndpoint ?? 'https://huggingface.co');
-    await downloadFile(entry.id, file, url, path.join(cache, file.path), options.onProgress).catch((cause: unknown) => {
-      if (cause instanceof UserError) throw cause;
-      throw new ModelMissingError(entry.id, missing.map((f) => f.path), `Downloading ${url} failed (${describe(cause)}); are you offline? ${hint}`);
+    const url = fileUrl(entry, file, hubEndpoint);
+    const target = path.join(cache, file.path);
+    await downloadShared(target, options.onProgress, (report) => {
+      logger.info({ modelId: entry.id, file: file.path, url }, 'downloading model file');
+      return downloadFile({
+        url,
+        target,
+        file,
+        label: `${entry.id}/${file.path}`,
+        auth: entry.source.kind === 'hub' && options.hubToken ? { origin: new URL(hubEndpoint).origin, token: options.hubToken } : null,
+        connectTimeoutMs: options.connectTimeoutMs ?? DOWNLOAD_CONNECT_TIMEOUT_MS,
+        idleTimeoutMs: options.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS,
+        onBytes: (receivedBytes, totalBytes) => report({ modelId: entry.id, file: file.path, receivedBytes, totalBytes }),
+      });
+    }).catch((cause: unknown) => {
+      throw downloadFailure(entry, file, url, cause, { hint, where, missing: missing.map((f) => f.path), tokenSent: Boolean(options.hubToken) });
     });
   }
   return locate(cache, entry.files);
+}
+
+interface Flight {
+  promise: Promise<void>;
+  listeners: Set<(progress: DownloadProgress) => void>;
+}
+
+/** Downloads in progress in this process, by target path: a second resolve of the same file waits for the first. */
+const inFlight = new Map<string, Flight>();
+
+async function downloadShared(
+  target: string,
+  onProgress: ((progress: DownloadProgress) => void) | undefined,
+  start: (report: (progress: DownloadProgress) => void) => Promise<void>,
+): Promise<void> {
+  let flight = inFlight.get(target);
+  if (!flight) {
+    const listeners = new Set<(progress: DownloadProgress) => void>();
+    // Another process may have finished it while this one looked at the other files.
+    const run = existsSync(target) ? Promise.resolve() : start((progress) => listeners.forEach((listener) => listener(progress)));
+    const promise = run.finally(() => inFlight.delete(target));
+    flight = { promise, listeners };
+    inFlight.set(target, flight);
+  }
+  if (onProgress) flight.listeners.add(onProgress);
+  try {
+    await flight.promise;
+  } finally {
+    if (onProgress) flight.listeners.delete(onProgress);
+  }
+}
+
+/** Tells the caller and the log what licence the user is about to download under. */
+function announceLicence(entry: ModelEntryBase, options: ResolveOptions): void {
+  const notice = licenceNotice(entry);
+  const text = formatLicenceNotice(notice);
+  if (notice.researchOnly) logger.warn({ modelId: entry.id, licence: entry.licence }, text);
+  else logger.info({ modelId: entry.id, licence: entry.licence }, text);
+  options.onLicence?.(notice);
+}
+
+/** Turns a failed transfer into a message that says whose problem it is and what to do. */
+function downloadFailure(
+  entry: ModelEntryBase,
+  file: ModelFile,
+  url: string,
+  cause: unknown,
+  context: { hint: string; where: string; missing: string[]; tokenSent: boolean },
+): Error {
+  if (cause instanceof UserError) return cause;
+  const label = `${entry.id}/${file.path}`;
+  if (!(cause instanceof TransferError)) {
+    return new ModelMissingError(entry.id, context.missing, `Downloading ${url} failed (${describe(cause)}); are you offline? ${context.hint}`);
+  }
+  const { status, host, code } = cause.detail;
+  const where =
+    entry.source.kind === 'hub'
+      ? `${file.remotePath ?? file.path} in ${entry.source.repo} at revision ${entry.source.revision}`
+      : `${file.remotePath ?? file.path} at ${entry.source.kind === 'url' ? entry.source.baseUrl : url}`;
+  switch (cause.kind) {
+    case 'auth':
+      return new UserError(
+        `The hub refused to send ${where} (HTTP ${status}): the repository is gated or private. ` +
+          (context.tokenSent
+            ? 'The HF_TOKEN that was sent does not grant access: accept the model terms on its hub page with the account that owns the token, or use a token with read access.'
+            : 'Accept the model terms on its hub page, create a read access token in your hub settings, and set HF_TOKEN to it.'),
+        { cause },
+      );
+    case 'not-found':
+      return new UserError(
+        `The server has no ${where} (HTTP 404 from ${host}). The model registry names a file or revision the server does not have: ` +
+          `this is a problem with the registry entry (or with the mirror in MYVLM_HF_ENDPOINT), not with your connection. Please report it; meanwhile you can place the files yourself. ${context.where}`,
+        { cause },
+      );
+    case 'server':
+      return new UserError(`${host} answered HTTP ${status} for ${label}: a problem on the server's side. Try again in a while, or place the files yourself. ${context.where}`, { cause });
+    case 'http':
+      return new UserError(
+        status === 429
+          ? `${host} is rate-limiting downloads (HTTP 429) of ${label}. Wait a few minutes and try again${context.tokenSent ? '' : ', or set HF_TOKEN: signed-in downloads get a higher limit'}.`
+          : `Downloading ${label} from ${host} failed (${cause.message}). ${context.where}`,
+        { cause },
+      );
+    case 'connect-timeout':
+      return new UserError(
+        `No response from ${host} within ${duration(cause.detail.timeoutMs)} while starting the download of ${label}: the network or the server is down or very slow. Try again later, or place the files yourself. ${context.where}`,
+        { cause },
+      );
+    case 'idle-timeout':
+      return new UserError(
+        `The download of ${label} stalled: no data from ${host} for ${duration(cause.detail.timeoutMs)}. The unfinished file was deleted; try again, or place the files yourself. ${context.where}`,
+        { cause },
+      );
+    case 'network':
+      return new ModelMissingError(entry.id, context.missing, `Could not reach ${host} (${networkPhrase(code, cause.message)}): are you offline? ${context.hint}`);
+  }
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return 'too long';
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+function networkPhrase(code: string | undefined, message: string): string {
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'its name does not resolve';
+    case 'ECONNREFUSED':
+      return 'the connection was refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was reset';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'the connection timed out';
+    default:
+      return code ? `${code}: ${message}` : message;
+  }
 }
 
 function candidateDirectories(entry: ModelEntryBase, options: ResolveOptions): string[] {
@@ -85,54 +230,23 @@ function placementHint(entry: ModelEntryBase, candidates: readonly string[]): st
       : entry.source.kind === 'generated'
         ? `Generate it with \`${entry.source.command}\`.`
         : 'Connect to the internet once to download it, or place the files yourself.';
-  return `${source} Looked in: ${candidates.join(', ')}. Set MYVLM_MODELS_DIR to a folder with ${entry.directory}/<file> inside.`;
+  return `${source} ${lookedIn(entry, candidates)}`;
+}
+
+function lookedIn(entry: ModelEntryBase, candidates: readonly string[]): string {
+  return `Looked in: ${candidates.join(', ')}. Set MYVLM_MODELS_DIR to a folder with ${entry.directory}/<file> inside.`;
 }
 
 function fileUrl(entry: ModelEntryBase, file: ModelFile, hubEndpoint: string): string {
   const remote = file.remotePath ?? file.path;
   switch (entry.source.kind) {
     case 'hub':
-      return `${hubEndpoint.replace(/\/$/, '')}/${entry.source.repo}/resolve/${encodeURIComponent(entry.source.revision)}/${remote}`;
+      return `${hubEndpoint}/${entry.source.repo}/resolve/${encodeURIComponent(entry.source.revision)}/${remote}`;
     case 'url':
       return `${entry.source.baseUrl.replace(/\/$/, '')}/${remote}`;
     default:
       throw new Error(`model ${entry.id} has no download source`);
   }
-}
-
-/** Streams one file to `<target>.part`, hashing as it goes, then checks and renames it into place. */
-async function downloadFile(modelId: string, file: ModelFile, url: string, target: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  const partial = `${target}.part`;
-  logger.info({ modelId, file: file.path, url }, 'downloading model file');
-  const response = await fetch(url, { redirect: 'follow' });
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  const header = Number(response.headers.get('content-length'));
-  const totalBytes = file.bytes ?? (Number.isFinite(header) && header > 0 ? header : null);
-  const hash = createHash('sha256');
-  const out = createWriteStream(partial);
-  let receivedBytes = 0;
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      receivedBytes += chunk.byteLength;
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-      onProgress?.({ modelId, file: file.path, receivedBytes, totalBytes });
-    }
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-  } catch (error) {
-    out.destroy();
-    await rm(partial, { force: true });
-    throw error;
-  }
-  const digest = hash.digest('hex');
-  if ((file.bytes !== undefined && receivedBytes !== file.bytes) || (file.sha256 !== undefined && digest !== file.sha256)) {
-    await rm(partial, { force: true });
-    throw new UserError(
-      `The download of ${modelId}/${file.path} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted; try again.`,
-    );
-  }
-  await rename(partial, target);
 }
 
 function describe(error: unknown): string {

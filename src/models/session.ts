@@ -33,11 +33,15 @@ export function assertProviderAvailable(provider: ExecutionProvider): void {
   }
 }
 
-function sessionOptions(runtime: RuntimeOptions): ort.InferenceSession.SessionOptions {
+/** How a session is optimized: 'all' for models in production precisions, 'basic' for float64 graphs (see src/onnx/runtime.ts). */
+export type OptimizationLevel = 'basic' | 'all';
+
+/** Session options for a runtime and an optimization level: what every session of the process is created with. */
+export function sessionOptions(runtime: RuntimeOptions, optimization: OptimizationLevel = 'all'): ort.InferenceSession.SessionOptions {
   const providers: ort.InferenceSession.ExecutionProviderConfig[] = runtime.executionProvider === 'cpu' ? ['cpu'] : [runtime.executionProvider, 'cpu'];
   return {
     executionProviders: providers,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: optimization,
     // Warnings such as a graph's fixed output batch size repeat on every run; errors still show.
     logSeverityLevel: 3,
     ...(runtime.intraOpThreads > 0 ? { intraOpNumThreads: runtime.intraOpThreads } : {}),
@@ -54,19 +58,28 @@ export class SessionPool {
 
   constructor(readonly runtime: RuntimeOptions = DEFAULT_RUNTIME) {}
 
-  /** The session for an ONNX file, created on first use. */
-  get(modelPath: string): Promise<ort.InferenceSession> {
-    let session = this.sessions.get(modelPath);
+  /** The session for an ONNX file, created on first use ('basic' optimization for float64 graphs). */
+  get(modelPath: string, optimization: OptimizationLevel = 'all'): Promise<ort.InferenceSession> {
+    const key = `${optimization}:${modelPath}`;
+    let session = this.sessions.get(key);
     if (!session) {
       assertProviderAvailable(this.runtime.executionProvider);
-      logger.debug({ modelPath, provider: this.runtime.executionProvider }, 'creating session');
-      session = ort.InferenceSession.create(modelPath, sessionOptions(this.runtime)).catch((cause: unknown) => {
-        this.sessions.delete(modelPath);
+      logger.debug({ modelPath, provider: this.runtime.executionProvider, optimization }, 'creating session');
+      session = ort.InferenceSession.create(modelPath, sessionOptions(this.runtime, optimization)).catch((cause: unknown) => {
+        this.sessions.delete(key);
         throw new UserError(`Could not load the model file ${modelPath}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       });
-      this.sessions.set(modelPath, session);
+      this.sessions.set(key, session);
     }
     return session;
+  }
+
+  /** Releases the sessions of one file (a lesson's teaching graph when the lesson ends). */
+  async release(modelPath: string): Promise<void> {
+    const keys = [...this.sessions.keys()].filter((k) => k.slice(k.indexOf(':') + 1) === modelPath);
+    const sessions = keys.map((k) => this.sessions.get(k) as Promise<ort.InferenceSession>);
+    for (const k of keys) this.sessions.delete(k);
+    await Promise.all(sessions.map(async (s) => (await s.catch(() => null))?.release()));
   }
 
   async dispose(): Promise<void> {

@@ -1,16 +1,15 @@
-// The project's own generation loop over a three-graph VLM export
+// The project's one generation loop over a three-graph VLM export
 // (vision_encoder, embed_tokens, decoder_model_merged), driven directly with
 // onnxruntime-node. It exposes every stage (encode the image, embed tokens,
 // place image features, prefill, step) so that concept injection can append
-// rows to the image features and the teaching code can reuse the pieces.
-// One sequence at a time (batch 1); greedy unless the caller picks tokens.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+// rows to the image features and teaching can reuse the pieces. Tensors cross
+// into a graph in the type it declares (float16, float32 or float64) and come
+// back as float32 (float64 for float64 graphs), so exports in any precision
+// run with the same code. One sequence at a time (batch 1).
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../errors.ts';
-import { VLM_GRAPH_FILES } from './layout.ts';
+import { OperatorError, UserError } from '../errors.ts';
+import { floatData, floatTensor, inputType, type FloatArray } from './runtime.ts';
 import { int64Values } from './tensor.ts';
-import { sessionOptionsFor } from './runtime.ts';
 
 /** The three sessions of a VLM export. */
 export interface VlmSessions {
@@ -19,7 +18,7 @@ export interface VlmSessions {
   decoder: ort.InferenceSession;
 }
 
-/** What the loop needs to know about the language model. */
+/** What the loop needs to know about the language model (from config.json; cache sizes from the graph where it fixes them). */
 export interface VlmLoopConfig {
   layers: number;
   kvHeads: number;
@@ -28,8 +27,6 @@ export interface VlmLoopConfig {
   imageTokenId: number;
   /** Generation stops after any of these. */
   eosTokenIds: number[];
-  /** Floating type of embeddings, cache and logits. */
-  dtype: 'float32' | 'float64';
 }
 
 /** The decoder's key/value cache after `length` positions. */
@@ -58,7 +55,7 @@ export interface GenerateRequest {
   /** Tokens that end generation; default the model's eos ids ([] generates exactly `maxNewTokens`). */
   stopTokenIds?: readonly number[];
   /** Chooses the next token from the last position's logits; default greedy (`argmax`). */
-  pickToken?: (logits: Float32Array | Float64Array) => number;
+  pickToken?: (logits: FloatArray) => number;
   /** Called with each new token as it is chosen. */
   onToken?: (token: number) => void;
 }
@@ -69,34 +66,25 @@ export interface Generation {
   tokens: number[];
   stoppedBy: 'eos' | 'length';
   /** Logits of every decoder call's last position, [vocab] each (the prefill's first). */
-  stepLogits: (Float32Array | Float64Array)[];
+  stepLogits: FloatArray[];
 }
-
-type FloatArray = Float32Array | Float64Array;
 
 /** Reads the loop settings from an export's config.json (and generation_config.json when present). */
 export function loopConfigFromJson(config: Record<string, unknown>, generation: Record<string, unknown> = {}): VlmLoopConfig {
   const text = (config.text_config ?? config) as Record<string, unknown>;
   const num = (value: unknown, name: string): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new UserError(`The model's config.json has no usable "${name}".`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OperatorError(`The model's config.json has no usable "${name}".`);
     return value;
   };
   const heads = num(text.num_attention_heads, 'num_attention_heads');
   const eos = generation.eos_token_id ?? text.eos_token_id ?? config.eos_token_id;
-  const dtype = (text.torch_dtype ?? config.torch_dtype) === 'float64' ? 'float64' : 'float32';
   return {
     layers: num(text.num_hidden_layers, 'num_hidden_layers'),
     kvHeads: num(text.num_key_value_heads ?? heads, 'num_key_value_heads'),
     headDim: num(text.head_dim ?? num(text.hidden_size, 'hidden_size') / heads, 'head_dim'),
     imageTokenId: num(config.image_token_index ?? config.image_token_id, 'image_token_index'),
     eosTokenIds: Array.isArray(eos) ? eos.map((e) => num(e, 'eos_token_id')) : eos === undefined ? [] : [num(eos, 'eos_token_id')],
-    dtype,
   };
-}
-
-/** Replaces each single placeholder by `count` copies (the expansion LLaVA's processor does). */
-export function expandImagePlaceholder(inputIds: readonly number[], imageTokenId: number, count: number): number[] {
-  return inputIds.flatMap((id) => (id === imageTokenId ? Array.from({ length: count }, () => imageTokenId) : [id]));
 }
 
 function int64Tensor(values: readonly number[], dims: readonly number[]): ort.Tensor {
@@ -106,7 +94,7 @@ function int64Tensor(values: readonly number[], dims: readonly number[]): ort.Te
 /** The last position's logits of a [1, positions, vocab] tensor. */
 export function lastLogits(logits: ort.Tensor): FloatArray {
   const vocab = logits.dims[2];
-  const data = logits.data as FloatArray;
+  const data = floatData(logits);
   return data.slice(data.length - vocab);
 }
 
@@ -119,44 +107,42 @@ export function argmax(values: ArrayLike<number>): number {
 
 /** Generation (greedy by default) and its stages over the three sessions of a VLM. */
 export class VlmSessionLoop {
+  /** Whether the decoder takes position_ids (the onnxruntime-genai builder's decoders derive them from the mask). */
+  private readonly positionIds: boolean;
+  private readonly cacheType: ort.Tensor.Type;
+  private readonly cacheShape: { kvHeads: number; headDim: number };
+
   constructor(
     readonly sessions: VlmSessions,
     readonly config: VlmLoopConfig,
-  ) {}
-
-  /**
-   * Opens an export directory (`config.json` + `onnx/*.onnx`). `createSession`
-   * lets the caller route through its session pool; default: a fresh CPU
-   * session with `sessionOptionsFor` the model's float type (float64 models
-   * need it).
-   */
-  static async open(dir: string, options: { createSession?: (file: string) => Promise<ort.InferenceSession> } = {}): Promise<VlmSessionLoop> {
-    const readJson = async (name: string, required: boolean): Promise<Record<string, unknown>> => {
-      try {
-        return JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Record<string, unknown>;
-      } catch (cause) {
-        if (!required && (cause as NodeJS.ErrnoException).code === 'ENOENT') return {};
-        throw new UserError(`Cannot read ${name} of the model in ${dir}.`, { cause });
-      }
-    };
-    const config = loopConfigFromJson(await readJson('config.json', true), await readJson('generation_config.json', false));
-    const create = options.createSession ?? ((file: string) => ort.InferenceSession.create(file, sessionOptionsFor(config.dtype)));
-    const [visionEncoder, embedTokens, decoder] = await Promise.all(
-      [VLM_GRAPH_FILES.visionEncoder, VLM_GRAPH_FILES.embedTokens, VLM_GRAPH_FILES.decoder].map((f) => create(path.join(dir, f))),
-    );
-    return new VlmSessionLoop({ visionEncoder, embedTokens, decoder }, config);
+  ) {
+    const decoder = sessions.decoder;
+    for (const name of ['inputs_embeds', 'attention_mask']) {
+      if (!decoder.inputNames.includes(name)) throw new OperatorError(`The decoder has no "${name}" input (it has ${decoder.inputNames.join(', ')}); the VLM needs a decoder that takes inputs_embeds.`);
+    }
+    this.positionIds = decoder.inputNames.includes('position_ids');
+    const past = decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
+    if (!past || !past.isTensor) throw new OperatorError('The decoder has no past_key_values.0.key input; the VLM needs a decoder with a KV cache (decoder_model_merged).');
+    this.cacheType = past.type;
+    // Exports that write the head count and size into the graph (the genai builder does) win over config.json.
+    const [, heads, , size] = past.shape;
+    this.cacheShape = { kvHeads: typeof heads === 'number' ? heads : config.kvHeads, headDim: typeof size === 'number' ? size : config.headDim };
   }
 
-  /** pixel_values [1, 3, S, S] -> image_features [1, tokens, hidden]. */
+  /** pixel_values [1, 3, S, S] (float32) -> image_features [1, rows, hidden] as float32 (float64 for float64 graphs). */
   async encodeImage(pixelValues: ort.Tensor): Promise<ort.Tensor> {
-    const out = await this.sessions.visionEncoder.run({ pixel_values: pixelValues });
-    return out.image_features;
+    const session = this.sessions.visionEncoder;
+    const feed = floatTensor(inputType(session, 'pixel_values'), floatData(pixelValues), pixelValues.dims);
+    const out = (await session.run({ pixel_values: feed })).image_features;
+    const data = floatData(out);
+    return new ort.Tensor(data instanceof Float64Array ? 'float64' : 'float32', data, out.dims);
   }
 
-  /** Token ids -> inputs_embeds [1, ids, hidden]. */
+  /** Token ids -> inputs_embeds [1, ids, hidden], as float32 (float64 for float64 graphs). */
   async embed(inputIds: readonly number[]): Promise<ort.Tensor> {
-    const out = await this.sessions.embedTokens.run({ input_ids: int64Tensor(inputIds, [1, inputIds.length]) });
-    return out.inputs_embeds;
+    const out = (await this.sessions.embedTokens.run({ input_ids: int64Tensor(inputIds, [1, inputIds.length]) })).inputs_embeds;
+    const data = floatData(out);
+    return new ort.Tensor(data instanceof Float64Array ? 'float64' : 'float32', data, out.dims);
   }
 
   /**
@@ -166,27 +152,39 @@ export class VlmSessionLoop {
    */
   placeImageFeatures(inputIds: readonly number[], inputsEmbeds: ort.Tensor, imageFeatures: ort.Tensor): ort.Tensor {
     const hidden = inputsEmbeds.dims[2];
-    const features = imageFeatures.data as FloatArray;
+    const features = floatData(imageFeatures);
     const rows = features.length / hidden;
     const positions = inputIds.flatMap((id, i) => (id === this.config.imageTokenId ? [i] : []));
     if (positions.length !== rows || imageFeatures.dims[imageFeatures.dims.length - 1] !== hidden) {
-      throw new UserError(`The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`);
+      throw new OperatorError(`The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`);
     }
-    const merged = (inputsEmbeds.data as FloatArray).slice();
+    const merged = floatData(inputsEmbeds).slice();
     positions.forEach((position, row) => merged.set(features.subarray(row * hidden, (row + 1) * hidden), position * hidden));
-    return new ort.Tensor(inputsEmbeds.type as 'float32' | 'float64', merged, inputsEmbeds.dims);
+    return new ort.Tensor(merged instanceof Float64Array ? 'float64' : 'float32', merged, inputsEmbeds.dims);
   }
 
-  /** A cache with no positions yet. */
-  emptyCache(): KvCache {
+  /** A cache with no positions yet, of `batch` sequences. */
+  emptyCache(batch = 1): KvCache {
     const tensors: Record<string, ort.Tensor> = {};
-    const { layers, kvHeads, headDim, dtype } = this.config;
-    for (let i = 0; i < layers; i++) {
-      for (const part of ['key', 'value']) {
-        tensors[`past_key_values.${i}.${part}`] = new ort.Tensor(dtype, dtype === 'float64' ? new Float64Array(0) : new Float32Array(0), [1, kvHeads, 0, headDim]);
-      }
+    const { kvHeads, headDim } = this.cacheShape;
+    for (let i = 0; i < this.config.layers; i++) {
+      for (const part of ['key', 'value']) tensors[`past_key_values.${i}.${part}`] = floatTensor(this.cacheType, new Float32Array(0), [batch, kvHeads, 0, headDim]);
     }
     return { length: 0, tensors };
+  }
+
+  /** The decoder's feeds besides the embeddings and the cache: the mask, and positions where the decoder takes them. */
+  positionFeeds(batch: number, positions: number, past: number, lengths?: readonly number[]): Record<string, ort.Tensor> {
+    const total = past + positions;
+    const mask = Array.from({ length: batch * total }, (_, i) => (lengths && i % total >= past + lengths[Math.floor(i / total)] ? 0 : 1));
+    const feeds: Record<string, ort.Tensor> = { attention_mask: int64Tensor(mask, [batch, total]) };
+    if (this.positionIds) feeds.position_ids = int64Tensor(Array.from({ length: batch * positions }, (_, i) => past + (i % positions)), [batch, positions]);
+    return feeds;
+  }
+
+  /** `inputs_embeds` as the decoder declares it (float16 exports that keep float16 inputs get float16). */
+  decoderEmbeds(data: FloatArray, dims: readonly number[]): ort.Tensor {
+    return floatTensor(inputType(this.sessions.decoder, 'inputs_embeds'), data, dims);
   }
 
   /**
@@ -195,11 +193,9 @@ export class VlmSessionLoop {
    */
   async forward(inputsEmbeds: ort.Tensor, cache: KvCache): Promise<DecoderStep> {
     const n = inputsEmbeds.dims[1];
-    const total = cache.length + n;
     const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: inputsEmbeds,
-      attention_mask: int64Tensor(new Array<number>(total).fill(1), [1, total]),
-      position_ids: int64Tensor(Array.from({ length: n }, (_, i) => cache.length + i), [1, n]),
+      inputs_embeds: this.decoderEmbeds(floatData(inputsEmbeds), inputsEmbeds.dims),
+      ...this.positionFeeds(1, n, cache.length),
       ...cache.tensors,
     };
     const out = await this.sessions.decoder.run(feeds);
@@ -208,7 +204,7 @@ export class VlmSessionLoop {
       tensors[`past_key_values.${i}.key`] = out[`present.${i}.key`];
       tensors[`past_key_values.${i}.value`] = out[`present.${i}.value`];
     }
-    return { logits: out.logits, cache: { length: total, tensors } };
+    return { logits: out.logits, cache: { length: cache.length + n, tensors } };
   }
 
   /** Embeds the prompt, places the image (pixels or ready features) and runs the decoder over it. */
@@ -237,10 +233,5 @@ export class VlmSessionLoop {
       if (tokens.length >= maxNewTokens) return { tokens, stoppedBy: 'length', stepLogits };
       step = await this.forward(await this.embed([token]), step.cache);
     }
-  }
-
-  /** Releases the three sessions. */
-  async release(): Promise<void> {
-    await Promise.all([this.sessions.visionEncoder.release(), this.sessions.embedTokens.release(), this.sessions.decoder.release()]);
   }
 }

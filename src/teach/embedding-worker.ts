@@ -3,7 +3,7 @@
 // the owner sends `cancel`. Started by EmbeddingJobs (jobs.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { isUserError } from '../errors.ts';
-import { runEmbeddingJob, type JobEvent } from './job.ts';
+import { runEmbeddingJob, type JobEnvironment, type JobEvent } from './job.ts';
 
 /** Messages from the worker to its owner. */
 export type WorkerMessage = { type: 'event'; event: JobEvent } | { type: 'finished' } | { type: 'cancelled' } | { type: 'failed'; message: string; userFacing: boolean };
@@ -13,13 +13,13 @@ export type OwnerMessage = { type: 'cancel' };
 
 const port = parentPort;
 if (port) {
-  const { jobDir } = workerData as { jobDir: string };
+  const { jobDir, environment } = workerData as { jobDir: string; environment: JobEnvironment };
   const controller = new AbortController();
   port.on('message', (message: OwnerMessage) => {
     if (message.type === 'cancel') controller.abort(new Error('cancelled'));
   });
   const post = (message: WorkerMessage) => port.postMessage(message);
-  runEmbeddingJob(jobDir, { signal: controller.signal, onEvent: (event) => post({ type: 'event', event }) })
+  runEmbeddingJob(jobDir, environment, { signal: controller.signal, onEvent: (event) => post({ type: 'event', event }) })
     .then(() => post({ type: 'finished' }))
     .catch((error: unknown) => {
       if (controller.signal.aborted) post({ type: 'cancelled' });

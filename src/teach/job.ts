@@ -13,11 +13,13 @@ import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { decodeImage } from '../image/decode.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
+import type { GraphDtypes } from '../models/catalog/vlm.ts';
+import type { RuntimeOptions } from '../models/session.ts';
+import type { VlmFamily } from '../vlm/families.ts';
 import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type StoredCheckpoint } from './checkpoint.ts';
 import type { AttentionDirection } from './loss-graph.ts';
-import { OnnxLlavaVlm } from './onnx-llava.ts';
-import type { CaptionFamily } from '../config/prompts.ts';
 import { captionTargets, vqaTargets, type ConceptToTeach, type PhotoTargets, type TeachingPhoto } from './targets.ts';
+import { TeachableExport } from './teachable-export.ts';
 import { trainConceptEmbedding, type TrainingProgress } from './trainer.ts';
 
 /** File names inside a job folder. */
@@ -37,14 +39,13 @@ export interface EmbeddingJobSpec {
   conceptId: string;
   /** Model id the embedding is stored under (ConceptRecord.embeddings key). */
   modelId: string;
-  /** Folder of the LLaVA-family ONNX export. */
+  /** Folder of the export. */
   modelDir: string;
-  /** Folder for the derived teaching model (default: next to the decoder). */
-  cacheDir?: string;
+  /** The precision of each graph: the files answering runs, so the concept is taught on what it will be read by. */
+  dtype: GraphDtypes;
   concept: ConceptToTeach;
   /** Personalized captioning (default) or VQA targets. */
   task: 'caption' | 'vqa';
-  family: CaptionFamily;
   training: { steps: number; lambda: number; seed: number; augment: boolean; checkpointEvery: number; direction: AttentionDirection };
   /** Photo files in the job folder with the captions their senders wrote. */
   photos: { file: string; caption: string | null }[];
@@ -66,11 +67,17 @@ export type JobEvent =
   | { type: 'checkpoint'; step: number }
   | { type: 'done'; steps: number; finalLoss: number | null };
 
-/** Training settings of the paper for a task (captioning lambda 0.0075, VQA 10). */
-export function defaultTraining(task: 'caption' | 'vqa', seed = 0): EmbeddingJobSpec['training'] {
+/** Where a job runs: how its sessions are created (the configured provider and threads) and where teaching graphs are cached. */
+export interface JobEnvironment {
+  runtime: RuntimeOptions;
+  cacheDir: string;
+}
+
+/** Training settings of the paper for a task and family (captioning lambda 0.0075 for LLaVA, 1.0 for MiniGPT-v2; VQA 10). */
+export function defaultTraining(task: 'caption' | 'vqa', family: VlmFamily, seed = 0): EmbeddingJobSpec['training'] {
   return {
     steps: EMBEDDING_TRAINING.steps,
-    lambda: task === 'vqa' ? EMBEDDING_TRAINING.attentionLambda.llavaVqa : EMBEDDING_TRAINING.attentionLambda.llavaCaptioning,
+    lambda: task === 'vqa' ? EMBEDDING_TRAINING.attentionLambda.llavaVqa : family.captionLambda,
     seed,
     augment: true,
     checkpointEvery: EMBEDDING_TRAINING.checkpointEvery,
@@ -93,7 +100,7 @@ export function embeddingOf(result: StoredResult): ConceptEmbedding {
  * written when it returns. A set `signal` stops it between steps; the last
  * checkpoint stays for a later resume.
  */
-export async function runEmbeddingJob(jobDir: string, options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {}): Promise<StoredResult> {
+export async function runEmbeddingJob(jobDir: string, environment: JobEnvironment, options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {}): Promise<StoredResult> {
   const spec = readJsonIfPresent<EmbeddingJobSpec>(path.join(jobDir, JOB_FILES.spec));
   if (!spec) throw new Error(`no ${JOB_FILES.spec} in ${jobDir}`);
   const done = readJsonIfPresent<StoredResult>(path.join(jobDir, JOB_FILES.result));
@@ -101,7 +108,8 @@ export async function runEmbeddingJob(jobDir: string, options: { signal?: AbortS
   const emit = options.onEvent ?? (() => {});
 
   emit({ type: 'preparing', stage: 'model' });
-  const vlm = await OnnxLlavaVlm.open(spec.modelDir, { modelId: spec.modelId, cacheDir: spec.cacheDir, direction: spec.training.direction });
+  // The lesson's own sessions (ONNX Runtime runs block the thread that calls them), made as every session of the process is.
+  const vlm = await TeachableExport.open(spec.modelDir, { runtime: environment.runtime, cacheDir: environment.cacheDir, dtype: spec.dtype, direction: spec.training.direction });
   try {
     options.signal?.throwIfAborted();
     const photos: TeachingPhoto[] = [];
@@ -110,7 +118,7 @@ export async function runEmbeddingJob(jobDir: string, options: { signal?: AbortS
     let stored = readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile);
     if (!stored || stored.choices.length !== photos.length) {
       emit({ type: 'preparing', stage: 'targets' });
-      const built = spec.task === 'vqa' ? await vqaTargets(vlm, photos, spec.concept) : await captionTargets(vlm, photos, spec.concept, spec.family);
+      const built = spec.task === 'vqa' ? await vqaTargets(vlm, photos, spec.concept) : await captionTargets(vlm, photos, spec.concept, vlm.model.family.captionPrompt);
       stored = { choices: built.map((t) => t.choices) };
       writeJsonAtomic(targetsFile, stored);
     }

@@ -18,8 +18,9 @@ import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
 import { readJsonIfPresent, writeFileAtomic, writeJsonAtomic } from './checkpoint.ts';
 import type { OwnerMessage, WorkerMessage } from './embedding-worker.ts';
-import { defaultTraining, embeddingOf, JOB_FILES, runEmbeddingJob, type EmbeddingJobSpec, type JobEvent, type StoredResult } from './job.ts';
-import type { CaptionFamily } from '../config/prompts.ts';
+import { defaultTraining, embeddingOf, JOB_FILES, runEmbeddingJob, type EmbeddingJobSpec, type JobEnvironment, type JobEvent, type StoredResult } from './job.ts';
+import type { GraphDtypes } from '../models/catalog/vlm.ts';
+import type { VlmFamily } from '../vlm/families.ts';
 import type { ConceptToTeach } from './targets.ts';
 
 const logger = moduleLogger('teach-jobs');
@@ -41,6 +42,8 @@ export interface EmbeddingJobsOptions {
   concurrency?: number;
   /** Run jobs in worker threads (default) or on this thread (scripts that have nothing else to do). */
   threads?: 'worker' | 'inline';
+  /** How the lessons' sessions are made and where teaching graphs are cached (the process's own settings). */
+  environment: JobEnvironment;
 }
 
 /** A request to teach one concept's embedding on one model. */
@@ -49,12 +52,13 @@ export interface TeachRequest {
   conceptId: string;
   modelId: string;
   modelDir: string;
-  cacheDir?: string;
+  /** The precision of each graph answering runs. */
+  dtype: GraphDtypes;
+  /** The model's family (its captioning prompt and attention weight). */
+  family: VlmFamily;
   concept: ConceptToTeach;
   /** Default 'caption'. */
   task?: 'caption' | 'vqa';
-  /** Default 'llava'. */
-  family?: CaptionFamily;
   /** At most EMBEDDING_TRAINING.maxPhotosPerStep are used. */
   photos: { image: RgbImage; caption: string | null }[];
   /** Overrides of the paper's settings (steps, lambda, seed, ...). */
@@ -144,11 +148,10 @@ export class EmbeddingJobs {
       conceptId: request.conceptId,
       modelId: request.modelId,
       modelDir: path.resolve(request.modelDir),
-      ...(request.cacheDir ? { cacheDir: path.resolve(request.cacheDir) } : {}),
+      dtype: request.dtype,
       concept: request.concept,
       task,
-      family: request.family ?? 'llava',
-      training: { ...defaultTraining(task), ...request.training },
+      training: { ...defaultTraining(task, request.family), ...request.training },
       photos,
       createdAt: new Date().toISOString(),
     };
@@ -290,14 +293,14 @@ export class EmbeddingJobs {
     if ((this.options.threads ?? 'worker') === 'inline') {
       const controller = new AbortController();
       stop = () => controller.abort(new Error('stopped'));
-      ended = runEmbeddingJob(jobDir, { signal: controller.signal, onEvent: (e) => this.onEvent(spec, e) }).then(
+      ended = runEmbeddingJob(jobDir, this.options.environment, { signal: controller.signal, onEvent: (e) => this.onEvent(spec, e) }).then(
         () => void (outcome = { kind: 'finished' }),
         (error: unknown) => {
           outcome = controller.signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: error instanceof UserError };
         },
       );
     } else {
-      const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: { jobDir, entry: new URL('./embedding-worker.ts', import.meta.url).href } });
+      const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: { jobDir, environment: this.options.environment, entry: new URL('./embedding-worker.ts', import.meta.url).href } });
       let timer: NodeJS.Timeout | undefined;
       stop = () => {
         worker.postMessage({ type: 'cancel' } satisfies OwnerMessage);

@@ -25,6 +25,8 @@ export const LOSS_OUTPUTS = {
   loss: 'loss',
   caption: 'caption_loss',
   attention: 'attention_loss',
+  /** d loss / d inputs_embeds. */
+  embedsGradient: 'inputs_embeds_grad',
 } as const;
 
 /** Which attention entries of the concept token are regularized. */
@@ -148,5 +150,9 @@ export function buildTeachingModel(decoder: OnnxModel, options: CaptionLossOptio
     keep: [LOSS_OUTPUTS.caption, LOSS_OUTPUTS.attention],
     lossOutput: LOSS_OUTPUTS.loss,
   });
-  return { ...built, embedsGradient: built.gradients[embeds], attentionLayers: layers };
+  const embedsGradient = built.gradients[embeds];
+  if (embeds === 'inputs_embeds' && embedsGradient !== LOSS_OUTPUTS.embedsGradient) {
+    throw new GradientError(`The decoder already has a value named ${LOSS_OUTPUTS.embedsGradient}; the teaching graph cannot name its gradient output.`);
+  }
+  return { ...built, embedsGradient, attentionLayers: layers };
 }

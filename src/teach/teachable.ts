@@ -3,15 +3,9 @@
 // the loss and its gradient with respect to the concept vector for a batch,
 // and greedy answers with or without concept tokens (targets, evaluation).
 import type { RgbImage } from '../image/decode.ts';
+import type { ImageFeatures } from '../vlm/export/vlm-export.ts';
 
-/** One image's features as the language model reads them. */
-export interface ImageFeatures {
-  /** Row-major [rows, hiddenSize]. */
-  rows: Float32Array | Float64Array;
-  count: number;
-  /** The norm a concept token is rescaled to (LLaVA: the first image token's L2 norm). */
-  referenceNorm: number;
-}
+export type { ImageFeatures };
 
 /** One element of a training batch. */
 export interface TrainingExample {
@@ -42,8 +36,6 @@ export interface AnswerRequest {
 
 /** A VLM that concept embeddings can be taught on. */
 export interface TeachableVlm {
-  /** Embeddings are stored per model id (ConceptRecord.embeddings). */
-  readonly modelId: string;
   /** Width of a concept vector (the language model's input width). */
   readonly hiddenSize: number;
   imageFeatures(image: RgbImage): Promise<ImageFeatures>;
@@ -51,5 +43,4 @@ export interface TeachableVlm {
   lossAndGradient(batch: readonly TrainingExample[], vector: Float64Array, lambda: number): Promise<StepResult>;
   /** Greedy answer text. */
   answer(request: AnswerRequest): Promise<string>;
-  release(): Promise<void>;
 }

@@ -24,7 +24,8 @@ import { normal, seededRandom } from '../random.ts';
 import { adamWStep, initialAdamWState } from './adamw.ts';
 import { writeConceptRow } from '../vlm/injection.ts';
 import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from './loss-graph.ts';
-import { OnnxLlavaVlm } from './onnx-llava.ts';
+import { SessionPool } from '../models/session.ts';
+import { VlmExport } from '../vlm/export/vlm-export.ts';
 import { fillConcept, teachingPrompts } from '../config/prompts.ts';
 import { syntheticScene, type SyntheticScene } from './synthetic-photos.ts';
 import { augmentPhoto } from './trainer.ts';
@@ -108,11 +109,12 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
   const random = seededRandom(seed ^ 0x5eed);
   const tiny = await writeTinyLlava(dir, { seed, ...options.model });
   const decoderFile = path.join(tiny.dir, VLM_GRAPH_FILES.decoder);
-  const vlm = await OnnxLlavaVlm.open(tiny.dir);
+  const sessions = new SessionPool();
+  const vlm = await VlmExport.open(tiny.dir, { sessions });
   const started = Date.now();
   try {
     const H = vlm.hiddenSize;
-    const dtype = vlm.loop.config.dtype;
+    const dtype = vlm.float64 ? 'float64' : 'float32';
     const instructionOf = (name: string) => fillConcept(teachingPrompts().captioning.llava, name);
     // Every example embedded once: [length, H] rows and labels.
     const examples: { embeds: FloatArray; labels: number[] }[] = [];
@@ -125,8 +127,8 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
       // the mean image feature, scaled like a concept token. Real VLMs read any extra visual token;
       // a tiny one has to have seen such a slot.
       const summary = random() < SUMMARY_SHARE;
-      const example = vlm.tokens.example(instructionOf(name), sceneCaption(scene, name), summary ? 1 : 0);
-      const features = await vlm.imageFeatures(image);
+      const example = vlm.prompts.example(instructionOf(name), sceneCaption(scene, name), summary ? 1 : 0);
+      const { features } = await vlm.features(image);
       const rows = features.count + (summary ? 1 : 0);
       const merged = dtype === 'float64' ? new Float64Array(rows * H) : new Float32Array(rows * H);
       merged.set(features.rows.subarray(0, features.count * H));
@@ -138,7 +140,7 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
         for (let k = 0; k < H; k++) mean[k] += spread * normal(random);
         writeConceptRow(mean, features.referenceNorm, merged, features.count * H);
       }
-      const embedded = vlm.loop.placeImageFeatures(example.inputIds, await vlm.loop.embed(example.inputIds), new ort.Tensor(dtype, merged, [1, rows, H]));
+      const embedded = vlm.loop.placeImageFeatures(example.ids, await vlm.loop.embed(example.ids), new ort.Tensor(dtype, merged, [1, rows, H]));
       examples.push({ embeds: embedded.data as FloatArray, labels: example.labels });
     }
 
@@ -227,6 +229,6 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
     logger.info({ dir: tiny.dir, steps, finalLoss, trainSeconds }, 'pretrained tiny captioner');
     return { dir: tiny.dir, finalLoss, trainSeconds };
   } finally {
-    await vlm.release();
+    await sessions.dispose();
   }
 }

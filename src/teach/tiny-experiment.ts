@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import type { TinyVlmOptions } from '../onnx/tiny/config.ts';
-import { OnnxLlavaVlm } from './onnx-llava.ts';
+import { TeachableExport } from './teachable-export.ts';
 import { fillConcept, teachingPrompts } from '../config/prompts.ts';
 import { syntheticScene } from './synthetic-photos.ts';
 import { writeTinyCaptioner } from './tiny-captioner.ts';
@@ -71,7 +71,7 @@ export async function runTinyTeachExperiment(options: TinyExperimentOptions = {}
   const root = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'myvlm-teach-')));
   try {
     const captioner = await writeTinyCaptioner(path.join(root, 'tiny-llava'), { seed, steps: options.pretrainSteps, model: options.model });
-    const vlm = await OnnxLlavaVlm.open(captioner.dir, { modelId: 'tiny-llava' });
+    const vlm = await TeachableExport.open(captioner.dir, { cacheDir: path.join(root, 'cache') });
     try {
       const photo = (i: number, kind: 'concept' | 'object' | 'person') => syntheticScene(seed * 7919 + i, kind);
       const train = Array.from({ length: TRAIN_PHOTOS }, (_, i) => photo(i, 'concept'));

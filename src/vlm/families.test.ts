@@ -1,22 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.ts';
-import { captionInstruction, detectFamily, questionInstruction, referInstruction, renderPrompt, sanitizeUserText, VLM_FAMILIES } from './families.ts';
+import { captionInstruction, detectFamily, questionInstruction, referInstruction, sanitizeUserText, VLM_FAMILIES } from './families.ts';
 
 const llava = VLM_FAMILIES['llava-vicuna'];
 const qwen = VLM_FAMILIES['llava-qwen'];
 const minigpt = VLM_FAMILIES['minigpt-v2'];
 
 describe('VLM families', () => {
-  it("write each family's conversation with one image placeholder", () => {
-    expect(renderPrompt(llava, captionInstruction(llava, ['sks']))).toBe('USER: <image>\nPlease caption this image of sks. ASSISTANT:');
-    expect(renderPrompt(qwen, questionInstruction(qwen, 'What is sks holding?'))).toBe(
-      '<|im_start|>user\n<image>\nWhat is sks holding?<|im_end|>\n<|im_start|>assistant\n',
-    );
-    expect(renderPrompt(minigpt, referInstruction(minigpt, 'sks'))).toBe('[INST] <Img><ImageHere></Img> [refer] sks in the image [/INST]');
+  it("write each family's task instructions, naming concepts by identifier", () => {
+    expect(captionInstruction(llava, ['sks'])).toBe('Please caption this image of sks.');
+    expect(questionInstruction(qwen, 'What is sks holding?')).toBe('What is sks holding?');
+    expect(referInstruction(minigpt, 'sks')).toBe('[refer] sks in the image');
     expect(captionInstruction(minigpt, ['Anna', 'Bob', 'sks'])).toBe('[caption] A short image caption of Anna, Bob and sks:');
     expect(captionInstruction(llava, [])).toBe('Please caption this image.');
     // "$&" in a question stays literal text.
     expect(questionInstruction(minigpt, 'Is $& here?')).toBe('[vqa] Is $& here?');
+  });
+
+  it("teach with each family's captioning prompt and attention weight (ALGORITHM.md section 4)", () => {
+    expect([llava.captionPrompt, qwen.captionPrompt, minigpt.captionPrompt]).toEqual(['llava', 'llava', 'minigpt-v2']);
+    expect([llava.captionLambda, qwen.captionLambda, minigpt.captionLambda]).toEqual([0.0075, 0.0075, 1.0]);
   });
 
   it('carry the paper decoding defaults and concept scales', () => {

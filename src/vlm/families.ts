@@ -1,9 +1,10 @@
-// VLM families as data: how each one wants its conversation written, where
-// the image goes, how it decodes by default, where a concept embedding takes
-// its scale from, how it writes a box, and which runtime runs it. A new
-// checkpoint of a known family needs a registry entry, not code.
+// VLM families as data: how each one writes a conversation when the export
+// carries no chat template of its own, where the image goes, how it decodes
+// by default, where a concept embedding takes its scale from, how strongly
+// teaching regularizes attention, and how it writes a box. A new checkpoint
+// of a known family needs a registry entry, not code.
 import { CONCEPT_PLACEHOLDER, teachingPrompts, type CaptionFamily } from '../config/prompts.ts';
-import { GENERATION } from '../config/defaults.ts';
+import { EMBEDDING_TRAINING, GENERATION } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
 import type { VlmFamilyId } from '../models/catalog/vlm.ts';
 import type { BoxSyntaxId } from './boxes.ts';
@@ -26,13 +27,6 @@ export interface DecodingDefaults {
  */
 export type ConceptScale = 'first-image-token' | 'mean-image-token';
 
-/**
- * What runs the three graphs: transformers.js's own LLaVA model (its
- * generate(), with the image-feature merge hooked), or the project's session
- * loop (any three-graph export with float32 inputs and outputs).
- */
-export type VlmRuntime = 'transformers.js' | 'session-loop';
-
 /** The instructions of the three tasks; `{concepts}`, `{concept}` and `{question}` are filled with identifiers. */
 export interface TaskPrompts {
   /** Captioning when no concept is injected. */
@@ -49,8 +43,12 @@ export interface TaskPrompts {
 export interface VlmFamily {
   id: VlmFamilyId;
   label: string;
-  /** One user turn and the start of the answer; `{image}` is where the placeholder goes, `{text}` the instruction. */
+  /** One user turn and the start of the answer, for exports without a chat template; `{content}` is the user's message. */
   template: string;
+  /** A user message written as text: `{image}` is where the placeholder goes, `{text}` the instruction. */
+  content: string;
+  /** What separates the prompt from the answer when the family's template writes a conversation. */
+  answerPrefix: string;
   /** The tokenizer's image placeholder, written once at `{image}` and expanded to one per image-feature row. */
   imageToken: string;
   /** Tokens (besides the model's eos) that end an answer. */
@@ -62,7 +60,10 @@ export interface VlmFamily {
   /** The box syntax the family answers REC prompts in. */
   box: BoxSyntaxId;
   prompts: TaskPrompts;
-  runtime: VlmRuntime;
+  /** Which captioning instruction of prompts/captioning.json teaches and asks for a concept. */
+  captionPrompt: CaptionFamily;
+  /** Attention regularization weight when teaching with captions (ALGORITHM.md section 4). */
+  captionLambda: number;
 }
 
 const LLAVA_DECODING: DecodingDefaults = {
@@ -97,7 +98,9 @@ export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
   'llava-vicuna': {
     id: 'llava-vicuna',
     label: 'LLaVA-1.5/1.6 (Vicuna conversation)',
-    template: 'USER: {image}\n{text} ASSISTANT:',
+    template: 'USER: {content} ASSISTANT:',
+    content: '{image}\n{text}',
+    answerPrefix: ' ',
     imageToken: '<image>',
     stopTokens: [],
     reservedStrings: ['<image>', 'USER:', 'ASSISTANT:'],
@@ -105,12 +108,15 @@ export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
     conceptScale: 'first-image-token',
     box: 'llava',
     prompts: LLAVA_PROMPTS,
-    runtime: 'transformers.js',
+    captionPrompt: 'llava',
+    captionLambda: EMBEDDING_TRAINING.attentionLambda.llavaCaptioning,
   },
   'llava-qwen': {
     id: 'llava-qwen',
     label: 'LLaVA-interleave / OneVision (Qwen ChatML conversation)',
-    template: '<|im_start|>user\n{image}\n{text}<|im_end|>\n<|im_start|>assistant\n',
+    template: '<|im_start|>user\n{content}<|im_end|>\n<|im_start|>assistant\n',
+    content: '{image}\n{text}',
+    answerPrefix: '',
     imageToken: '<image>',
     stopTokens: ['<|im_end|>', '<|endoftext|>'],
     reservedStrings: ['<image>', '<|im_start|>', '<|im_end|>', '<|endoftext|>', '<|box_start|>', '<|box_end|>'],
@@ -118,12 +124,15 @@ export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
     conceptScale: 'first-image-token',
     box: 'llava',
     prompts: LLAVA_PROMPTS,
-    runtime: 'transformers.js',
+    captionPrompt: 'llava',
+    captionLambda: EMBEDDING_TRAINING.attentionLambda.llavaCaptioning,
   },
   'minigpt-v2': {
     id: 'minigpt-v2',
     label: 'MiniGPT-v2 (LLaMA-2 [INST] conversation)',
-    template: '[INST] <Img>{image}</Img> {text} [/INST]',
+    template: '[INST] {content} [/INST]',
+    content: '<Img>{image}</Img> {text}',
+    answerPrefix: ' ',
     imageToken: '<ImageHere>',
     stopTokens: [],
     reservedStrings: ['<ImageHere>', '<Img>', '</Img>', '[INST]', '[/INST]'],
@@ -142,7 +151,8 @@ export const VLM_FAMILIES: Readonly<Record<VlmFamilyId, VlmFamily>> = {
       question: '[vqa] {question}',
       refer: '[refer] {concept} in the image',
     },
-    runtime: 'session-loop',
+    captionPrompt: 'minigpt-v2',
+    captionLambda: EMBEDDING_TRAINING.attentionLambda.minigptV2,
   },
 };
 
@@ -183,11 +193,6 @@ export function questionInstruction(family: VlmFamily, question: string): string
 /** The instruction of a REC turn for one concept. */
 export function referInstruction(family: VlmFamily, identifier: string): string {
   return family.prompts.refer.replace('{concept}', () => identifier);
-}
-
-/** The whole prompt text: the family's turn around the instruction, with one image placeholder. */
-export function renderPrompt(family: VlmFamily, instruction: string): string {
-  return family.template.replace('{image}', family.imageToken).replace('{text}', () => instruction);
 }
 
 /** Removes chat markers and placeholders from user text, so a question cannot forge a turn or an image slot. */

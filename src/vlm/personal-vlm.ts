@@ -2,17 +2,17 @@
 // photo, turned into a personalized caption, an answer to a question, or a
 // box around one concept. Concepts enter as one token each (their stored
 // embedding for this model); prompts speak identifiers, answers speak names.
-import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { UserError } from '../errors.ts';
 import type { Box } from '../heads/types.ts';
 import type { RgbImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import { parseBox, type BoxSyntaxId, type NormalizedBox } from './boxes.ts';
-import type { EngineResult, GenerationEngine } from './engine.ts';
-import { captionInstruction, questionInstruction, referInstruction, renderPrompt, sanitizeUserText, type VlmFamily } from './families.ts';
+import { generate, type GenerationResult } from './export/generation.ts';
+import type { VlmExport } from './export/vlm-export.ts';
+import { captionInstruction, questionInstruction, referInstruction, sanitizeUserText, type VlmFamily } from './families.ts';
 import { identifiersForNames, namesForIdentifiers } from './identifiers.ts';
-import { boxOnPhoto, type VlmImageProcessor } from './image-input.ts';
+import { boxOnPhoto, type VlmImageInput } from './image-input.ts';
 import { conceptVectorProblem } from './injection.ts';
 
 const logger = moduleLogger('vlm');
@@ -65,7 +65,7 @@ export interface VlmAnswer {
   prompt: string;
   injected: ConceptRecord[];
   skipped: SkippedConcept[];
-  generation: EngineResult & { totalMs: number; firstTokenMs: number | null };
+  generation: GenerationResult & { totalMs: number; firstTokenMs: number | null };
 }
 
 /** A REC answer: the box on the photo when the model gave a usable one. */
@@ -75,49 +75,29 @@ export interface ReferAnswer extends VlmAnswer {
   problem: string | null;
 }
 
-/** What a PersonalVlm is made of; `openVlm` builds one from a model folder. */
-export interface PersonalVlmParts {
-  /** The key of this model's concept embeddings (`ConceptRecord.embeddings[id]`). */
-  id: string;
-  /** The folder of the export (the teaching jobs derive their gradient model from it). */
-  dir: string;
-  family: VlmFamily;
-  tokenizer: PreTrainedTokenizer;
-  images: VlmImageProcessor;
-  engine: GenerationEngine;
-}
-
 /** A loaded VLM that answers by name; build one with `openVlm`. */
 export class PersonalVlm {
-  readonly id: string;
   readonly family: VlmFamily;
-  private readonly stopTokenIds: number[];
-  /** One generation at a time: the sessions (and transformers.js's sampler) are shared. */
+  /** One generation at a time: the decoder's sessions are shared. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly parts: PersonalVlmParts) {
-    this.id = parts.id;
-    this.family = parts.family;
-    const placeholder = parts.tokenizer.convert_tokens_to_ids(parts.family.imageToken);
-    if (placeholder !== parts.engine.imageTokenId) {
-      throw new UserError(`The tokenizer's ${parts.family.imageToken} is token ${placeholder}, but the model's config says the image token is ${parts.engine.imageTokenId}.`);
-    }
-    const familyStops = parts.tokenizer.convert_tokens_to_ids([...parts.family.stopTokens]).filter((id): id is number => Number.isInteger(id));
-    this.stopTokenIds = [...new Set([...parts.engine.eosTokenIds, ...familyStops])];
+  constructor(
+    /** The key of this model's concept embeddings (`ConceptRecord.embeddings[id]`). */
+    readonly id: string,
+    /** The export it runs on: prompt renderer, image processor, sessions (teaching opens the same). */
+    readonly model: VlmExport,
+  ) {
+    this.family = model.family;
+  }
+
+  /** The folder of the export. */
+  get dir(): string {
+    return this.model.dir;
   }
 
   /** Width of a concept embedding for this model. */
-  get dir(): string {
-    return this.parts.dir;
-  }
-
   get hiddenSize(): number {
-    return this.parts.engine.hiddenSize;
-  }
-
-  /** What runs the graphs: transformers.js's LLaVA or the project's session loop. */
-  get runtime(): GenerationEngine['runtime'] {
-    return this.parts.engine.runtime;
+    return this.model.hiddenSize;
   }
 
   /** Splits fired concepts into those with a usable embedding for this model (in order) and the others. */
@@ -157,7 +137,7 @@ export class PersonalVlm {
   async refer(request: Omit<LookRequest, 'concepts'> & { target: ConceptRecord }): Promise<ReferAnswer> {
     const { injected, skipped } = this.usableConcepts([request.target]);
     if (injected.length === 0) throw new UserError(`I cannot point at ${request.target.name} yet: ${skipped[0]?.reason ?? 'no embedding'}.`);
-    const input = await this.parts.images.prepare(request.image);
+    const input = await this.model.images.prepare(request.image);
     const answer = await this.run(request, referInstruction(this.family, request.target.identifier), injected, skipped, input);
     const parsed = parseBox(answer.rawText, this.family.box);
     if (!parsed.ok) return { ...answer, located: null, problem: parsed.reason };
@@ -168,55 +148,41 @@ export class PersonalVlm {
 
   /**
    * Generates for an instruction already written with identifiers (for the
-   * teaching code and the benchmarks); concepts without a usable embedding
-   * are skipped, as in every task.
+   * benchmarks); concepts without a usable embedding are skipped, as in every task.
    */
   async generate(request: LookRequest & { instruction: string }): Promise<VlmAnswer> {
     const { injected, skipped } = this.usableConcepts(request.concepts);
     return this.run(request, request.instruction, injected, skipped);
   }
 
-  /** Waits for the generation in flight, then releases the engine. */
+  /** Waits for the generation in flight; the sessions belong to the pool, which closes them. */
   async dispose(): Promise<void> {
     await this.queue.catch(() => undefined);
-    await this.parts.engine.dispose();
   }
 
-  private run(
-    request: GenerationOptions & { image: RgbImage },
-    instruction: string,
-    injected: ConceptRecord[],
-    skipped: SkippedConcept[],
-    prepared?: Awaited<ReturnType<VlmImageProcessor['prepare']>>,
-  ): Promise<VlmAnswer> {
+  private run(request: GenerationOptions & { image: RgbImage }, instruction: string, injected: ConceptRecord[], skipped: SkippedConcept[], prepared?: VlmImageInput): Promise<VlmAnswer> {
     const task = this.queue.then(() => this.runNow(request, instruction, injected, skipped, prepared));
     this.queue = task.catch(() => undefined);
     return task;
   }
 
-  private async runNow(
-    request: GenerationOptions & { image: RgbImage },
-    instruction: string,
-    injected: ConceptRecord[],
-    skipped: SkippedConcept[],
-    prepared?: Awaited<ReturnType<VlmImageProcessor['prepare']>>,
-  ): Promise<VlmAnswer> {
-    const { tokenizer, engine } = this.parts;
+  private async runNow(request: GenerationOptions & { image: RgbImage }, instruction: string, injected: ConceptRecord[], skipped: SkippedConcept[], prepared?: VlmImageInput): Promise<VlmAnswer> {
+    const { model } = this;
     const decoding = this.family.decoding;
     const maxNewTokens = request.maxNewTokens ?? decoding.maxNewTokens;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
-    const prompt = renderPrompt(this.family, instruction);
-    const input = prepared ?? (await this.parts.images.prepare(request.image));
+    // Features first: the prompt has one placeholder per feature row.
+    const features = await model.encode(prepared ?? (await model.images.prepare(request.image)));
+    const prompt = model.prompts.prompt(instruction, { conceptRows: injected.length });
     const named = injected.map((c) => ({ identifier: c.identifier, name: c.name }));
     const started = performance.now();
     let firstTokenMs: number | null = null;
     const streamed: number[] = [];
-    const stopTokenIds = request.ignoreStopTokens ? [] : this.stopTokenIds;
-    const result = await engine.generate({
-      inputIds: tokenizer.encode(prompt),
-      pixelValues: input.pixelValues,
+    const stopTokenIds = request.ignoreStopTokens ? [] : model.prompts.stopTokenIds;
+    const result = await generate(model, {
+      prompt,
+      features,
       concepts: injected.map((c) => c.embeddings[this.id].vector),
-      conceptScale: this.family.conceptScale,
       choice: { sample: request.sample ?? decoding.sample, temperature: request.temperature ?? decoding.temperature, topP: request.topP ?? decoding.topP },
       seed: request.seed ?? DEFAULT_GENERATION_SEED,
       maxNewTokens,
@@ -226,20 +192,20 @@ export class PersonalVlm {
         request.onToken?.(token);
         if (request.onText) {
           streamed.push(token);
-          request.onText(namesForIdentifiers(this.decode(streamed, stopTokenIds, true), named));
+          request.onText(namesForIdentifiers(this.decode(streamed, stopTokenIds, false), named));
         }
       },
     });
     const totalMs = performance.now() - started;
-    const rawText = this.decode(result.tokens, stopTokenIds, false);
-    const text = namesForIdentifiers(this.decode(result.tokens, stopTokenIds, true), named);
+    const rawText = this.decode(result.tokens, stopTokenIds, true);
+    const text = namesForIdentifiers(this.decode(result.tokens, stopTokenIds, false), named);
     logger.debug({ model: this.id, promptTokens: result.promptTokens, newTokens: result.tokens.length, concepts: injected.length, totalMs }, 'generated');
-    return { text, rawText, prompt, injected, skipped, generation: { ...result, totalMs, firstTokenMs } };
+    return { text, rawText, prompt: prompt.text, injected, skipped, generation: { ...result, totalMs, firstTokenMs } };
   }
 
   /** Tokens to text; a final stop token is not part of the answer. */
-  private decode(tokens: readonly number[], stopTokenIds: readonly number[], clean: boolean): string {
+  private decode(tokens: readonly number[], stopTokenIds: readonly number[], raw: boolean): string {
     const body = tokens.length > 0 && stopTokenIds.includes(tokens[tokens.length - 1]) ? tokens.slice(0, -1) : tokens;
-    return this.parts.tokenizer.decode([...body], { skip_special_tokens: clean }).trim();
+    return this.model.prompts.decode(body, raw);
   }
 }

@@ -47,7 +47,6 @@ export function vlmFromSettings(settings: Settings, sessions: SessionPool): VlmP
   return lazyVlm(settings.vlm, {
     resolve: { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint },
     sessions,
-    device: settings.executionProvider,
-    intraOpThreads: settings.intraOpThreads,
+    dtype: settings.vlmDtype,
   });
 }

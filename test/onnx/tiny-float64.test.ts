@@ -7,7 +7,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyVlm, writeTinyLlava, writeTinyMiniGptV2, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
-import { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import { openExport, type OpenedExport } from '../support/exports.ts';
 import { checkModel } from '../../src/onnx/check.ts';
 import { sessionOptionsFor } from '../../src/onnx/runtime.ts';
 import { maxAbsDiff, referenceLogits } from './reference-llama.ts';
@@ -17,6 +18,7 @@ let double: TinyVlmDirectory;
 let single: TinyVlmDirectory;
 let loop64: VlmSessionLoop;
 let loop32: VlmSessionLoop;
+let opened: OpenedExport[] = [];
 
 /** Sizes that exercise grouped-query attention with three query heads per key/value head. */
 const SIZES = { seed: 11, layers: 2, hiddenSize: 48, heads: 6, kvHeads: 2, tieWordEmbeddings: true };
@@ -30,19 +32,18 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'myvlm-tiny-f64-'));
   double = await writeTinyLlava(path.join(scratch, 'f64'), { ...SIZES, dtype: 'float64' });
   single = await writeTinyLlava(path.join(scratch, 'f32'), SIZES);
-  loop64 = await VlmSessionLoop.open(double.dir);
-  loop32 = await VlmSessionLoop.open(single.dir);
+  opened = [await openExport(double.dir), await openExport(single.dir)];
+  [loop64, loop32] = opened.map((o) => o.model.loop);
 });
 
 afterAll(async () => {
-  await loop64?.release();
-  await loop32?.release();
+  for (const o of opened) await o.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
 describe('tiny model in float64', () => {
   it('runs all three graphs in ONNX Runtime on CPU with float64 tensors throughout', async () => {
-    expect(loop64.config.dtype).toBe('float64');
+    expect(opened[0].model.float64).toBe(true);
     const prompt = [1, 20, 30, ...new Array<number>(double.sizes.imageTokens).fill(double.tokenIds.image), 40, 50];
     const step = await loop64.prefill({ inputIds: prompt, pixelValues: image('float64') });
     expect(step.logits.type).toBe('float64');
@@ -112,10 +113,11 @@ describe('tiny model in float64', () => {
       expect(check.runtimeOutputs.every((o) => !o.isTensor || o.type === 'float64' || o.type === 'int64')).toBe(true);
     }
     const written = await writeTinyMiniGptV2(path.join(scratch, 'minigpt64'), { dtype: 'float64', layers: 1 });
-    const loop = await VlmSessionLoop.open(written.dir);
+    const { model, close } = await openExport(written.dir);
+    const loop = model.loop;
     const features = await loop.encodeImage(image('float64'));
     expect(features.type).toBe('float64');
     expect(features.dims).toEqual([1, written.sizes.imageTokens, written.sizes.hiddenSize]);
-    await loop.release();
+    await close();
   });
 });

@@ -11,6 +11,7 @@ import { AutoConfig, AutoModelForImageTextToText, AutoProcessor, env, RawImage, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
 import { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import { openExport, type OpenedExport } from '../support/exports.ts';
 import { readModel } from '../../src/onnx/model-io.ts';
 import { attentionSoftmaxName } from '../../src/onnx/tiny/decoder.ts';
 import { maxAbsDiff, referenceLogits } from './reference-llama.ts';
@@ -22,6 +23,7 @@ let tiny: TinyVlmDirectory;
 let processor: Processor;
 let model: PreTrainedModel;
 let loop: VlmSessionLoop;
+let opened: OpenedExport;
 let inputs: { input_ids: Tensor; attention_mask: Tensor; pixel_values: Tensor };
 let promptIds: number[];
 let pixels: ort.Tensor;
@@ -35,7 +37,8 @@ beforeAll(async () => {
   tiny = await writeTinyLlava(path.join(scratch, 'llava'), { seed: 7 });
   processor = await AutoProcessor.from_pretrained(tiny.dir);
   model = await AutoModelForImageTextToText.from_pretrained(tiny.dir, { dtype: 'fp32' });
-  loop = await VlmSessionLoop.open(tiny.dir);
+  opened = await openExport(tiny.dir);
+  loop = opened.model.loop;
   const prompt = processor.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image of sks.' }] }], {
     add_generation_prompt: true,
   }) as string;
@@ -46,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await model?.dispose();
-  await loop?.release();
+  await opened?.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 

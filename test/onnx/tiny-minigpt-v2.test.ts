@@ -7,10 +7,11 @@ import * as ort from 'onnxruntime-node';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyMiniGptV2, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
-import { expandImagePlaceholder, VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import { expandPlaceholders, openExport, type OpenedExport } from '../support/exports.ts';
 import { readModel } from '../../src/onnx/model-io.ts';
 import { MINIGPT_V2_TOKEN_GROUP } from '../../src/onnx/tiny/config.ts';
-import { UserError } from '../../src/errors.ts';
+import { OperatorError } from '../../src/errors.ts';
 import { maxAbsDiff } from './reference-llama.ts';
 
 env.allowRemoteModels = false;
@@ -19,6 +20,7 @@ let scratch: string;
 let tiny: TinyVlmDirectory;
 let tokenizer: PreTrainedTokenizer;
 let loop: VlmSessionLoop;
+let opened: OpenedExport;
 
 const pixels = (size: number): ort.Tensor => new ort.Tensor('float32', new Float32Array(3 * size * size).map((_, i) => Math.cos(i * 0.37)), [1, 3, size, size]);
 
@@ -26,11 +28,12 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'myvlm-tiny-minigpt-'));
   tiny = await writeTinyMiniGptV2(path.join(scratch, 'minigpt'), { seed: 5, imageSize: 32, patchSize: 8 });
   tokenizer = await AutoTokenizer.from_pretrained(tiny.dir);
-  loop = await VlmSessionLoop.open(tiny.dir);
+  opened = await openExport(tiny.dir);
+  loop = opened.model.loop;
 });
 
 afterAll(async () => {
-  await loop?.release();
+  await opened?.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
@@ -54,13 +57,13 @@ describe('tiny MiniGPT-v2', () => {
     expect(prompt).toBe('[INST] <Img><ImageHere></Img> [caption] A short image caption of Bob: [/INST]');
     const ids = tokenizer.encode(prompt);
     expect(ids.filter((id) => id === tiny.tokenIds.image)).toHaveLength(1);
-    const expanded = expandImagePlaceholder(ids, tiny.tokenIds.image, tiny.sizes.imageTokens);
+    const expanded = expandPlaceholders(ids, tiny.tokenIds.image, tiny.sizes.imageTokens);
     expect(expanded).toHaveLength(ids.length + tiny.sizes.imageTokens - 1);
     const generation = await loop.generate({ inputIds: expanded, pixelValues: pixels(32), maxNewTokens: 6, stopTokenIds: [] });
     expect(generation.tokens).toHaveLength(6);
     expect(generation.tokens.every((t) => t >= 0 && t < tiny.sizes.vocabSize)).toBe(true);
     // The unexpanded prompt has one placeholder for four feature rows: a clear refusal.
-    await expect(loop.generate({ inputIds: ids, pixelValues: pixels(32), maxNewTokens: 1 })).rejects.toThrow(UserError);
+    await expect(loop.generate({ inputIds: ids, pixelValues: pixels(32), maxNewTokens: 1 })).rejects.toThrow(OperatorError);
   });
 
   it('concatenates four neighbouring vision tokens before llama_proj', async () => {

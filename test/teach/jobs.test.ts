@@ -13,7 +13,7 @@ import { JOB_FILES, type EmbeddingJobSpec } from '../../src/teach/job.ts';
 import { EmbeddingJobs, type JobUpdate } from '../../src/teach/jobs.ts';
 import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
 import { REPO_ROOT } from '../support/paths.ts';
-import { TEST_JOB } from './fixtures/test-job.ts';
+import { TEST_JOB, testEnvironment } from './fixtures/test-job.ts';
 
 let scratch: string;
 let modelDir: string;
@@ -35,7 +35,7 @@ describe('EmbeddingJobs', () => {
   it('trains in a worker thread, reports every step, stores the embedding and cleans up', async () => {
     const dir = path.join(scratch, 'jobs-a');
     const saved: { spec: EmbeddingJobSpec; embedding: ConceptEmbedding }[] = [];
-    const jobs = new EmbeddingJobs({ dir, save: async (spec, embedding) => void saved.push({ spec, embedding }) });
+    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async (spec, embedding) => void saved.push({ spec, embedding }) });
     const updates = collect(jobs);
     const id = await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 12, checkpointEvery: 5 } });
     expect(existsSync(path.join(dir, id, JOB_FILES.spec))).toBe(true);
@@ -61,7 +61,7 @@ describe('EmbeddingJobs', () => {
   it('cancels a running job: no embedding is stored and its folder is gone', async () => {
     const dir = path.join(scratch, 'jobs-b');
     let saves = 0;
-    const jobs = new EmbeddingJobs({ dir, save: async () => void saves++ });
+    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async () => void saves++ });
     const updates = collect(jobs);
     const id = await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 5000 } });
     await new Promise<void>((resolve) => jobs.onUpdate((u) => u.state === 'training' && u.step >= 3 && resolve()));
@@ -100,7 +100,7 @@ describe('EmbeddingJobs', () => {
     expect(existsSync(path.join(dir, id, JOB_FILES.result))).toBe(false);
 
     const saved: ConceptEmbedding[] = [];
-    const jobs = new EmbeddingJobs({ dir, save: async (_spec, embedding) => void saved.push(embedding) });
+    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async (_spec, embedding) => void saved.push(embedding) });
     const updates = collect(jobs);
     expect(await jobs.resumePending()).toEqual([id]);
     await jobs.whenIdle();
@@ -112,7 +112,7 @@ describe('EmbeddingJobs', () => {
 
     // The same job run without interruption (on this thread) ends with the same vector.
     const reference: ConceptEmbedding[] = [];
-    const inline = new EmbeddingJobs({ dir: path.join(scratch, 'jobs-d'), threads: 'inline', save: async (_spec, embedding) => void reference.push(embedding) });
+    const inline = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir: path.join(scratch, 'jobs-d'), threads: 'inline', save: async (_spec, embedding) => void reference.push(embedding) });
     await inline.start({ ...TEST_JOB, modelDir, photos: photos() });
     await inline.whenIdle();
     expect(Array.from(saved[0].vector)).toEqual(Array.from(reference[0].vector));

@@ -9,19 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
 import { normal, seededRandom } from '../../src/random.ts';
 import { initialConceptVector } from '../../src/teach/concept-vector.ts';
-import { OnnxLlavaVlm } from '../../src/teach/onnx-llava.ts';
+import { TeachableExport } from '../../src/teach/teachable-export.ts';
 import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
 import { vqaTargets, type PhotoTargets } from '../../src/teach/targets.ts';
 import { trainConceptEmbedding, type TrainingState } from '../../src/teach/trainer.ts';
 
 let scratch: string;
 let tiny: TinyVlmDirectory;
-let vlm: OnnxLlavaVlm;
+let vlm: TeachableExport;
 
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'myvlm-trainer-'));
   tiny = await writeTinyLlava(path.join(scratch, 'model'), { seed: 2, dtype: 'float64' });
-  vlm = await OnnxLlavaVlm.open(tiny.dir);
+  vlm = await TeachableExport.open(tiny.dir, { cacheDir: path.join(scratch, 'cache') });
 });
 afterAll(async () => {
   await vlm?.release();
@@ -32,16 +32,16 @@ const instruction = 'Please caption this image of sks.';
 
 describe('training sequences', () => {
   it('mask everything but the answer and place the concept right after the image rows', () => {
-    const example = vlm.tokens.example(instruction, 'sks on the grass.', 1);
+    const example = vlm.model.prompts.example(instruction, 'sks on the grass.', 1);
     const image = tiny.tokenIds.image;
-    const first = example.inputIds.indexOf(image);
-    const rows = example.inputIds.filter((id) => id === image).length;
+    const first = example.ids.indexOf(image);
+    const rows = example.ids.filter((id) => id === image).length;
     expect(rows).toBe(tiny.sizes.imageTokens + 1);
     expect(example.conceptPosition).toBe(first + tiny.sizes.imageTokens);
     const answer = example.labels.flatMap((l, i) => (l === -100 ? [] : [i]));
-    expect(vlm.tokens.decode(answer.map((i) => example.inputIds[i]))).toBe('sks on the grass.');
+    expect(vlm.model.prompts.decode(answer.map((i) => example.ids[i]))).toBe('sks on the grass.');
     expect(example.labels.at(-1)).toBe(tiny.tokenIds.eos);
-    expect(answer[0]).toBe(vlm.tokens.promptIds(instruction, { conceptRows: 1 }).ids.length);
+    expect(answer[0]).toBe(vlm.model.prompts.prompt(instruction, { conceptRows: 1 }).ids.length);
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelMissingError, UserError } from '../../src/errors.ts';
 import { SessionPool } from '../../src/models/session.ts';
 import { writeTinyLlava, writeTinyMiniGptV2 } from '../../src/onnx/tiny/factory.ts';
-import { detectGraphFiles, openVlm } from '../../src/vlm/load.ts';
+import { openVlm } from '../../src/vlm/load.ts';
 import { lazyVlm } from '../../src/vlm/provider.ts';
 
 let scratch: string;
@@ -29,7 +29,7 @@ describe('openVlm', () => {
     const modelsDir = path.join(scratch, 'models');
     await writeTinyMiniGptV2(path.join(modelsDir, 'tiny-minigpt-v2'));
     const vlm = await openVlm('tiny-minigpt-v2', { resolve: { modelsDir, cacheDir: scratch, allowDownload: false }, sessions });
-    expect([vlm.id, vlm.family.id, vlm.runtime]).toEqual(['tiny-minigpt-v2', 'minigpt-v2', 'session-loop']);
+    expect([vlm.id, vlm.family.id, vlm.model.dtypes.decoder, vlm.model.prompts.templateSource]).toEqual(['tiny-minigpt-v2', 'minigpt-v2', 'fp32', 'tokenizer_config.json']);
     await vlm.dispose();
   });
 
@@ -43,24 +43,14 @@ describe('openVlm', () => {
     const resolve = { cacheDir: scratch, allowDownload: false };
     await expect(openVlm(path.join(scratch, 'nowhere'), { resolve, sessions })).rejects.toThrow(/is neither a known vision-language model \(llava-interleave-qwen-0.5b, .*\) nor a model folder/);
     const minigpt = (await writeTinyMiniGptV2(path.join(scratch, 'mini'))).dir;
-    await expect(openVlm(minigpt, { resolve, sessions, runtime: 'transformers.js' })).rejects.toThrow('transformers.js has no MiniGPT-v2 model; it runs on the session loop.');
+    await expect(openVlm(minigpt, { resolve, sessions, dtype: 'q4' })).rejects.toThrow(/has no onnx\/vision_encoder_q4\.onnx, onnx\/embed_tokens_q4\.onnx, onnx\/decoder_model_merged_q4\.onnx\. Precisions it has for all three graphs: fp32\./);
+    await expect(openVlm('tiny-llava', { resolve: { ...resolve, modelsDir: scratch }, sessions, dtype: 'q4' })).rejects.toThrow('tiny-llava comes in fp32; there is no q4 version of it.');
     const blip = path.join(scratch, 'blip');
     await mkdir(path.join(blip, 'onnx'), { recursive: true });
     for (const file of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx']) await writeFile(path.join(blip, file), '');
     await writeFile(path.join(blip, 'config.json'), JSON.stringify({ model_type: 'blip-2' }));
     await expect(openVlm(blip, { resolve, sessions })).rejects.toThrow(/model_type "blip-2"/);
     await expect(openVlm(path.join(scratch, 'empty-folder-x'), { resolve, sessions })).rejects.toThrow(UserError);
-  });
-
-  it('picks the most exact float32 graph variant a folder has', async () => {
-    const dir = path.join(scratch, 'variants');
-    await mkdir(path.join(dir, 'onnx'), { recursive: true });
-    for (const file of ['vision_encoder_int8', 'vision_encoder_fp16', 'embed_tokens', 'embed_tokens_q4', 'decoder_model_merged_q4', 'decoder_model_merged_q4f16']) {
-      await writeFile(path.join(dir, 'onnx', `${file}.onnx`), '');
-    }
-    expect(detectGraphFiles(dir)).toEqual({ visionEncoder: 'onnx/vision_encoder_int8.onnx', embedTokens: 'onnx/embed_tokens.onnx', decoder: 'onnx/decoder_model_merged_q4.onnx' });
-    await rm(path.join(dir, 'onnx', 'decoder_model_merged_q4.onnx'));
-    expect(() => detectGraphFiles(dir)).toThrow(/no onnx\/decoder_model_merged\.onnx/);
   });
 });
 

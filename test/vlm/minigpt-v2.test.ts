@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { AutoImageProcessor, AutoTokenizer, RawImage, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyMiniGptV2, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
-import { expandImagePlaceholder, VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import { expandPlaceholders, openExport, type OpenedExport } from '../support/exports.ts';
 import { SessionPool } from '../../src/models/session.ts';
 import { openVlm } from '../../src/vlm/load.ts';
 import type { PersonalVlm } from '../../src/vlm/personal-vlm.ts';
@@ -18,6 +19,7 @@ let scratch: string;
 let tiny: TinyVlmDirectory;
 let vlm: PersonalVlm;
 let plainLoop: VlmSessionLoop;
+let opened: OpenedExport;
 let tokenizer: PreTrainedTokenizer;
 let sessions: SessionPool;
 let pixels: ort.Tensor;
@@ -29,7 +31,8 @@ beforeAll(async () => {
   tiny = await writeTinyMiniGptV2(path.join(scratch, 'minigpt'), { seed: 5 });
   sessions = new SessionPool();
   vlm = await openVlm(tiny.dir, { resolve: { cacheDir: scratch, allowDownload: false }, sessions });
-  plainLoop = await VlmSessionLoop.open(tiny.dir);
+  opened = await openExport(tiny.dir);
+  plainLoop = opened.model.loop;
   tokenizer = await AutoTokenizer.from_pretrained(tiny.dir, { local_files_only: true });
   const imageProcessor = await AutoImageProcessor.from_pretrained(tiny.dir, { local_files_only: true });
   const { pixel_values: values } = (await imageProcessor(new RawImage(photo.data, photo.width, photo.height, 3))) as { pixel_values: Tensor };
@@ -38,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await vlm?.dispose();
-  await plainLoop?.release();
+  await opened?.close();
   await sessions?.dispose();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
@@ -46,13 +49,13 @@ afterAll(async () => {
 /** What the plain session loop says for an instruction, greedily, in MiniGPT-v2's own chat template. */
 async function plainTokens(instruction: string, maxNewTokens: number, stop?: number[]): Promise<number[]> {
   const prompt = tokenizer.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: instruction }] }], { tokenize: false }) as string;
-  const ids = expandImagePlaceholder(tokenizer.encode(prompt), tiny.tokenIds.image, tiny.sizes.imageTokens);
+  const ids = expandPlaceholders(tokenizer.encode(prompt), tiny.tokenIds.image, tiny.sizes.imageTokens);
   return (await plainLoop.generate({ inputIds: ids, pixelValues: pixels, maxNewTokens, stopTokenIds: stop })).tokens;
 }
 
 describe('tiny MiniGPT-v2 without a firing concept', () => {
   it('runs on the session loop and says what the plain session loop says', async () => {
-    expect(vlm.runtime).toBe('session-loop');
+    expect(vlm.model.prompts.templateSource).toBe('tokenizer_config.json');
     expect(vlm.family.id).toBe('minigpt-v2');
     const caption = await vlm.caption({ image: photo, concepts: [], maxNewTokens: 12, ignoreStopTokens: true });
     expect(caption.prompt).toBe('[INST] <Img><ImageHere></Img> [caption] A short image caption: [/INST]');

@@ -3,6 +3,7 @@
 // Thresholds are measured per recognizer (docs/faces.md says how).
 import { FACE } from '../../config/defaults.ts';
 import type { VisionModelEntry } from '../entry.ts';
+import { hubFile } from './hub-files.ts';
 
 export interface FaceDetectorEntry extends VisionModelEntry {
   task: 'face-detection';
@@ -66,6 +67,9 @@ const BUFFALO_L_INSTRUCTIONS =
 
 const BUFFALO_L_LICENCE = 'InsightFace buffalo_l: non-commercial research use only';
 
+/** OpenCV Zoo's YuNet on the hub (see hub-files.ts for why it is not pinned to a commit). */
+const YUNET_HUB = { kind: 'hub', repo: 'opencv/face_detection_yunet', revision: 'main' } as const;
+
 export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
   {
     id: 'yunet-2023mar',
@@ -73,9 +77,10 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
     family: 'yunet',
     description: 'YuNet-s face detector (OpenCV FaceDetectorYN, 2023mar), 640x640 letterboxed input, five landmarks.',
     licence: 'Apache-2.0',
+    licenceUse: 'permissive',
     directory: 'face-detection',
-    files: [{ path: 'yunet_2023mar_640.onnx', remotePath: 'face_detection_yunet_2023mar.onnx', bytes: 232589, sha256: '8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4' }],
-    source: { kind: 'hub', repo: 'opencv/face_detection_yunet', revision: 'main' },
+    files: [hubFile(YUNET_HUB.repo, YUNET_HUB.revision, 'face_detection_yunet_2023mar.onnx', 'yunet_2023mar_640.onnx')],
+    source: YUNET_HUB,
     input: 'input',
     preprocess: YUNET_PREPROCESS,
     decoder: 'yunet',
@@ -92,6 +97,7 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
     family: 'yunet',
     description: 'The same YuNet-s weights with dynamic input size: each photo keeps its aspect ratio (no padding to detect on).',
     licence: 'Apache-2.0',
+    licenceUse: 'permissive',
     directory: 'face-detection',
     files: [{ path: 'yunet_s_dynamic.onnx', bytes: 237823, sha256: 'daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3' }],
     source: {
@@ -115,6 +121,7 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
     family: 'scrfd',
     description: 'SCRFD-10GF with landmarks (InsightFace buffalo_l det_10g), the detector the paper used; 640x640 letterboxed.',
     licence: BUFFALO_L_LICENCE,
+    licenceUse: 'research-only',
     directory: 'buffalo_l',
     files: [{ path: 'det_10g.onnx' }],
     source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },
@@ -138,6 +145,7 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
     family: 'mobilefacenet',
     description: 'MobileFaceNet, 128-d embeddings (LFW 99.48%); small enough for tests.',
     licence: 'Apache-2.0 (code); weights trained on MS1M, research use',
+    licenceUse: 'research-only',
     directory: 'face-recognition',
     files: [{ path: 'mobilefacenet.onnx', bytes: 3998463, sha256: '0c9ad2a83969fc82155706f7020e6926b4a1a90a5476fff4a5588dfe207f64a4' }],
     source: { kind: 'manual', instructions: 'Place mobilefacenet.onnx (foamliu/MobileFaceNet export) under <models dir>/face-recognition/.' },
@@ -161,6 +169,7 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
     family: 'arcface',
     description: 'ArcFace ResNet-50 trained on WebFace600K (InsightFace buffalo_l w600k_r50), 512-d; the recognizer the paper used.',
     licence: BUFFALO_L_LICENCE,
+    licenceUse: 'research-only',
     directory: 'buffalo_l',
     files: [{ path: 'w600k_r50.onnx' }],
     source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },

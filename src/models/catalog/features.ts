@@ -3,6 +3,7 @@
 // MobileNets that tests and evaluation use here.
 import type { Preprocess } from '../../image/tensor.ts';
 import type { VisionModelEntry } from '../entry.ts';
+import { hubFile } from './hub-files.ts';
 
 export interface ImageFeaturesEntry extends VisionModelEntry {
   task: 'image-features';
@@ -11,6 +12,9 @@ export interface ImageFeaturesEntry extends VisionModelEntry {
   /** Length of that output per photo. */
   dims: number;
 }
+
+/** Pinned to the revision that added the vision-only graphs (July 2023). */
+const CLIP_B32_HUB = { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', revision: '4c1807b705b1d015fb032789cc4d221b23025a6f' } as const;
 
 /** OpenAI CLIP's pixel statistics, shared by every CLIP below. */
 const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
@@ -29,10 +33,10 @@ export const IMAGE_FEATURE_EXTRACTORS: readonly ImageFeaturesEntry[] = [
     family: 'clip',
     description: 'OpenAI CLIP ViT-B/32 image encoder (transformers.js ONNX export), 512-d projected embedding; the light default (352 MB, about 0.1 s per photo on a laptop CPU).',
     licence: 'MIT (OpenAI CLIP)',
+    licenceUse: 'permissive',
     directory: 'clip-vit-b32',
-    files: [{ path: 'vision_model.onnx', remotePath: 'onnx/vision_model.onnx' }],
-    // Pinned to the revision that added the vision-only graphs (July 2023).
-    source: { kind: 'hub', repo: 'Xenova/clip-vit-base-patch32', revision: '4c1807b705b1d015fb032789cc4d221b23025a6f' },
+    files: [hubFile(CLIP_B32_HUB.repo, CLIP_B32_HUB.revision, 'onnx/vision_model.onnx', 'vision_model.onnx')],
+    source: CLIP_B32_HUB,
     input: 'pixel_values',
     output: 'image_embeds',
     dims: 512,

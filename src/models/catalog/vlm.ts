@@ -1,8 +1,10 @@
 // Vision-language models that answer by name: the small LLaVA-interleave
-// export that transformers.js runs on a laptop, the paper's LLaVA-1.5 and
-// MiniGPT-v2 (exported by hand: no official ONNX exists), and the tiny
-// generated models that tests and benchmarks use.
+// export that runs on a laptop, the paper's LLaVA-1.5 and MiniGPT-v2
+// (exported by hand: no official ONNX exists), and the tiny generated models
+// that tests and benchmarks use. Each entry names the precision of each of
+// its three graphs; the files to fetch follow from that choice.
 import type { ModelEntryBase, ModelFile } from '../entry.ts';
+import { hubFile, hubFileMap } from './hub-files.ts';
 
 /**
  * The model families the personalized VLM knows: their prompt format, image
@@ -10,113 +12,165 @@ import type { ModelEntryBase, ModelFile } from '../entry.ts';
  */
 export type VlmFamilyId = 'llava-vicuna' | 'llava-qwen' | 'minigpt-v2';
 
-/** The three graphs of a VLM export, each as the file (precision variant) to load. */
-export interface VlmGraphFiles {
-  visionEncoder: string;
-  embedTokens: string;
-  decoder: string;
+/** The precisions a transformers.js-layout export can ship each graph in, by transformers.js's dtype names, most exact first. */
+export const VLM_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+export type VlmDtype = (typeof VLM_DTYPES)[number];
+
+/** The three graphs of an export. */
+export const VLM_GRAPHS = ['visionEncoder', 'embedTokens', 'decoder'] as const;
+export type VlmGraph = (typeof VLM_GRAPHS)[number];
+
+/** A precision per graph (the default LLaVA-interleave mixes int8 vision and embeddings with a q4 decoder). */
+export type GraphDtypes = Record<VlmGraph, VlmDtype>;
+
+/** File stems, as transformers.js names them. */
+const STEMS: Record<VlmGraph, string> = { visionEncoder: 'vision_encoder', embedTokens: 'embed_tokens', decoder: 'decoder_model_merged' };
+
+/** File-name suffix of each precision (full precision has none). */
+const SUFFIXES: Record<VlmDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' };
+
+/** One precision for all three graphs. */
+export function uniformDtypes(dtype: VlmDtype): GraphDtypes {
+  return { visionEncoder: dtype, embedTokens: dtype, decoder: dtype };
 }
 
-/** A VLM registry entry: the family and which precision of each graph to load. */
+/** `onnx/decoder_model_merged_q4.onnx` for (decoder, q4): the path inside an export folder. */
+export function graphPath(graph: VlmGraph, dtype: VlmDtype): string {
+  return `onnx/${STEMS[graph]}${SUFFIXES[dtype]}.onnx`;
+}
+
+/** A VLM registry entry: the family, and the precision each graph loads with unless the user picks one. */
 export interface VlmEntry extends ModelEntryBase {
   task: 'vlm';
   family: VlmFamilyId;
-  graphs: VlmGraphFiles;
+  dtype: GraphDtypes;
+  /** Precisions the source offers for all three graphs (what `--dtype` may ask for). */
+  dtypes: readonly VlmDtype[];
+  /** The JSON files beside the graphs (configs, tokenizer, chat template). */
+  configFiles: readonly ModelFile[];
+  /** Facts (size, sha256) of the graph files the source offers, by path; graphs without facts are fetched unchecked. */
+  graphFiles?: Readonly<Record<string, ModelFile>>;
+}
+
+/** Every file of an entry at a precision choice: its JSON files and the three graphs. */
+export function vlmFiles(entry: Pick<VlmEntry, 'configFiles' | 'graphFiles'>, dtypes: GraphDtypes): ModelFile[] {
+  const graphs = VLM_GRAPHS.map((graph) => {
+    const file = graphPath(graph, dtypes[graph]);
+    return entry.graphFiles?.[file] ?? { path: file };
+  });
+  return [...entry.configFiles, ...graphs];
 }
 
 /** The JSON files every export carries beside its graphs. */
 const CONFIG_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
-function files(graphs: VlmGraphFiles, extra: readonly string[] = []): ModelFile[] {
-  return [...CONFIG_FILES, ...extra, graphs.visionEncoder, graphs.embedTokens, graphs.decoder].map((p) => ({ path: p }));
+function configFiles(extra: readonly string[] = []): ModelFile[] {
+  return [...CONFIG_FILES, ...extra].map((p) => ({ path: p }));
 }
 
-/** Full-precision graphs, as the tiny generator and a plain export write them. */
-const FP32_GRAPHS: VlmGraphFiles = {
-  visionEncoder: 'onnx/vision_encoder.onnx',
-  embedTokens: 'onnx/embed_tokens.onnx',
-  decoder: 'onnx/decoder_model_merged.onnx',
-};
+/** A registry entry with `files` listing what its default precision needs. */
+function entry(spec: Omit<VlmEntry, 'files'>): VlmEntry {
+  return { ...spec, files: vlmFiles(spec, spec.dtype) };
+}
 
-/**
- * LLaVA-interleave 0.5B on CPU: weight-only int8 vision tower and embeddings
- * (float32 in and out, which the concept rows need) and the 4-bit decoder
- * that transformers.js recommends for this model.
- */
-const INTERLEAVE_GRAPHS: VlmGraphFiles = {
-  visionEncoder: 'onnx/vision_encoder_int8.onnx',
-  embedTokens: 'onnx/embed_tokens_int8.onnx',
-  decoder: 'onnx/decoder_model_merged_q4.onnx',
-};
+const FP32: GraphDtypes = uniformDtypes('fp32');
+
+/** The revision that added processor_config.json next to the ONNX weights. */
+const INTERLEAVE = { repo: 'llava-hf/llava-interleave-qwen-0.5b-hf', revision: '08647831752d66cc51831ff4f2a476de6ba2af9c' };
+/** The revision whose ONNX files hub-files.ts lists. */
+const ONEVISION = { repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf', revision: '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9' };
 
 const EXPORT_LAYOUT =
-  'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json and onnx/vision_encoder.onnx (pixel_values -> image_features, projector included), onnx/embed_tokens.onnx (input_ids -> inputs_embeds) and onnx/decoder_model_merged.onnx (inputs_embeds, attention_mask, position_ids, past_key_values.* -> logits, present.*), all float32 in and out.';
+  'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json (with a chat template, or chat_template.json / chat_template.jinja beside it) and onnx/vision_encoder.onnx (pixel_values -> image_features, projector included), onnx/embed_tokens.onnx (input_ids -> inputs_embeds) and onnx/decoder_model_merged.onnx (inputs_embeds, attention_mask, position_ids, past_key_values.* -> logits, present.*), with float32 inputs and outputs.';
 
 /** Every VLM the assistant knows by id. */
 export const VLM_MODELS: readonly VlmEntry[] = [
-  {
+  entry({
     id: 'llava-interleave-qwen-0.5b',
     task: 'vlm',
     family: 'llava-qwen',
     description:
-      'LLaVA-interleave (Qwen1.5-0.5B with a SigLIP vision tower), the ONNX export transformers.js uses; small enough for a laptop CPU (about 0.9 GB with these precisions).',
-    licence: 'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf)',
+      'LLaVA-interleave (Qwen1.5-0.5B with a SigLIP vision tower), the ONNX export transformers.js uses; small enough for a laptop CPU (about 0.9 GB with int8 vision and embeddings and a q4 decoder).',
+    licence: 'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf): research and evaluation only, no commercial use',
+    licenceUse: 'research-only',
+    alternative: 'llava-onevision-qwen2-0.5b (Apache-2.0, the same llava-qwen family and export layout)',
     directory: 'llava-interleave-qwen-0.5b',
-    graphs: INTERLEAVE_GRAPHS,
-    files: files(INTERLEAVE_GRAPHS, ['processor_config.json']),
-    // The revision that added processor_config.json next to the ONNX weights.
-    source: { kind: 'hub', repo: 'llava-hf/llava-interleave-qwen-0.5b-hf', revision: '08647831752d66cc51831ff4f2a476de6ba2af9c' },
-  },
-  {
+    // Weight-only int8 vision tower and embeddings, and the 4-bit decoder transformers.js recommends on CPU.
+    dtype: { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' },
+    dtypes: VLM_DTYPES,
+    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) => hubFile(INTERLEAVE.repo, INTERLEAVE.revision, p)),
+    graphFiles: hubFileMap(INTERLEAVE.repo, INTERLEAVE.revision, 'onnx/'),
+    source: { kind: 'hub', ...INTERLEAVE },
+  }),
+  entry({
+    id: 'llava-onevision-qwen2-0.5b',
+    task: 'vlm',
+    family: 'llava-qwen',
+    description:
+      'LLaVA-OneVision (Qwen2-0.5B with a SigLIP vision tower) in the same transformers.js export layout, under a permissive licence. It was trained with tiled high-resolution input; here it sees one 384-pixel view, so expect plainer answers than its paper reports.',
+    licence: 'Apache-2.0 (llava-hf/llava-onevision-qwen2-0.5b-ov-hf)',
+    licenceUse: 'permissive',
+    directory: 'llava-onevision-qwen2-0.5b',
+    dtype: { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' },
+    dtypes: VLM_DTYPES,
+    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) => hubFile(ONEVISION.repo, ONEVISION.revision, p)),
+    graphFiles: hubFileMap(ONEVISION.repo, ONEVISION.revision, 'onnx/'),
+    source: { kind: 'hub', ...ONEVISION },
+  }),
+  entry({
     id: 'llava-1.5-7b',
     task: 'vlm',
     family: 'llava-vicuna',
     description: "LLaVA-1.5 7B (Vicuna), the paper's main model; needs a GPU or a lot of patience (about 28 GB in float32).",
     licence: 'Llama 2 Community Licence (llava-hf/llava-1.5-7b-hf)',
     directory: 'llava-1.5-7b',
-    graphs: FP32_GRAPHS,
-    files: files(FP32_GRAPHS, ['processor_config.json']),
+    dtype: FP32,
+    dtypes: VLM_DTYPES,
+    configFiles: configFiles(['processor_config.json']),
     source: {
       kind: 'manual',
       instructions: `No ready ONNX export exists. Export llava-hf/llava-1.5-7b-hf (for example with the transformers.js conversion scripts). ${EXPORT_LAYOUT} Place it under <models dir>/llava-1.5-7b/ and set MYVLM_VLM=llava-1.5-7b.`,
     },
-  },
-  {
+  }),
+  entry({
     id: 'minigpt-v2',
     task: 'vlm',
     family: 'minigpt-v2',
     description: "MiniGPT-v2 (LLaMA-2-7B-chat with an EVA ViT-g tower), the paper's grounding model for [refer] boxes.",
     licence: 'BSD-3-Clause (Vision-CAIR/MiniGPT-4 code); Llama 2 Community Licence (weights)',
     directory: 'minigpt-v2',
-    graphs: FP32_GRAPHS,
-    files: files(FP32_GRAPHS),
+    dtype: FP32,
+    dtypes: VLM_DTYPES,
+    configFiles: configFiles(),
     source: {
       kind: 'manual',
       instructions: `No ONNX export exists. Export the vision encoder with ln_vision, the 4-token grouping and llama_proj as one graph, and the LLaMA-2 language model with its KV cache; set "model_type": "minigpt_v2" and "image_token_index" (the <ImageHere> token) in config.json, as \`myvlm onnx tiny minigpt-v2 <dir>\` does. ${EXPORT_LAYOUT} Place it under <models dir>/minigpt-v2/ and set MYVLM_VLM=minigpt-v2.`,
     },
-  },
-  {
+  }),
+  entry({
     id: 'tiny-llava',
     task: 'vlm',
     family: 'llava-vicuna',
     description: 'A tiny LLaVA with seeded random weights (seed 0) in the real export layout; it talks nonsense. For tests and benchmarks.',
     licence: 'MIT (generated by this project)',
     directory: 'tiny-llava',
-    graphs: FP32_GRAPHS,
-    files: files(FP32_GRAPHS, ['processor_config.json']),
+    dtype: FP32,
+    dtypes: ['fp32'],
+    configFiles: configFiles(['processor_config.json']),
     source: { kind: 'generated', command: 'npx myvlm onnx tiny llava <models dir>/tiny-llava' },
     testOnly: true,
-  },
-  {
+  }),
+  entry({
     id: 'tiny-minigpt-v2',
     task: 'vlm',
     family: 'minigpt-v2',
     description: 'A tiny MiniGPT-v2-style model with seeded random weights (seed 0); it talks nonsense. For tests and benchmarks.',
     licence: 'MIT (generated by this project)',
     directory: 'tiny-minigpt-v2',
-    graphs: FP32_GRAPHS,
-    files: files(FP32_GRAPHS),
+    dtype: FP32,
+    dtypes: ['fp32'],
+    configFiles: configFiles(),
     source: { kind: 'generated', command: 'npx myvlm onnx tiny minigpt-v2 <models dir>/tiny-minigpt-v2' },
     testOnly: true,
-  },
+  }),
 ];

@@ -1,20 +1,20 @@
 // Fused inference operators (ONNX Runtime's contrib ops) have no gradient
-// rules of their own. The normalizations are rewritten into the standard ops
-// they fuse, with the same output names; the attention and quantized kernels
-// are refused by name, because rewriting them would silently change what the
-// user's model computes.
+// rules of their own. Normalizations, GroupQueryAttention and RotaryEmbedding
+// are rewritten into the standard ops they fuse, with the same output names;
+// the other attention kernels are refused by name, because rewriting them
+// would silently change what the user's model computes.
 import type { OnnxGraph } from '../graph.ts';
 import type { OnnxNode } from '../node.ts';
 import { Attr } from '../node.ts';
 import { floatValues, int64Values } from '../tensor.ts';
 import { GradientError, isFloatType } from './emitter.ts';
 import { GraphFacts, normalize } from './facts.ts';
+import { attentionScope, rewriteGroupQueryAttention } from './fused-attention.ts';
+import { rewriteRotaryEmbedding } from './fused-rotary.ts';
 import { gradientRuleFor } from './rules/index.ts';
 
 /** Contrib ops teaching refuses, with the reason shown to the user. */
 const REFUSED: Readonly<Record<string, string>> = {
-  RotaryEmbedding: 'its rotary kernel has no gradient; export the decoder without fused rotary embeddings',
-  GroupQueryAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   MultiHeadAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   Attention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   PackedAttention: 'its fused attention has no gradient; export the decoder with plain attention',
@@ -30,27 +30,39 @@ function isContribDomain(domain: string): boolean {
 }
 
 /**
- * Rewrites the fused normalizations of `graph` into standard ops, and throws
- * a GradientError naming the first fused op that cannot be rewritten.
- * `onPath` limits refusals to nodes the gradient flows through (nodes outside
- * it may stay fused: they only run forward).
+ * Rewrites the fused normalizations, GroupQueryAttention and RotaryEmbedding
+ * nodes of `graph` into standard ops, and throws a GradientError naming the
+ * first fused op that cannot be rewritten. `onPath` limits refusals to nodes
+ * the gradient flows through (nodes outside it may stay fused: they only run
+ * forward). The graph is left in topological order.
  */
 export function rewriteFusedOps(graph: OnnxGraph, onPath: (node: OnnxNode) => boolean = () => true): FusedRewrite {
   const facts = new GraphFacts(graph);
   const rewritten: FusedRewrite['rewritten'] = [];
-  for (const node of [...graph.nodes]) {
+  let attentionNodes = 0;
+  for (const node of graph.topologicalOrder()) {
     const domain = node.domain;
     if (!isContribDomain(domain)) continue;
     const op = node.opType;
     if (op === 'SimplifiedLayerNormalization' || op === 'SkipSimplifiedLayerNormalization' || op === 'SkipLayerNormalization') {
       rewriteNormalization(graph, facts, node);
-      rewritten.push({ node: node.name, opType: op });
+    } else if (domain === 'com.microsoft' && op === 'GroupQueryAttention') {
+      rewriteGroupQueryAttention(graph, node, attentionScope(node, attentionNodes++));
+    } else if (domain === 'com.microsoft' && op === 'RotaryEmbedding') {
+      rewriteRotaryEmbedding(graph, node);
+    } else {
+      if (domain === 'com.microsoft' && onPath(node) && !gradientRuleFor(domain, op)) {
+        const reason = REFUSED[op] ?? 'it is an ONNX Runtime contrib operator without a gradient rule';
+        throw new GradientError(`Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`);
+      }
       continue;
     }
-    if (domain === 'com.microsoft' && onPath(node) && !gradientRuleFor(domain, op)) {
-      const reason = REFUSED[op] ?? 'it is an ONNX Runtime contrib operator without a gradient rule';
-      throw new GradientError(`Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`);
-    }
+    rewritten.push({ node: node.name, opType: op });
+  }
+  if (rewritten.length > 0) {
+    // Rewritten ops were appended; keep the stored order a valid one for tools that expect it.
+    graph.proto.node = graph.topologicalOrder().map((n) => n.proto);
+    graph.refresh();
   }
   return { rewritten };
 }
@@ -64,7 +76,8 @@ function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNod
   const scope = node.name || op;
   const add = (opType: string, ins: string[], output?: string): string =>
     graph.addNode({ opType, inputs: ins, outputs: output ? [output] : 1, name: `${scope}/${opType}` }).outputs[0];
-  const type = facts.of(inputs[0]).type;
+  // A value computed by an earlier fused node may be unknown to the facts; its weight tells the type.
+  const type = facts.of(inputs[0]).type ?? facts.of(op === 'SimplifiedLayerNormalization' ? inputs[1] : inputs[2]).type;
   if (!isFloatType(type)) {
     throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not a floating type.`);
   }
