@@ -33,15 +33,26 @@ export function assertProviderAvailable(provider: ExecutionProvider): void {
   }
 }
 
-/** How a session is optimized: 'all' for models in production precisions, 'basic' for float64 graphs (see src/onnx/runtime.ts). */
-export type OptimizationLevel = 'basic' | 'all';
+/** How one graph's session is made, beyond the process-wide runtime options. */
+export interface GraphOptions {
+  /** 'all' (default) for models in production precisions, 'basic' for float64 graphs (see src/onnx/runtime.ts). */
+  optimization?: 'basic' | 'all';
+  /**
+   * ONNX Runtime keeps a prepacked copy of float MatMul weights for speed
+   * (default true). A teaching graph of a float decoder also reads the
+   * original weights in its backward pass, so prepacking would hold every
+   * weight twice; it turns prepacking off.
+   */
+  prepacking?: boolean;
+}
 
-/** Session options for a runtime and an optimization level: what every session of the process is created with. */
-export function sessionOptions(runtime: RuntimeOptions, optimization: OptimizationLevel = 'all'): ort.InferenceSession.SessionOptions {
+/** Session options for a runtime and one graph: what every session of the process is created with. */
+export function sessionOptions(runtime: RuntimeOptions, graph: GraphOptions = {}): ort.InferenceSession.SessionOptions {
   const providers: ort.InferenceSession.ExecutionProviderConfig[] = runtime.executionProvider === 'cpu' ? ['cpu'] : [runtime.executionProvider, 'cpu'];
   return {
     executionProviders: providers,
-    graphOptimizationLevel: optimization,
+    graphOptimizationLevel: graph.optimization ?? 'all',
+    ...(graph.prepacking === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
     // Warnings such as a graph's fixed output batch size repeat on every run; errors still show.
     logSeverityLevel: 3,
     ...(runtime.intraOpThreads > 0 ? { intraOpNumThreads: runtime.intraOpThreads } : {}),
@@ -58,16 +69,22 @@ export class SessionPool {
 
   constructor(readonly runtime: RuntimeOptions = DEFAULT_RUNTIME) {}
 
-  /** The session for an ONNX file, created on first use ('basic' optimization for float64 graphs). */
-  get(modelPath: string, optimization: OptimizationLevel = 'all'): Promise<ort.InferenceSession> {
-    const key = `${optimization}:${modelPath}`;
+  /** The session for an ONNX file, created on first use. */
+  get(modelPath: string, graph: GraphOptions = {}): Promise<ort.InferenceSession> {
+    const key = `${graph.optimization ?? 'all'}/${graph.prepacking ?? true}:${modelPath}`;
     let session = this.sessions.get(key);
     if (!session) {
       assertProviderAvailable(this.runtime.executionProvider);
-      logger.debug({ modelPath, provider: this.runtime.executionProvider, optimization }, 'creating session');
-      session = ort.InferenceSession.create(modelPath, sessionOptions(this.runtime, optimization)).catch((cause: unknown) => {
+      logger.debug({ modelPath, provider: this.runtime.executionProvider, ...graph }, 'creating session');
+      session = ort.InferenceSession.create(modelPath, sessionOptions(this.runtime, graph)).catch((cause: unknown) => {
         this.sessions.delete(key);
-        throw new UserError(`Could not load the model file ${modelPath}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        const detail = cause instanceof Error ? cause.message : String(cause);
+        const provider = this.runtime.executionProvider;
+        // A build that lists a GPU provider whose libraries were never installed (ONNXRUNTIME_NODE_INSTALL=skip) fails only here.
+        if (provider !== 'cpu' && /Failed to load (shared )?library|providers_|AppendExecutionProvider/.test(detail)) {
+          throw new UserError(`The ${provider} execution provider is not available here: ONNX Runtime could not load its libraries. ${GPU_HINTS[provider]}`, { cause });
+        }
+        throw new UserError(`Could not load the model file ${modelPath}: ${detail}`, { cause });
       });
       this.sessions.set(key, session);
     }

@@ -24,6 +24,9 @@ export interface TeachableExportOptions {
   direction?: AttentionDirection;
 }
 
+/** Decoder precisions whose weights are plain floats (the quantized kernels keep their packed weights anyway). */
+const FLOAT_DTYPES: ReadonlySet<VlmDtype> = new Set(['fp32', 'fp16']);
+
 /** Opening an export folder for teaching on sessions of its own. */
 export interface OpenTeachableOptions extends TeachableExportOptions {
   /** How sessions are made (default CPU, ONNX Runtime's thread choice). */
@@ -68,7 +71,8 @@ export class TeachableExport implements TeachableVlm {
   private session(): Promise<{ file: string; session: ort.InferenceSession }> {
     this.teaching ??= ensureTeachingGraph(this.model.decoderFile, this.options.cacheDir, this.options.direction ?? 'row').then(async (file) => ({
       file,
-      session: await this.model.sessions.get(file, this.model.float64 ? 'basic' : 'all'),
+      // The backward pass reads float weights as they are: a prepacked second copy of each would double the decoder in memory.
+      session: await this.model.sessions.get(file, { optimization: this.model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(this.model.dtypes.decoder) }),
     }));
     return this.teaching;
   }

@@ -107,7 +107,7 @@ export class VlmExport {
     const familyStops = tokenizer.convert_tokens_to_ids([...family.stopTokens]).filter((id): id is number => Number.isInteger(id));
     const eos = [...loopConfig.eosTokenIds, ...(Number.isInteger(tokenizer.eos_token_id) ? [tokenizer.eos_token_id] : [])];
     const optimization = float64 ? 'basic' : 'all';
-    const [visionEncoder, embedTokens, decoder] = await Promise.all(VLM_GRAPHS.map((g) => options.sessions.get(files[g], optimization)));
+    const [visionEncoder, embedTokens, decoder] = await Promise.all(VLM_GRAPHS.map((g) => options.sessions.get(files[g], { optimization })));
     const loop = new VlmSessionLoop({ visionEncoder, embedTokens, decoder }, loopConfig);
     const rows = imageRows ?? (await loop.encodeImage(probe.pixelValues as unknown as ort.Tensor)).dims[1];
     const prompts = new PromptRenderer({ tokenizer, family, template, imageTokenId: loopConfig.imageTokenId, imageRows: rows, stopTokenIds: [...new Set([...eos, ...familyStops])] });

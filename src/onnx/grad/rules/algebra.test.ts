@@ -1,6 +1,12 @@
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { addedFloatInitializers } from '../../../../test/support/optimized-model.ts';
 import { gradientCheckOp, worst, type OpCase } from '../../../../test/teach/op-harness.ts';
+import { normal, seededRandom } from '../../../random.ts';
+import { OnnxModel } from '../../model.ts';
 import { Attr } from '../../node.ts';
+import { floatValues, fromFloat16Bits, makeFloatTensor, type FloatElementType } from '../../tensor.ts';
+import { buildGradientModel } from '../gradient-model.ts';
 
 const TOLERANCE = 1e-6;
 
@@ -56,4 +62,87 @@ describe('gradients of matrix products (float64, central differences)', () => {
     expect(Object.keys(results)).toEqual(['x']);
     expect(results.x.maxRelativeError).toBeLessThan(TOLERANCE);
   });
+});
+
+describe('gradient through a frozen weight (no transposed copy of it)', () => {
+  it('matches central differences for a batched activation and a frozen weight (float64)', async () => {
+    const c: OpCase = {
+      inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'w', shape: [4, 5], initializer: true }],
+      build: (g) => [g.addNode({ opType: 'MatMul', inputs: ['x', 'w'] }).outputs[0]],
+    };
+    expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
+  });
+
+  it('matches central differences for a vector times a frozen weight (float64)', async () => {
+    const c: OpCase = {
+      inputs: [{ name: 'x', shape: [4] }, { name: 'w', shape: [4, 5], initializer: true }],
+      build: (g) => [g.addNode({ opType: 'MatMul', inputs: ['x', 'w'] }).outputs[0]],
+    };
+    expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
+  });
+
+  it('matches central differences for Gemm with a frozen B, with and without transB', async () => {
+    for (const transB of [0, 1]) {
+      const c: OpCase = {
+        inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: transB ? [4, 3] : [3, 4], initializer: true }],
+        build: (g) => [g.addNode({ opType: 'Gemm', inputs: ['a', 'b'], attributes: { transB, alpha: Attr.float(0.7) } }).outputs[0]],
+      };
+      expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  const [K, N] = [48, 40];
+  /** x [2, 3, K] · W [K, N] in `type`, loss sum(y² R): the upstream gradient is a runtime value, as in a decoder. */
+  function frozenProduct(type: FloatElementType) {
+    const random = seededRandom(5);
+    const model = OnnxModel.create({ opsets: { '': 14 } });
+    const g = model.graph;
+    g.addInput('x', type, [2, 3, K]);
+    const w = Array.from({ length: K * N }, () => normal(random) / 8);
+    const r = Array.from({ length: 2 * 3 * N }, () => normal(random));
+    g.addTensor(makeFloatTensor('w', type, w, [K, N]));
+    g.addNode({ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] });
+    g.addOutput('y', type, [2, 3, N]);
+    const built = buildGradientModel(model, {
+      wrt: ['x'],
+      loss: (graph) => {
+        graph.addTensor(makeFloatTensor('R', type, r, [2, 3, N]));
+        const squared = graph.addNode({ opType: 'Mul', inputs: ['y', 'y'] }).outputs[0];
+        const weighted = graph.addNode({ opType: 'Mul', inputs: [squared, 'R'] }).outputs[0];
+        return graph.addNode({ opType: 'ReduceSum', inputs: [weighted], attributes: { keepdims: 0 } }).outputs[0];
+      },
+    });
+    const x = Array.from({ length: 2 * 3 * K }, () => normal(random));
+    // dx = (2 y R) · Wᵀ in float64, from the values as the model stores them.
+    const round = (v: number[]) => Array.from(floatValues(type, v) as ArrayLike<number>, (b) => (type === 'float16' ? fromFloat16Bits(b) : b));
+    const [xs, ws, rs] = [round(x), round(w), round(r)];
+    const expected = new Float64Array(2 * 3 * K);
+    for (let row = 0; row < 6; row++) {
+      for (let j = 0; j < N; j++) {
+        let y = 0;
+        for (let i = 0; i < K; i++) y += xs[row * K + i] * ws[i * N + j];
+        const dy = 2 * y * rs[row * N + j];
+        for (let i = 0; i < K; i++) expected[row * K + i] += dy * ws[i * N + j];
+      }
+    }
+    return { model: built.model, gradient: built.gradients.x, x: floatValues(type, x), expected };
+  }
+
+  for (const [type, tolerance] of [['float32', 1e-5], ['float64', 1e-12], ['float16', 1e-2]] as const) {
+    it(`keeps the ${type} weight the only copy of itself after ORT's optimization, and the gradient right`, async () => {
+      const { model, gradient, x, expected } = frozenProduct(type);
+      // A folded Transpose(W) would appear as a new [N, K] initializer.
+      expect(await addedFloatInitializers(model, (K * N) / 2)).toEqual([]);
+      const session = await ort.InferenceSession.create(model.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      try {
+        const out = await session.run({ x: new ort.Tensor(type, x as Float32Array, [2, 3, K]) });
+        const raw = out[gradient].data as ArrayLike<number>;
+        const got = Array.from(raw, (v) => (type === 'float16' ? fromFloat16Bits(v) : v));
+        const scale = Math.max(...Array.from(expected, Math.abs));
+        expect(Math.max(...got.map((v, i) => Math.abs(v - expected[i]))) / scale).toBeLessThan(tolerance);
+      } finally {
+        await session.release();
+      }
+    });
+  }
 });

@@ -1,8 +1,10 @@
 // Gradients of matrix products: MatMul with NumPy batch broadcasting and the
-// vector forms, and Gemm with its transposes, alpha and beta.
+// vector forms, and Gemm with its transposes, alpha and beta. A product with
+// a frozen 2-D weight never transposes the weight (see frozen-weights.ts).
 import { Attr } from '../../node.ts';
 import { GradientError } from '../emitter.ts';
 import type { GradContext, GradRule } from '../rule.ts';
+import { gradientThroughFrozenWeight, isFrozen } from './frozen-weights.ts';
 
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
@@ -26,7 +28,8 @@ const matMul: GradRule = (ctx) => {
   if (ra === 1) {
     // a [K] . b [..., K, N] -> [..., N]: treat a as a row [1, K].
     const row = e.unsqueeze(grad, [-2]); // [..., 1, N]
-    if (ctx.wants(0)) {
+    if (ctx.wants(0) && rb === 2 && isFrozen(e, b)) out[0] = gradientThroughFrozenWeight(e, grad, b, a, ctx.label);
+    else if (ctx.wants(0)) {
       const full = e.op('MatMul', [row, e.transposeLastTwo(b, ctx.label)]); // [..., 1, K]
       out[0] = e.reduceSum(full, Array.from({ length: rb - 1 }, (_, i) => i), false);
     }
@@ -51,8 +54,13 @@ const matMul: GradRule = (ctx) => {
     return out;
   }
   if (ctx.wants(0)) {
-    const full = e.op('MatMul', [grad, e.transposeLastTwo(b, ctx.label)]);
-    out[0] = e.unbroadcast(full, a, full);
+    if (rb === 2 && isFrozen(e, b)) {
+      // A weight: Transpose(W) would be folded into a transposed copy of every weight at session creation.
+      out[0] = gradientThroughFrozenWeight(e, grad, b, a, ctx.label);
+    } else {
+      const full = e.op('MatMul', [grad, e.transposeLastTwo(b, ctx.label)]);
+      out[0] = e.unbroadcast(full, a, full);
+    }
   }
   if (ctx.wants(1)) {
     const full = e.op('MatMul', [e.transposeLastTwo(a, ctx.label), grad]);
@@ -75,9 +83,11 @@ const gemm: GradRule = (ctx) => {
   // With A' = op(A), B' = op(B): dA' = alpha g B'^T and dB' = alpha A'^T g,
   // transposed back where the forward transposed.
   if (ctx.wants(0)) {
-    out[0] = transA
-      ? e.op('Gemm', [b, grad], { transA: transB ? 1 : 0, transB: 1, alpha })
-      : e.op('Gemm', [grad, b], { transA: 0, transB: transB ? 0 : 1, alpha });
+    if (transA) out[0] = e.op('Gemm', [b, grad], { transA: transB ? 1 : 0, transB: 1, alpha });
+    else if (isFrozen(e, b)) {
+      // dA = (B' gᵀ)ᵀ keeps a frozen B as the first operand, which ORT neither folds nor prepacks into a copy.
+      out[0] = e.transpose(e.op('Gemm', [b, grad], { transA: transB ? 1 : 0, transB: 1, alpha }), [1, 0]);
+    } else out[0] = e.op('Gemm', [grad, b], { transA: 0, transB: transB ? 0 : 1, alpha });
   }
   if (ctx.wants(1)) {
     out[1] = transB
