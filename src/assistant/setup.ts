@@ -26,12 +26,14 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   const heads = createConceptHeads(settings, sessions);
   const vlm = vlmFromSettings(settings, sessions);
   // Lessons make their sessions as this process does (provider, threads) and cache teaching graphs with the models.
-  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir, { runtime: sessions.runtime, cacheDir: settings.cacheDir }) : null;
+  const imageLimits = { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels };
+  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir, { runtime: sessions.runtime, cacheDir: settings.cacheDir }, { imageLimits }) : null;
+  // Resumes unfinished lessons now; lessons for concepts taught before this VLM start in the background (the VLM loads for them).
   await lessons?.resume();
   const assistant = new Assistant({
     store,
     heads,
-    imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
+    imageLimits,
     vlm,
     lessons,
   });

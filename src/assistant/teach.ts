@@ -3,7 +3,6 @@
 // negatives the scope has), keep the photos, and store one new version of the
 // concept. Nothing is stored unless the head could be fit.
 import { createHash } from 'node:crypto';
-import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { decodeImage, encodeJpeg, type DecodedImage, type ImageLimits } from '../image/decode.ts';
@@ -68,16 +67,21 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
       : `Nice to meet ${record.name}! I learned ${record.kind === 'person' ? 'their face' : 'what they look like'} from ${count} photo(s).`,
   ];
   if (skipped.length > 0) lines.push(`I skipped:\n${skipped.join('\n')}`);
-  const lesson = await startLesson(deps, record, accepted);
+  const lesson = await startLesson(deps, record);
   if (lesson) lines.push(lesson);
   return lines.join('\n');
 }
 
-/** The head is stored and works already; a lesson that cannot start is logged, not a failed /teach. */
-async function startLesson(deps: TeachDeps, record: ConceptRecord, photos: TurnPhotos['decoded']): Promise<string | null> {
+/**
+ * The head is stored and works already; a lesson that cannot start is logged,
+ * not a failed /teach. The lesson learns from the concept's stored photos
+ * (the newest first, this turn's among them), as a lesson started at a
+ * restart does.
+ */
+async function startLesson(deps: TeachDeps, record: ConceptRecord): Promise<string | null> {
   if (!deps.lessons) return null;
   try {
-    return await deps.lessons.start(record, photos.slice(0, EMBEDDING_TRAINING.maxPhotosPerStep));
+    return await deps.lessons.start(record);
   } catch (error) {
     logger.error({ err: error, conceptId: record.id }, 'could not start the embedding lesson');
     return null;

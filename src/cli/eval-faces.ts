@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FACE } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
+import { resolveOptionsFrom } from '../models/resolve.ts';
 import { UserError } from '../errors.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
@@ -76,7 +77,7 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
       detector,
       recognizer,
       sessions,
-      resolve: { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint },
+      resolve: resolveOptionsFrom(settings),
       threshold,
       detectorOptions: longSide === undefined ? {} : { longSide },
       ...(values['no-flip'] ? { flipAverage: false } : {}),

@@ -13,7 +13,7 @@ import { DEFAULT_NORMALIZATION, type NormalizationMode } from '../heads/object/n
 import { PhotoFeatures } from '../heads/object/photo-features.ts';
 import { formatObjectReport } from '../heads/object/report.ts';
 import { NEGATIVE_VIEWS, POSITIVE_VIEWS } from '../heads/object/views.ts';
-import { terminalProgress } from '../models/resolve.ts';
+import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
 import { SessionPool } from '../models/session.ts';
 
 const NORMALIZATIONS: readonly NormalizationMode[] = ['l2-center', 'l2', 'none'];
@@ -71,11 +71,7 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
   const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
   try {
     const extractor = await openImageFeatureExtractor(values.features ?? settings.imageFeatures, {
-      modelsDir: settings.modelsDir,
-      cacheDir: settings.cacheDir,
-      allowDownload: !settings.offline,
-      hubEndpoint: settings.hubEndpoint,
-      onProgress: process.stderr.isTTY ? terminalProgress() : undefined,
+      ...resolveOptionsFrom(settings, { onProgress: process.stderr.isTTY ? terminalProgress() : undefined }),
       sessions,
     });
     const photoCount = dataset.concepts.reduce((n, c) => n + c.photos.length, 0) + [...dataset.hardNegatives.values()].reduce((n, p) => n + p.length, 0) + dataset.random.length;

@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   caption: { summary: 'caption a photo with a scope\'s concepts (`caption <image> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('caption', args) },
   ask: { summary: 'ask about a photo (`ask <image> <question> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args) },
   refer: { summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args) },
+  teach: {
+    summary: 'teach a concept to a VLM outside any chat and print the loss (`teach <name> <photo>... --vlm <id|dir> [--dtype q4] [--steps N] [--json]`)',
+    run: async (args) => (await import('./teach.ts')).teachCommand(args),
+  },
   eval: {
     summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`, `eval teach --tiny`)',
     run: async ([what, ...args]) => {

@@ -5,11 +5,11 @@ import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { isResearchOnly, formatLicenceNotice, type LicenceNotice } from '../models/licence.ts';
 import { allModels } from '../models/registry.ts';
-import { resolveModel, terminalProgress } from '../models/resolve.ts';
+import { resolveModel, resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
 
 export async function modelsCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const settings = loadSettings(process.env);
-  const base = { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, hubEndpoint: settings.hubEndpoint, hubToken: settings.hubToken };
+  const base = resolveOptionsFrom(settings);
   if (args[0] === 'fetch') {
     const id = args[1];
     const entry = allModels().find((e) => e.id === id);

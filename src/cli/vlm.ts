@@ -1,14 +1,15 @@
 // One-shot questions for scripts and quick tries, answered by the same
 // conversation core as the chats:
-//   myvlm caption <image> [--vlm <id or folder>] [--scope <scope>]
-//   myvlm ask <image> <question> [--vlm ...] [--scope ...]
-//   myvlm refer <image> <name> [--out <file.png>] [--vlm ...] [--scope ...]
+//   myvlm caption <image> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]
+//   myvlm ask <image> <question> [--vlm ...] [--dtype ...] [--scope ...]
+//   myvlm refer <image> <name> [--out <file.png>] [--vlm ...] [--dtype ...] [--scope ...]
 // Concepts come from the store in MYVLM_DATA_DIR, from the chosen scope
 // (default the terminal chat's, so what `myvlm chat` learned is known here).
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
+import { VLM_DTYPES, type VlmDtype } from '../models/catalog/vlm.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 
@@ -20,29 +21,31 @@ const CLI_USER = 'terminal:me';
 
 const USAGE = [
   'Usage:',
-  '  myvlm caption <image> [--vlm <id or folder>] [--scope <scope>]',
-  '  myvlm ask <image> <question> [--vlm <id or folder>] [--scope <scope>]',
-  '  myvlm refer <image> <name> [--out <file.png>] [--vlm <id or folder>] [--scope <scope>]',
+  '  myvlm caption <image> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
+  '  myvlm ask <image> <question> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
+  '  myvlm refer <image> <name> [--out <file.png>] [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
   '',
   '--vlm overrides MYVLM_VLM; without either, the concept heads answer alone.',
+  `--dtype (${VLM_DTYPES.join(', ')}) overrides MYVLM_VLM_DTYPE: the precision of the model's three graphs.`,
   `--scope picks whose concepts are used (default ${DEFAULT_SCOPE}, the terminal chat's).`,
 ].join('\n');
 
 interface ParsedArgs {
   positional: string[];
-  flags: Record<'vlm' | 'scope' | 'out', string | undefined>;
+  flags: Record<'vlm' | 'dtype' | 'scope' | 'out', string | undefined>;
 }
 
 /** Splits arguments into positional words and the three flags; throws UserError on anything else. */
 export function parseVlmArgs(args: readonly string[]): ParsedArgs {
-  const flags: ParsedArgs['flags'] = { vlm: undefined, scope: undefined, out: undefined };
+  const flags: ParsedArgs['flags'] = { vlm: undefined, dtype: undefined, scope: undefined, out: undefined };
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const flag = /^--(vlm|scope|out)(?:=(.*))?$/.exec(arg);
+    const flag = /^--(vlm|dtype|scope|out)(?:=(.*))?$/.exec(arg);
     if (flag) {
       const value = flag[2] ?? args[++i];
       if (value === undefined || value === '') throw new UserError(`--${flag[1]} needs a value.`);
+      if (flag[1] === 'dtype' && !(VLM_DTYPES as readonly string[]).includes(value)) throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${value}".`);
       flags[flag[1] as keyof ParsedArgs['flags']] = value;
     } else if (arg.startsWith('--')) {
       throw new UserError(`Unknown option ${arg}.`);
@@ -87,6 +90,7 @@ export async function vlmCommand(command: VlmCommandName, args: string[]): Promi
   });
   const settings = loadSettings(process.env);
   if (parsed.flags.vlm) settings.vlm = parsed.flags.vlm;
+  if (parsed.flags.dtype) settings.vlmDtype = parsed.flags.dtype as VlmDtype;
   // Routine logs would mix with the answer; warnings still show.
   if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
   const runtime = await createAssistant(settings);

@@ -6,7 +6,7 @@ import { isUserError, UserError } from '../errors.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import { findModel } from '../models/registry.ts';
-import type { ResolveOptions } from '../models/resolve.ts';
+import { resolveOptionsFrom, type ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
 import { FaceHead } from './face/head.ts';
 import { ObjectHead } from './object/object-head.ts';
@@ -80,12 +80,7 @@ export class ScopeHeads implements ConceptHeads {
 
 /** The heads the settings ask for, sharing one session pool. */
 export function createConceptHeads(settings: Settings, sessions: SessionPool): ConceptHeads {
-  const resolve: ResolveOptions = {
-    modelsDir: settings.modelsDir,
-    cacheDir: settings.cacheDir,
-    allowDownload: !settings.offline,
-    hubEndpoint: settings.hubEndpoint,
-  };
+  const resolve: ResolveOptions = resolveOptionsFrom(settings);
   const face = new LazyHead(async () => {
     const head = new FaceHead({
       detector: findModel('face-detection', settings.faceDetector),

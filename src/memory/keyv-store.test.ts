@@ -191,6 +191,27 @@ describe('scope isolation', () => {
   });
 });
 
+describe('scopes', () => {
+  it('names every scope that holds a concept, once each, lookalikes apart, until its last concept is forgotten', async () => {
+    expect(await store.scopes()).toEqual([]);
+    const others = [OTHER, 'telegram:chat:-1001234/x', 'telegram:chat:-1001234%', 'telegram:chat:-100123', 'terminal:ø ünï'];
+    const anna = await store.create(person('Anna'));
+    const bob = await store.create(person('Bob'));
+    for (const scope of others) await store.create(person('Anna', scope));
+    const all = [SCOPE, ...others].sort();
+    expect(all).toHaveLength(6);
+    expect(await store.scopes()).toEqual(all);
+    // Each named scope reads back through list(), which stays the only way to its concepts.
+    for (const scope of all) expect((await store.list(scope)).length).toBe(scope === SCOPE ? 2 : 1);
+    expect(await store.forget(SCOPE, anna.id)).toBe(true);
+    expect(await store.scopes()).toEqual(all);
+    expect(await store.forget(SCOPE, bob.id)).toBe(true);
+    expect(await store.scopes()).toEqual(others.slice().sort());
+    await reopen();
+    expect(await store.scopes()).toEqual(others.slice().sort());
+  });
+});
+
 describe('forget', () => {
   const NAME = 'Zebulon Quartzfeather';
   const pattern = new Float32Array([1234.5677490234375, -0.0078125, 3.14159274101257, 271828.1875, 0.3333333432674408, 17.25]);

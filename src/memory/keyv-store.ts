@@ -110,6 +110,22 @@ export class KeyvConceptStore implements ConceptStore {
     }
   }
 
+  async scopes(): Promise<Scope[]> {
+    if (this.closed) throw new Error('the concept store is closed');
+    const found = new Set<Scope>();
+    // Keys are `<encoded scope>/<id>`, and encodeURIComponent never emits '/'.
+    for (const key of await this.keysBetween(`${NAMESPACE}:`, `${NAMESPACE};`)) {
+      const slash = key.indexOf('/');
+      if (slash <= 0) continue;
+      try {
+        found.add(decodeURIComponent(key.slice(0, slash)));
+      } catch {
+        log.error({ key }, 'skipping a concept key with a malformed scope');
+      }
+    }
+    return [...found].sort(compare);
+  }
+
   async list(scope: Scope): Promise<ConceptRecord[]> {
     this.check(scope);
     const { records } = await this.readScope(scope);

@@ -36,6 +36,13 @@ export type ConceptChange = (draft: ConceptRecord) => void | ConceptRecord;
  * every other chat.
  */
 export interface ConceptStore {
+  /**
+   * Every scope that holds at least one concept, each once, in code-unit
+   * order. For the assistant's own upkeep across chats (lessons to resume
+   * when a VLM appears), never for answering a chat: reading a scope's
+   * concepts still goes through `list(scope)`.
+   */
+  scopes(): Promise<Scope[]>;
   /** Every concept of `scope`, ordered by name (case-insensitive), then id. */
   list(scope: Scope): Promise<ConceptRecord[]>;
   /** The concept with this id in `scope`, or null. */

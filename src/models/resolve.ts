@@ -2,6 +2,7 @@
 // download cache, then (when allowed) a download from the Hugging Face hub or
 // the model's URL, verified by size and sha256, its licence shown first.
 // Offline, a clear error names the missing files and where to put them.
+import type { Settings } from '../config/settings.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ModelMissingError, UserError } from '../errors.ts';
@@ -43,6 +44,14 @@ export interface ResolveOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Told the model's licence before its first byte is downloaded (it is logged either way). */
   onLicence?: (notice: LicenceNotice) => void;
+}
+
+/** Where the settings say models are and whether they may be downloaded; `extra` adds the callbacks a caller shows. */
+export function resolveOptionsFrom(
+  settings: Pick<Settings, 'modelsDir' | 'cacheDir' | 'offline' | 'hubEndpoint' | 'hubToken'>,
+  extra: Pick<ResolveOptions, 'onProgress' | 'onLicence'> = {},
+): ResolveOptions {
+  return { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint, hubToken: settings.hubToken, ...extra };
 }
 
 export interface ResolvedModel {

@@ -1,16 +1,23 @@
 // Files of a teaching job, written so that a crash at any instant leaves
 // either the old file or the new one, never a torn one: write a temporary
 // file, flush it to disk, rename it over the target (atomic on POSIX), and
-// flush the folder so the rename itself survives a power cut.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// flush the folder so the rename itself survives a power cut. Files are
+// created private (0600): they hold teaching photos and what was learned
+// from them, like the concept store's own photo files.
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainingState } from './trainer.ts';
 
-/** Writes `bytes` to `file` atomically (temp + fsync + rename + fsync of the folder). */
+/** Mode of every file written here: read and written by the owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** Writes `bytes` to `file` atomically (temp + fsync + rename + fsync of the folder), as a private (0600) file. */
 export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w');
+  const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
   try {
+    // The mode given to open applies only to a new file; a leftover temp keeps its own.
+    fchmodSync(fd, PRIVATE_FILE_MODE);
     writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
     fsyncSync(fd);
   } catch (error) {

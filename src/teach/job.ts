@@ -8,6 +8,9 @@
 //   targets.json      the training targets, built once (model answers vary run to run)
 //   checkpoint.json   the latest training state (every 25 steps and at the end)
 //   result.json       the finished embedding, until the owner has stored it
+//   attempts.json     the owner's record of runs: running now, crashes, set aside (jobs.ts)
+//
+// The folder is private (0700) and every file in it 0600, like the stored photos.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
@@ -20,7 +23,7 @@ import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type 
 import type { AttentionDirection } from './loss-graph.ts';
 import { captionTargets, vqaTargets, type ConceptToTeach, type PhotoTargets, type TeachingPhoto } from './targets.ts';
 import { TeachableExport } from './teachable-export.ts';
-import { trainConceptEmbedding, type TrainingProgress } from './trainer.ts';
+import { fixedBatchLoss, initialTrainingState, trainConceptEmbedding, type TrainingProgress, type TrainingState } from './trainer.ts';
 
 /** File names inside a job folder. */
 export const JOB_FILES = {
@@ -28,6 +31,7 @@ export const JOB_FILES = {
   targets: 'targets.json',
   checkpoint: 'checkpoint.json',
   result: 'result.json',
+  attempts: 'attempts.json',
   photo: (i: number) => `photo-${i}.png`,
 } as const;
 
@@ -49,6 +53,12 @@ export interface EmbeddingJobSpec {
   training: { steps: number; lambda: number; seed: number; augment: boolean; checkpointEvery: number; direction: AttentionDirection };
   /** Photo files in the job folder with the captions their senders wrote. */
   photos: { file: string; caption: string | null }[];
+  /**
+   * The concept version and stored photos (sha256s) the lesson learns from;
+   * the finished embedding is stored only while the concept still has those
+   * example photos. Absent in folders written before it existed.
+   */
+  learnedFrom?: { conceptVersion: number; photos: string[] };
   createdAt: string;
 }
 
@@ -56,7 +66,11 @@ export interface EmbeddingJobSpec {
 export interface StoredResult {
   vector: number[];
   steps: number;
+  /** Loss of the last training step. */
   finalLoss: number | null;
+  /** Fixed-batch loss of the initial and the learned vector (see fixedBatchLoss). */
+  lossStart: number;
+  lossEnd: number;
   updatedAt: string;
 }
 
@@ -95,6 +109,59 @@ export function embeddingOf(result: StoredResult): ConceptEmbedding {
   return { vector: Float32Array.from(result.vector), steps: result.steps, finalLoss: result.finalLoss, updatedAt: result.updatedAt };
 }
 
+/** What a lesson learns from, wherever it is kept (a job folder, or the one-shot command's arguments). */
+export interface Lesson {
+  concept: ConceptToTeach;
+  task: 'caption' | 'vqa';
+  training: EmbeddingJobSpec['training'];
+  photos: readonly TeachingPhoto[];
+}
+
+/** Where a lesson keeps what must survive a restart; everything optional. */
+export interface LessonHooks {
+  /** Targets built by an earlier run (model answers vary run to run), or null. */
+  storedTargets?: PhotoTargets['choices'][] | null;
+  saveTargets?: (choices: PhotoTargets['choices'][]) => void;
+  resume?: TrainingState;
+  onCheckpoint?: (state: TrainingState) => void;
+  signal?: AbortSignal;
+  onEvent?: (event: JobEvent) => void;
+}
+
+/** A finished lesson: the training state and the fixed-batch loss (see fixedBatchLoss) of the initial and the learned vector. */
+export interface LessonOutcome {
+  state: TrainingState;
+  lossStart: number;
+  lossEnd: number;
+}
+
+/** Builds (or reuses) the targets, trains, and measures the loss the vector started and ended at. */
+export async function teachLesson(vlm: TeachableExport, lesson: Lesson, hooks: LessonHooks = {}): Promise<LessonOutcome> {
+  const emit = hooks.onEvent ?? (() => {});
+  let choices = hooks.storedTargets;
+  if (!choices || choices.length !== lesson.photos.length) {
+    emit({ type: 'preparing', stage: 'targets' });
+    const photos = [...lesson.photos];
+    const built = lesson.task === 'vqa' ? await vqaTargets(vlm, photos, lesson.concept) : await captionTargets(vlm, photos, lesson.concept, vlm.model.family.captionPrompt);
+    choices = built.map((t) => t.choices);
+    hooks.saveTargets?.(choices);
+  }
+  const targets: PhotoTargets[] = lesson.photos.map((p, i) => ({ image: p.image, choices: choices[i] }));
+  const { steps, lambda, seed, augment, checkpointEvery } = lesson.training;
+  const lossStart = await fixedBatchLoss(vlm, targets, initialTrainingState(vlm.hiddenSize, seed).vector, lambda);
+  const state = await trainConceptEmbedding(vlm, targets, { steps, lambda, seed, augment, checkpointEvery }, {
+    resume: hooks.resume,
+    signal: hooks.signal,
+    onProgress: (progress) => emit({ type: 'progress', ...progress }),
+    onCheckpoint: (s) => {
+      hooks.onCheckpoint?.(s);
+      emit({ type: 'checkpoint', step: s.step });
+    },
+  });
+  const lossEnd = await fixedBatchLoss(vlm, targets, state.vector, lambda);
+  return { state, lossStart, lossEnd };
+}
+
 /**
  * Runs (or resumes) the job in `jobDir` to completion: result.json is
  * written when it returns. A set `signal` stops it between steps; the last
@@ -115,29 +182,18 @@ export async function runEmbeddingJob(jobDir: string, environment: JobEnvironmen
     const photos: TeachingPhoto[] = [];
     for (const p of spec.photos) photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption: p.caption });
     const targetsFile = path.join(jobDir, JOB_FILES.targets);
-    let stored = readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile);
-    if (!stored || stored.choices.length !== photos.length) {
-      emit({ type: 'preparing', stage: 'targets' });
-      const built = spec.task === 'vqa' ? await vqaTargets(vlm, photos, spec.concept) : await captionTargets(vlm, photos, spec.concept, vlm.model.family.captionPrompt);
-      stored = { choices: built.map((t) => t.choices) };
-      writeJsonAtomic(targetsFile, stored);
-    }
-    const targets: PhotoTargets[] = photos.map((p, i) => ({ image: p.image, choices: stored!.choices[i] }));
     const checkpointFile = path.join(jobDir, JOB_FILES.checkpoint);
     const runKey = runKeyOf(spec);
-    const resume = fromCheckpoint(readJsonIfPresent<StoredCheckpoint>(checkpointFile), runKey);
-    const { steps, lambda, seed, augment, checkpointEvery } = spec.training;
-    const state = await trainConceptEmbedding(vlm, targets, { steps, lambda, seed, augment, checkpointEvery }, {
-      resume,
+    const { state, lossStart, lossEnd } = await teachLesson(vlm, { concept: spec.concept, task: spec.task, training: spec.training, photos }, {
+      storedTargets: readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile)?.choices ?? null,
+      saveTargets: (choices) => writeJsonAtomic(targetsFile, { choices }),
+      resume: fromCheckpoint(readJsonIfPresent<StoredCheckpoint>(checkpointFile), runKey),
+      onCheckpoint: (s) => writeJsonAtomic(checkpointFile, toCheckpoint(s, runKey)),
       signal: options.signal,
-      onProgress: (progress) => emit({ type: 'progress', ...progress }),
-      onCheckpoint: (s) => {
-        writeJsonAtomic(checkpointFile, toCheckpoint(s, runKey));
-        emit({ type: 'checkpoint', step: s.step });
-      },
+      onEvent: emit,
     });
     const finalLoss = state.losses.length > 0 ? state.losses[state.losses.length - 1] : null;
-    const result: StoredResult = { vector: Array.from(state.vector), steps: state.step, finalLoss, updatedAt: new Date().toISOString() };
+    const result: StoredResult = { vector: Array.from(state.vector), steps: state.step, finalLoss, lossStart, lossEnd, updatedAt: new Date().toISOString() };
     writeJsonAtomic(path.join(jobDir, JOB_FILES.result), result);
     emit({ type: 'done', steps: state.step, finalLoss });
     return result;

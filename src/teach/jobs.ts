@@ -1,47 +1,55 @@
 // Background teaching: `/teach` answers at once (the concept head works
 // immediately) and the embedding trains here, in a worker thread, so no
-// conversation waits on it. Jobs live as folders (job.ts), so a restart
-// resumes each from its last checkpoint; `/forget` cancels them.
+// conversation waits on it. Jobs live as folders (job-folders.ts), so a
+// restart resumes each from its last checkpoint; `/forget` cancels them.
 //
-//   const jobs = new EmbeddingJobs({ dir: 'concepts/jobs', save: async (spec, embedding) => { ...store it... } });
+//   const jobs = new EmbeddingJobs({ dir: 'concepts/jobs', environment, save: async (spec, embedding) => { ...store it... } });
 //   jobs.onUpdate((u) => adapter.editStatus(u));   // step, loss, done
 //   await jobs.resumePending();                     // at startup
-//   await jobs.start({ scope, conceptId, modelId, modelDir, concept, photos });
+//   await jobs.start({ scope, conceptId, modelId, modelDir, dtype, family, concept, photos });
 //   await jobs.cancelConcept(scope, conceptId);     // on /forget
+//
+// A lesson cannot take the assistant down with it. Its worker runs under heap
+// limits (lesson-run.ts), so a runaway dies alone. A crash (the worker dying
+// without reporting an outcome, or the whole process dying while the lesson
+// ran, found at the next start through the running mark in attempts.json,
+// which every orderly outcome clears) is retried once from the last
+// checkpoint; a second crash sets the lesson aside: it is reported once to
+// its chat, logged with its folder, not resumed at restarts, and its folder
+// stays until `/forget` erases it or a new `/teach` replaces it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import { UserError } from '../errors.ts';
-import { encodePng, type RgbImage } from '../image/decode.ts';
+import type { RgbImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
-import { readJsonIfPresent, writeFileAtomic, writeJsonAtomic } from './checkpoint.ts';
-import type { OwnerMessage, WorkerMessage } from './embedding-worker.ts';
-import { defaultTraining, embeddingOf, JOB_FILES, runEmbeddingJob, type EmbeddingJobSpec, type JobEnvironment, type JobEvent, type StoredResult } from './job.ts';
 import type { GraphDtypes } from '../models/catalog/vlm.ts';
 import type { VlmFamily } from '../vlm/families.ts';
+import { defaultTraining, embeddingOf, type EmbeddingJobSpec, type JobEnvironment, type JobEvent } from './job.ts';
+import { CRASHES_BEFORE_SET_ASIDE, JobFolders, type JobAttempts } from './job-folders.ts';
+import { CANCEL_GRACE_MS, runLesson, type RunOutcome } from './lesson-run.ts';
 import type { ConceptToTeach } from './targets.ts';
 
 const logger = moduleLogger('teach-jobs');
 
-/** How long a cancelled worker may take to finish its step before it is stopped. */
-const CANCEL_GRACE_MS = 10_000;
-
 /** Options of the job runner; defaults in the comments. */
 export interface EmbeddingJobsOptions {
-  /** Folder holding one sub-folder per job (created if needed). */
+  /** Folder holding one sub-folder per job (created if needed, mode 0700). */
   dir: string;
   /**
    * Stores a finished embedding, e.g. as ConceptRecord.embeddings[spec.modelId]
-   * in one versioned store update. Called again after a crash between
-   * finishing and storing, so it must tolerate repeats.
+   * in one versioned store update; resolves false when it stored nothing on
+   * purpose (the concept is gone or was re-taught). Called again after a
+   * crash between finishing and storing, so it must tolerate repeats.
    */
-  save: (spec: EmbeddingJobSpec, embedding: ConceptEmbedding) => Promise<void>;
+  save: (spec: EmbeddingJobSpec, embedding: ConceptEmbedding) => Promise<void | boolean>;
   /** Jobs trained at once (default 1: one job already keeps the CPU busy). */
   concurrency?: number;
   /** Run jobs in worker threads (default) or on this thread (scripts that have nothing else to do). */
   threads?: 'worker' | 'inline';
+  /** Limits of each worker (default LESSON_RESOURCE_LIMITS). */
+  resourceLimits?: ResourceLimits;
   /** How the lessons' sessions are made and where teaching graphs are cached (the process's own settings). */
   environment: JobEnvironment;
 }
@@ -61,6 +69,8 @@ export interface TeachRequest {
   task?: 'caption' | 'vqa';
   /** At most EMBEDDING_TRAINING.maxPhotosPerStep are used. */
   photos: { image: RgbImage; caption: string | null }[];
+  /** Which stored concept version and photos these are (see EmbeddingJobSpec.learnedFrom). */
+  learnedFrom?: EmbeddingJobSpec['learnedFrom'];
   /** Overrides of the paper's settings (steps, lambda, seed, ...). */
   training?: Partial<EmbeddingJobSpec['training']>;
 }
@@ -71,7 +81,8 @@ export type JobUpdate = { jobId: string; scope: string; conceptId: string; model
   | { state: 'preparing'; stage: 'model' | 'targets' }
   | { state: 'training'; step: number; steps: number; loss: number }
   | { state: 'done'; steps: number; finalLoss: number | null }
-  | { state: 'failed'; message: string; userFacing: boolean }
+  /** `setAside`: the lesson crashed twice and waits for a new /teach (or /forget). */
+  | { state: 'failed'; message: string; userFacing: boolean; setAside?: boolean }
   | { state: 'cancelled' }
 );
 
@@ -82,9 +93,16 @@ export function describeUpdate(update: JobUpdate): string {
     case 'preparing': return update.stage === 'model' ? `Learning ${update.name}: loading the model…` : `Learning ${update.name}: writing practice captions…`;
     case 'training': return `Learning ${update.name}: step ${update.step} of ${update.steps} (loss ${update.loss.toFixed(3)})`;
     case 'done': return `Learned how to talk about ${update.name}.`;
-    case 'failed': return `I could not finish learning to talk about ${update.name}${update.userFacing ? `: ${update.message}` : '.'}`;
+    case 'failed':
+      if (update.setAside) return `I couldn't finish learning to describe ${update.name}: ${update.message}`;
+      return `I could not finish learning to talk about ${update.name}${update.userFacing ? `: ${update.message}` : '.'}`;
     case 'cancelled': return `Stopped learning ${update.name}.`;
   }
+}
+
+/** The reason a set-aside lesson gives its chat. */
+function setAsideMessage(name: string): string {
+  return `the lesson stopped unexpectedly twice, so I've set it aside. Teach ${name} again to retry.`;
 }
 
 interface Running {
@@ -96,15 +114,20 @@ interface Running {
 
 /** Runs teaching jobs in the background, one folder per job. */
 export class EmbeddingJobs {
+  private readonly folders: JobFolders;
   private readonly queue: EmbeddingJobSpec[] = [];
   private readonly running = new Map<string, Running>();
+  /** Jobs whose folder `start` is writing, so cancelling waits for them and clean-up spares their staging folder. */
+  private readonly starting = new Map<string, { scope: string; conceptId: string; work: Promise<unknown> }>();
   private readonly listeners = new Set<(update: JobUpdate) => void>();
   private readonly latest = new Map<string, JobUpdate>();
+  /** The reports of lessons this process set aside, for listeners that subscribe later (see onUpdate). */
+  private readonly setAsideReports = new Map<string, JobUpdate>();
   private closing = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: EmbeddingJobsOptions) {
-    mkdirSync(options.dir, { recursive: true });
+    this.folders = new JobFolders(options.dir);
   }
 
   /** The id of the job for a concept on a model (one job per pair; re-teaching replaces it). */
@@ -112,9 +135,16 @@ export class EmbeddingJobs {
     return createHash('sha256').update(JSON.stringify([scope, conceptId, modelId])).digest('hex').slice(0, 20);
   }
 
-  /** Subscribes to updates; returns the unsubscribe function. */
-  onUpdate(listener: (update: JobUpdate) => void): () => void {
+  /**
+   * Subscribes to updates; returns the unsubscribe function. With `replay`,
+   * the listener first hears what it missed: the latest update of every job
+   * still queued or running, and the reports of lessons this process set
+   * aside (a lesson found crashed twice at start is reported before any
+   * messenger has subscribed).
+   */
+  onUpdate(listener: (update: JobUpdate) => void, options: { replay?: boolean } = {}): () => void {
     this.listeners.add(listener);
+    if (options.replay) for (const update of [...this.setAsideReports.values(), ...this.latest.values()]) tell(listener, update);
     return () => this.listeners.delete(listener);
   }
 
@@ -123,84 +153,89 @@ export class EmbeddingJobs {
     return [...this.latest.values()];
   }
 
+  /** Whether the job exists in any form: being written, queued, running, or a folder (pending, or set aside). */
+  has(jobId: string): boolean {
+    return this.starting.has(jobId) || this.running.has(jobId) || this.queue.some((s) => s.id === jobId) || this.folders.exists(jobId);
+  }
+
   /**
    * Saves the photos and settings as a job folder and queues it; resolves
    * with the job id once the folder is safely written. A job of the same
-   * concept and model is cancelled first.
+   * concept and model (running, pending or set aside) is cancelled first.
    */
   async start(request: TeachRequest): Promise<string> {
     if (request.photos.length === 0) throw new UserError(`There are no photos of ${request.concept.name} to learn from.`);
     const id = EmbeddingJobs.jobId(request.scope, request.conceptId, request.modelId);
-    await this.cancel(id);
-    const task = request.task ?? 'caption';
-    const jobDir = this.jobDir(id);
-    const staging = `${jobDir}.staging`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    const photos: EmbeddingJobSpec['photos'] = [];
-    for (const [i, photo] of request.photos.entries()) {
-      writeFileAtomic(path.join(staging, JOB_FILES.photo(i)), await encodePng(photo.image));
-      photos.push({ file: JOB_FILES.photo(i), caption: photo.caption });
+    const previous = this.starting.get(id)?.work;
+    const entry = { scope: request.scope, conceptId: request.conceptId, work: Promise.resolve() as Promise<unknown> };
+    entry.work = (async () => {
+      await previous?.catch(() => {});
+      await this.cancelNow(id);
+      const task = request.task ?? 'caption';
+      const spec = await this.folders.write(
+        {
+          id,
+          scope: request.scope,
+          conceptId: request.conceptId,
+          modelId: request.modelId,
+          modelDir: path.resolve(request.modelDir),
+          dtype: request.dtype,
+          concept: request.concept,
+          task,
+          training: { ...defaultTraining(task, request.family), ...request.training },
+          ...(request.learnedFrom ? { learnedFrom: { conceptVersion: request.learnedFrom.conceptVersion, photos: [...request.learnedFrom.photos] } } : {}),
+          createdAt: new Date().toISOString(),
+        },
+        request.photos,
+      );
+      this.enqueue(spec);
+    })();
+    this.starting.set(id, entry);
+    try {
+      await entry.work;
+      return id;
+    } finally {
+      if (this.starting.get(id) === entry) this.starting.delete(id);
     }
-    const spec: EmbeddingJobSpec = {
-      id,
-      scope: request.scope,
-      conceptId: request.conceptId,
-      modelId: request.modelId,
-      modelDir: path.resolve(request.modelDir),
-      dtype: request.dtype,
-      concept: request.concept,
-      task,
-      training: { ...defaultTraining(task, request.family), ...request.training },
-      photos,
-      createdAt: new Date().toISOString(),
-    };
-    writeJsonAtomic(path.join(staging, JOB_FILES.spec), spec);
-    // The folder appears whole or not at all: a crash before this rename leaves only a staging folder.
-    rmSync(jobDir, { recursive: true, force: true });
-    renameSync(staging, jobDir);
-    this.enqueue(spec);
-    return id;
   }
 
-  /** Cancels a job and deletes its folder; false when there was none. */
+  /** Cancels a job and deletes its folder (set-aside ones too); false when there was none. */
   async cancel(jobId: string): Promise<boolean> {
-    const queued = this.queue.findIndex((s) => s.id === jobId);
-    if (queued >= 0) {
-      const [spec] = this.queue.splice(queued, 1);
-      rmSync(this.jobDir(jobId), { recursive: true, force: true });
-      this.publish(spec, { state: 'cancelled' });
-      this.settle();
-      return true;
-    }
-    const running = this.running.get(jobId);
-    if (running) {
-      running.cancelled = true;
-      running.stop();
-      await running.finished;
-      return true;
-    }
-    if (existsSync(this.jobDir(jobId))) {
-      rmSync(this.jobDir(jobId), { recursive: true, force: true });
-      return true;
-    }
-    return false;
+    // A folder being written would otherwise appear after the cancel.
+    await this.starting.get(jobId)?.work.catch(() => {});
+    return this.cancelNow(jobId);
   }
 
-  /** Cancels every job of a concept (all models), e.g. when it is forgotten. */
+  /** Cancels every job of a concept (all models, set-aside ones included), e.g. when it is forgotten. */
   async cancelConcept(scope: string, conceptId: string): Promise<number> {
     const ids = new Set<string>();
     for (const spec of [...this.queue, ...[...this.running.values()].map((r) => r.spec)]) if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
-    for (const spec of this.pendingSpecs()) if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
+    for (const [id, s] of this.starting) if (s.scope === scope && s.conceptId === conceptId) ids.add(id);
+    for (const spec of this.folders.specs((id) => this.starting.has(id))) if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
     for (const id of ids) await this.cancel(id);
     return ids.size;
   }
 
-  /** Queues every job folder left by an earlier process (after a restart); returns their ids. */
+  /**
+   * Queues every job folder left by an earlier process (after a restart) and
+   * returns their ids. A job whose running mark is still set was running
+   * when that process died: one crash; at the second it is set aside (and
+   * reported) instead. Set-aside jobs are never queued.
+   */
   async resumePending(): Promise<string[]> {
     const ids: string[] = [];
-    for (const spec of this.pendingSpecs()) {
-      if (this.running.has(spec.id) || this.queue.some((s) => s.id === spec.id)) continue;
+    for (const spec of this.folders.specs((id) => this.starting.has(id))) {
+      if (this.running.has(spec.id) || this.queue.some((s) => s.id === spec.id) || this.starting.has(spec.id)) continue;
+      this.folders.makePrivate(spec.id); // folders written before they were private
+      let attempts = this.folders.attempts(spec.id);
+      if (attempts.setAside) {
+        if (!attempts.setAside.reported) this.report(spec, attempts);
+        continue;
+      }
+      if (attempts.running) {
+        attempts = this.recordCrash(spec, attempts, `the process stopped while the lesson ran (pid ${attempts.running.pid}, running since ${attempts.running.since})`);
+        if (attempts.setAside) continue;
+      }
       this.enqueue(spec);
       ids.push(spec.id);
     }
@@ -213,7 +248,7 @@ export class EmbeddingJobs {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops every worker; job folders stay, so the next process resumes them. */
+  /** Stops every worker; job folders stay (running marks cleared), so the next process resumes them. */
   async close(): Promise<void> {
     this.closing = true;
     this.queue.length = 0;
@@ -222,39 +257,68 @@ export class EmbeddingJobs {
     await Promise.all(running.map((r) => r.finished));
   }
 
-  private jobDir(id: string): string {
-    return path.join(this.options.dir, id);
-  }
-
-  private pendingSpecs(): EmbeddingJobSpec[] {
-    const specs: EmbeddingJobSpec[] = [];
-    for (const entry of readdirSync(this.options.dir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name.endsWith('.staging')) {
-        rmSync(path.join(this.options.dir, entry.name), { recursive: true, force: true });
-        continue;
-      }
-      try {
-        const spec = readJsonIfPresent<EmbeddingJobSpec>(path.join(this.options.dir, entry.name, JOB_FILES.spec));
-        if (spec?.id === entry.name) specs.push(spec);
-      } catch (error) {
-        logger.warn({ err: error, job: entry.name }, 'unreadable job folder skipped');
-      }
+  private async cancelNow(jobId: string): Promise<boolean> {
+    this.setAsideReports.delete(jobId);
+    const queued = this.queue.findIndex((s) => s.id === jobId);
+    if (queued >= 0) {
+      const [spec] = this.queue.splice(queued, 1);
+      this.folders.remove(jobId);
+      this.publish(spec, { state: 'cancelled' });
+      this.settle();
+      return true;
     }
-    return specs;
+    const running = this.running.get(jobId);
+    if (running) {
+      running.cancelled = true;
+      running.stop();
+      await running.finished;
+      return true;
+    }
+    if (this.folders.exists(jobId)) {
+      this.folders.remove(jobId);
+      return true;
+    }
+    return false;
   }
 
-  private publish(spec: EmbeddingJobSpec, change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>): void {
+  /** Counts one crash; the second sets the lesson aside and reports it. Returns the new record. */
+  private recordCrash(spec: EmbeddingJobSpec, attempts: JobAttempts, reason: string): JobAttempts {
+    const now = new Date().toISOString();
+    const crashes = [...attempts.crashes, { at: now, reason }];
+    const folder = this.folders.path(spec.id);
+    if (crashes.length < CRASHES_BEFORE_SET_ASIDE) {
+      const next: JobAttempts = { running: null, crashes, setAside: null };
+      this.folders.writeAttempts(spec.id, next);
+      logger.warn({ job: spec.id, scope: spec.scope, concept: spec.conceptId, folder, reason }, 'lesson crashed; retrying it from its last checkpoint');
+      return next;
+    }
+    const next: JobAttempts = { running: null, crashes, setAside: { at: now, reported: false } };
+    this.folders.writeAttempts(spec.id, next);
+    logger.error(
+      { job: spec.id, scope: spec.scope, concept: spec.conceptId, name: spec.concept.name, model: spec.modelId, folder, crashes },
+      `lesson set aside after ${crashes.length} crashes; its folder is kept for inspection until the concept is taught again or forgotten`,
+    );
+    this.report(spec, next);
+    return next;
+  }
+
+  /** Tells the lesson's chat, once, that it was set aside. */
+  private report(spec: EmbeddingJobSpec, attempts: JobAttempts): void {
+    const update = this.publish(spec, { state: 'failed', message: setAsideMessage(spec.concept.name), userFacing: true, setAside: true });
+    this.setAsideReports.set(spec.id, update);
+    try {
+      this.folders.writeAttempts(spec.id, { ...attempts, setAside: { at: attempts.setAside?.at ?? new Date().toISOString(), reported: true } });
+    } catch (error) {
+      logger.warn({ err: error, job: spec.id }, 'could not record that a set-aside lesson was reported');
+    }
+  }
+
+  private publish(spec: EmbeddingJobSpec, change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>): JobUpdate {
     const update = { jobId: spec.id, scope: spec.scope, conceptId: spec.conceptId, modelId: spec.modelId, name: spec.concept.name, ...change } as JobUpdate;
     if (update.state === 'done' || update.state === 'failed' || update.state === 'cancelled') this.latest.delete(spec.id);
     else this.latest.set(spec.id, update);
-    for (const listener of this.listeners) {
-      try {
-        listener(update);
-      } catch (error) {
-        logger.warn({ err: error }, 'job update listener failed');
-      }
-    }
+    for (const listener of this.listeners) tell(listener, update);
+    return update;
   }
 
   private enqueue(spec: EmbeddingJobSpec): void {
@@ -268,8 +332,23 @@ export class EmbeddingJobs {
     const limit = Math.max(1, this.options.concurrency ?? 1);
     while (!this.closing && this.running.size < limit && this.queue.length > 0) {
       const spec = this.queue.shift() as EmbeddingJobSpec;
-      this.running.set(spec.id, this.launch(spec));
+      try {
+        this.folders.markRunning(spec.id);
+      } catch (error) {
+        logger.error({ err: error, job: spec.id }, 'could not start a lesson: its folder cannot be written');
+        this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: false });
+        continue;
+      }
+      try {
+        this.running.set(spec.id, this.launch(spec));
+      } catch (error) {
+        // The worker could not even be created (not a crash of the lesson).
+        logger.error({ err: error, job: spec.id }, 'could not start a lesson');
+        this.folders.clearMark(spec.id);
+        this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: false });
+      }
     }
+    this.settle();
   }
 
   private settle(): void {
@@ -286,75 +365,65 @@ export class EmbeddingJobs {
   }
 
   private launch(spec: EmbeddingJobSpec): Running {
-    const jobDir = this.jobDir(spec.id);
-    let outcome: { kind: 'finished' } | { kind: 'cancelled' } | { kind: 'failed'; message: string; userFacing: boolean } | undefined;
-    let stop: () => void;
-    let ended: Promise<void>;
-    if ((this.options.threads ?? 'worker') === 'inline') {
-      const controller = new AbortController();
-      stop = () => controller.abort(new Error('stopped'));
-      ended = runEmbeddingJob(jobDir, this.options.environment, { signal: controller.signal, onEvent: (e) => this.onEvent(spec, e) }).then(
-        () => void (outcome = { kind: 'finished' }),
-        (error: unknown) => {
-          outcome = controller.signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: error instanceof UserError };
-        },
-      );
-    } else {
-      const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: { jobDir, environment: this.options.environment, entry: new URL('./embedding-worker.ts', import.meta.url).href } });
-      let timer: NodeJS.Timeout | undefined;
-      stop = () => {
-        worker.postMessage({ type: 'cancel' } satisfies OwnerMessage);
-        timer ??= setTimeout(() => void worker.terminate(), this.closing ? 0 : CANCEL_GRACE_MS);
-      };
-      ended = new Promise<void>((resolve) => {
-        worker.on('message', (message: WorkerMessage) => {
-          if (message.type === 'event') this.onEvent(spec, message.event);
-          else if (message.type === 'finished') outcome = { kind: 'finished' };
-          else if (message.type === 'cancelled') outcome = { kind: 'cancelled' };
-          else outcome = { kind: 'failed', message: message.message, userFacing: message.userFacing };
-        });
-        worker.on('error', (error) => (outcome ??= { kind: 'failed', message: error.message, userFacing: false }));
-        worker.on('exit', () => {
-          if (timer) clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    const running: Running = { spec, cancelled: false, stop: () => stop(), finished: Promise.resolve() };
-    running.finished = ended.then(() => this.conclude(running, outcome));
+    const run = runLesson(this.folders.path(spec.id), {
+      environment: this.options.environment,
+      threads: this.options.threads ?? 'worker',
+      resourceLimits: this.options.resourceLimits,
+      onEvent: (event) => this.onEvent(spec, event),
+    });
+    const running: Running = { spec, cancelled: false, stop: () => run.stop(this.closing ? 0 : CANCEL_GRACE_MS), finished: Promise.resolve() };
+    running.finished = run.ended.then((outcome) => this.conclude(running, outcome));
     return running;
   }
 
-  private async conclude(running: Running, outcome: { kind: 'finished' } | { kind: 'cancelled' } | { kind: 'failed'; message: string; userFacing: boolean } | undefined): Promise<void> {
+  private async conclude(running: Running, outcome: RunOutcome): Promise<void> {
     const { spec } = running;
-    const jobDir = this.jobDir(spec.id);
+    let retry = false;
     try {
       if (running.cancelled) {
-        rmSync(jobDir, { recursive: true, force: true });
+        this.folders.remove(spec.id);
         this.publish(spec, { state: 'cancelled' });
-      } else if (this.closing && outcome?.kind !== 'finished') {
-        // Shutting down: the folder and its checkpoint stay for the next process.
-      } else if (outcome?.kind === 'finished') {
-        const result = readJsonIfPresent<StoredResult>(path.join(jobDir, JOB_FILES.result));
+      } else if (this.closing && outcome.kind !== 'finished') {
+        // Shutting down (close() stops the workers): an orderly outcome. The folder and its checkpoint stay for the next process.
+        this.folders.clearMark(spec.id);
+      } else if (outcome.kind === 'finished') {
+        // The lesson itself is over (result.json written): dying while storing is not a crash of it; a restart just stores again.
+        this.folders.clearMark(spec.id);
+        const result = this.folders.result(spec.id);
         if (!result) throw new Error('the job finished without a result file');
-        await this.options.save(spec, embeddingOf(result));
-        rmSync(jobDir, { recursive: true, force: true });
-        this.publish(spec, { state: 'done', steps: result.steps, finalLoss: result.finalLoss });
+        const stored = await this.options.save(spec, embeddingOf(result));
+        this.folders.remove(spec.id);
+        // Stored nothing on purpose (the concept was forgotten or re-taught): the lesson simply ends.
+        if (stored === false) this.publish(spec, { state: 'cancelled' });
+        else this.publish(spec, { state: 'done', steps: result.steps, finalLoss: result.finalLoss });
+      } else if (outcome.kind === 'crashed') {
+        const attempts = this.recordCrash(spec, this.folders.attempts(spec.id), outcome.reason);
+        retry = attempts.setAside === null;
       } else {
-        const failure = outcome?.kind === 'failed' ? outcome : { message: 'the worker stopped unexpectedly', userFacing: false };
+        const failure = outcome.kind === 'failed' ? outcome : { message: 'the lesson stopped without a result', userFacing: false };
         logger.error({ job: spec.id, concept: spec.conceptId, message: failure.message }, 'teaching job failed');
-        rmSync(jobDir, { recursive: true, force: true });
+        this.folders.remove(spec.id);
         this.publish(spec, { state: 'failed', message: failure.message, userFacing: failure.userFacing });
       }
     } catch (error) {
       // Storing failed: keep the folder (result.json included) so a restart stores it again.
+      this.folders.clearMark(spec.id);
       logger.error({ err: error, job: spec.id }, 'storing the taught embedding failed');
       this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: error instanceof UserError });
     } finally {
       this.running.delete(spec.id);
+      // Retried from its last checkpoint (the job resumes from its folder), after its old run has left `running`.
+      if (retry) this.enqueue(spec);
       this.pump();
-      this.settle();
     }
+  }
+}
+
+function tell(listener: (update: JobUpdate) => void, update: JobUpdate): void {
+  try {
+    listener(update);
+  } catch (error) {
+    logger.warn({ err: error }, 'job update listener failed');
   }
 }
 

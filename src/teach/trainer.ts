@@ -81,6 +81,18 @@ async function workingSize(image: RgbImage): Promise<RgbImage> {
   return resizeRgb(image, Math.round(image.width * scale), Math.round(image.height * scale), 'linear');
 }
 
+/**
+ * The loss on the teaching photos as they are (no augmentation), each with its
+ * first target, in one batch: unlike a training step's loss it depends on the
+ * vector alone, so values before and after training compare.
+ */
+export async function fixedBatchLoss(vlm: TeachableVlm, photos: readonly PhotoTargets[], vector: Float64Array, lambda: number): Promise<number> {
+  const used = photos.slice(0, EMBEDDING_TRAINING.maxPhotosPerStep);
+  const batch: TrainingExample[] = [];
+  for (const photo of used) batch.push({ features: await vlm.imageFeatures(await workingSize(photo.image)), instruction: photo.choices[0].instruction, target: photo.choices[0].target });
+  return (await vlm.lossAndGradient(batch, vector, lambda)).loss;
+}
+
 /** A fresh state: the paper's initial vector and an empty optimizer. */
 export function initialTrainingState(size: number, seed: number): TrainingState {
   return { step: 0, vector: initialConceptVector(size, seed), optimizer: initialAdamWState(size), losses: [] };

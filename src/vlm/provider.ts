@@ -3,6 +3,7 @@
 // cannot be loaded disables only the VLM answers, saying why, instead of
 // taking the assistant down.
 import type { Settings } from '../config/settings.ts';
+import { resolveOptionsFrom } from '../models/resolve.ts';
 import { isUserError, UserError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import type { SessionPool } from '../models/session.ts';
@@ -45,7 +46,7 @@ export function lazyVlm(spec: string, options: OpenVlmOptions): VlmProvider {
 export function vlmFromSettings(settings: Settings, sessions: SessionPool): VlmProvider | null {
   if (!settings.vlm) return null;
   return lazyVlm(settings.vlm, {
-    resolve: { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint },
+    resolve: resolveOptionsFrom(settings),
     sessions,
     dtype: settings.vlmDtype,
   });

@@ -162,6 +162,17 @@ export class GraphFacts {
         return [{ type: 'int64', shape: [] }];
       case 'MatMul':
         return [{ type: x.type, shape: matMulShape(x.shape, input(1).shape) }];
+      // Integer arithmetic of quantized exports: int32 accumulators, uint8 codes with a float32 scale.
+      case 'MatMulInteger':
+        return [{ type: 'int32', shape: matMulShape(x.shape, input(1).shape) }];
+      case 'ConvInteger':
+        return [{ type: 'int32', shape: undefined }];
+      case 'DynamicQuantizeLinear':
+        return [{ type: 'uint8', shape: x.shape }, { type: 'float32', shape: [] }, { type: 'uint8', shape: [] }];
+      case 'QuantizeLinear':
+        return [{ type: input(2).type ?? 'uint8', shape: x.shape }];
+      case 'DequantizeLinear':
+        return [{ type: input(1).type, shape: x.shape }];
       case 'Gemm': {
         const a = x.shape;
         const b = input(1).shape;

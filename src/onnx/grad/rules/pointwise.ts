@@ -94,7 +94,8 @@ const cast: GradRule = (ctx) => {
   const type = e.of(ctx.input(0)).type;
   if (isFloatType(type)) return [e.castTo(g(ctx), type)];
   if (type === undefined && e.opset >= 15) return [e.op('CastLike', [g(ctx), ctx.input(0)])];
-  return [undefined];
+  // Dropping the gradient here would silently cut every path through this Cast.
+  throw new GradientError(`${ctx.label}: the element type of its input "${ctx.input(0)}" is not known from the graph, and opset ${e.opset} has no CastLike to cast the gradient back.`);
 };
 
 /** Rules of the element-wise operators, by op type. */
