@@ -275,6 +275,18 @@ export class OnnxGraph {
     this.indexNode(node);
     return node;
   }
+  /**
+   * Points input `index` of `node` at `value`, on a copy of the node: node
+   * protos may be shared with the model this graph was copied from, which
+   * must not change. Returns the node that replaces it.
+   */
+  rewireInput(node: OnnxNode, index: number, value: string): OnnxNode {
+    const copy = new OnnxNode({ ...node.proto, input: node.inputs.map((v, i) => (i === index ? value : v)) });
+    this.nodeList = this.nodeList.map((n) => (n === node ? copy : n));
+    this.proto.node = this.nodeList.map((n) => n.proto);
+    this.refresh();
+    return copy;
+  }
   /** Removes nodes (and nothing else: values they produced become dangling until rewired). */
   removeNodes(nodes: Iterable<OnnxNode>): void {
     const gone = new Set(nodes);

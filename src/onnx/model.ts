@@ -27,6 +27,12 @@ export interface NewModelOptions {
   docString?: string;
 }
 
+/** A model file and the bytes read from it. */
+export interface SourceFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
 /** A model: header fields plus its main graph (`model.graph`). */
 export class OnnxModel {
   readonly proto: ModelProto;
@@ -35,11 +41,18 @@ export class OnnxModel {
   readonly baseDir: string | undefined;
   /** Reads external tensor bytes; set when the model was read from a file. */
   readonly readExternal: ExternalDataReader | undefined;
+  /**
+   * The file the model was read from and its bytes: inline tensors are views
+   * into them, so a derived model can point at them in place instead of
+   * copying the weights (see writeGradientModel).
+   */
+  readonly sourceFile: SourceFile | undefined;
 
-  constructor(proto: ModelProto, options: { baseDir?: string; readExternal?: ExternalDataReader } = {}) {
+  constructor(proto: ModelProto, options: { baseDir?: string; readExternal?: ExternalDataReader; sourceFile?: SourceFile } = {}) {
     this.proto = proto;
     this.baseDir = options.baseDir;
     this.readExternal = options.readExternal;
+    this.sourceFile = options.sourceFile;
     if (!Object.prototype.hasOwnProperty.call(proto, 'graph') || !proto.graph) proto.graph = {};
     this.graph = new OnnxGraph(proto.graph, { opsets: this, readExternal: options.readExternal });
   }
@@ -60,7 +73,7 @@ export class OnnxModel {
 
   /** Parses model bytes; `baseDir` and `readExternal` matter only for external data. */
   static fromBytes(bytes: Uint8Array, options: { baseDir?: string; readExternal?: ExternalDataReader; source?: string } = {}): OnnxModel {
-    return new OnnxModel(decodeModel(bytes, options.source), options);
+    return new OnnxModel(decodeModel(bytes, options.source), { ...options, sourceFile: options.source ? { path: options.source, bytes } : undefined });
   }
 
   get irVersion(): number {

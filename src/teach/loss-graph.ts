@@ -4,6 +4,7 @@
 // ALGORITHM.md section 4 over every layer's attention probabilities.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import type { OnnxGraph } from '../onnx/graph.ts';
+import type { OnnxNode } from '../onnx/node.ts';
 import type { OnnxModel } from '../onnx/model.ts';
 import { Ops } from '../onnx/ops.ts';
 import { GradientError, isFloatType } from '../onnx/grad/emitter.ts';
@@ -68,6 +69,71 @@ export function findAttentionProbabilities(graph: OnnxGraph): string[] {
   return fourD;
 }
 
+/** Element-wise steps that may sit between the language-model head and the logits output (float16 exports cast back to float32). */
+const PASS_THROUGH = new Set(['Cast', 'Identity']);
+
+/** Matrix products a language-model head is written with. */
+const HEAD_OPS = new Set(['MatMul', 'MatMulNBits', 'MatMulBnb4']);
+
+/**
+ * The node whose first input is what the language-model head reads (the
+ * final hidden states): the head's own matrix product, or for a dynamically
+ * quantized head (q8: DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul)
+ * its quantizer, when nothing else reads from it. Null when the graph writes
+ * its head some other way.
+ */
+function headInput(graph: OnnxGraph, logits: string): OnnxNode | null {
+  let node = graph.producer(logits);
+  while (node && PASS_THROUGH.has(node.opType)) node = graph.producer(node.inputs[0]);
+  if (!node) return null;
+  if (HEAD_OPS.has(node.opType)) return node;
+  if (node.opType !== 'Mul') return null;
+  for (const input of node.inputs) {
+    const cast = graph.producer(input);
+    const product = cast?.opType === 'Cast' ? graph.producer(cast.inputs[0]) : undefined;
+    const quantizer = product?.opType === 'MatMulInteger' ? graph.producer(product.inputs[0]) : undefined;
+    if (quantizer?.opType === 'DynamicQuantizeLinear' && quantizer.outputs.every((o) => graph.consumers(o).every((c) => c === product || c === node))) return quantizer;
+  }
+  return null;
+}
+
+/**
+ * The logits of the labelled positions only, [K, vocabulary]: the hidden
+ * states the language-model head reads are gathered at `rows` (flat
+ * [batch * sequence] indices) before the head, so neither the forward nor
+ * the backward pass holds a [batch, sequence, vocabulary] tensor (462 MB per
+ * 760-token sequence with a 152,000-token vocabulary). A head written some
+ * other way keeps all positions, and the rows are gathered from its output.
+ */
+function labelledLogits(graph: OnnxGraph, op: Ops, logits: string, rows: string): string {
+  const facts = new GraphFacts(graph);
+  // Rows of x, [-1, last dimension], declared so that the gradient rules know the ranks a computed shape hides.
+  const rowsOf = (x: string): string => {
+    const width = facts.of(x).shape?.at(-1) ?? 'width';
+    const flat = op.reshape(x, op.concat([op.int64s([-1]), op.slice(op.shape(x), [-1], [Number.MAX_SAFE_INTEGER], [0])], 0));
+    declare(graph, facts, flat, x, ['rows', width]);
+    return flat;
+  };
+  const picked = (x: string): string => {
+    const out = op.gather(rowsOf(x), rows, 0);
+    declare(graph, facts, out, x, ['labelled', facts.of(x).shape?.at(-1) ?? 'width']);
+    return out;
+  };
+  const head = headInput(graph, logits);
+  if (!head) return picked(logits);
+  const hidden = head.inputs[0];
+  const gathered = op.unsqueeze(picked(hidden), [0]); // [1, K, hidden]
+  declare(graph, facts, gathered, hidden, [1, 'labelled', facts.of(hidden).shape?.at(-1) ?? 'width']);
+  graph.rewireInput(head, 0, gathered);
+  return rowsOf(logits);
+}
+
+/** Declares a value's type (that of `like`) and shape in the graph. */
+function declare(graph: OnnxGraph, facts: GraphFacts, value: string, like: string, shape: (number | string)[]): void {
+  const type = facts.of(like).type;
+  if (type) graph.setValueInfo(value, type, shape);
+}
+
 /**
  * Appends MyVLM's loss to a decoder graph and returns the total loss value.
  * Adds the inputs of LOSS_INPUTS and names the parts LOSS_OUTPUTS.caption
@@ -81,7 +147,6 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
   // The loss is float32 (float64 for float64 decoders) whatever precision the decoder computes in.
   const type = logitsType === 'float64' ? 'float64' : 'float32';
   const inLossType = (value: string): string => (facts.of(value).type === type ? value : op.cast(value, type));
-  const logits = inLossType(options.logits ?? 'logits');
   graph.addInput(LOSS_INPUTS.labels, 'int64', ['batch_size', 'sequence_length']);
   graph.addInput(LOSS_INPUTS.conceptPosition, 'int64', ['batch_size']);
   graph.addInput(LOSS_INPUTS.attentionLambda, type, []);
@@ -91,31 +156,41 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
   const dim = (x: string, axis: number): string => op.gather(op.shape(x), op.int64(axis), 0);
 
   const caption = graph.withScope('/loss/caption', () => {
-    // Position t predicts token t+1, as in Hugging Face's causal-LM loss.
-    const predicted = op.slice(logits, [0], [-1], [1]);
-    const targets = op.slice(LOSS_INPUTS.labels, [1], [Number.MAX_SAFE_INTEGER], [1]);
-    const logProbabilities = op.node('LogSoftmax', [predicted], { axis: -1 });
-    const vocabulary = dim(logits, -1);
-    // Ignored labels (-100) match no vocabulary index, so their one-hot row is all zeros.
-    const oneHot = op.cast(op.equal(op.unsqueeze(targets, [-1]), op.range(zero, vocabulary, one)), type);
-    const picked = op.reduceSum(op.mul(logProbabilities, oneHot), [-1], false);
-    const counted = op.cast(op.node('Not', [op.equal(targets, op.int64(EMBEDDING_TRAINING.ignoreLabel))]), type);
-    const count = op.node('Max', [op.reduceSum(counted, [0, 1], false), op.scalar(1, type)]);
-    return op.div(op.neg(op.reduceSum(picked, [0, 1], false)), count, { output: LOSS_OUTPUTS.caption });
+    // Position t predicts token t+1, as in Hugging Face's causal-LM loss. Only the labelled positions count.
+    const targets = op.slice(LOSS_INPUTS.labels, [1], [Number.MAX_SAFE_INTEGER], [1]); // [batch, sequence - 1]
+    const flatTargets = op.reshape(targets, [-1]);
+    const labelled = op.reshape(op.node('NonZero', [op.node('Not', [op.equal(flatTargets, op.int64(EMBEDDING_TRAINING.ignoreLabel))])]), [-1]); // [K]
+    const picked = graph.withScope('/targets', () => op.gather(flatTargets, labelled, 0)); // [K]
+    // The labelled positions in the [batch * sequence] order of the logits: b * (S - 1) + t becomes b * S + t.
+    const positionsPerRow = op.sub(dim(LOSS_INPUTS.labels, 1), one);
+    const rows = op.add(labelled, op.div(labelled, positionsPerRow));
+    const scores = inLossType(labelledLogits(graph, op, options.logits ?? 'logits', rows)); // [K, vocabulary]
+    const logProbabilities = op.node('LogSoftmax', [scores], { axis: -1 });
+    // A one-hot product picks each target's log-probability: [K, vocabulary] is small (K labelled positions) and differentiable at every opset.
+    const oneHot = op.cast(op.equal(op.unsqueeze(picked, [1]), op.unsqueeze(op.range(zero, dim(scores, 1), one), [0])), type);
+    const chosen = op.mul(logProbabilities, oneHot);
+    const count = op.node('Max', [op.cast(dim(picked, 0), type), op.scalar(1, type)]);
+    return op.div(op.neg(op.reduceSum(chosen, [0, 1], false)), count, { output: LOSS_OUTPUTS.caption });
   });
 
   const probabilities = options.attentionProbabilities ?? findAttentionProbabilities(graph);
   const direction = options.direction ?? EMBEDDING_TRAINING.attentionDirection;
   const attention = graph.withScope('/loss/attention', () => {
+    // A sequence without a concept (position -1) adds nothing; the others read their concept's row (or column).
+    const present = op.cast(op.node('GreaterOrEqual', [LOSS_INPUTS.conceptPosition, zero]), type); // [batch]
+    const at = op.node('Max', [LOSS_INPUTS.conceptPosition, zero]);
     const perLayer = probabilities.map((p) =>
       graph.withScope(`/layer`, () => {
-        // p: [batch, heads, queries, keys]. Select the concept's query row (or key column) with a one-hot mask.
-        const axis = direction === 'row' ? 2 : 3;
-        const length = dim(p, axis);
-        const hit = op.equal(op.unsqueeze(op.range(zero, length, one), [0]), op.unsqueeze(LOSS_INPUTS.conceptPosition, [1])); // [batch, length]
-        const mask = op.cast(op.unsqueeze(hit, direction === 'row' ? [1, 3] : [1, 2]), type);
-        const selected = op.reduceSum(op.mul(inLossType(p), mask), [axis], false); // [batch, heads, other]
-        return op.reduceMean(op.mul(selected, selected), [0, 1, 2], false);
+        // p: [batch, heads, queries, keys]. A one-hot product picks the concept's query row (or key column) without a masked copy of p.
+        const probability = inLossType(p);
+        const length = dim(probability, direction === 'row' ? 2 : 3);
+        const hit = op.cast(op.equal(op.unsqueeze(op.range(zero, length, one), [0]), op.unsqueeze(at, [1])), type); // [batch, length]
+        const selected =
+          direction === 'row'
+            ? op.node('MatMul', [op.reshape(hit, [0, 1, 1, -1]), probability]) // [batch, heads, 1, keys]
+            : op.node('MatMul', [probability, op.reshape(hit, [0, 1, -1, 1])]); // [batch, heads, queries, 1]
+        const squares = op.mul(op.mul(selected, selected), op.reshape(present, [-1, 1, 1, 1]));
+        return op.reduceMean(squares, [0, 1, 2, 3], false);
       }),
     );
     const total = perLayer.length === 1 ? perLayer[0] : op.node('Sum', perLayer);

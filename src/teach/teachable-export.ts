@@ -72,7 +72,7 @@ export class TeachableExport implements TeachableVlm {
     this.teaching ??= ensureTeachingGraph(this.model.decoderFile, this.options.cacheDir, this.options.direction ?? 'row').then(async (file) => ({
       file,
       // The backward pass reads float weights as they are: a prepacked second copy of each would double the decoder in memory.
-      session: await this.model.sessions.get(file, { optimization: this.model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(this.model.dtypes.decoder) }),
+      session: await this.model.sessions.get(file, { optimization: this.model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(this.model.dtypes.decoder), arena: false }),
     }));
     return this.teaching;
   }

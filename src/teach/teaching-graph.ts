@@ -13,7 +13,7 @@ import { buildTeachingModel, type AttentionDirection } from './loss-graph.ts';
 const logger = moduleLogger('teach');
 
 /** Bumped whenever the gradient builder or the loss graph changes, so cached teaching graphs are rebuilt. */
-export const TEACHING_GRAPH_VERSION = 2;
+export const TEACHING_GRAPH_VERSION = 3;
 
 /** Folder under the cache that holds teaching graphs, one sub-folder per decoder version. */
 export const TEACHING_CACHE_FOLDER = 'teaching';

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { OnnxGraph } from '../graph.ts';
 import { externalDataFiles, resolveExternalPath } from '../model-io.ts';
 import { OnnxModel } from '../model.ts';
-import type { GraphProto, ModelProto, ValueInfoProto } from '../proto.ts';
+import { DataLocation, encodeModel, type GraphProto, type ModelProto, type TensorProto, type ValueInfoProto } from '../proto.ts';
+import { isExternal } from '../tensor.ts';
 import { tensorValueInfo } from '../types.ts';
 import { appendBackward } from './backward.ts';
 import { GradientError } from './emitter.ts';
@@ -53,7 +54,7 @@ function editableCopy(forward: OnnxModel): OnnxModel {
     valueInfo: [...(g.valueInfo ?? [])],
   };
   const proto: ModelProto = { ...forward.proto, graph, opsetImport: [...(forward.proto.opsetImport ?? [])] };
-  return new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal });
+  return new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal, sourceFile: forward.sourceFile });
 }
 
 /**
@@ -87,7 +88,7 @@ export function buildGradientModel(forward: OnnxModel, spec: GradientModelSpec):
   graph.pruneUnused();
   const proto = working.proto;
   (proto.graph as GraphProto).node = graph.topologicalOrder().map((n) => n.proto);
-  const model = new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal });
+  const model = new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal, sourceFile: forward.sourceFile });
   return {
     model,
     loss: lossName,
@@ -96,34 +97,71 @@ export function buildGradientModel(forward: OnnxModel, spec: GradientModelSpec):
   };
 }
 
+/** Inline tensors at least this long are pointed at in the source file instead of copied (small ones stay inline). */
+const IN_PLACE_MIN_BYTES = 1024;
+
+/** Name of the link to the forward model's own .onnx file, beside a gradient model whose weights are read from it. */
+export const SOURCE_LINK = 'forward-weights.onnx';
+
+/** Links `source` as `linked` (a hard link, else a symbolic link) unless something is there already. */
+function link(source: string, linked: string): void {
+  if (path.resolve(source) === linked || existsSync(linked)) return;
+  mkdirSync(path.dirname(linked), { recursive: true });
+  try {
+    linkSync(source, linked);
+  } catch {
+    symlinkSync(source, linked);
+  }
+}
+
 /**
- * Writes a gradient model to `file` atomically. Tensors stay where they are:
- * external ones keep pointing at the forward model's data file, which is
- * linked next to `file` (hard link, else symbolic link) when `file` lives in
- * another folder, so the weights exist once on disk.
+ * The main graph's inline weights as external data read in place from the
+ * forward model's file (linked beside the gradient model as SOURCE_LINK): a
+ * single-file export of several hundred MB is then neither copied on disk
+ * nor re-encoded, and writing the teaching graph takes seconds.
+ */
+function weightsInPlace(model: OnnxModel): ModelProto {
+  const source = model.sourceFile;
+  const graph = model.proto.graph ?? {};
+  if (!source) return model.proto;
+  const initializer = (graph.initializer ?? []).map((tensor): TensorProto => {
+    const raw = tensor.rawData;
+    if (!raw || raw.buffer !== source.bytes.buffer || raw.byteLength < IN_PLACE_MIN_BYTES || isExternal(tensor)) return tensor;
+    const { rawData: _raw, ...rest } = tensor;
+    return {
+      ...rest,
+      dataLocation: DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: SOURCE_LINK },
+        { key: 'offset', value: String(raw.byteOffset - source.bytes.byteOffset) },
+        { key: 'length', value: String(raw.byteLength) },
+      ],
+    };
+  });
+  return { ...model.proto, graph: { ...graph, initializer } };
+}
+
+/**
+ * Writes a gradient model to `file` atomically. Weights are never copied:
+ * tensors the forward model keeps in external data files stay there (each
+ * file linked next to `file`), and weights stored inside a single-file
+ * forward model are read in place from it (linked next to `file` as
+ * SOURCE_LINK). Either way the weights exist once on disk.
  */
 export function writeGradientModel(model: OnnxModel, file: string): void {
   const target = path.resolve(file);
   const dir = path.dirname(target);
   mkdirSync(dir, { recursive: true });
+  const proto = weightsInPlace(model);
   const external = externalDataFiles(model.proto);
   if (external.length > 0) {
     if (!model.baseDir) throw new GradientError('The model keeps weights in external files but was not read from disk.');
-    for (const location of external) {
-      const source = resolveExternalPath(model.baseDir, location);
-      const linked = resolveExternalPath(dir, location);
-      if (path.resolve(source) === linked || existsSync(linked)) continue;
-      mkdirSync(path.dirname(linked), { recursive: true });
-      try {
-        linkSync(source, linked);
-      } catch {
-        symlinkSync(source, linked);
-      }
-    }
+    for (const location of external) link(resolveExternalPath(model.baseDir, location), resolveExternalPath(dir, location));
   }
+  if (proto !== model.proto && model.sourceFile) link(path.resolve(model.sourceFile.path), path.join(dir, SOURCE_LINK));
   const temp = `${target}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, model.toBytes());
+    writeFileSync(temp, encodeModel(proto));
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
