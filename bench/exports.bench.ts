@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { graphPath, VLM_DTYPES, type VlmDtype } from '../src/models/catalog/vlm.ts';
+import { graphPath, type VlmDtype } from '../src/models/catalog/vlm.ts';
 import { availableDtypes } from '../src/vlm/export/variants.ts';
-import { EXTRA_DECODERS, REPLICA_FOLDERS, REPLICAS_DIR, variantFolder, type ExtraDecoder, type ReplicaVariant } from '../test/support/replicas.ts';
+import { ALL_REPLICA_VARIANTS, REPLICA_FOLDERS, REPLICAS_DIR, variantFolder, type ReplicaVariant } from '../test/support/replicas.ts';
 import { SHARED_DATA } from '../test/support/paths.ts';
 import { table, type BenchSection } from './harness.ts';
 import { PROBE_CAPTION_TOKENS, type ProbeResult } from './export-probe.ts';
@@ -59,7 +59,7 @@ export default async function exportsBenchmark(): Promise<BenchSection> {
   const sections: string[] = [];
   try {
     for (const folder of REPLICA_FOLDERS) {
-      const variants: ReplicaVariant[] = [...VLM_DTYPES.map((dtype) => ({ folder, dtype })), ...(Object.keys(EXTRA_DECODERS) as ExtraDecoder[]).map((extra) => ({ folder, extra }))];
+      const variants = ALL_REPLICA_VARIANTS.filter((v) => v.folder === folder);
       const rows: (string | number)[][] = [];
       for (const variant of variants) {
         const { dir, dtype } = variantFolder(variant, path.join(scratch, 'extras'));

@@ -5,7 +5,7 @@
 // nothing is copied).
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { VlmDtype } from '../../src/models/catalog/vlm.ts';
+import { VLM_DTYPES, type VlmDtype } from '../../src/models/catalog/vlm.ts';
 import { SHARED_MODELS } from './paths.ts';
 
 export const REPLICAS_DIR = path.join(SHARED_MODELS, 'vlm-replicas');
@@ -24,6 +24,12 @@ export type ExtraDecoder = keyof typeof EXTRA_DECODERS;
 
 /** One way to open a replica: a precision of its onnx/ graphs, or an extra decoder beside its fp32 vision encoder and embeddings. */
 export type ReplicaVariant = { folder: ReplicaFolder; dtype: VlmDtype } | { folder: ReplicaFolder; extra: ExtraDecoder };
+
+/** Every precision and every extra decoder of every replica. */
+export const ALL_REPLICA_VARIANTS: readonly ReplicaVariant[] = REPLICA_FOLDERS.flatMap((folder) => [
+  ...VLM_DTYPES.map((dtype): ReplicaVariant => ({ folder, dtype })),
+  ...(Object.keys(EXTRA_DECODERS) as ExtraDecoder[]).map((extra): ReplicaVariant => ({ folder, extra })),
+]);
 
 export function describeVariant(variant: ReplicaVariant): string {
   return 'dtype' in variant ? `${variant.folder} ${variant.dtype}` : `${variant.folder} ${variant.extra}`;
