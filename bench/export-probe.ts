@@ -5,7 +5,7 @@
 //   node --import tsx bench/export-probe.ts answer|teach <dir> <dtype> <photo> <cacheDir>
 import { readFileSync } from 'node:fs';
 import { decodeImage } from '../src/image/decode.ts';
-import type { VlmDtype } from '../src/models/catalog/vlm.ts';
+import type { VlmDtype } from '../src/onnx/layout.ts';
 import { SessionPool } from '../src/models/session.ts';
 import { TeachableExport } from '../src/teach/teachable-export.ts';
 import { openVlm } from '../src/vlm/load.ts';

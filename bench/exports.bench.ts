@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { graphPath, type VlmDtype } from '../src/models/catalog/vlm.ts';
+import { graphPath, type VlmDtype } from '../src/onnx/layout.ts';
 import { availableDtypes } from '../src/vlm/export/variants.ts';
 import { ALL_REPLICA_VARIANTS, REPLICA_FOLDERS, REPLICAS_DIR, variantFolder, type ReplicaVariant } from '../test/support/replicas.ts';
 import { SHARED_DATA } from '../test/support/paths.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { VLM_GRAPH_FILES } from '../src/onnx/layout.ts';
+import { graphPath } from '../src/onnx/layout.ts';
 import { sessionOptionsFor } from '../src/onnx/runtime.ts';
 import { writeTinyLlava } from '../src/onnx/tiny/factory.ts';
 import type { TinyVlmOptions } from '../src/onnx/tiny/config.ts';
@@ -84,7 +84,7 @@ export default async function teachBenchmark(): Promise<BenchSection> {
   try {
     for (const size of SIZES) {
       const tiny = await writeTinyLlava(path.join(scratch, size.name.split(' ')[0]), { seed: 0, ...size.options });
-      const decoderFile = path.join(tiny.dir, VLM_GRAPH_FILES.decoder);
+      const decoderFile = path.join(tiny.dir, graphPath('decoder', 'fp32'));
       const teachingFile = await ensureTeachingGraph(decoderFile, path.join(scratch, 'cache'), 'row');
       const shape: Shape = { hidden: tiny.sizes.hiddenSize, layers: tiny.sizes.layers, kvHeads: tiny.sizes.kvHeads, headDim: tiny.sizes.headDim };
       const options = sessionOptionsFor('float32');

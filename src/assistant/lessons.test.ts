@@ -14,7 +14,7 @@ import { encodeJpeg } from '../image/decode.ts';
 import type { ConceptEmbedding, ConceptRecord, PhotoRef } from '../memory/concept.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
 import type { ConceptStore } from '../memory/store.ts';
-import { uniformDtypes } from '../models/catalog/vlm.ts';
+import { uniformDtypes } from '../onnx/layout.ts';
 import { DEFAULT_RUNTIME } from '../models/session.ts';
 import { defaultTraining, JOB_FILES, type EmbeddingJobSpec } from '../teach/job.ts';
 import { EmbeddingJobs, type JobUpdate } from '../teach/jobs.ts';

@@ -3,17 +3,30 @@
 // first, then progress and checksums).
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
+import { VLM_MODELS, vlmFiles } from '../models/catalog/vlm.ts';
+import { uniformDtypes, type VlmDtype } from '../onnx/layout.ts';
+import { parseFlags } from './flags.ts';
 import { isResearchOnly, formatLicenceNotice, type LicenceNotice } from '../models/licence.ts';
 import { allModels } from '../models/registry.ts';
 import { resolveModel, resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
+
+const FETCH_USAGE = 'Usage: myvlm models fetch <id> [--dtype fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4]';
 
 export async function modelsCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const settings = loadSettings(process.env);
   const base = resolveOptionsFrom(settings);
   if (args[0] === 'fetch') {
-    const id = args[1];
-    const entry = allModels().find((e) => e.id === id);
-    if (!entry) throw new UserError(`Unknown model "${id ?? ''}". Run \`myvlm models\` to list them.`);
+    const { values, positionals } = parseFlags(args.slice(1), { dtype: { type: 'string' } }, FETCH_USAGE);
+    const id = positionals[0];
+    const found = allModels().find((e) => e.id === id);
+    if (!found) throw new UserError(`Unknown model "${id ?? ''}". Run \`myvlm models\` to list them.`);
+    let entry = found;
+    if (values.dtype !== undefined) {
+      const vlm = VLM_MODELS.find((e) => e.id === id);
+      if (!vlm) throw new UserError(`${id} is not a vision-language model; --dtype picks the precision of a VLM's graphs.`);
+      if (!(vlm.dtypes as readonly string[]).includes(values.dtype)) throw new UserError(`${id} comes in ${vlm.dtypes.join(', ')}; there is no ${values.dtype} version of it.`);
+      entry = { ...vlm, files: vlmFiles(vlm, uniformDtypes(values.dtype as VlmDtype)) };
+    }
     const onLicence = (notice: LicenceNotice) => err.write(`${formatLicenceNotice(notice)}\n`);
     const onProgress = err === process.stderr ? terminalProgress() : undefined;
     const resolved = await resolveModel(entry, { ...base, allowDownload: !settings.offline, onProgress, onLicence });

@@ -10,7 +10,7 @@ import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
 import { log } from '../log.ts';
-import { VLM_DTYPES, type VlmDtype } from '../models/catalog/vlm.ts';
+import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
 import { formatLicenceNotice } from '../models/licence.ts';
 import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
 import { chooseIdentifier } from '../assistant/names.ts';

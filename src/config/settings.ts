@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
-import { VLM_DTYPES, type VlmDtype } from '../models/catalog/vlm.ts';
+import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
 import type { ExecutionProvider } from '../models/session.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { decodeImage } from '../image/decode.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
-import type { GraphDtypes } from '../models/catalog/vlm.ts';
+import type { GraphDtypes } from '../onnx/layout.ts';
 import type { RuntimeOptions } from '../models/session.ts';
 import type { VlmFamily } from '../vlm/families.ts';
 import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type StoredCheckpoint } from './checkpoint.ts';

@@ -24,7 +24,7 @@ import { UserError } from '../errors.ts';
 import type { RgbImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
-import type { GraphDtypes } from '../models/catalog/vlm.ts';
+import type { GraphDtypes } from '../onnx/layout.ts';
 import type { VlmFamily } from '../vlm/families.ts';
 import { defaultTraining, embeddingOf, type EmbeddingJobSpec, type JobEnvironment, type JobEvent } from './job.ts';
 import { CRASHES_BEFORE_SET_ASIDE, JobFolders, type JobAttempts } from './job-folders.ts';

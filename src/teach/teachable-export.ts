@@ -9,7 +9,7 @@ import type { RgbImage } from '../image/decode.ts';
 import { floatData, floatTensor, inputType } from '../onnx/runtime.ts';
 import { generate } from '../vlm/export/generation.ts';
 import { VlmExport } from '../vlm/export/vlm-export.ts';
-import type { GraphDtypes, VlmDtype } from '../models/catalog/vlm.ts';
+import type { GraphDtypes, VlmDtype } from '../onnx/layout.ts';
 import { DEFAULT_RUNTIME, SessionPool, type RuntimeOptions } from '../models/session.ts';
 import { accumulateVectorGradient } from './concept-vector.ts';
 import { LOSS_INPUTS, LOSS_OUTPUTS, type AttentionDirection } from './loss-graph.ts';

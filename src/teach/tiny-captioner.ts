@@ -13,7 +13,7 @@ import { moduleLogger } from '../log.ts';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { buildGradientModel } from '../onnx/grad/gradient-model.ts';
-import { VLM_GRAPH_FILES } from '../onnx/layout.ts';
+import { graphPath } from '../onnx/layout.ts';
 import { OnnxModel } from '../onnx/model.ts';
 import { readModel, writeModel } from '../onnx/model-io.ts';
 import { sessionOptionsFor } from '../onnx/runtime.ts';
@@ -108,7 +108,7 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
   const batchSize = options.batchSize ?? 24;
   const random = seededRandom(seed ^ 0x5eed);
   const tiny = await writeTinyLlava(dir, { seed, ...options.model });
-  const decoderFile = path.join(tiny.dir, VLM_GRAPH_FILES.decoder);
+  const decoderFile = path.join(tiny.dir, graphPath('decoder', 'fp32'));
   const sessions = new SessionPool();
   const vlm = await VlmExport.open(tiny.dir, { sessions });
   const started = Date.now();

@@ -60,3 +60,22 @@ describe.skipIf(!existsSync(YUNET))('myvlm models fetch', () => {
     expect(line('yunet-2023mar')).not.toMatch(/research/);
   });
 });
+
+describe('myvlm models fetch --dtype', () => {
+  it('picks the precision of a VLM and refuses one the model lacks, or a non-VLM', async () => {
+    const saved = { ...process.env };
+    process.env = { ...saved, MYVLM_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-cli-')), MYVLM_OFFLINE: '1', MYVLM_MODELS_DIR: '' };
+    try {
+      const out = collect();
+      const err = collect();
+      await expect(modelsCommand(['fetch', 'tiny-llava', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow('tiny-llava comes in fp32; there is no q4 version of it.');
+      await expect(modelsCommand(['fetch', 'yunet-2023mar', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow('yunet-2023mar is not a vision-language model');
+      // Offline, the missing files named are those of the precision asked: all three graphs in q4f16.
+      await expect(modelsCommand(['fetch', 'llava-interleave-qwen-0.5b', '--dtype', 'q4f16'], out.stream, err.stream)).rejects.toThrow(
+        /onnx\/vision_encoder_q4f16\.onnx, onnx\/embed_tokens_q4f16\.onnx, onnx\/decoder_model_merged_q4f16\.onnx/,
+      );
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // What the Hugging Face hub holds at each pinned revision the registry uses:
 // per file, its exact size and sha256 where a stored hub page shows them.
 // Catalog entries take their hub files from here, so a typo fails at import.
+import { graphPath, VLM_DTYPES, VLM_GRAPHS } from '../../onnx/layout.ts';
 import type { ModelFile } from '../entry.ts';
 
 /**
@@ -16,15 +17,10 @@ export interface HubFileFacts {
 
 type FileTable = Readonly<Record<string, HubFileFacts>>;
 
-/** The eight precisions of a transformers.js export, by file suffix. */
-const ONNX_SUFFIXES = ['', '_fp16', '_quantized', '_int8', '_uint8', '_q4', '_q4f16', '_bnb4'] as const;
-
 /** Every `onnx/<graph><suffix>.onnx` of a three-graph export, facts empty, for tables to fill in. */
 function threeGraphExport(): Record<string, HubFileFacts> {
   const files: Record<string, HubFileFacts> = {};
-  for (const graph of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) {
-    for (const suffix of ONNX_SUFFIXES) files[`onnx/${graph}${suffix}.onnx`] = {};
-  }
+  for (const graph of VLM_GRAPHS) for (const dtype of VLM_DTYPES) files[graphPath(graph, dtype)] = {};
   return files;
 }
 

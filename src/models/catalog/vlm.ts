@@ -3,6 +3,7 @@
 // (exported by hand: no official ONNX exists), and the tiny generated models
 // that tests and benchmarks use. Each entry names the precision of each of
 // its three graphs; the files to fetch follow from that choice.
+import { graphPath, uniformDtypes, VLM_DTYPES, VLM_GRAPHS, type GraphDtypes, type VlmDtype } from '../../onnx/layout.ts';
 import type { ModelEntryBase, ModelFile } from '../entry.ts';
 import { hubFile, hubFileMap } from './hub-files.ts';
 
@@ -11,33 +12,6 @@ import { hubFile, hubFileMap } from './hub-files.ts';
  * placeholder, decoding defaults and box syntax live in `src/vlm/families.ts`.
  */
 export type VlmFamilyId = 'llava-vicuna' | 'llava-qwen' | 'minigpt-v2';
-
-/** The precisions a transformers.js-layout export can ship each graph in, by transformers.js's dtype names, most exact first. */
-export const VLM_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
-export type VlmDtype = (typeof VLM_DTYPES)[number];
-
-/** The three graphs of an export. */
-export const VLM_GRAPHS = ['visionEncoder', 'embedTokens', 'decoder'] as const;
-export type VlmGraph = (typeof VLM_GRAPHS)[number];
-
-/** A precision per graph (the default LLaVA-interleave mixes int8 vision and embeddings with a q4 decoder). */
-export type GraphDtypes = Record<VlmGraph, VlmDtype>;
-
-/** File stems, as transformers.js names them. */
-const STEMS: Record<VlmGraph, string> = { visionEncoder: 'vision_encoder', embedTokens: 'embed_tokens', decoder: 'decoder_model_merged' };
-
-/** File-name suffix of each precision (full precision has none). */
-const SUFFIXES: Record<VlmDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' };
-
-/** One precision for all three graphs. */
-export function uniformDtypes(dtype: VlmDtype): GraphDtypes {
-  return { visionEncoder: dtype, embedTokens: dtype, decoder: dtype };
-}
-
-/** `onnx/decoder_model_merged_q4.onnx` for (decoder, q4): the path inside an export folder. */
-export function graphPath(graph: VlmGraph, dtype: VlmDtype): string {
-  return `onnx/${STEMS[graph]}${SUFFIXES[dtype]}.onnx`;
-}
 
 /** A VLM registry entry: the family, and the precision each graph loads with unless the user picks one. */
 export interface VlmEntry extends ModelEntryBase {

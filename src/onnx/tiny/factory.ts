@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OnnxModel } from '../model.ts';
 import { writeModel } from '../model-io.ts';
-import { VLM_GRAPH_FILES } from '../layout.ts';
+import { graphPath, VLM_GRAPHS } from '../layout.ts';
 import { MINIGPT_V2_TOKEN_GROUP, resolveSizes, type TinyFamily, type TinyVlmOptions, type TinyVlmSizes } from './config.ts';
 import { buildDecoder, buildEmbedTokens } from './decoder.ts';
 import { baseVocabularySize, buildTokenizer, LLAVA_TOKENIZER, MINIGPT_V2_TOKENIZER, type TokenIds } from './tokenizer.ts';
@@ -187,9 +187,9 @@ export async function writeTinyVlm(family: TinyFamily, dir: string, options: Tin
     await writeFile(path.join(root, name), `${JSON.stringify(content, null, 2)}\n`);
     files.push(name);
   }
-  for (const key of ['visionEncoder', 'embedTokens', 'decoder'] as const) {
-    await writeModel(vlm.graphs[key], path.join(root, VLM_GRAPH_FILES[key]));
-    files.push(VLM_GRAPH_FILES[key]);
+  for (const graph of VLM_GRAPHS) {
+    await writeModel(vlm.graphs[graph], path.join(root, graphPath(graph, 'fp32')));
+    files.push(graphPath(graph, 'fp32'));
   }
   return { dir: root, sizes: vlm.sizes, tokenIds: vlm.tokenIds, config: vlm.jsonFiles['config.json'] as Record<string, unknown>, files };
 }

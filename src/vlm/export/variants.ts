@@ -1,10 +1,10 @@
 // Which precision of each graph to open from an export folder: the one asked
 // for, or the most exact one present. Answering and teaching both open the
-// files chosen here (the file names per precision are registry data).
+// files chosen here (the file names per precision: src/onnx/layout.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError } from '../../errors.ts';
-import { graphPath, uniformDtypes, VLM_DTYPES, VLM_GRAPHS, type GraphDtypes, type VlmDtype, type VlmGraph } from '../../models/catalog/vlm.ts';
+import { graphPath, uniformDtypes, VLM_DTYPES, VLM_GRAPHS, type GraphDtypes, type VlmDtype, type VlmGraph } from '../../onnx/layout.ts';
 
 /** Precisions present in a folder for every one of the three graphs, most exact first. */
 export function availableDtypes(dir: string): VlmDtype[] {
