@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeWeights, serve, startFakeHub, type FakeHub } from '../../test/fakes/hub.ts';
+import { fakeWeights, serve, startFakeHub, toyHubEntry, type FakeHub } from '../../test/fakes/hub.ts';
 import { delay } from '../../test/fakes/http.ts';
 import { ModelMissingError, UserError } from '../errors.ts';
 import type { ModelEntryBase } from './entry.ts';
@@ -10,18 +10,7 @@ import { resolveModel, type ResolveOptions } from './resolve.ts';
 
 const { bytes: payload, sha256 } = fakeWeights(20_000, 7);
 
-function hubEntry(repo: string, revision = 'main'): ModelEntryBase {
-  return {
-    id: 'toy-model',
-    task: 'image-features',
-    family: 'toy',
-    description: 'a toy',
-    licence: 'MIT',
-    directory: 'toy',
-    files: [{ path: 'model.onnx', bytes: payload.length, sha256 }],
-    source: { kind: 'hub', repo, revision },
-  };
-}
+const hubEntry = (repo: string, revision = 'main'): ModelEntryBase => toyHubEntry({ path: 'model.onnx', bytes: payload.length, sha256 }, repo, revision);
 
 let hub: FakeHub;
 /** A second origin, standing in for the CDN the hub redirects large files to. */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeWeights, serve, startFakeHub, type FakeHub } from '../../test/fakes/hub.ts';
+import { fakeWeights, serve, startFakeHub, toyHubEntry, type FakeHub } from '../../test/fakes/hub.ts';
 import { delay } from '../../test/fakes/http.ts';
 import { ModelMissingError, UserError } from '../errors.ts';
 import type { ModelEntryBase } from './entry.ts';
@@ -11,17 +11,7 @@ import { resolveModel, type DownloadProgress, type LicenceNotice } from './resol
 const { bytes: payload, sha256 } = fakeWeights(64_000);
 
 function entry(overrides: Partial<ModelEntryBase> = {}): ModelEntryBase {
-  return {
-    id: 'toy-model',
-    task: 'image-features',
-    family: 'toy',
-    description: 'a toy',
-    licence: 'MIT',
-    directory: 'toy',
-    files: [{ path: 'onnx/model.onnx', bytes: payload.length, sha256 }],
-    source: { kind: 'hub', repo: 'someone/toy', revision: 'main' },
-    ...overrides,
-  };
+  return { ...toyHubEntry({ path: 'onnx/model.onnx', bytes: payload.length, sha256 }), ...overrides };
 }
 
 let hub: FakeHub;

@@ -1,6 +1,7 @@
 // A fake Hugging Face hub on loopback for download tests: each route is a
 // handler by exact path, anything else is a 404, and every request is kept
 // (path and Authorization header) so a test can see what was asked and sent.
+import type { ModelEntryBase } from '../../src/models/entry.ts';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listenOnLoopback, type LoopbackServer } from './http.ts';
@@ -47,4 +48,18 @@ export function fakeWeights(size: number, seed = 1): { bytes: Buffer; sha256: st
     bytes[i] = state >> 16;
   }
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A registry entry of one toy model file at `repo`, for resolve tests against the fake hub. */
+export function toyHubEntry(file: { path: string; bytes: number; sha256: string }, repo = 'someone/toy', revision = 'main'): ModelEntryBase {
+  return {
+    id: 'toy-model',
+    task: 'image-features',
+    family: 'toy',
+    description: 'a toy',
+    licence: 'MIT',
+    directory: 'toy',
+    files: [file],
+    source: { kind: 'hub', repo, revision },
+  };
 }

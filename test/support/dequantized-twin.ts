@@ -7,6 +7,7 @@
 // dynamically quantized activation is added back as an input, which makes a
 // twin whose forward is the quantized one and whose gradient is the
 // straight-through estimator exactly.
+import { FP4_VALUES, NF4_VALUES } from '../../src/onnx/grad/rules/dequantize.ts';
 import * as ort from 'onnxruntime-node';
 import { GraphFacts } from '../../src/onnx/grad/facts.ts';
 import { OnnxModel } from '../../src/onnx/model.ts';
@@ -37,13 +38,6 @@ export interface Twin {
   roundings: { activation: string; input: string }[];
 }
 
-const FP4 = [0, 0.0625, 8, 12, 4, 6, 2, 3].map((v) => v / 12);
-const FP4_TABLE = [...FP4, ...FP4.map((v) => -v)];
-const NF4_TABLE = [
-  -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
-  0.7229568362236023, 1,
-];
 
 /** Numbers of a tensor (float16 decoded). */
 function numbers(t: TensorProto, read: OnnxModel['readExternal']): Float64Array {
@@ -100,7 +94,7 @@ export function dequantizeBnb4(node: OnnxNode, source: WeightSource): Float64Arr
   const k = node.int('K');
   const n = node.int('N');
   const blockSize = node.int('block_size');
-  const table = node.int('quant_type') === 0 ? FP4_TABLE : NF4_TABLE;
+  const table = node.int('quant_type') === 0 ? FP4_VALUES : NF4_VALUES;
   const packed = source.bytes(node.inputs[1]);
   const absmax = source.numbers(node.inputs[2]);
   const w = new Float64Array(k * n);

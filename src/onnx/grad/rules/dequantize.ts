@@ -35,10 +35,10 @@ const BNB4_NF4 = 1;
  * exponent bias 3, normalized by its largest magnitude (12).
  */
 const FP4_MAGNITUDES = [0, 0.0625, 8, 12, 4, 6, 2, 3].map((v) => v / 12);
-const FP4_VALUES = [...FP4_MAGNITUDES, ...FP4_MAGNITUDES.map((v) => -v)];
+export const FP4_VALUES = [...FP4_MAGNITUDES, ...FP4_MAGNITUDES.map((v) => -v)];
 
 /** NF4: the 16 quantiles of a standard normal distribution scaled to [-1, 1] (QLoRA). */
-const NF4_VALUES = [
+export const NF4_VALUES = [
   -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0,
   0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
   0.7229568362236023, 1,
