@@ -54,7 +54,7 @@ export interface GenerateRequest {
   maxNewTokens?: number;
   /** Tokens that end generation; default the model's eos ids ([] generates exactly `maxNewTokens`). */
   stopTokenIds?: readonly number[];
-  /** Chooses the next token from the last position's logits; default greedy (`argmax`). */
+  /** Chooses the next token from the last position's logits (one call per step, the prefill's first); default greedy (`argmax`). */
   pickToken?: (logits: FloatArray) => number;
   /** Called with each new token as it is chosen. */
   onToken?: (token: number) => void;
@@ -65,8 +65,6 @@ export interface Generation {
   /** New tokens only (the final stop token included when one was produced). */
   tokens: number[];
   stoppedBy: 'eos' | 'length';
-  /** Logits of every decoder call's last position, [vocab] each (the prefill's first). */
-  stepLogits: FloatArray[];
 }
 
 /** Reads the loop settings from an export's config.json (and generation_config.json when present). */
@@ -222,15 +220,12 @@ export class VlmSessionLoop {
     const stopTokens = request.stopTokenIds ?? this.config.eosTokenIds;
     let step = await this.prefill(request);
     const tokens: number[] = [];
-    const stepLogits: FloatArray[] = [];
     for (;;) {
-      const logits = lastLogits(step.logits);
-      stepLogits.push(logits);
-      const token = (request.pickToken ?? argmax)(logits);
+      const token = (request.pickToken ?? argmax)(lastLogits(step.logits));
       tokens.push(token);
       request.onToken?.(token);
-      if (stopTokens.includes(token)) return { tokens, stoppedBy: 'eos', stepLogits };
-      if (tokens.length >= maxNewTokens) return { tokens, stoppedBy: 'length', stepLogits };
+      if (stopTokens.includes(token)) return { tokens, stoppedBy: 'eos' };
+      if (tokens.length >= maxNewTokens) return { tokens, stoppedBy: 'length' };
       step = await this.forward(await this.embed([token]), step.cache);
     }
   }

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { AutoConfig, AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Processor, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
-import { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
+import { argmax, VlmSessionLoop } from '../../src/onnx/session-loop.ts';
 import { openExport, type OpenedExport } from '../support/exports.ts';
 import { readModel } from '../../src/onnx/model-io.ts';
 import { attentionSoftmaxName } from '../../src/onnx/tiny/decoder.ts';
@@ -115,10 +115,12 @@ describe('session loop stages', () => {
 
   it('lets the caller choose tokens (sampling) and reports them as they come', async () => {
     const seen: number[] = [];
-    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 4, stopTokenIds: [], pickToken: () => 42, onToken: (t) => seen.push(t) });
+    let asked = 0;
+    const pickToken = () => ((asked += 1), 42);
+    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 4, stopTokenIds: [], pickToken, onToken: (t) => seen.push(t) });
     expect(generation.tokens).toEqual([42, 42, 42, 42]);
     expect(seen).toEqual([42, 42, 42, 42]);
-    expect(generation.stepLogits).toHaveLength(4);
+    expect(asked).toBe(4);
   });
 });
 
@@ -129,13 +131,16 @@ function lastLogitsOf(logits: ort.Tensor): Float32Array {
 
 describe('tiny LLaVA decoder', () => {
   it('decodes with the KV cache to the same logits, step by step, as recomputing the whole sequence', async () => {
-    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 8, stopTokenIds: [] });
-    expect(generation.stepLogits).toHaveLength(8);
+    // Greedy, keeping each step's logits as the loop hands them to the token choice.
+    const stepLogits: Float32Array[] = [];
+    const pickToken = (logits: ArrayLike<number>) => (stepLogits.push(Float32Array.from(logits)), argmax(logits));
+    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 8, stopTokenIds: [], pickToken });
+    expect(stepLogits).toHaveLength(8);
     const sequence = [...promptIds, ...generation.tokens.slice(0, -1)];
     const full = await loop.prefill({ inputIds: sequence, pixelValues: pixels });
     const vocab = tiny.sizes.vocabSize;
     const all = full.logits.data as Float32Array;
-    generation.stepLogits.forEach((step, k) => {
+    stepLogits.forEach((step, k) => {
       const position = promptIds.length - 1 + k;
       expect(maxAbsDiff(step, all.subarray(position * vocab, (position + 1) * vocab))).toBeLessThan(1e-4);
     });

@@ -1,9 +1,8 @@
 // Generation over an export: the photo's features with the concept rows
-// appended (scaled to the family's reference norm), one prefill, then one
-// token at a time with the KV cache, each reported as it is chosen. Answers
-// and teaching targets are both written by this function.
+// appended (scaled to the family's reference norm), then the session loop's
+// decoding with the family's token choice (greedy, or temperature and top-p
+// from a seeded draw). Answers and teaching targets are both written here.
 import { seededRandom } from '../../random.ts';
-import { lastLogits } from '../../onnx/session-loop.ts';
 import { chooseToken, type TokenChoice } from '../sampling.ts';
 import type { RenderedPrompt } from './prompt.ts';
 import type { ImageFeatures, VlmExport } from './vlm-export.ts';
@@ -46,20 +45,14 @@ export async function generate(model: VlmExport, request: GenerationRequest): Pr
   const concepts = request.features ? request.concepts : [];
   const features = request.features ? model.withConcepts(request.features, concepts) : undefined;
   const random = seededRandom(request.seed);
-  let step = await loop.prefill({ inputIds: request.prompt.ids, imageFeatures: features });
-  const tokens: number[] = [];
-  let stoppedBy: GenerationResult['stoppedBy'] = 'length';
-  while (tokens.length < request.maxNewTokens) {
-    const token = chooseToken(lastLogits(step.logits), request.choice, random);
-    tokens.push(token);
-    request.onToken?.(token);
-    if (request.stopTokenIds.includes(token)) {
-      stoppedBy = 'eos';
-      break;
-    }
-    if (tokens.length >= request.maxNewTokens) break;
-    step = await loop.forward(await loop.embed([token]), step.cache);
-  }
+  const { tokens, stoppedBy } = await loop.generate({
+    inputIds: request.prompt.ids,
+    imageFeatures: features,
+    maxNewTokens: request.maxNewTokens,
+    stopTokenIds: request.stopTokenIds,
+    pickToken: (logits) => chooseToken(logits, request.choice, random),
+    onToken: request.onToken,
+  });
   return {
     tokens,
     stoppedBy,
