@@ -109,7 +109,7 @@ describe('teaching graphs of the fp32 replicas against central finite difference
       await probe.release();
       const result = await checkGradient(bytes, input, { wrt: 'inputs_embeds', loss: LOSS_OUTPUTS.loss, gradient: LOSS_OUTPUTS.embedsGradient }, { directions: 4, coordinates: 0, epsilon: 1e-2 });
       expect(result.loss).toBeGreaterThan(0);
-      // float32 differences of a float32 graph: about 1e-3 measured, far below what a wrong rule gives.
+      // float32 differences of a float32 graph: 6.5e-3 (Qwen) and 8.8e-4 (LLaVA-1.5) measured, far below what a wrong rule gives.
       expect(result.maxRelativeError).toBeLessThan(2e-2);
     });
   }
