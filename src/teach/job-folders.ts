@@ -12,7 +12,7 @@ import { JOB_FILES, type EmbeddingJobSpec, type StoredResult } from './job.ts';
 const logger = moduleLogger('teach-jobs');
 
 /** Mode of the jobs folder, every job folder and its staging folder: the owner's only. */
-export const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_DIR_MODE = 0o700;
 
 /** Crashes after which a lesson is set aside instead of retried from its last checkpoint. */
 export const CRASHES_BEFORE_SET_ASIDE = 2;

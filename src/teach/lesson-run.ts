@@ -26,7 +26,7 @@ export const CANCEL_GRACE_MS = 10_000;
  * quarter of Node's default (4 GiB on machines of 16 GiB or more), well
  * before the machine runs out and the system kills the whole assistant.
  */
-export const LESSON_HEAP_LIMIT_MB = 1024;
+const LESSON_HEAP_LIMIT_MB = 1024;
 
 /** Resource limits of a lesson's worker: the heap limit above; young generation, code range and stack keep Node's defaults. */
 export const LESSON_RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({ maxOldGenerationSizeMb: LESSON_HEAP_LIMIT_MB });

@@ -13,10 +13,10 @@ import { buildTeachingModel, type AttentionDirection } from './loss-graph.ts';
 const logger = moduleLogger('teach');
 
 /** Bumped whenever the gradient builder or the loss graph changes, so cached teaching graphs are rebuilt. */
-export const TEACHING_GRAPH_VERSION = 3;
+const TEACHING_GRAPH_VERSION = 3;
 
 /** Folder under the cache that holds teaching graphs, one sub-folder per decoder version. */
-export const TEACHING_CACHE_FOLDER = 'teaching';
+const TEACHING_CACHE_FOLDER = 'teaching';
 
 /**
  * The teaching graph file of `decoderFile` under `cacheDir`, built when

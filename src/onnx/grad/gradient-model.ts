@@ -101,7 +101,7 @@ export function buildGradientModel(forward: OnnxModel, spec: GradientModelSpec):
 const IN_PLACE_MIN_BYTES = 1024;
 
 /** Name of the link to the forward model's own .onnx file, beside a gradient model whose weights are read from it. */
-export const SOURCE_LINK = 'forward-weights.onnx';
+const SOURCE_LINK = 'forward-weights.onnx';
 
 /** Links `source` as `linked` (a hard link, else a symbolic link) unless something is there already. */
 function link(source: string, linked: string): void {
