@@ -5,7 +5,8 @@
 // rows to the image features and teaching can reuse the pieces. Tensors cross
 // into a graph in the type it declares (float16, float32 or float64) and come
 // back as float32 (float64 for float64 graphs), so exports in any precision
-// run with the same code. One sequence at a time (batch 1).
+// run with the same code. Generation runs one sequence at a time; a teaching
+// step's shared prefix is cached for a whole batch at once.
 import * as ort from 'onnxruntime-node';
 import { OperatorError, UserError } from '../errors.ts';
 import { floatData, floatTensor, inputType, type FloatArray } from './runtime.ts';
@@ -171,10 +172,20 @@ export class VlmSessionLoop {
     return { length: 0, tensors };
   }
 
-  /** The decoder's feeds besides the embeddings and the cache: the mask, and positions where the decoder takes them. */
+  /**
+   * The decoder's feeds besides the embeddings and the cache: the mask, and
+   * positions where the decoder takes them. With `lengths`, each sequence's
+   * new positions past its length are padding. They are masked, except after
+   * a cache in a decoder that derives positions from the mask (the
+   * onnxruntime-genai builder's GroupQueryAttention reads each sequence's
+   * cached length as its mask's sum minus the new positions, so masked padding
+   * would shift its cache). Unmasked padding at the end changes no real
+   * position's output: attention is causal.
+   */
   positionFeeds(batch: number, positions: number, past: number, lengths?: readonly number[]): Record<string, ort.Tensor> {
     const total = past + positions;
-    const mask = Array.from({ length: batch * total }, (_, i) => (lengths && i % total >= past + lengths[Math.floor(i / total)] ? 0 : 1));
+    const padded = lengths && (this.positionIds || past === 0) ? lengths : undefined;
+    const mask = Array.from({ length: batch * total }, (_, i) => (padded && i % total >= past + padded[Math.floor(i / total)] ? 0 : 1));
     const feeds: Record<string, ort.Tensor> = { attention_mask: int64Tensor(mask, [batch, total]) };
     if (this.positionIds) feeds.position_ids = int64Tensor(Array.from({ length: batch * positions }, (_, i) => past + (i % positions)), [batch, positions]);
     return feeds;
@@ -190,19 +201,39 @@ export class VlmSessionLoop {
    * positions: positions continue from the cache, nothing is masked.
    */
   async forward(inputsEmbeds: ort.Tensor, cache: KvCache): Promise<DecoderStep> {
-    const n = inputsEmbeds.dims[1];
+    const out = await this.run(inputsEmbeds, cache, this.sessions.decoder.outputNames);
+    return { logits: out.logits, cache: this.presentCache(out, cache.length + inputsEmbeds.dims[1]) };
+  }
+
+  /**
+   * The cache after `inputsEmbeds` [batch, n, hidden] with nothing cached
+   * before and nothing masked (a teaching step's shared prefix). Only the
+   * cache is fetched: the logits of every position (n x vocabulary floats per
+   * sequence) are never handed back.
+   */
+  async prefixCache(inputsEmbeds: ort.Tensor): Promise<KvCache> {
+    const empty = this.emptyCache(inputsEmbeds.dims[0]);
+    const out = await this.run(inputsEmbeds, empty, this.sessions.decoder.outputNames.filter((name) => name.startsWith('present.')));
+    return this.presentCache(out, inputsEmbeds.dims[1]);
+  }
+
+  private run(inputsEmbeds: ort.Tensor, cache: KvCache, fetches: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+    const [batch, n] = inputsEmbeds.dims;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: this.decoderEmbeds(floatData(inputsEmbeds), inputsEmbeds.dims),
-      ...this.positionFeeds(1, n, cache.length),
+      ...this.positionFeeds(batch, n, cache.length),
       ...cache.tensors,
     };
-    const out = await this.sessions.decoder.run(feeds);
+    return this.sessions.decoder.run(feeds, fetches);
+  }
+
+  private presentCache(out: ort.InferenceSession.ReturnType, length: number): KvCache {
     const tensors: Record<string, ort.Tensor> = {};
     for (let i = 0; i < this.config.layers; i++) {
       tensors[`past_key_values.${i}.key`] = out[`present.${i}.key`];
       tensors[`past_key_values.${i}.value`] = out[`present.${i}.value`];
     }
-    return { logits: out.logits, cache: { length: cache.length + n, tensors } };
+    return { length, tensors };
   }
 
   /** Embeds the prompt, places the image (pixels or ready features) and runs the decoder over it. */

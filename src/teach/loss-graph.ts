@@ -15,7 +15,10 @@ import { buildGradientModel, type GradientModel } from '../onnx/grad/gradient-mo
 export const LOSS_INPUTS = {
   /** int64 [batch, sequence]: next-token targets aligned with the inputs (shifted inside), -100 where ignored. */
   labels: 'labels',
-  /** int64 [batch]: position of the concept token in each sequence. */
+  /**
+   * int64 [batch]: position of the concept token among the positions fed
+   * (after the cached ones, when a prefix cache is fed), -1 for none.
+   */
   conceptPosition: 'concept_position',
   /** Scalar of the model's float type: the regularization weight lambda. */
   attentionLambda: 'attention_lambda',
@@ -181,16 +184,22 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
     const at = op.node('Max', [LOSS_INPUTS.conceptPosition, zero]);
     const perLayer = probabilities.map((p) =>
       graph.withScope(`/layer`, () => {
-        // p: [batch, heads, queries, keys]. A one-hot product picks the concept's query row (or key column) without a masked copy of p.
+        // p: [batch, heads, queries, keys]; the keys are the cached positions, then the queries. A one-hot product picks the
+        // concept's query row (or key column, past the cached keys) without a masked copy of p.
         const probability = inLossType(p);
-        const length = dim(probability, direction === 'row' ? 2 : 3);
-        const hit = op.cast(op.equal(op.unsqueeze(op.range(zero, length, one), [0]), op.unsqueeze(at, [1])), type); // [batch, length]
+        const queries = dim(probability, 2);
+        const keys = dim(probability, 3);
+        const index = direction === 'row' ? at : op.add(at, op.sub(keys, queries));
+        const hit = op.cast(op.equal(op.unsqueeze(op.range(zero, direction === 'row' ? queries : keys, one), [0]), op.unsqueeze(index, [1])), type); // [batch, length]
         const selected =
           direction === 'row'
             ? op.node('MatMul', [op.reshape(hit, [0, 1, 1, -1]), probability]) // [batch, heads, 1, keys]
             : op.node('MatMul', [probability, op.reshape(hit, [0, 1, -1, 1])]); // [batch, heads, queries, 1]
         const squares = op.mul(op.mul(selected, selected), op.reshape(present, [-1, 1, 1, 1]));
-        return op.reduceMean(squares, [0, 1, 2, 3], false);
+        const mean = op.reduceMean(squares, [0, 1, 2, 3], false);
+        // A column's mean is over every position of the sequence, as without a cache: the cached queries precede the
+        // concept and attend to it with probability 0 (causal mask), so only the count changes.
+        return direction === 'row' ? mean : op.mul(mean, op.div(op.cast(queries, type), op.cast(keys, type)));
       }),
     );
     const total = perLayer.length === 1 ? perLayer[0] : op.node('Sum', perLayer);

@@ -6,7 +6,7 @@
 // concept is trained exactly as it is later injected.
 import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../image/decode.ts';
-import { floatData, floatTensor, inputType } from '../onnx/runtime.ts';
+import { floatData, floatTensor, inputType, type FloatArray } from '../onnx/runtime.ts';
 import { generate } from '../vlm/export/generation.ts';
 import { VlmExport } from '../vlm/export/vlm-export.ts';
 import type { GraphDtypes, VlmDtype } from '../onnx/layout.ts';
@@ -22,6 +22,13 @@ export interface TeachableExportOptions {
   cacheDir: string;
   /** Attention regularization direction (default the authors' 'row'). */
   direction?: AttentionDirection;
+  /**
+   * Whether the positions before the concept token are run forward only,
+   * through the answering decoder, and handed to the teaching graph as its
+   * cache (default true). False runs whole sequences through the teaching
+   * graph: the reference the cached prefix is checked against.
+   */
+  prefixCache?: boolean;
 }
 
 /** Decoder precisions whose weights are plain floats (the quantized kernels keep their packed weights anyway). */
@@ -38,6 +45,7 @@ export interface OpenTeachableOptions extends TeachableExportOptions {
 /** An export that concept embeddings can be taught on. */
 export class TeachableExport implements TeachableVlm {
   private teaching: Promise<{ file: string; session: ort.InferenceSession }> | undefined;
+  private readonly buffers = new Map<'prefix' | 'suffix', FloatArray>();
 
   private constructor(
     readonly model: VlmExport,
@@ -77,42 +85,65 @@ export class TeachableExport implements TeachableVlm {
     return this.teaching;
   }
 
+  /**
+   * One batch's loss and gradient. Everything before the first concept token
+   * (the system prompt and the image rows) does not depend on the concept
+   * vector: it runs once, forward only, through the answering decoder, whose
+   * key/value cache the teaching graph reads as its past. Only the rest (the
+   * concept row, the instruction and the answer) goes through the teaching
+   * graph's forward and backward. The loss and the gradient are those of the
+   * whole sequence (the causal mask makes the split exact).
+   */
   async lossAndGradient(batch: readonly TrainingExample[], vector: Float64Array, lambda: number): Promise<StepResult> {
     if (batch.length === 0) throw new RangeError('an empty batch has no loss');
     const { model } = this;
     const H = model.hiddenSize;
-    const examples = batch.map((b) => model.prompts.example(b.instruction, b.target, 1));
-    const lengths = examples.map((e) => e.ids.length);
-    const length = Math.max(...lengths);
     const B = batch.length;
-    const embeds = model.float64 ? new Float64Array(B * length * H) : new Float32Array(B * length * H);
+    const examples = batch.map((b) => model.prompts.example(b.instruction, b.target, 1));
+    const prefix = this.options.prefixCache === false ? 0 : Math.max(0, Math.min(...examples.map((e) => e.conceptPosition)));
+    const lengths = examples.map((e) => e.ids.length - prefix);
+    const length = Math.max(...lengths);
+    const prefixRows = this.buffer('prefix', B * prefix * H);
+    const suffixRows = this.buffer('suffix', B * length * H);
     // Right padding: the causal mask keeps padding out of every real position.
     const labels = new BigInt64Array(B * length).fill(-100n);
     for (let b = 0; b < B; b++) {
       const example = examples[b];
-      const merged = model.loop.placeImageFeatures(example.ids, await model.loop.embed(example.ids), model.withConcepts(batch[b].features, [vector]));
-      embeds.set(floatData(merged), b * length * H);
-      example.labels.forEach((label, t) => (labels[b * length + t] = BigInt(label)));
+      const rows = floatData(model.loop.placeImageFeatures(example.ids, await model.loop.embed(example.ids), model.withConcepts(batch[b].features, [vector])));
+      prefixRows.set(rows.subarray(0, prefix * H), b * prefix * H);
+      suffixRows.set(rows.subarray(prefix * H), b * length * H);
+      suffixRows.fill(0, (b * length + lengths[b]) * H, (b + 1) * length * H);
+      for (let t = prefix; t < example.labels.length; t++) labels[b * length + t - prefix] = BigInt(example.labels[t]);
     }
+    const rowType = model.float64 ? 'float64' : 'float32';
+    const cache = prefix > 0 ? await model.loop.prefixCache(new ort.Tensor(rowType, prefixRows, [B, prefix, H])) : model.loop.emptyCache(B);
     const { session } = await this.session();
-    const lossType = model.float64 ? 'float64' : 'float32';
     const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: floatTensor(inputType(session, 'inputs_embeds'), embeds, [B, length, H]),
-      ...model.loop.positionFeeds(B, length, 0, lengths),
-      ...model.loop.emptyCache(B).tensors,
+      inputs_embeds: floatTensor(inputType(session, 'inputs_embeds'), suffixRows, [B, length, H]),
+      ...model.loop.positionFeeds(B, length, prefix, lengths),
+      ...cache.tensors,
       [LOSS_INPUTS.labels]: new ort.Tensor('int64', labels, [B, length]),
-      [LOSS_INPUTS.conceptPosition]: new ort.Tensor('int64', BigInt64Array.from(examples, (e) => BigInt(e.conceptPosition)), [B]),
-      [LOSS_INPUTS.attentionLambda]: floatTensor(lossType, [lambda], []),
+      [LOSS_INPUTS.conceptPosition]: new ort.Tensor('int64', BigInt64Array.from(examples, (e) => BigInt(e.conceptPosition - prefix)), [B]),
+      [LOSS_INPUTS.attentionLambda]: floatTensor(rowType, [lambda], []),
     };
     const out = await session.run(feeds);
     const gradients = floatData(out[LOSS_OUTPUTS.embedsGradient]);
     const gradient = new Float64Array(H);
     for (let b = 0; b < B; b++) {
-      const at = (b * length + examples[b].conceptPosition) * H;
+      const at = (b * length + examples[b].conceptPosition - prefix) * H;
       accumulateVectorGradient(vector, batch[b].features.referenceNorm, gradients.subarray(at, at + H), gradient);
     }
     const value = (name: string) => Number(floatData(out[name])[0]);
     return { loss: value(LOSS_OUTPUTS.loss), captionLoss: value(LOSS_OUTPUTS.caption), attentionLoss: value(LOSS_OUTPUTS.attention), gradient };
+  }
+
+  /** A row buffer kept from step to step (the model's float type), reallocated only when a step needs another size. */
+  private buffer(name: 'prefix' | 'suffix', size: number): FloatArray {
+    const kept = this.buffers.get(name);
+    if (kept && kept.length === size) return kept;
+    const fresh = this.model.float64 ? new Float64Array(size) : new Float32Array(size);
+    this.buffers.set(name, fresh);
+    return fresh;
   }
 
   async answer(request: AnswerRequest): Promise<string> {

@@ -13,7 +13,7 @@ import { buildTeachingModel, type AttentionDirection } from './loss-graph.ts';
 const logger = moduleLogger('teach');
 
 /** Bumped whenever the gradient builder or the loss graph changes, so cached teaching graphs are rebuilt. */
-const TEACHING_GRAPH_VERSION = 3;
+const TEACHING_GRAPH_VERSION = 4;
 
 /** Folder under the cache that holds teaching graphs, one sub-folder per decoder version. */
 const TEACHING_CACHE_FOLDER = 'teaching';

@@ -70,13 +70,17 @@ describe('teaching and answering feed a real export identically', () => {
         expect(taught.conceptPosition).toBe(asked.conceptPosition);
         expect(asked.conceptPosition).toBe(asked.ids.indexOf(answering.model.loop.config.imageTokenId) + answering.model.imageRows);
 
-        // The decoder rows: answering's prefill is, row for row, the start of what the teaching graph reads.
+        // The decoder rows: answering's prefill is, row for row, the start of what teaching reads: the rows before the
+        // concept go through the answering decoder (the prefix cache), the rest through the teaching graph.
         const prefill = answerFeeds.feeds.find((f) => f.inputs_embeds && f.inputs_embeds.dims[1] > 1)?.inputs_embeds;
-        const taughtRows = teachFeeds.feeds.find((f) => f.labels)?.inputs_embeds;
-        if (!prefill || !taughtRows) throw new Error('a decoder feed is missing');
+        const prefixRows = teachFeeds.feeds.find((f) => f.inputs_embeds && !f.labels)?.inputs_embeds;
+        const suffixRows = teachFeeds.feeds.find((f) => f.labels)?.inputs_embeds;
+        if (!prefill || !prefixRows || !suffixRows) throw new Error('a decoder feed is missing');
         const H = answering.hiddenSize;
         expect(prefill.dims[1]).toBe(asked.ids.length);
-        expect(floats(taughtRows, 0, asked.ids.length * H)).toEqual(floats(prefill));
+        expect(prefixRows.dims[1]).toBe(asked.conceptPosition);
+        const taughtRows = [...floats(prefixRows), ...floats(suffixRows)];
+        expect(taughtRows.slice(0, asked.ids.length * H)).toEqual(floats(prefill));
         const conceptRow = floats(prefill, asked.conceptPosition * H, (asked.conceptPosition + 1) * H);
         expect(l2(conceptRow)).toBeCloseTo(features.referenceNorm, 4);
         expect(l2(conceptRow)).toBeCloseTo(answer.generation.referenceNorm, 6);
