@@ -34,7 +34,13 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     },
   },
   onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },
-  bench: { summary: 'run the benchmarks (`bench [name ...]`)', run: async (args) => (await import('../../bench/run.ts')).runBenchmarks(args) },
+  bench: {
+    summary: 'run the benchmarks (`bench [name ...]`), or measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
+    run: async (args) => {
+      if (args[0] === 'teach' && args.slice(1).some((a) => a.startsWith('-'))) return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
+      return (await import('../../bench/run.ts')).runBenchmarks(args);
+    },
+  },
 };
 
 function usage(): string {

@@ -44,7 +44,7 @@ export class OnnxModel {
   /**
    * The file the model was read from and its bytes: inline tensors are views
    * into them, so a derived model can point at them in place instead of
-   * copying the weights (see writeGradientModel).
+   * copying the weights (see writeDerivedModel).
    */
   readonly sourceFile: SourceFile | undefined;
 

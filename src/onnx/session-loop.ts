@@ -207,24 +207,24 @@ export class VlmSessionLoop {
 
   /**
    * The cache after `inputsEmbeds` [batch, n, hidden] with nothing cached
-   * before and nothing masked (a teaching step's shared prefix). Only the
-   * cache is fetched: the logits of every position (n x vocabulary floats per
-   * sequence) are never handed back.
+   * before and nothing masked (a teaching step's shared prefix), run on
+   * `session`: the decoder, or a copy of it that outputs only the cache.
+   * Only the cache is fetched.
    */
-  async prefixCache(inputsEmbeds: ort.Tensor): Promise<KvCache> {
+  async prefixCache(inputsEmbeds: ort.Tensor, session: ort.InferenceSession = this.sessions.decoder): Promise<KvCache> {
     const empty = this.emptyCache(inputsEmbeds.dims[0]);
-    const out = await this.run(inputsEmbeds, empty, this.sessions.decoder.outputNames.filter((name) => name.startsWith('present.')));
+    const out = await this.run(inputsEmbeds, empty, session.outputNames.filter((name) => name.startsWith('present.')), session);
     return this.presentCache(out, inputsEmbeds.dims[1]);
   }
 
-  private run(inputsEmbeds: ort.Tensor, cache: KvCache, fetches: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+  private run(inputsEmbeds: ort.Tensor, cache: KvCache, fetches: readonly string[], session = this.sessions.decoder): Promise<ort.InferenceSession.ReturnType> {
     const [batch, n] = inputsEmbeds.dims;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: this.decoderEmbeds(floatData(inputsEmbeds), inputsEmbeds.dims),
       ...this.positionFeeds(batch, n, cache.length),
       ...cache.tensors,
     };
-    return this.sessions.decoder.run(feeds, fetches);
+    return session.run(feeds, fetches);
   }
 
   private presentCache(out: ort.InferenceSession.ReturnType, length: number): KvCache {

@@ -13,7 +13,7 @@ import type { GraphDtypes, VlmDtype } from '../onnx/layout.ts';
 import { DEFAULT_RUNTIME, SessionPool, type RuntimeOptions } from '../models/session.ts';
 import { accumulateVectorGradient } from './concept-vector.ts';
 import { LOSS_INPUTS, LOSS_OUTPUTS, type AttentionDirection } from './loss-graph.ts';
-import { ensureTeachingGraph } from './teaching-graph.ts';
+import { ensurePrefixGraph, ensureTeachingGraph } from './teaching-graph.ts';
 import type { AnswerRequest, ImageFeatures, StepResult, TeachableVlm, TrainingExample } from './teachable.ts';
 
 /** Options of a teachable export; defaults in the comments. */
@@ -23,9 +23,9 @@ export interface TeachableExportOptions {
   /** Attention regularization direction (default the authors' 'row'). */
   direction?: AttentionDirection;
   /**
-   * Whether the positions before the concept token are run forward only,
-   * through the answering decoder, and handed to the teaching graph as its
-   * cache (default true). False runs whole sequences through the teaching
+   * Whether the positions before the concept token run forward only, through
+   * the decoder's prefix graph, and reach the teaching graph as its cache
+   * (default true). False runs whole sequences through the teaching
    * graph: the reference the cached prefix is checked against.
    */
   prefixCache?: boolean;
@@ -44,7 +44,7 @@ export interface OpenTeachableOptions extends TeachableExportOptions {
 
 /** An export that concept embeddings can be taught on. */
 export class TeachableExport implements TeachableVlm {
-  private teaching: Promise<{ file: string; session: ort.InferenceSession }> | undefined;
+  private derived: Promise<{ teaching: ort.InferenceSession; prefix: ort.InferenceSession }> | undefined;
   private readonly buffers = new Map<'prefix' | 'suffix', FloatArray>();
 
   private constructor(
@@ -75,23 +75,30 @@ export class TeachableExport implements TeachableVlm {
     return (await this.model.features(image)).features;
   }
 
-  /** The teaching graph's session, built and opened on first use through the export's session pool. */
-  private session(): Promise<{ file: string; session: ort.InferenceSession }> {
-    this.teaching ??= ensureTeachingGraph(this.model.decoderFile, this.options.cacheDir, this.options.direction ?? 'row').then(async (file) => ({
-      file,
-      // The backward pass reads float weights as they are: a prepacked second copy of each would double the decoder in memory.
-      session: await this.model.sessions.get(file, { optimization: this.model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(this.model.dtypes.decoder), arena: false }),
-    }));
-    return this.teaching;
+  /**
+   * The sessions of the graphs teaching derives from the decoder (the
+   * teaching graph and the prefix graph), built and opened on first use
+   * through the export's session pool. Both read the decoder file's weights
+   * in place, mapped rather than copied. Float weights are read as they are:
+   * a prepacked copy of each would double the decoder in memory.
+   */
+  private sessions(): Promise<{ teaching: ort.InferenceSession; prefix: ort.InferenceSession }> {
+    const { model, options } = this;
+    const open = (file: string) => model.sessions.get(file, { optimization: model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(model.dtypes.decoder), arena: false });
+    this.derived ??= Promise.all([
+      ensureTeachingGraph(model.decoderFile, options.cacheDir, options.direction ?? 'row').then(open),
+      ensurePrefixGraph(model.decoderFile, options.cacheDir).then(open),
+    ]).then(([teaching, prefix]) => ({ teaching, prefix }));
+    return this.derived;
   }
 
   /**
    * One batch's loss and gradient. Everything before the first concept token
    * (the system prompt and the image rows) does not depend on the concept
-   * vector: it runs once, forward only, through the answering decoder, whose
-   * key/value cache the teaching graph reads as its past. Only the rest (the
-   * concept row, the instruction and the answer) goes through the teaching
-   * graph's forward and backward. The loss and the gradient are those of the
+   * vector: it runs once, forward only, through the decoder without its head
+   * (the prefix graph), and the teaching graph reads its key/value cache as
+   * its past. Only the rest (the concept row, the instruction and the answer)
+   * goes through the teaching graph's forward and backward. The loss and the gradient are those of the
    * whole sequence (the causal mask makes the split exact).
    */
   async lossAndGradient(batch: readonly TrainingExample[], vector: Float64Array, lambda: number): Promise<StepResult> {
@@ -116,8 +123,9 @@ export class TeachableExport implements TeachableVlm {
       for (let t = prefix; t < example.labels.length; t++) labels[b * length + t - prefix] = BigInt(example.labels[t]);
     }
     const rowType = model.float64 ? 'float64' : 'float32';
-    const cache = prefix > 0 ? await model.loop.prefixCache(new ort.Tensor(rowType, prefixRows, [B, prefix, H])) : model.loop.emptyCache(B);
-    const { session } = await this.session();
+    const sessions = await this.sessions();
+    const cache = prefix > 0 ? await model.loop.prefixCache(new ort.Tensor(rowType, prefixRows, [B, prefix, H]), sessions.prefix) : model.loop.emptyCache(B);
+    const session = sessions.teaching;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: floatTensor(inputType(session, 'inputs_embeds'), suffixRows, [B, length, H]),
       ...model.loop.positionFeeds(B, length, prefix, lengths),
@@ -165,7 +173,7 @@ export class TeachableExport implements TeachableVlm {
 
   /** Closes every session this export opened. */
   async release(): Promise<void> {
-    this.teaching = undefined;
+    this.derived = undefined;
     await this.model.sessions.dispose();
   }
 }

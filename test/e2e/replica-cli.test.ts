@@ -1,6 +1,7 @@
 // The one-shot commands as a user types them, in a child process, on
 // real-format exports: `myvlm teach ... --json` reports a lesson that lowers
-// the loss, and `myvlm caption ... --dtype` answers in the precision asked.
+// the loss, `myvlm caption ... --dtype` answers in the precision asked, and
+// `myvlm bench teach ... --json` measures what teaching costs.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,4 +50,19 @@ describe('myvlm teach and caption on real-format exports', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('bench teach --json: a training step against an answering forward of the same batch, and both peak memories', () => {
+    const run = myvlm('bench', 'teach', '--vlm', path.join(REPLICAS_DIR, 'llava-1.5-tiny'), '--dtype', 'q4', '--batch', '2', '--steps', '1', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const cost = JSON.parse(run.stdout) as Record<string, number | null | Record<string, number | null>>;
+    expect(cost).toMatchObject({ dtype: 'q4', batch: 2, sequence: expect.any(Number), prefix: expect.any(Number) });
+    // The prompt's image rows (576 for LLaVA-1.5) come before the concept row: they are the cached prefix.
+    expect(cost.prefix as number).toBeGreaterThanOrEqual(576);
+    expect(cost.sequence as number).toBeGreaterThan(cost.prefix as number);
+    expect(cost.stepOverForward).toBeCloseTo((cost.stepMs as number) / (cost.forwardMs as number), 6);
+    expect(cost.lessonMs).toBeCloseTo(100 * (cost.stepMs as number), 3);
+    for (const side of ['answering', 'teaching'] as const) expect((cost[side] as Record<string, number>).rssMiB).toBeGreaterThan(1);
+    expect(cost.memoryRatio as number).toBeGreaterThan(0.5);
+    expect(cost.memoryRatio as number).toBeLessThan(10);
+  }, 120_000);
 });

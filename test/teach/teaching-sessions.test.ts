@@ -1,6 +1,6 @@
 // Teaching makes its sessions the way the rest of the process does: the
 // configured execution provider and thread counts reach every graph a lesson
-// opens (vision encoder, embeddings, decoder and the teaching graph), in the
+// opens (vision encoder, embeddings, decoder, the prefix and the teaching graph), in the
 // worker thread too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('teaching sessions', () => {
-  it('carry the configured provider and thread counts to all four graphs of a lesson', async () => {
+  it('carry the configured provider and thread counts to all five graphs of a lesson', async () => {
     const created: { file: string; options: ort.InferenceSession.SessionOptions }[] = [];
     const original = ort.InferenceSession.create.bind(ort.InferenceSession);
     const spy = vi.spyOn(ort.InferenceSession, 'create').mockImplementation(((file: string, options: ort.InferenceSession.SessionOptions) => {
@@ -40,8 +40,8 @@ describe('teaching sessions', () => {
       await vlm.release();
       spy.mockRestore();
     }
-    expect(created.map((c) => path.basename(c.file))).toEqual(expect.arrayContaining(['vision_encoder.onnx', 'embed_tokens.onnx', 'decoder_model_merged.onnx', 'decoder_model_merged.teach-row.onnx']));
-    expect(created).toHaveLength(4);
+    expect(created.map((c) => path.basename(c.file))).toEqual(expect.arrayContaining(['vision_encoder.onnx', 'embed_tokens.onnx', 'decoder_model_merged.onnx', 'decoder_model_merged.teach-row.onnx', 'decoder_model_merged.prefix.onnx']));
+    expect(created).toHaveLength(5);
     for (const { options } of created) expect(options).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 2 });
   });
 

@@ -7,7 +7,7 @@ import { externalDataFiles, readModel, writeModel } from '../model-io.ts';
 import { OnnxModel } from '../model.ts';
 import { seededRandom } from '../../random.ts';
 import { GradientError } from './emitter.ts';
-import { buildGradientModel, writeGradientModel } from './gradient-model.ts';
+import { buildGradientModel, writeDerivedModel } from './gradient-model.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'myvlm-grad-model-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -55,9 +55,9 @@ describe('gradient models', () => {
     expect(externalDataFiles(built.model.proto)).toEqual(['decoder.onnx_data']);
 
     const beside = path.join(modelDir, 'decoder.grad.onnx');
-    writeGradientModel(built.model, beside);
+    writeDerivedModel(built.model, beside);
     const elsewhere = path.join(scratch, 'cache', 'decoder.grad.onnx');
-    writeGradientModel(built.model, elsewhere);
+    writeDerivedModel(built.model, elsewhere);
     const weights = statSync(path.join(modelDir, 'decoder.onnx_data'));
     expect(weights.size).toBe(2 * 64 * 64 * 8);
     // The gradient graph itself holds no weights...
@@ -67,7 +67,7 @@ describe('gradient models', () => {
 
     const x = Float64Array.from({ length: 128 }, (_, i) => Math.sin(i));
     const inline = path.join(scratch, 'inline.grad.onnx');
-    writeGradientModel(buildGradientModel(twoLayer(), { wrt: ['x'], loss: sumOfSquares }).model, inline);
+    writeDerivedModel(buildGradientModel(twoLayer(), { wrt: ['x'], loss: sumOfSquares }).model, inline);
     const expected = await gradientAt(inline, x);
     expect(Array.from(await gradientAt(beside, x))).toEqual(Array.from(expected));
     expect(Array.from(await gradientAt(elsewhere, x))).toEqual(Array.from(expected));

@@ -43,7 +43,7 @@ export interface GradientModel {
 }
 
 /** A copy of the model whose graph can be edited without touching the original; tensors are shared. */
-function editableCopy(forward: OnnxModel): OnnxModel {
+export function editableCopy(forward: OnnxModel): OnnxModel {
   const g: GraphProto = forward.proto.graph ?? {};
   const graph: GraphProto = {
     ...g,
@@ -142,13 +142,14 @@ function weightsInPlace(model: OnnxModel): ModelProto {
 }
 
 /**
- * Writes a gradient model to `file` atomically. Weights are never copied:
+ * Writes a model derived from a forward model (a gradient model, a pruned
+ * copy) to `file` atomically. Weights are never copied:
  * tensors the forward model keeps in external data files stay there (each
  * file linked next to `file`), and weights stored inside a single-file
  * forward model are read in place from it (linked next to `file` as
  * SOURCE_LINK). Either way the weights exist once on disk.
  */
-export function writeGradientModel(model: OnnxModel, file: string): void {
+export function writeDerivedModel(model: OnnxModel, file: string): void {
   const target = path.resolve(file);
   const dir = path.dirname(target);
   mkdirSync(dir, { recursive: true });
