@@ -3,15 +3,10 @@
 // It answers "how long will a lesson take here, and how much memory" before a
 // bot relies on the model.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { loadSettings } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
-import { log } from '../log.ts';
-import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
-import { formatLicenceNotice } from '../models/licence.ts';
-import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
+import { VLM_DTYPES } from '../onnx/layout.ts';
 import { measureTeachingCost, type PeakMemory } from '../teach/teaching-cost.ts';
-import { locateVlm } from '../vlm/load.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
+import { vlmTarget } from './vlm-target.ts';
 
 const USAGE = `Usage: myvlm bench teach --vlm <id or folder> [--dtype ${VLM_DTYPES.join('|')}] [--batch N] [--steps N] [--no-memory] [--json]
   --vlm        the model to measure (default MYVLM_VLM)
@@ -42,27 +37,15 @@ export async function benchTeachCommand(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const dtype = values.dtype ?? null;
-  if (dtype !== null && !(VLM_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${dtype}".`);
   const batch = wholeNumber(values.batch, '--batch', EMBEDDING_TRAINING.maxPhotosPerStep, 1);
   const steps = wholeNumber(values.steps, '--steps', 3, 1);
-  const settings = loadSettings(process.env);
-  const spec = values.vlm ?? settings.vlm;
-  if (!spec) throw new UserError(`Name the model to measure with --vlm (or set MYVLM_VLM).\n${USAGE}`);
-  if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
-  const located = await locateVlm(spec, {
-    dtype: (dtype as VlmDtype | null) ?? settings.vlmDtype,
-    resolve: resolveOptionsFrom(settings, {
-      onProgress: values.json ? undefined : terminalProgress(),
-      onLicence: (notice) => process.stderr.write(`${formatLicenceNotice(notice)}\n`),
-    }),
-  });
+  const { settings, located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json));
   if (!values.json) process.stderr.write(`Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), then ${steps + 1} answering forwards${values['no-memory'] ? '' : ', then peak memory in two fresh processes'}…\n`);
   const cost = await measureTeachingCost({
     dir: located.dir,
-    dtype: (dtype as VlmDtype | null) ?? settings.vlmDtype ?? located.entry?.dtype ?? null,
+    dtype,
     cacheDir: settings.cacheDir,
-    runtime: { executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 },
+    runtime,
     batch,
     steps,
     memory: !values['no-memory'],

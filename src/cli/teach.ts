@@ -9,18 +9,15 @@ import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
-import { log } from '../log.ts';
-import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
-import { formatLicenceNotice } from '../models/licence.ts';
-import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
+import { VLM_DTYPES } from '../onnx/layout.ts';
 import { chooseIdentifier } from '../assistant/names.ts';
 import { defaultTraining, teachLesson, type JobEvent } from '../teach/job.ts';
 import { TeachableExport } from '../teach/teachable-export.ts';
 import type { TeachingPhoto } from '../teach/targets.ts';
 import { describeDtypes } from '../vlm/export/variants.ts';
-import { locateVlm } from '../vlm/load.ts';
 import { VLM_FAMILIES } from '../vlm/families.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
+import { dtypeFlag, vlmTarget } from './vlm-target.ts';
 
 const USAGE = `Usage: myvlm teach <name> <photo>... [--vlm <id or folder>] [--dtype ${VLM_DTYPES.join('|')}] [--steps N] [--seed S] [--kind object|person] [--caption TEXT] [--json]
   --vlm      the model to teach (default MYVLM_VLM)
@@ -72,17 +69,13 @@ export async function teachCommand(args: string[]): Promise<number> {
   const [name, ...photoPaths] = positionals;
   if (!name || photoPaths.length === 0) throw new UserError(`teach needs a name and at least one photo.\n${USAGE}`);
   if (photoPaths.length > EMBEDDING_TRAINING.maxPhotosPerStep) throw new UserError(`A lesson takes 1 to ${EMBEDDING_TRAINING.maxPhotosPerStep} photos, not ${photoPaths.length}.`);
-  const dtype = values.dtype ?? null;
-  if (dtype !== null && !(VLM_DTYPES as readonly string[]).includes(dtype)) throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${dtype}".`);
+  dtypeFlag(values.dtype);
   const kind = values.kind ?? 'object';
   if (kind !== 'object' && kind !== 'person') throw new UserError(`--kind takes object or person, not "${kind}".`);
   const steps = wholeNumber(values.steps, '--steps', EMBEDDING_TRAINING.steps, 1);
   const seed = wholeNumber(values.seed, '--seed', 0, 0);
 
   const settings = loadSettings(process.env);
-  const spec = values.vlm ?? settings.vlm;
-  if (!spec) throw new UserError(`Name the model to teach with --vlm (or set MYVLM_VLM).\n${USAGE}`);
-  if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
   const photos: TeachingPhoto[] = [];
   for (const file of photoPaths) {
     const bytes = await readFile(path.resolve(file)).catch((cause: unknown) => {
@@ -91,20 +84,10 @@ export async function teachCommand(args: string[]): Promise<number> {
     photos.push({ image: await decodeImage(new Uint8Array(bytes), { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels }), caption: values.caption ?? null });
   }
 
+  const { located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json), settings);
   const say = (line: string) => void (values.json ? undefined : process.stderr.write(`${line}\n`));
-  const located = await locateVlm(spec, {
-    dtype: (dtype as VlmDtype | null) ?? settings.vlmDtype,
-    resolve: resolveOptionsFrom(settings, {
-      onProgress: values.json ? undefined : terminalProgress(),
-      onLicence: (notice) => process.stderr.write(`${formatLicenceNotice(notice)}\n`),
-    }),
-  });
   const started = performance.now();
-  const vlm = await TeachableExport.open(located.dir, {
-    cacheDir: settings.cacheDir,
-    runtime: { executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 },
-    dtype: (dtype as VlmDtype | null) ?? settings.vlmDtype ?? located.entry?.dtype ?? null,
-  });
+  const vlm = await TeachableExport.open(located.dir, { cacheDir: settings.cacheDir, runtime, dtype });
   try {
     const family = located.entry ? VLM_FAMILIES[located.entry.family] : vlm.model.family;
     const identifier = chooseIdentifier(name, kind, []);

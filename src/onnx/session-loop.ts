@@ -208,10 +208,10 @@ export class VlmSessionLoop {
   /**
    * The cache after `inputsEmbeds` [batch, n, hidden] with nothing cached
    * before and nothing masked (a teaching step's shared prefix), run on
-   * `session`: the decoder, or a copy of it that outputs only the cache.
-   * Only the cache is fetched.
+   * `session`: a copy of the decoder that outputs only the cache (the
+   * decoder itself would also compute logits at every position).
    */
-  async prefixCache(inputsEmbeds: ort.Tensor, session: ort.InferenceSession = this.sessions.decoder): Promise<KvCache> {
+  async prefixCache(inputsEmbeds: ort.Tensor, session: ort.InferenceSession): Promise<KvCache> {
     const empty = this.emptyCache(inputsEmbeds.dims[0]);
     const out = await this.run(inputsEmbeds, empty, session.outputNames.filter((name) => name.startsWith('present.')), session);
     return this.presentCache(out, inputsEmbeds.dims[1]);

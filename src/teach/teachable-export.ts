@@ -1,6 +1,6 @@
 // A VLM export as a TeachableVlm: the same export object answering opens
 // (prompt renderer, image processor, sessions from the pool), plus the
-// teaching graph derived from its decoder (teaching-graph.ts). Photos go
+// teaching and prefix graphs derived from its decoder (teaching-graph.ts). Photos go
 // through the model's own image processor, prompts through its own chat
 // template, concept rows through the injection code answering uses: a
 // concept is trained exactly as it is later injected.
@@ -98,8 +98,8 @@ export class TeachableExport implements TeachableVlm {
    * vector: it runs once, forward only, through the decoder without its head
    * (the prefix graph), and the teaching graph reads its key/value cache as
    * its past. Only the rest (the concept row, the instruction and the answer)
-   * goes through the teaching graph's forward and backward. The loss and the gradient are those of the
-   * whole sequence (the causal mask makes the split exact).
+   * goes through the teaching graph's forward and backward. The loss and the
+   * gradient are those of the whole sequence: attention is causal.
    */
   async lossAndGradient(batch: readonly TrainingExample[], vector: Float64Array, lambda: number): Promise<StepResult> {
     if (batch.length === 0) throw new RangeError('an empty batch has no loss');
@@ -112,7 +112,7 @@ export class TeachableExport implements TeachableVlm {
     const length = Math.max(...lengths);
     const prefixRows = this.buffer('prefix', B * prefix * H);
     const suffixRows = this.buffer('suffix', B * length * H);
-    // Right padding: the causal mask keeps padding out of every real position.
+    // Right padding: causal attention keeps it out of every real position.
     const labels = new BigInt64Array(B * length).fill(-100n);
     for (let b = 0; b < B; b++) {
       const example = examples[b];

@@ -15,6 +15,7 @@ import type { AttentionDirection } from '../../src/teach/loss-graph.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';
 import type { StepResult, TrainingExample } from '../../src/teach/teachable.ts';
 import { SHARED_DATA } from '../support/paths.ts';
+import { relativeError } from '../support/numbers.ts';
 import { ALL_REPLICA_VARIANTS, describeVariant, variantFolder, type ReplicaVariant } from '../support/replicas.ts';
 
 let scratch: string;
@@ -25,17 +26,6 @@ beforeAll(async () => {
   photos = await Promise.all([3, 1].map(async (i) => decodeImage(readFileSync(path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`)))));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** max |a - b| / max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 /** One step's result with and without the prefix cache, on the same photos, vector and lambda. */
 async function bothWays(variant: ReplicaVariant, direction: AttentionDirection): Promise<{ cached: StepResult; whole: StepResult }> {

@@ -12,6 +12,7 @@ import { readModel } from '../../src/onnx/model-io.ts';
 import { normal, seededRandom } from '../../src/random.ts';
 import { buildTeachingModel, LOSS_INPUTS, LOSS_OUTPUTS } from '../../src/teach/loss-graph.ts';
 import { SHARED_MODELS } from '../support/paths.ts';
+import { relativeError } from '../support/numbers.ts';
 
 const REPLICAS = path.join(SHARED_MODELS, 'vlm-replicas');
 
@@ -47,17 +48,6 @@ function feeds(session: ort.InferenceSession, embeds: Float32Array, dims: readon
     out[meta.name] = new ort.Tensor('float32', new Float32Array(0), [dims[0], meta.shape[1] as number, 0, meta.shape[3] as number]);
   }
   return out;
-}
-
-/** max |a - b| / max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
 }
 
 describe('teaching graph of the LLaVA-interleave replica against PyTorch autograd', () => {
