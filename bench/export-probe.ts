@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs';
 import { decodeImage } from '../src/image/decode.ts';
 import type { VlmDtype } from '../src/onnx/layout.ts';
 import { SessionPool } from '../src/models/session.ts';
+import { peakResidentMiB, residentMiB } from '../src/process-memory.ts';
 import { TeachableExport } from '../src/teach/teachable-export.ts';
 import { openVlm } from '../src/vlm/load.ts';
 
 /** What one probe prints (as JSON on stdout). */
 export interface ProbeResult {
-  /** Peak resident memory above the baseline, MiB. */
+  /** Peak resident memory (VmHWM) above the resident set before any model was opened, MiB. */
   peakMiB: number;
   /** Milliseconds of the measured work: one 16-token greedy caption, or one teaching step after a first one. */
   ms: number;
@@ -21,12 +22,10 @@ export interface ProbeResult {
 /** Tokens of the measured caption. */
 export const PROBE_CAPTION_TOKENS = 16;
 
-const mib = () => process.resourceUsage().maxRSS / 1024;
-
 async function main(): Promise<void> {
   const [mode, dir, dtype, photoFile, cacheDir] = process.argv.slice(2);
   const photo = await decodeImage(readFileSync(photoFile));
-  const base = mib();
+  const base = residentMiB();
   let ms: number;
   if (mode === 'answer') {
     const sessions = new SessionPool();
@@ -45,7 +44,7 @@ async function main(): Promise<void> {
     ms = performance.now() - started;
     await vlm.release();
   }
-  process.stdout.write(JSON.stringify({ peakMiB: mib() - base, ms } satisfies ProbeResult));
+  process.stdout.write(JSON.stringify({ peakMiB: peakResidentMiB() - base, ms } satisfies ProbeResult));
 }
 
 if (process.argv[1]?.endsWith('export-probe.ts')) await main();
