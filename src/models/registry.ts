@@ -33,7 +33,3 @@ export function findModel<T extends keyof EntryByTask>(task: T, id: string): Ent
   }
   return entry;
 }
-
-export function modelsForTask(task: ModelTask): ModelEntryBase[] {
-  return allModels().filter((e) => e.task === task);
-}

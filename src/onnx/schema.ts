@@ -237,7 +237,3 @@ const root = protobuf.parse(ONNX_SCHEMA, { keepCase: false }).root;
 
 /** The protobufjs message type for ModelProto (everything else hangs off it). */
 export const ModelProtoType: protobuf.Type = root.lookupType('onnx.ModelProto');
-/** TensorProto alone, for external-data bookkeeping and tests. */
-export const TensorProtoType: protobuf.Type = root.lookupType('onnx.TensorProto');
-/** GraphProto alone (subgraphs are graphs too). */
-export const GraphProtoType: protobuf.Type = root.lookupType('onnx.GraphProto');
