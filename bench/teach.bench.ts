@@ -8,13 +8,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { VlmDtype } from '../src/onnx/layout.ts';
 import { measureTeachingCost, type PeakMemory, type TeachingCost } from '../src/teach/teaching-cost.ts';
+import { REPLICA_FOLDERS, REPLICAS_DIR } from '../test/support/replicas.ts';
 import { table, type BenchSection } from './harness.ts';
 
-const REPLICAS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models/vlm-replicas');
-const FOLDERS = ['llava-interleave-qwen-tiny', 'llava-interleave-qwen-tiny-sharp', 'llava-1.5-tiny'];
 const DTYPES: VlmDtype[] = ['fp32', 'q4'];
 
 const memory = (m: PeakMemory | null): string => (m ? `${(m.pssMiB ?? m.rssMiB).toFixed(0)} (${m.rssMiB.toFixed(0)})` : 'n/a');
@@ -27,8 +25,8 @@ export default async function teachBenchmark(): Promise<BenchSection> {
   const cacheDir = mkdtempSync(path.join(tmpdir(), 'myvlm-bench-teach-'));
   const rows: (string | number)[][] = [];
   try {
-    for (const folder of FOLDERS) {
-      for (const dtype of DTYPES) rows.push(row(folder, await measureTeachingCost({ dir: path.join(REPLICAS, folder), dtype, cacheDir, steps: 5 })));
+    for (const folder of REPLICA_FOLDERS) {
+      for (const dtype of DTYPES) rows.push(row(folder, await measureTeachingCost({ dir: path.join(REPLICAS_DIR, folder), dtype, cacheDir, steps: 5 })));
     }
     const fullSize = process.env.MYVLM_BENCH_FULLSIZE;
     if (fullSize) {
