@@ -66,7 +66,11 @@ describe('startAdapters', () => {
     expect(started.adapters.map((a) => a.platform)).toEqual(['telegram', 'discord']);
     expect(started.description).toBe('Telegram (@myvlm_test_bot, long polling) and Discord (MyVLM)');
 
-    const [message] = telegram.sendAsUser({ chat: { id: 5, type: 'private', first_name: 'A' }, from: { id: 5, is_bot: false, first_name: 'A' }, text: '/concepts' });
+    const [message] = telegram.sendAsUser({
+      chat: { id: 5, type: 'private', first_name: 'A' },
+      from: { id: 5, is_bot: false, first_name: 'A' },
+      text: '/concepts',
+    });
     const interaction = discord.dispatchSlashCommand({ user: { id: '9', username: 'b' }, name: 'concepts' });
     await expect.poll(() => core.turns.length).toBe(2);
 
@@ -88,16 +92,26 @@ describe('startAdapters', () => {
     expect(core.listeners.size).toBe(2);
     core.emit({ scope: 'telegram:chat:5', key: 'lesson-rex', text: 'Learned how to talk about Rex.', done: true });
     core.emit({ scope: 'discord:dm:9', key: 'lesson-mia', text: 'Learned how to talk about Mia.', done: true });
-    const shown = await telegram.waitForBotMessage((m) => m.text === 'Learned how to talk about Rex.', 'the Telegram status message');
+    const shown = await telegram.waitForBotMessage(
+      (m) => m.text === 'Learned how to talk about Rex.',
+      'the Telegram status message',
+    );
     expect(shown.chatId).toBe(5);
-    const posted = await discord.waitFor(() => discord.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'), 'the Discord status message');
+    const posted = await discord.waitFor(
+      () => discord.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'),
+      'the Discord status message',
+    );
     expect(posted.channelId).toBe(discord.channelFor({ user: { id: '9', username: 'b' } }));
     await started.stop();
     expect(core.listeners.size).toBe(0);
   });
 
   it('explains bad tokens in one line per messenger and leaves nothing running', async () => {
-    const start = startAdapters(settings({ TELEGRAM_BOT_TOKEN: '42:this-token-is-not-the-fake-one', DISCORD_TOKEN: 'wrong' }), new HeldCore(), { signals: [] });
+    const start = startAdapters(
+      settings({ TELEGRAM_BOT_TOKEN: '42:this-token-is-not-the-fake-one', DISCORD_TOKEN: 'wrong' }),
+      new HeldCore(),
+      { signals: [] },
+    );
     const error = await start.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message.split('\n')).toEqual([
@@ -107,7 +121,9 @@ describe('startAdapters', () => {
   });
 
   it('stops the messenger that started when the other fails', async () => {
-    const error = await startAdapters(settings({ DISCORD_TOKEN: 'wrong' }), new HeldCore(), { signals: [] }).catch((e: unknown) => e);
+    const error = await startAdapters(settings({ DISCORD_TOKEN: 'wrong' }), new HeldCore(), { signals: [] }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/^DISCORD_TOKEN: /);
     // The Telegram bot started, then stopped: its last call confirms the update offset.
     await expect.poll(() => telegram.callsOf('getUpdates').some((c) => c.payload.limit === 1)).toBe(true);

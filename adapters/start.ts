@@ -40,24 +40,42 @@ export function hasMessengerSettings(settings: Pick<Settings, 'telegram' | 'disc
  * unreachable server fails with a UserError of one line per messenger (and
  * stops any adapter that did start), never a stack trace.
  */
-export async function startAdapters(settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes'>, core: ConversationCore, options: StartAdaptersOptions = {}): Promise<StartedAdapters> {
+export async function startAdapters(
+  settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes'>,
+  core: ConversationCore,
+  options: StartAdaptersOptions = {},
+): Promise<StartedAdapters> {
   if (!hasMessengerSettings(settings)) {
-    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'no messenger is configured; set TELEGRAM_BOT_TOKEN, or DISCORD_TOKEN and DISCORD_APPLICATION_ID');
+    throw new ConfigError(
+      'TELEGRAM_BOT_TOKEN',
+      'no messenger is configured; set TELEGRAM_BOT_TOKEN, or DISCORD_TOKEN and DISCORD_APPLICATION_ID',
+    );
   }
   const starting: Array<{ platform: string; start: Promise<AdapterHandle> }> = [];
   if (settings.telegram) {
     const telegram = settings.telegram;
     starting.push({
       platform: 'Telegram',
-      start: startTelegram({ core, token: telegram.token, apiRoot: telegram.apiRoot, webhookUrl: telegram.webhookUrl, webhookPort: telegram.webhookPort }),
+      start: startTelegram({
+        core,
+        token: telegram.token,
+        apiRoot: telegram.apiRoot,
+        webhookUrl: telegram.webhookUrl,
+        webhookPort: telegram.webhookPort,
+      }),
     });
   }
   if (settings.discord) {
-    starting.push({ platform: 'Discord', start: startDiscord({ core, ...settings.discord, maxDownloadBytes: settings.maxImageBytes }) });
+    starting.push({
+      platform: 'Discord',
+      start: startDiscord({ core, ...settings.discord, maxDownloadBytes: settings.maxImageBytes }),
+    });
   }
   const results = await Promise.allSettled(starting.map((s) => s.start));
   const adapters = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ platform: starting[i].platform, error: r.reason as unknown }] : []));
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ platform: starting[i].platform, error: r.reason as unknown }] : [],
+  );
   if (failures.length > 0) {
     await Promise.all(adapters.map((a) => a.stop()));
     const unexpected = failures.find((f) => !isUserError(f.error));
@@ -112,7 +130,9 @@ function subscribe(core: ConversationCore, adapter: AdapterHandle): () => void {
 }
 
 function describe(adapter: AdapterHandle): string {
-  return adapter.platform === 'telegram' ? `Telegram (@${adapter.username}, ${adapter.mode === 'webhook' ? 'webhook' : 'long polling'})` : `Discord (${adapter.username})`;
+  return adapter.platform === 'telegram'
+    ? `Telegram (@${adapter.username}, ${adapter.mode === 'webhook' ? 'webhook' : 'long polling'})`
+    : `Discord (${adapter.username})`;
 }
 
 /** "Telegram: ..." unless the message already names its messenger or variable. */

@@ -31,13 +31,30 @@ async function main(): Promise<void> {
     const sessions = new SessionPool();
     const vlm = await openVlm(dir, { resolve: { cacheDir, allowDownload: false }, sessions, dtype: dtype as VlmDtype });
     const started = performance.now();
-    await vlm.caption({ image: photo, concepts: [], sample: false, maxNewTokens: PROBE_CAPTION_TOKENS, ignoreStopTokens: true });
+    await vlm.caption({
+      image: photo,
+      concepts: [],
+      sample: false,
+      maxNewTokens: PROBE_CAPTION_TOKENS,
+      ignoreStopTokens: true,
+    });
     ms = performance.now() - started;
     await sessions.dispose();
   } else {
     const vlm = await TeachableExport.open(dir, { cacheDir, dtype: dtype as VlmDtype });
     const vector = Float64Array.from({ length: vlm.hiddenSize }, (_, i) => Math.sin(i + 1));
-    const step = async () => vlm.lossAndGradient([{ features: await vlm.imageFeatures(photo), instruction: 'Please caption this image of sks.', target: 'sks on the sofa next to a red ball.' }], vector, 0.0075);
+    const step = async () =>
+      vlm.lossAndGradient(
+        [
+          {
+            features: await vlm.imageFeatures(photo),
+            instruction: 'Please caption this image of sks.',
+            target: 'sks on the sofa next to a red ball.',
+          },
+        ],
+        vector,
+        0.0075,
+      );
     await step();
     const started = performance.now();
     await step();

@@ -12,7 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { graphPath, type VlmDtype } from '../src/onnx/layout.ts';
 import { availableDtypes } from '../src/vlm/export/variants.ts';
-import { ALL_REPLICA_VARIANTS, REPLICA_FOLDERS, REPLICAS_DIR, variantFolder, type ReplicaVariant } from '../test/support/replicas.ts';
+import {
+  ALL_REPLICA_VARIANTS,
+  REPLICA_FOLDERS,
+  REPLICAS_DIR,
+  variantFolder,
+  type ReplicaVariant,
+} from '../test/support/replicas.ts';
 import { SHARED_DATA } from '../test/support/paths.ts';
 import { table, type BenchSection } from './harness.ts';
 import { PROBE_CAPTION_TOKENS, type ProbeResult } from './export-probe.ts';
@@ -39,11 +45,15 @@ function cli(args: readonly string[], env: Record<string, string>): Cli {
 }
 
 function probe(mode: 'answer' | 'teach', dir: string, dtype: VlmDtype, cacheDir: string): ProbeResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/export-probe.ts'), mode, dir, dtype, PHOTOS[0], cacheDir], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, MYVLM_LOG_LEVEL: 'silent' },
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO_ROOT, 'bench/export-probe.ts'), mode, dir, dtype, PHOTOS[0], cacheDir],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, MYVLM_LOG_LEVEL: 'silent' },
+    },
+  );
   if (child.status !== 0) throw new Error(`the ${mode} probe failed on ${dir} ${dtype}: ${child.stderr}`);
   return JSON.parse(child.stdout) as ProbeResult;
 }
@@ -65,8 +75,14 @@ export default async function exportsBenchmark(): Promise<BenchSection> {
         const { dir, dtype } = variantFolder(variant, path.join(scratch, 'extras'));
         const env = { MYVLM_DATA_DIR: path.join(scratch, 'data'), MYVLM_CACHE_DIR: cacheDir };
         const caption = cli(['caption', PHOTOS[0], '--vlm', dir, '--dtype', dtype], env);
-        const answered = caption.code === 0 && caption.stdout.trim().length > 0 ? 'answers' : `**fails** (${caption.stderr.trim().split('\n').at(-1)})`;
-        const teach = cli(['teach', 'Rex', ...PHOTOS, '--vlm', dir, '--dtype', dtype, '--steps', String(TEACH_STEPS), '--json'], env);
+        const answered =
+          caption.code === 0 && caption.stdout.trim().length > 0
+            ? 'answers'
+            : `**fails** (${caption.stderr.trim().split('\n').at(-1)})`;
+        const teach = cli(
+          ['teach', 'Rex', ...PHOTOS, '--vlm', dir, '--dtype', dtype, '--steps', String(TEACH_STEPS), '--json'],
+          env,
+        );
         let taught: string;
         let seconds = Number.NaN;
         if (teach.code === 0) {
@@ -78,11 +94,30 @@ export default async function exportsBenchmark(): Promise<BenchSection> {
         }
         const answer = probe('answer', dir, dtype, cacheDir);
         const teaching = probe('teach', dir, dtype, cacheDir);
-        rows.push([`\`${shown(variant)}\``, answered, taught, seconds, answer.peakMiB, teaching.peakMiB, teaching.peakMiB / answer.peakMiB]);
+        rows.push([
+          `\`${shown(variant)}\``,
+          answered,
+          taught,
+          seconds,
+          answer.peakMiB,
+          teaching.peakMiB,
+          teaching.peakMiB / answer.peakMiB,
+        ]);
       }
       sections.push(
         `### ${folder}\n\n` +
-          table(['--vlm', '`myvlm caption $PHOTO --vlm ...`', `\`myvlm teach Rex $PHOTOS --vlm ... --steps ${TEACH_STEPS} --json\`: lossStart -> lossEnd`, 'teach s', 'answer peak MiB', 'teaching peak MiB', 'teaching / answer'], rows),
+          table(
+            [
+              '--vlm',
+              '`myvlm caption $PHOTO --vlm ...`',
+              `\`myvlm teach Rex $PHOTOS --vlm ... --steps ${TEACH_STEPS} --json\`: lossStart -> lossEnd`,
+              'teach s',
+              'answer peak MiB',
+              'teaching peak MiB',
+              'teaching / answer',
+            ],
+            rows,
+          ),
       );
     }
     const fullsize = process.env.MYVLM_BENCH_FULLSIZE;
@@ -108,16 +143,37 @@ function fullSizeSection(dir: string, cacheDir: string): string {
     const built = performance.now();
     // Built once per decoder and cached; a fresh process, as a lesson's first start would.
     const script = `import { ensureTeachingGraph } from ${JSON.stringify(path.join(REPO_ROOT, 'src/teach/teaching-graph.ts'))}; await ensureTeachingGraph(${JSON.stringify(path.join(dir, graphPath('decoder', dtype)))}, ${JSON.stringify(cacheDir)}, 'row');`;
-    const build = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const build = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     if (build.status !== 0) throw new Error(`building the teaching graph of ${dir} ${dtype} failed: ${build.stderr}`);
     const buildSeconds = (performance.now() - built) / 1000;
     const answer = probe('answer', dir, dtype, cacheDir);
     const teaching = probe('teach', dir, dtype, cacheDir);
-    rows.push([dtype, buildSeconds, answer.ms / PROBE_CAPTION_TOKENS, answer.peakMiB, teaching.ms, teaching.peakMiB, teaching.peakMiB / answer.peakMiB]);
+    rows.push([
+      dtype,
+      buildSeconds,
+      answer.ms / PROBE_CAPTION_TOKENS,
+      answer.peakMiB,
+      teaching.ms,
+      teaching.peakMiB,
+      teaching.peakMiB / answer.peakMiB,
+    ]);
   }
   return (
     `### Full size: ${path.basename(dir)} (Qwen1.5-0.5B + SigLIP-so400m dimensions, random weights)\n\n` +
-    table(['dtype', 'teaching graph build s', `answer ms per token (${PROBE_CAPTION_TOKENS} tokens, prefill included)`, 'answer peak MiB', 'teaching step ms (1 photo)', 'teaching peak MiB', 'teaching / answer'], rows)
+    table(
+      [
+        'dtype',
+        'teaching graph build s',
+        `answer ms per token (${PROBE_CAPTION_TOKENS} tokens, prefill included)`,
+        'answer peak MiB',
+        'teaching step ms (1 photo)',
+        'teaching peak MiB',
+        'teaching / answer',
+      ],
+      rows,
+    )
   );
 }
-

@@ -22,7 +22,11 @@ const ROUNDS = 40;
  * falls on all of them alike, and returns each one's median and fastest
  * tenth (the cost with the least interference, on a shared machine).
  */
-async function interleaved(fns: ReadonlyArray<() => unknown>, rounds = ROUNDS, warmup = 3): Promise<Array<{ median: number; fast: number }>> {
+async function interleaved(
+  fns: ReadonlyArray<() => unknown>,
+  rounds = ROUNDS,
+  warmup = 3,
+): Promise<Array<{ median: number; fast: number }>> {
   const samples = fns.map(() => [] as number[]);
   for (let round = 0; round < rounds + warmup; round++) {
     for (const [i, fn] of fns.entries()) {
@@ -61,9 +65,23 @@ export default async function facesBenchmark(): Promise<BenchSection> {
         const crops = faces.map((f) => alignFace(image, f.landmarks));
         // Raw model time: the same two runs on ready-made tensors of the same shapes.
         const size = detectorInputSize(detectorEntry, image.width, image.height);
-        const detectorInput = { [detectorSession.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * size.width * size.height), [1, 3, size.height, size.width]) };
+        const detectorInput = {
+          [detectorSession.inputNames[0]]: new ort.Tensor('float32', new Float32Array(3 * size.width * size.height), [
+            1,
+            3,
+            size.height,
+            size.width,
+          ]),
+        };
         const batch = faces.length * (recognizerEntry.flipAverage ? 2 : 1);
-        const recognizerInput = { [recognizerSession.inputNames[0]]: new ort.Tensor('float32', new Float32Array(batch * 3 * 112 * 112), [batch, 3, 112, 112]) };
+        const recognizerInput = {
+          [recognizerSession.inputNames[0]]: new ort.Tensor('float32', new Float32Array(batch * 3 * 112 * 112), [
+            batch,
+            3,
+            112,
+            112,
+          ]),
+        };
         const [rawDetector, rawRecognizer, detection, alignment, recognition, pipeline] = await interleaved([
           () => detectorSession.run(detectorInput),
           () => recognizerSession.run(recognizerInput),
@@ -93,7 +111,20 @@ export default async function facesBenchmark(): Promise<BenchSection> {
   return {
     title: 'Face head (YuNet + MobileFaceNet, flip-averaged)',
     markdown: [
-      table(['detector', 'photo', 'detection ms', 'alignment ms', 'recognition ms', 'pipeline ms', 'raw ORT ms', 'pipeline / raw', 'same, fastest tenth'], rows),
+      table(
+        [
+          'detector',
+          'photo',
+          'detection ms',
+          'alignment ms',
+          'recognition ms',
+          'pipeline ms',
+          'raw ORT ms',
+          'pipeline / raw',
+          'same, fastest tenth',
+        ],
+        rows,
+      ),
       '',
       `Medians of ${ROUNDS} rounds, all six timed in alternation; the last column compares the fastest tenth of the runs ` +
         '(least disturbed by other processes). "pipeline" is `FaceHead.embedFaces` on a decoded photo (detect, align, embed); ' +

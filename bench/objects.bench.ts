@@ -8,7 +8,12 @@ import path from 'node:path';
 import { OBJECT_HEAD } from '../src/config/defaults.ts';
 import { openImageFeatureExtractor } from '../src/heads/object/features.ts';
 import { HeadBank } from '../src/heads/object/head-bank.ts';
-import { cosineLearningRate, crossEntropy, initLinearLayer, positiveProbability } from '../src/heads/object/linear-head.ts';
+import {
+  cosineLearningRate,
+  crossEntropy,
+  initLinearLayer,
+  positiveProbability,
+} from '../src/heads/object/linear-head.ts';
 import { simdAvailable } from '../src/heads/object/matvec-kernel.ts';
 import { fitNormalization, normalizeFeature } from '../src/heads/object/normalization.ts';
 import { trainObjectHead } from '../src/heads/object/trainer.ts';
@@ -30,41 +35,84 @@ export default async function (): Promise<BenchSection> {
   // Feature extraction on real photos.
   const sessions = new SessionPool();
   try {
-    const extractor = await openImageFeatureExtractor(EXTRACTOR, { modelsDir: SHARED_MODELS, cacheDir: SHARED_MODELS, allowDownload: false, sessions });
+    const extractor = await openImageFeatureExtractor(EXTRACTOR, {
+      modelsDir: SHARED_MODELS,
+      cacheDir: SHARED_MODELS,
+      allowDownload: false,
+      sessions,
+    });
     const dir = path.join(SHARED_DATA, 'myvlm', 'random');
-    const files = readdirSync(dir).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, BATCH);
-    const photos = await Promise.all(files.map(async (f) => decodeImage(new Uint8Array(await readFile(path.join(dir, f))))));
-    const session = await sessions.get(path.join(SHARED_MODELS, extractor.entry.directory, extractor.entry.files[0].path));
+    const files = readdirSync(dir)
+      .filter((f) => /\.jpe?g$/i.test(f))
+      .sort()
+      .slice(0, BATCH);
+    const photos = await Promise.all(
+      files.map(async (f) => decodeImage(new Uint8Array(await readFile(path.join(dir, f))))),
+    );
+    const session = await sessions.get(
+      path.join(SHARED_MODELS, extractor.entry.directory, extractor.entry.files[0].path),
+    );
     const input = await extractor.preprocess(photos);
     const raw = await measure(() => session.run({ [extractor.entry.input]: input }), { iterations: 10 });
     const full = await measure(() => extractor.extract(photos), { iterations: 10 });
-    rows.push([`features, ${EXTRACTOR}, batch ${BATCH} (ms/photo)`, full.medianMs / BATCH, raw.medianMs / BATCH, 'bare session.run, same batch', full.medianMs / raw.medianMs]);
-    notes.push(`Feature extraction includes resizing with sharp and normalization to NCHW; photos are the first ${BATCH} of myvlm/random (at most 512 px).`);
+    rows.push([
+      `features, ${EXTRACTOR}, batch ${BATCH} (ms/photo)`,
+      full.medianMs / BATCH,
+      raw.medianMs / BATCH,
+      'bare session.run, same batch',
+      full.medianMs / raw.medianMs,
+    ]);
+    notes.push(
+      `Feature extraction includes resizing with sharp and normalization to NCHW; photos are the first ${BATCH} of myvlm/random (at most 512 px).`,
+    );
   } finally {
     await sessions.dispose();
   }
 
   // Head training on cached 1024-d features: 4 positives (8 views each), 150 negatives.
   const random = seededRandom(1);
-  const vector = (shift: number) => Float32Array.from({ length: DIMS }, (_, i) => Math.abs(normal(random)) + (i < 16 ? shift : 0));
+  const vector = (shift: number) =>
+    Float32Array.from({ length: DIMS }, (_, i) => Math.abs(normal(random)) + (i < 16 ? shift : 0));
   const positives = Array.from({ length: 4 }, () => Array.from({ length: 8 }, () => vector(1)));
   const negatives = Array.from({ length: 150 }, () => [vector(0)]);
-  const training = await measure(() => trainObjectHead({ positives, negatives }, { extractor: 'bench', seed: 1 }), { iterations: 15 });
+  const training = await measure(() => trainObjectHead({ positives, negatives }, { extractor: 'bench', seed: 1 }), {
+    iterations: 15,
+  });
   const reference = await measure(() => plainTraining(positives, negatives), { iterations: 5, warmup: 1 });
-  rows.push([`head training, ${OBJECT_HEAD.steps} steps, 4 pos + 150 neg, ${DIMS}-d (ms)`, training.medianMs, reference.medianMs, 'plain two-row AdamW', training.medianMs / reference.medianMs]);
+  rows.push([
+    `head training, ${OBJECT_HEAD.steps} steps, 4 pos + 150 neg, ${DIMS}-d (ms)`,
+    training.medianMs,
+    reference.medianMs,
+    'plain two-row AdamW',
+    training.medianMs / reference.medianMs,
+  ]);
 
   // Scoring many heads against one feature.
   const { params: head } = trainObjectHead({ positives, negatives }, { extractor: 'bench', seed: 2, steps: 10 });
   const feature = vector(0.5);
   for (const count of [1, 100, 10_000]) {
-    const heads = Array.from({ length: count }, (_, i) => ({ conceptId: String(i), params: i % 2 === 0 ? head : perturbed(head, i) }));
+    const heads = Array.from({ length: count }, (_, i) => ({
+      conceptId: String(i),
+      params: i % 2 === 0 ? head : perturbed(head, i),
+    }));
     const bank = new HeadBank(DIMS, 'bench');
     bank.sync(heads);
     const banked = await measure(() => bank.probabilities(feature), { iterations: 50 });
-    const each = await measure(() => heads.map((h) => positiveProbability(h.params, normalizeFeature(feature, h.params.normalization))), { iterations: 10 });
-    rows.push([`score ${count.toLocaleString('en')} head${count === 1 ? '' : 's'}, ${DIMS}-d (ms)`, banked.medianMs, each.medianMs, 'each head on its own (JS)', banked.medianMs / each.medianMs]);
+    const each = await measure(
+      () => heads.map((h) => positiveProbability(h.params, normalizeFeature(feature, h.params.normalization))),
+      { iterations: 10 },
+    );
+    rows.push([
+      `score ${count.toLocaleString('en')} head${count === 1 ? '' : 's'}, ${DIMS}-d (ms)`,
+      banked.medianMs,
+      each.medianMs,
+      'each head on its own (JS)',
+      banked.medianMs / each.medianMs,
+    ]);
   }
-  notes.push(`Scoring runs in ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript (no WebAssembly SIMD here)'}; compiling a bank is paid once per head change, not per photo.`);
+  notes.push(
+    `Scoring runs in ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript (no WebAssembly SIMD here)'}; compiling a bank is paid once per head change, not per photo.`,
+  );
 
   return {
     title: 'Object heads',
@@ -105,7 +153,9 @@ function plainTraining(positives: Float32Array[][], negatives: Float32Array[][])
       p[i] *= 1 - lr * OBJECT_HEAD.weightDecay;
       m[k] = OBJECT_HEAD.adamBeta1 * m[k] + (1 - OBJECT_HEAD.adamBeta1) * grad;
       v[k] = OBJECT_HEAD.adamBeta2 * v[k] + (1 - OBJECT_HEAD.adamBeta2) * grad * grad;
-      p[i] -= (lr * (m[k] / (1 - OBJECT_HEAD.adamBeta1 ** t))) / (Math.sqrt(v[k] / (1 - OBJECT_HEAD.adamBeta2 ** t)) + OBJECT_HEAD.adamEpsilon);
+      p[i] -=
+        (lr * (m[k] / (1 - OBJECT_HEAD.adamBeta1 ** t))) /
+        (Math.sqrt(v[k] / (1 - OBJECT_HEAD.adamBeta2 ** t)) + OBJECT_HEAD.adamEpsilon);
     });
   }
 }

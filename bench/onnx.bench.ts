@@ -20,7 +20,18 @@ const NEW_TOKENS = 32;
 const FULL_SIZE_NEW_TOKENS = 16;
 const FULL_SIZE_DTYPES: VlmDtype[] = ['fp32', 'q4'];
 /** The tiny model's sizes: small but not trivial. */
-const SIZES = { seed: 1, layers: 4, hiddenSize: 128, heads: 4, kvHeads: 2, intermediateSize: 256, imageSize: 64, patchSize: 8, visionHiddenSize: 64, visionLayers: 3 };
+const SIZES = {
+  seed: 1,
+  layers: 4,
+  hiddenSize: 128,
+  heads: 4,
+  kvHeads: 2,
+  intermediateSize: 256,
+  imageSize: 64,
+  patchSize: 8,
+  visionHiddenSize: 64,
+  visionLayers: 3,
+};
 
 interface Comparison {
   promptTokens: number;
@@ -37,7 +48,12 @@ async function compare(dir: string, dtype: VlmDtype, newTokens: number, options:
   const sessions = new SessionPool();
   try {
     const { loop, prompts } = await VlmExport.open(dir, { sessions, dtype });
-    const image = new RawImage(new Uint8ClampedArray(80 * 64 * 3).map((_, i) => (i * 29) % 256), 80, 64, 3);
+    const image = new RawImage(
+      new Uint8ClampedArray(80 * 64 * 3).map((_, i) => (i * 29) % 256),
+      80,
+      64,
+      3,
+    );
     // The model's own chat template as the product renders it (transformers.js' processor applies the tokenizer's
     // template, which for the llava-hf layout lacks the image), with one <image> for the processor to expand.
     const prompt = prompts.prompt('Please caption this image of sks.', { withImage: true, conceptRows: 0 }).text;
@@ -46,8 +62,14 @@ async function compare(dir: string, dtype: VlmDtype, newTokens: number, options:
     const pixels = new ort.Tensor('float32', inputs.pixel_values.data as Float32Array, inputs.pixel_values.dims);
     return {
       promptTokens: ids.length,
-      theirs: await measure(() => model.generate({ ...inputs, max_new_tokens: newTokens, do_sample: false, eos_token_id: [] }), options),
-      ours: await measure(() => loop.generate({ inputIds: ids, pixelValues: pixels, maxNewTokens: newTokens, stopTokenIds: [] }), options),
+      theirs: await measure(
+        () => model.generate({ ...inputs, max_new_tokens: newTokens, do_sample: false, eos_token_id: [] }),
+        options,
+      ),
+      ours: await measure(
+        () => loop.generate({ inputIds: ids, pixelValues: pixels, maxNewTokens: newTokens, stopTokenIds: [] }),
+        options,
+      ),
       theirsPrefill: await measure(() => model.forward(inputs), options),
       oursPrefill: await measure(() => loop.prefill({ inputIds: ids, pixelValues: pixels }), options),
     };
@@ -61,7 +83,13 @@ function rows(label: string, newTokens: number, c: Comparison): (string | number
   const rate = (ms: number): number => newTokens / (ms / 1000);
   return [
     [`${label}: transformers.js generate()`, c.theirs.medianMs, rate(c.theirs.medianMs), c.theirsPrefill.medianMs, 1],
-    [`${label}: VlmSessionLoop.generate()`, c.ours.medianMs, rate(c.ours.medianMs), c.oursPrefill.medianMs, c.theirs.medianMs / c.ours.medianMs],
+    [
+      `${label}: VlmSessionLoop.generate()`,
+      c.ours.medianMs,
+      rate(c.ours.medianMs),
+      c.oursPrefill.medianMs,
+      c.theirs.medianMs / c.ours.medianMs,
+    ],
   ];
 }
 
@@ -83,7 +111,14 @@ export default async function (): Promise<BenchSection> {
     const fullSize = process.env.MYVLM_BENCH_FULLSIZE;
     if (fullSize) {
       const full: (string | number)[][] = [];
-      for (const dtype of FULL_SIZE_DTYPES) full.push(...rows(`full size ${dtype}`, FULL_SIZE_NEW_TOKENS, await compare(fullSize, dtype, FULL_SIZE_NEW_TOKENS, { warmup: 1, iterations: 3, budgetMs: 60_000 })));
+      for (const dtype of FULL_SIZE_DTYPES)
+        full.push(
+          ...rows(
+            `full size ${dtype}`,
+            FULL_SIZE_NEW_TOKENS,
+            await compare(fullSize, dtype, FULL_SIZE_NEW_TOKENS, { warmup: 1, iterations: 3, budgetMs: 60_000 }),
+          ),
+        );
       markdown.push(
         '',
         `The full-size replica of llava-interleave-qwen-0.5b (${path.basename(fullSize)}: Qwen1.5-0.5B + SigLIP-so400m, random weights, 729 image rows), ${FULL_SIZE_NEW_TOKENS} new tokens per call, median of 3 after 1 warm-up:`,

@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer, BaseStreamer, RawImage, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
+import {
+  AutoImageProcessor,
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  AutoTokenizer,
+  BaseStreamer,
+  RawImage,
+  type PreTrainedModel,
+  type Tensor,
+} from '@huggingface/transformers';
 import type { RgbImage } from '../src/image/decode.ts';
 import type { ConceptRecord } from '../src/memory/concept.ts';
 import { SessionPool } from '../src/models/session.ts';
@@ -30,7 +39,16 @@ const WARMUP = 2;
  * dominates a step: a 6-layer, 512-wide language model (about 19 M
  * parameters) reading 64 image tokens.
  */
-const BENCH_SIZES: TinyVlmOptions = { seed: 1, hiddenSize: 512, layers: 6, heads: 8, kvHeads: 4, imageSize: 64, patchSize: 8, visionHiddenSize: 128 };
+const BENCH_SIZES: TinyVlmOptions = {
+  seed: 1,
+  hiddenSize: 512,
+  layers: 6,
+  heads: 8,
+  kvHeads: 4,
+  imageSize: 64,
+  patchSize: 8,
+  visionHiddenSize: 128,
+};
 /** The captioning instruction of each family (ALGORITHM.md section 4), the same with and without the concept token. */
 const LLAVA_INSTRUCTION = 'Please caption this image of sks.';
 const MINIGPT_INSTRUCTION = '[caption] A short image caption of sks:';
@@ -74,7 +92,11 @@ function median(values: readonly number[]): number {
 
 /** Median total and first-token times of one variant. */
 function summary(samples: readonly Sample[]): Sample {
-  return { totalMs: median(samples.map((s) => s.totalMs)), firstTokenMs: median(samples.map((s) => s.firstTokenMs)), cpuMs: median(samples.map((s) => s.cpuMs)) };
+  return {
+    totalMs: median(samples.map((s) => s.totalMs)),
+    firstTokenMs: median(samples.map((s) => s.firstTokenMs)),
+    cpuMs: median(samples.map((s) => s.cpuMs)),
+  };
 }
 
 /**
@@ -84,7 +106,8 @@ function summary(samples: readonly Sample[]): Sample {
  * in machine load.
  */
 function pairedOverhead(without: readonly Sample[], withConcept: readonly Sample[]): string {
-  const percent = (key: 'totalMs' | 'cpuMs') => (100 * (median(without.map((s, round) => withConcept[round][key] / s[key])) - 1)).toFixed(1);
+  const percent = (key: 'totalMs' | 'cpuMs') =>
+    (100 * (median(without.map((s, round) => withConcept[round][key] / s[key])) - 1)).toFixed(1);
   return `${percent('totalMs')}% wall / ${percent('cpuMs')}% CPU`;
 }
 
@@ -97,8 +120,19 @@ function rex(modelId: string, hidden: number): ConceptRecord {
   const now = new Date().toISOString();
   const vector = Float32Array.from({ length: hidden }, (_, i) => Math.sin(i * 0.37) + 0.1);
   return {
-    id: 'rex', scope: 'bench', name: 'Rex', identifier: 'sks', kind: 'object', owner: 'bench', createdAt: now, updatedAt: now, version: 1,
-    head: null, embeddings: { [modelId]: { vector, steps: 0, finalLoss: null, updatedAt: now } }, facts: [], photos: [],
+    id: 'rex',
+    scope: 'bench',
+    name: 'Rex',
+    identifier: 'sks',
+    kind: 'object',
+    owner: 'bench',
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+    head: null,
+    embeddings: { [modelId]: { vector, steps: 0, finalLoss: null, updatedAt: now } },
+    facts: [],
+    photos: [],
   };
 }
 
@@ -111,8 +145,17 @@ function ours(vlm: PersonalVlm, image: RgbImage, concepts: ConceptRecord[]): () 
     const onToken = () => {
       if (Number.isNaN(firstTokenMs)) firstTokenMs = performance.now() - started;
     };
-    const answer = await vlm.generate({ image, concepts, instruction, sample: false, maxNewTokens: NEW_TOKENS, ignoreStopTokens: true, onToken });
-    if (answer.generation.tokens.length !== NEW_TOKENS) throw new Error('a variant generated a different number of tokens');
+    const answer = await vlm.generate({
+      image,
+      concepts,
+      instruction,
+      sample: false,
+      maxNewTokens: NEW_TOKENS,
+      ignoreStopTokens: true,
+      onToken,
+    });
+    if (answer.generation.tokens.length !== NEW_TOKENS)
+      throw new Error('a variant generated a different number of tokens');
     return { totalMs: performance.now() - started, firstTokenMs };
   };
 }
@@ -131,12 +174,19 @@ class FirstToken extends BaseStreamer {
 }
 
 /** Vanilla transformers.js: its processor and generate() on the prompt of our no-concept variant. */
-function vanillaTransformers(dir: string, model: PreTrainedModel, image: RgbImage): () => Promise<Omit<Sample, 'cpuMs'>> {
+function vanillaTransformers(
+  dir: string,
+  model: PreTrainedModel,
+  image: RgbImage,
+): () => Promise<Omit<Sample, 'cpuMs'>> {
   let processor: Awaited<ReturnType<typeof AutoProcessor.from_pretrained>> | null = null;
   return async () => {
     processor ??= await AutoProcessor.from_pretrained(dir, { local_files_only: true });
     const started = performance.now();
-    const inputs = await processor(new RawImage(image.data, image.width, image.height, 3), `USER: <image>\n${LLAVA_INSTRUCTION} ASSISTANT:`);
+    const inputs = await processor(
+      new RawImage(image.data, image.width, image.height, 3),
+      `USER: <image>\n${LLAVA_INSTRUCTION} ASSISTANT:`,
+    );
     const streamer = new FirstToken(started);
     await model.generate({ ...inputs, do_sample: false, max_new_tokens: NEW_TOKENS, eos_token_id: [], streamer });
     return { totalMs: performance.now() - started, firstTokenMs: streamer.at };
@@ -144,21 +194,36 @@ function vanillaTransformers(dir: string, model: PreTrainedModel, image: RgbImag
 }
 
 /** The plain session loop (VlmSessionLoop.generate), with the model's own tokenizer and image processor. */
-async function plainLoop(dir: string, loop: VlmSessionLoop, image: RgbImage, prompt: string): Promise<() => Promise<Omit<Sample, 'cpuMs'>>> {
+async function plainLoop(
+  dir: string,
+  loop: VlmSessionLoop,
+  image: RgbImage,
+  prompt: string,
+): Promise<() => Promise<Omit<Sample, 'cpuMs'>>> {
   const tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
   const images = await AutoImageProcessor.from_pretrained(dir, { local_files_only: true });
   return async () => {
     const started = performance.now();
-    const { pixel_values: values } = (await images(new RawImage(image.data, image.width, image.height, 3))) as { pixel_values: Tensor };
+    const { pixel_values: values } = (await images(new RawImage(image.data, image.width, image.height, 3))) as {
+      pixel_values: Tensor;
+    };
     const pixels = new ort.Tensor('float32', values.data as Float32Array, values.dims);
     const features = await loop.encodeImage(pixels);
     const rows = features.dims[1];
-    const ids = tokenizer.encode(prompt).flatMap((id) => (id === loop.config.imageTokenId ? new Array<number>(rows).fill(id) : [id]));
+    const ids = tokenizer
+      .encode(prompt)
+      .flatMap((id) => (id === loop.config.imageTokenId ? new Array<number>(rows).fill(id) : [id]));
     let firstTokenMs = Number.NaN;
     const onToken = () => {
       if (Number.isNaN(firstTokenMs)) firstTokenMs = performance.now() - started;
     };
-    await loop.generate({ inputIds: ids, imageFeatures: features, maxNewTokens: NEW_TOKENS, stopTokenIds: [], onToken });
+    await loop.generate({
+      inputIds: ids,
+      imageFeatures: features,
+      maxNewTokens: NEW_TOKENS,
+      stopTokenIds: [],
+      onToken,
+    });
     return { totalMs: performance.now() - started, firstTokenMs };
   };
 }
@@ -174,7 +239,11 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
     const image = photo(96);
     const llava = await openVlm(llavaDir, { resolve, sessions });
     const minigpt = await openVlm(minigptDir, { resolve, sessions });
-    const vanilla = await AutoModelForImageTextToText.from_pretrained(llavaDir, { dtype: 'fp32', local_files_only: true, session_options: { intraOpNumThreads: 1 } });
+    const vanilla = await AutoModelForImageTextToText.from_pretrained(llavaDir, {
+      dtype: 'fp32',
+      local_files_only: true,
+      session_options: { intraOpNumThreads: 1 },
+    });
     const { loop } = await VlmExport.open(minigptDir, { sessions });
     opened.push(llava, minigpt, vanilla);
     const concept = (vlm: PersonalVlm) => [rex(vlm.id, vlm.hiddenSize)];
@@ -193,7 +262,13 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
     const llavaSummary = llavaRuns.map(summary);
     const mini = miniRuns.map(summary);
     const tps = (s: Sample) => (NEW_TOKENS * 1000) / s.totalMs;
-    const row = (label: string, s: Sample, reference: Sample) => [label, tps(s), s.firstTokenMs, s.cpuMs / NEW_TOKENS, tps(s) / tps(reference)];
+    const row = (label: string, s: Sample, reference: Sample) => [
+      label,
+      tps(s),
+      s.firstTokenMs,
+      s.cpuMs / NEW_TOKENS,
+      tps(s) / tps(reference),
+    ];
     const rows = [
       row('LLaVA: transformers.js generate() (reference)', llavaSummary[0], llavaSummary[0]),
       row('LLaVA: ours, no concept', llavaSummary[1], llavaSummary[0]),

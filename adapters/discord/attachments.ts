@@ -17,14 +17,22 @@ export function looksLikeImage(attachment: Attachment): boolean {
 }
 
 /** Downloads attachments in order; a file over `maxBytes` is refused with a message that says the limit. */
-export async function downloadAttachments(attachments: readonly Attachment[], maxBytes: number): Promise<IncomingImage[]> {
+export async function downloadAttachments(
+  attachments: readonly Attachment[],
+  maxBytes: number,
+): Promise<IncomingImage[]> {
   const images: IncomingImage[] = [];
   for (const attachment of attachments) {
     if (attachment.size > maxBytes) {
-      throw new UserError(`${attachment.name} is ${megabytes(attachment.size)} MB; I take photos up to ${megabytes(maxBytes)} MB.`);
+      throw new UserError(
+        `${attachment.name} is ${megabytes(attachment.size)} MB; I take photos up to ${megabytes(maxBytes)} MB.`,
+      );
     }
     const response = await fetch(attachment.url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-    if (!response.ok) throw new UserError(`I could not download ${attachment.name} from Discord (HTTP ${response.status}); please try again.`);
+    if (!response.ok)
+      throw new UserError(
+        `I could not download ${attachment.name} from Discord (HTTP ${response.status}); please try again.`,
+      );
     images.push({ bytes: new Uint8Array(await response.arrayBuffer()), name: attachment.name });
   }
   return images;

@@ -38,33 +38,58 @@ function slash(name: CommandName): SlashCommandBuilder {
 /** Every command as the JSON Discord's bulk-overwrite endpoint takes. */
 export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
   const teach = slash('teach')
-    .addStringOption((o) => o.setName('name').setDescription('Who or what this is, e.g. Anna').setRequired(true).setMaxLength(40))
+    .addStringOption((o) =>
+      o.setName('name').setDescription('Who or what this is, e.g. Anna').setRequired(true).setMaxLength(40),
+    )
     .addAttachmentOption((o) => o.setName('photo1').setDescription('A photo of them').setRequired(true))
     .addStringOption((o) =>
-      o.setName('kind').setDescription('A person (recognized by face) or an object or pet').addChoices({ name: 'person', value: 'person' }, { name: 'object or pet', value: 'object' }),
+      o
+        .setName('kind')
+        .setDescription('A person (recognized by face) or an object or pet')
+        .addChoices({ name: 'person', value: 'person' }, { name: 'object or pet', value: 'object' }),
     );
-  for (const photo of TEACH_PHOTO_OPTIONS.slice(1)) teach.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of them'));
+  for (const photo of TEACH_PHOTO_OPTIONS.slice(1))
+    teach.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of them'));
 
   const notIt = slash('notit')
-    .addStringOption((o) => o.setName('name').setDescription('The thing these photos are NOT, e.g. Rex').setRequired(true).setMaxLength(40))
+    .addStringOption((o) =>
+      o.setName('name').setDescription('The thing these photos are NOT, e.g. Rex').setRequired(true).setMaxLength(40),
+    )
     .addAttachmentOption((o) => o.setName('photo1').setDescription('A photo of something else').setRequired(true));
-  for (const photo of TEACH_PHOTO_OPTIONS.slice(1)) notIt.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of something else'));
+  for (const photo of TEACH_PHOTO_OPTIONS.slice(1))
+    notIt.addAttachmentOption((o) => o.setName(photo).setDescription('Another photo of something else'));
 
   const commands = [
     teach,
     notIt,
     slash('ask')
-      .addStringOption((o) => o.setName('question').setDescription('Your question, e.g. what is Rex holding?').setRequired(true).setMaxLength(500))
+      .addStringOption((o) =>
+        o
+          .setName('question')
+          .setDescription('Your question, e.g. what is Rex holding?')
+          .setRequired(true)
+          .setMaxLength(500),
+      )
       .addAttachmentOption((o) => o.setName('photo').setDescription('The photo to ask about').setRequired(true)),
-    slash('caption').addAttachmentOption((o) => o.setName('photo').setDescription('The photo to describe').setRequired(true)),
+    slash('caption').addAttachmentOption((o) =>
+      o.setName('photo').setDescription('The photo to describe').setRequired(true),
+    ),
     slash('refer')
-      .addStringOption((o) => o.setName('name').setDescription('Who or what to find').setRequired(true).setMaxLength(40))
+      .addStringOption((o) =>
+        o.setName('name').setDescription('Who or what to find').setRequired(true).setMaxLength(40),
+      )
       .addAttachmentOption((o) => o.setName('photo').setDescription('The photo to look in').setRequired(true)),
     slash('concepts'),
     slash('remember')
-      .addStringOption((o) => o.setName('name').setDescription('Who or what the fact is about').setRequired(true).setMaxLength(40))
-      .addStringOption((o) => o.setName('fact').setDescription('The fact, e.g. loves horses').setRequired(true).setMaxLength(300)),
-    slash('forget').addStringOption((o) => o.setName('name').setDescription('Who or what to forget').setRequired(true).setMaxLength(40)),
+      .addStringOption((o) =>
+        o.setName('name').setDescription('Who or what the fact is about').setRequired(true).setMaxLength(40),
+      )
+      .addStringOption((o) =>
+        o.setName('fact').setDescription('The fact, e.g. loves horses').setRequired(true).setMaxLength(300),
+      ),
+    slash('forget').addStringOption((o) =>
+      o.setName('name').setDescription('Who or what to forget').setRequired(true).setMaxLength(40),
+    ),
     slash('help'),
   ].map((builder) => builder.toJSON());
 
@@ -87,11 +112,20 @@ export interface RegisteredCommands {
  * Registers (overwrites) the bot's commands with Discord. Global commands
  * reach every server and DM; `guildId` registers them in one server only.
  */
-export async function registerDiscordCommands(settings: Pick<Settings, 'discord'>, options: { guildId?: string } = {}): Promise<RegisteredCommands> {
+export async function registerDiscordCommands(
+  settings: Pick<Settings, 'discord'>,
+  options: { guildId?: string } = {},
+): Promise<RegisteredCommands> {
   const discord = settings.discord;
-  if (!discord) throw new ConfigError('DISCORD_TOKEN', 'set DISCORD_TOKEN and DISCORD_APPLICATION_ID to register the Discord commands');
+  if (!discord)
+    throw new ConfigError(
+      'DISCORD_TOKEN',
+      'set DISCORD_TOKEN and DISCORD_APPLICATION_ID to register the Discord commands',
+    );
   const rest = new REST(restOptions(discord)).setToken(discord.token);
-  const route = options.guildId ? Routes.applicationGuildCommands(discord.applicationId, options.guildId) : Routes.applicationCommands(discord.applicationId);
+  const route = options.guildId
+    ? Routes.applicationGuildCommands(discord.applicationId, options.guildId)
+    : Routes.applicationCommands(discord.applicationId);
   try {
     const registered = (await rest.put(route, { body: discordCommands() })) as Array<{ name: string }>;
     return { scope: options.guildId ?? 'global', names: registered.map((c) => c.name) };

@@ -49,14 +49,24 @@ function jsonResponse(original: ResponseLike, value: unknown): ResponseLike {
 /** A start or registration failure in one line: what went wrong and what to do. */
 export function explainDiscordFailure(error: unknown): Error {
   // Network failures carry their code on the error or on its cause, depending on the HTTP client.
-  const code = (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const code =
+    (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   const status = (error as { status?: unknown } | null)?.status;
   if (code === 'TokenInvalid' || status === 401) {
-    return new ConfigError('DISCORD_TOKEN', 'Discord rejected the token (401 Unauthorized); copy it again from the Bot page of the developer portal');
+    return new ConfigError(
+      'DISCORD_TOKEN',
+      'Discord rejected the token (401 Unauthorized); copy it again from the Bot page of the developer portal',
+    );
   }
-  if (code === 'DisallowedIntents') return new UserError('Discord refused the gateway intents this bot asked for; check the Bot page of the developer portal');
+  if (code === 'DisallowedIntents')
+    return new UserError(
+      'Discord refused the gateway intents this bot asked for; check the Bot page of the developer portal',
+    );
   if (status === 403 || code === 50001) {
-    return new ConfigError('DISCORD_APPLICATION_ID', 'Discord refused access (403); check that the application id belongs to this bot token');
+    return new ConfigError(
+      'DISCORD_APPLICATION_ID',
+      'Discord refused access (403); check that the application id belongs to this bot token',
+    );
   }
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|UND_ERR_)/.test(code)) {
     return new UserError(`Discord: cannot reach the API (${String(code)})`);

@@ -63,7 +63,8 @@ export class DiscordConversation {
     if (!interaction.isChatInputCommand() && !interaction.isMessageContextMenuCommand()) return;
     const work = this.stopping ? this.refuseWhileStopping(interaction) : this.run(interaction);
     // run() reaches the core only after deferring, so this is known before the lesson's first notice.
-    if (!this.stopping && interaction.commandName === 'teach' && interaction.channelId) this.options.notices?.rememberTeach(discordScope(interaction), interaction.channelId, work);
+    if (!this.stopping && interaction.commandName === 'teach' && interaction.channelId)
+      this.options.notices?.rememberTeach(discordScope(interaction), interaction.channelId, work);
     this.running.add(work);
     void work.finally(() => this.running.delete(work));
   }
@@ -83,7 +84,10 @@ export class DiscordConversation {
     try {
       await interaction.deferReply();
     } catch (error) {
-      logger.error({ err: loggable(error), command: interaction.commandName }, 'could not acknowledge the interaction in time');
+      logger.error(
+        { err: loggable(error), command: interaction.commandName },
+        'could not acknowledge the interaction in time',
+      );
       return;
     }
     const progress = new ProgressReply(interaction, this.options.progressIntervalMs ?? PROGRESS_EDIT_INTERVAL_MS);
@@ -93,13 +97,18 @@ export class DiscordConversation {
       const reply = await this.options.core.handle(turn, { onStatus: (update) => progress.update(update) });
       await progress.finish(reply);
     } catch (error) {
-      if (!isUserError(error)) logger.error({ err: loggable(error), command: interaction.commandName }, 'Discord turn failed');
-      await progress.finish({ text: messageForUser(error), images: [] }).catch((sendError: unknown) => logger.error({ err: loggable(sendError) }, 'could not send the error answer'));
+      if (!isUserError(error))
+        logger.error({ err: loggable(error), command: interaction.commandName }, 'Discord turn failed');
+      await progress
+        .finish({ text: messageForUser(error), images: [] })
+        .catch((sendError: unknown) => logger.error({ err: loggable(sendError) }, 'could not send the error answer'));
     }
   }
 
   private async buildTurn(interaction: CommandInteraction): Promise<Turn> {
-    const { text, images } = interaction.isChatInputCommand() ? await this.readSlashCommand(interaction) : await this.readMessageCommand(interaction);
+    const { text, images } = interaction.isChatInputCommand()
+      ? await this.readSlashCommand(interaction)
+      : await this.readMessageCommand(interaction);
     return {
       scope: discordScope(interaction),
       user: discordUser(interaction.user.id),
@@ -110,10 +119,16 @@ export class DiscordConversation {
     };
   }
 
-  private async readSlashCommand(interaction: ChatInputCommandInteraction): Promise<{ text: string; images: IncomingImage[] }> {
+  private async readSlashCommand(
+    interaction: ChatInputCommandInteraction,
+  ): Promise<{ text: string; images: IncomingImage[] }> {
     const options = interaction.options;
-    const words = (...values: Array<string | null>) => values.filter((v): v is string => !!v && v.trim() !== '').map((v) => v.trim());
-    const photoOptions = interaction.commandName === 'teach' || interaction.commandName === 'notit' ? TEACH_PHOTO_OPTIONS : (['photo'] as const);
+    const words = (...values: Array<string | null>) =>
+      values.filter((v): v is string => !!v && v.trim() !== '').map((v) => v.trim());
+    const photoOptions =
+      interaction.commandName === 'teach' || interaction.commandName === 'notit'
+        ? TEACH_PHOTO_OPTIONS
+        : (['photo'] as const);
     const attachments = photoOptions.map((name) => options.getAttachment(name)).filter((a) => a !== null);
     const images = await downloadAttachments(attachments, this.options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES);
     const args: Record<string, string[]> = {
@@ -127,11 +142,17 @@ export class DiscordConversation {
     return { text: ['/' + interaction.commandName, ...(args[interaction.commandName] ?? [])].join(' '), images };
   }
 
-  private async readMessageCommand(interaction: MessageContextMenuCommandInteraction): Promise<{ text: string; images: IncomingImage[] }> {
-    if (interaction.commandName !== DESCRIBE_MESSAGE_COMMAND) throw new UserError(`I don't know the command "${interaction.commandName}".`);
+  private async readMessageCommand(
+    interaction: MessageContextMenuCommandInteraction,
+  ): Promise<{ text: string; images: IncomingImage[] }> {
+    if (interaction.commandName !== DESCRIBE_MESSAGE_COMMAND)
+      throw new UserError(`I don't know the command "${interaction.commandName}".`);
     const photos = [...interaction.targetMessage.attachments.values()].filter(looksLikeImage);
     if (photos.length === 0) throw new UserError('That message has no photo I can look at.');
-    return { text: '/caption', images: await downloadAttachments(photos, this.options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES) };
+    return {
+      text: '/caption',
+      images: await downloadAttachments(photos, this.options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES),
+    };
   }
 
   private async refuseWhileStopping(interaction: CommandInteraction): Promise<void> {

@@ -15,13 +15,22 @@ import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
 import { DESCRIBE_MESSAGE_COMMAND, discordCommands, registerDiscordCommands } from './commands.ts';
 import { startDiscord, type DiscordHandle } from './discord.ts';
 
-const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
-const billyPhotos = [1, 2].map((n) => ({ bytes: new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))), filename: `billy_dog_${n}.jpg`, contentType: 'image/jpeg' }));
+const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map(
+  (f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))),
+);
+const billyPhotos = [1, 2].map((n) => ({
+  bytes: new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))),
+  filename: `billy_dog_${n}.jpg`,
+  contentType: 'image/jpeg',
+}));
 const jpeg = (i: number, filename = `p${i}.jpg`) => ({ bytes: photos[i], filename, contentType: 'image/jpeg' });
 
 class RecordingCore implements ConversationCore {
   readonly turns: Turn[] = [];
-  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({
+    text: `ok: ${turn.text}`,
+    images: [],
+  });
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
     this.turns.push(turn);
     return this.answer(turn, options);
@@ -39,7 +48,13 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
   beforeAll(async () => {
     fake = await FakeDiscordServer.start();
     core = new RecordingCore();
-    bot = await startDiscord({ core, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
+    bot = await startDiscord({
+      core,
+      token: fake.token,
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      progressIntervalMs: 100,
+    });
   });
   afterAll(async () => {
     await bot.stop();
@@ -79,17 +94,53 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
     expect(interaction.callbacks.map((c) => c.type)).toEqual([5]);
     expect(interaction.callbacks[0].at - interaction.dispatchedAt).toBeLessThan(3000);
     const turn = core.turns.at(-1)!;
-    expect(turn).toMatchObject({ scope: 'discord:guild:5001', user: 'discord:user:301', isScopeAdmin: false, text: '/teach Anna person' });
-    expect(turn.images.map((image, i) => Buffer.from(image.bytes).equals(Buffer.from(photos[i])))).toEqual([true, true, true, true]);
+    expect(turn).toMatchObject({
+      scope: 'discord:guild:5001',
+      user: 'discord:user:301',
+      isScopeAdmin: false,
+      text: '/teach Anna person',
+    });
+    expect(turn.images.map((image, i) => Buffer.from(image.bytes).equals(Buffer.from(photos[i])))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(interaction.original?.content).toBe('ok: /teach Anna person');
   });
 
   it('uses the user scope in DMs and server permissions for administration', async () => {
     const before = core.turns.length;
     await finished(fake.dispatchSlashCommand({ user: bob, name: 'concepts' }));
-    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5001', permissions: PermissionFlagsBits.ManageGuild, name: 'forget', options: [{ name: 'name', type: 'string', value: 'Anna' }] }));
-    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5002', permissions: PermissionFlagsBits.Administrator, name: 'concepts' }));
-    await finished(fake.dispatchSlashCommand({ user: bob, guildId: '5002', permissions: PermissionFlagsBits.SendMessages, name: 'remember', options: [{ name: 'name', type: 'string', value: 'Anna' }, { name: 'fact', type: 'string', value: 'loves horses' }] }));
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5001',
+        permissions: PermissionFlagsBits.ManageGuild,
+        name: 'forget',
+        options: [{ name: 'name', type: 'string', value: 'Anna' }],
+      }),
+    );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.Administrator,
+        name: 'concepts',
+      }),
+    );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'remember',
+        options: [
+          { name: 'name', type: 'string', value: 'Anna' },
+          { name: 'fact', type: 'string', value: 'loves horses' },
+        ],
+      }),
+    );
     expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
       ['discord:dm:302', true, '/concepts'],
       ['discord:guild:5001', true, '/forget Anna'],
@@ -100,7 +151,15 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
 
   it('describes the photos of a message from the context menu', async () => {
     const interaction = await finished(
-      fake.dispatchMessageCommand({ user: alice, guildId: '5001', name: DESCRIBE_MESSAGE_COMMAND, target: [{ bytes: Buffer.from('notes'), filename: 'notes.txt', contentType: 'text/plain' }, jpeg(3, 'biden.jpg')] }),
+      fake.dispatchMessageCommand({
+        user: alice,
+        guildId: '5001',
+        name: DESCRIBE_MESSAGE_COMMAND,
+        target: [
+          { bytes: Buffer.from('notes'), filename: 'notes.txt', contentType: 'text/plain' },
+          jpeg(3, 'biden.jpg'),
+        ],
+      }),
     );
     const turn = core.turns.at(-1)!;
     expect(turn.text).toBe('/caption');
@@ -116,7 +175,17 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
       }
       return { text: 'Anna is here.', images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }] };
     };
-    const interaction = await finished(fake.dispatchSlashCommand({ user: alice, guildId: '5001', name: 'refer', options: [{ name: 'name', type: 'string', value: 'Anna' }, { name: 'photo', type: 'attachment', file: jpeg(0) }] }));
+    const interaction = await finished(
+      fake.dispatchSlashCommand({
+        user: alice,
+        guildId: '5001',
+        name: 'refer',
+        options: [
+          { name: 'name', type: 'string', value: 'Anna' },
+          { name: 'photo', type: 'attachment', file: jpeg(0) },
+        ],
+      }),
+    );
     expect(interaction.original?.history.slice(0, -1)).toContain('Learning Anna (33%)');
     expect(interaction.original?.content).toBe('Anna is here.');
     expect(interaction.original?.files.map((f) => f.name)).toEqual(['refer-anna.jpg']);
@@ -129,18 +198,41 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
       bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
       return { text: `ok: ${turn.text}`, images: [] };
     };
-    const teach = await finished(fake.dispatchSlashCommand({ user: alice, guildId: '5001', name: 'teach', options: [{ name: 'name', type: 'string', value: 'Rex' }, { name: 'photo1', type: 'attachment', file: jpeg(0) }] }));
+    const teach = await finished(
+      fake.dispatchSlashCommand({
+        user: alice,
+        guildId: '5001',
+        name: 'teach',
+        options: [
+          { name: 'name', type: 'string', value: 'Rex' },
+          { name: 'photo1', type: 'attachment', file: jpeg(0) },
+        ],
+      }),
+    );
     const channelId = fake.channelFor({ user: alice, guildId: '5001' });
-    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content.startsWith('Learning Rex:')), 'the lesson status message');
+    const status = await fake.waitFor(
+      () => fake.channelMessages.find((m) => m.content.startsWith('Learning Rex:')),
+      'the lesson status message',
+    );
     for (let step = 1; step <= 3; step++) {
-      bot.notify({ ...lesson, text: `Learning Rex: step ${step} of 3 (loss 0.5)`, step: { at: step, of: 3 }, done: false });
+      bot.notify({
+        ...lesson,
+        text: `Learning Rex: step ${step} of 3 (loss 0.5)`,
+        step: { at: step, of: 3 },
+        done: false,
+      });
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
     bot.notify({ ...lesson, text: 'Learned how to talk about Rex.', done: true });
-    await fake.waitFor(() => (status.content === 'Learned how to talk about Rex.' ? true : undefined), 'the final status');
+    await fake.waitFor(
+      () => (status.content === 'Learned how to talk about Rex.' ? true : undefined),
+      'the final status',
+    );
     expect(status.channelId).toBe(channelId);
     expect(status.history.length).toBeGreaterThanOrEqual(2);
-    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Rex:')))).toEqual([status]);
+    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Rex:')))).toEqual([
+      status,
+    ]);
     const answered = fake.requestsTo('PATCH', new RegExp(`${teach.token}/messages/@original$`)).at(-1)!;
     const posted = fake.requestsTo('POST', new RegExp(`^/api/v10/channels/${channelId}/messages$`)).at(-1)!;
     expect(posted.at).toBeGreaterThanOrEqual(answered.at);
@@ -148,11 +240,25 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
 
   it("puts a DM user's lesson in their DM channel even after a restart, and skips a server with no known channel", async () => {
     const before = fake.channelMessages.length;
-    bot.notify({ scope: 'discord:guild:5999', key: 'no-channel', text: 'Learned how to talk about Ghost.', done: true });
+    bot.notify({
+      scope: 'discord:guild:5999',
+      key: 'no-channel',
+      text: 'Learned how to talk about Ghost.',
+      done: true,
+    });
     bot.notify({ scope: 'telegram:chat:501', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
-    bot.notify({ scope: `discord:dm:${bob.id}`, key: 'resumed', text: 'Learning Mia: step 40 of 100 (loss 0.700)', step: { at: 40, of: 100 }, done: false });
+    bot.notify({
+      scope: `discord:dm:${bob.id}`,
+      key: 'resumed',
+      text: 'Learning Mia: step 40 of 100 (loss 0.700)',
+      step: { at: 40, of: 100 },
+      done: false,
+    });
     bot.notify({ scope: `discord:dm:${bob.id}`, key: 'resumed', text: 'Learned how to talk about Mia.', done: true });
-    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'), 'the DM lesson status');
+    const status = await fake.waitFor(
+      () => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Mia.'),
+      'the DM lesson status',
+    );
     expect(fake.dmChannels.get(bob.id)).toBe(fake.channelFor({ user: bob }));
     expect(status.channelId).toBe(fake.channelFor({ user: bob }));
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -194,7 +300,13 @@ describe('Discord adapter showing a background lesson (real core, tiny LLaVA)', 
   beforeAll(async () => {
     runtime = await testAssistantWithTinyLlava();
     fake = await FakeDiscordServer.start();
-    bot = await startDiscord({ core: runtime.assistant, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
+    bot = await startDiscord({
+      core: runtime.assistant,
+      token: fake.token,
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      progressIntervalMs: 100,
+    });
     unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));
   });
   afterAll(async () => {
@@ -205,15 +317,31 @@ describe('Discord adapter showing a background lesson (real core, tiny LLaVA)', 
   });
 
   it('edits one message in the /teach channel as the lesson learns, ending with the final sentence', async () => {
-    const options = [{ name: 'name', type: 'string' as const, value: 'Billy' }, { name: 'kind', type: 'string' as const, value: 'object' }, ...billyPhotos.map((file, i) => ({ name: `photo${i + 1}`, type: 'attachment' as const, file }))];
+    const options = [
+      { name: 'name', type: 'string' as const, value: 'Billy' },
+      { name: 'kind', type: 'string' as const, value: 'object' },
+      ...billyPhotos.map((file, i) => ({ name: `photo${i + 1}`, type: 'attachment' as const, file })),
+    ];
     const teach = fake.dispatchSlashCommand({ user: alice, guildId: '5003', name: 'teach', options });
-    await fake.waitFor(() => (teach.original?.content.startsWith('Nice to meet') ? true : undefined), 'the answer to /teach', 30_000);
+    await fake.waitFor(
+      () => (teach.original?.content.startsWith('Nice to meet') ? true : undefined),
+      'the answer to /teach',
+      30_000,
+    );
     expect(teach.original?.content).toMatch(/I'm also learning to describe Billy by name/);
-    const status = await fake.waitFor(() => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Billy.'), 'the end of the lesson', 60_000);
+    const status = await fake.waitFor(
+      () => fake.channelMessages.find((m) => m.content === 'Learned how to talk about Billy.'),
+      'the end of the lesson',
+      60_000,
+    );
     expect(status.channelId).toBe(fake.channelFor({ user: alice, guildId: '5003' }));
     expect(status.history.length).toBeGreaterThanOrEqual(2);
-    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(true);
-    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([status]);
+    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(
+      true,
+    );
+    expect(fake.channelMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([
+      status,
+    ]);
   }, 60_000);
 });
 
@@ -221,10 +349,17 @@ describe('Discord commands, start and stop', () => {
   it('registers slash commands with attachment options and the message command', async () => {
     const fake = await FakeDiscordServer.start();
     try {
-      const settings = { discord: { token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, gatewayUrl: null } };
-      expect(await registerDiscordCommands(settings)).toEqual({ scope: 'global', names: [...discordCommands().map((c) => c.name)] });
+      const settings = {
+        discord: { token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, gatewayUrl: null },
+      };
+      expect(await registerDiscordCommands(settings)).toEqual({
+        scope: 'global',
+        names: [...discordCommands().map((c) => c.name)],
+      });
       expect((await registerDiscordCommands(settings, { guildId: '5001' })).scope).toBe('5001');
-      const teach = fake.commands.get('global')!.find((c) => c.name === 'teach') as { options: Array<{ name: string; type: number; required?: boolean }> };
+      const teach = fake.commands.get('global')!.find((c) => c.name === 'teach') as {
+        options: Array<{ name: string; type: number; required?: boolean }>;
+      };
       expect(teach.options.map((o) => [o.name, o.type, o.required ?? false])).toEqual([
         ['name', 3, true],
         ['photo1', 11, true],
@@ -234,7 +369,9 @@ describe('Discord commands, start and stop', () => {
         ['photo4', 11, false],
       ]);
       expect(fake.commands.get('global')!.find((c) => c.name === DESCRIBE_MESSAGE_COMMAND)?.type).toBe(3);
-      await expect(registerDiscordCommands({ discord: { ...settings.discord, token: 'wrong' } })).rejects.toBeInstanceOf(ConfigError);
+      await expect(
+        registerDiscordCommands({ discord: { ...settings.discord, token: 'wrong' } }),
+      ).rejects.toBeInstanceOf(ConfigError);
     } finally {
       await fake.close();
     }
@@ -243,7 +380,12 @@ describe('Discord commands, start and stop', () => {
   it('explains a rejected token in one line', async () => {
     const fake = await FakeDiscordServer.start();
     try {
-      const start = startDiscord({ core: new RecordingCore(), token: 'wrong-token', applicationId: fake.applicationId, apiUrl: fake.apiUrl });
+      const start = startDiscord({
+        core: new RecordingCore(),
+        token: 'wrong-token',
+        applicationId: fake.applicationId,
+        apiUrl: fake.apiUrl,
+      });
       await expect(start).rejects.toThrow(/^DISCORD_TOKEN: Discord rejected the token \(401 Unauthorized\)[^\n]*$/);
     } finally {
       await fake.close();
@@ -253,7 +395,13 @@ describe('Discord commands, start and stop', () => {
   it('connects to a configured gateway URL instead of the advertised one', async () => {
     const fake = await FakeDiscordServer.start();
     const elsewhere = await FakeDiscordServer.start({ token: fake.token });
-    const bot = await startDiscord({ core: new RecordingCore(), token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, gatewayUrl: elsewhere.gatewayUrl });
+    const bot = await startDiscord({
+      core: new RecordingCore(),
+      token: fake.token,
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      gatewayUrl: elsewhere.gatewayUrl,
+    });
     try {
       expect([fake.identified, elsewhere.identified]).toEqual([0, 1]);
       expect(fake.requestsTo('GET', /^\/api\/v10\/gateway\/bot$/)).toHaveLength(1);

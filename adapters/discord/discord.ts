@@ -52,7 +52,12 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
   // Interactions need no privileged intent; Guilds keeps the server list current.
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: restOptions(options) });
   const notices = new DiscordNotices({ client, intervalMs: options.progressIntervalMs ?? PROGRESS_EDIT_INTERVAL_MS });
-  const conversation = new DiscordConversation({ core: options.core, maxDownloadBytes: options.maxDownloadBytes, progressIntervalMs: options.progressIntervalMs, notices });
+  const conversation = new DiscordConversation({
+    core: options.core,
+    maxDownloadBytes: options.maxDownloadBytes,
+    progressIntervalMs: options.progressIntervalMs,
+    notices,
+  });
   client.on(Events.InteractionCreate, (interaction) => conversation.receive(interaction));
   client.on(Events.Error, (error) => logger.error({ err: loggable(error) }, 'Discord client error'));
   client.on(Events.Warn, (message) => logger.warn({ message }, 'Discord client warning'));
@@ -64,7 +69,9 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
     await ready;
   } catch (error) {
     await client.destroy();
-    throw error instanceof Error && error.name === 'AbortError' ? new UserError('Discord: the gateway did not become ready in 30 s') : explainDiscordFailure(error);
+    throw error instanceof Error && error.name === 'AbortError'
+      ? new UserError('Discord: the gateway did not become ready in 30 s')
+      : explainDiscordFailure(error);
   }
   const username = client.user?.username ?? 'bot';
   logger.info({ bot: username }, 'Discord bot started');
@@ -93,7 +100,10 @@ async function warnIfCommandsMissing(client: Client): Promise<void> {
     const names = new Set(registered?.map((c) => c.name));
     const missing = discordCommands().filter((c) => !names.has(c.name));
     if (missing.length > 0) {
-      logger.warn({ missing: missing.map((c) => c.name) }, 'Discord commands are not registered; run `npx myvlm discord register` once');
+      logger.warn(
+        { missing: missing.map((c) => c.name) },
+        'Discord commands are not registered; run `npx myvlm discord register` once',
+      );
     }
   } catch (error) {
     logger.warn({ err: loggable(error) }, 'could not read the registered Discord commands');

@@ -7,7 +7,14 @@ import { DiscordAPIError, HTTPError } from 'discord.js';
 export function loggable(error: unknown): unknown {
   if (error instanceof DiscordAPIError || error instanceof HTTPError) {
     const route = new URL(error.url).pathname.replace(/\/(interactions\/\d+|webhooks\/\d+)\/[^/]+/, '/$1/:token');
-    return { type: error.name, message: error.message, status: error.status, method: error.method, route, ...('code' in error ? { code: error.code } : {}) };
+    return {
+      type: error.name,
+      message: error.message,
+      status: error.status,
+      method: error.method,
+      route,
+      ...('code' in error ? { code: error.code } : {}),
+    };
   }
   return error;
 }

@@ -73,7 +73,10 @@ export class DiscordNotices {
   private open(notice: Notice, place: NoticePlace): EditedMessage | null {
     const taught = this.teaching.get(notice.scope);
     if (place.kind === 'guild' && !taught) {
-      logger.debug({ scope: notice.scope }, 'no channel known for this server since the start; its lesson progress is not shown');
+      logger.debug(
+        { scope: notice.scope },
+        'no channel known for this server since the start; its lesson progress is not shown',
+      );
       return null;
     }
     const rest = this.options.client.rest;
@@ -82,19 +85,26 @@ export class DiscordNotices {
     return new EditedMessage(
       {
         send: async (text) => {
-          channelId = place.kind === 'dm' ? (await this.options.client.users.createDM(place.userId)).id : (taught as { channelId: string }).channelId;
+          channelId =
+            place.kind === 'dm'
+              ? (await this.options.client.users.createDM(place.userId)).id
+              : (taught as { channelId: string }).channelId;
           const body = { content: text, allowed_mentions: { parse: [] } };
-          messageId = ((await rest.post(Routes.channelMessages(channelId), { body })) as RESTPostAPIChannelMessageResult).id;
+          messageId = (
+            (await rest.post(Routes.channelMessages(channelId), { body })) as RESTPostAPIChannelMessageResult
+          ).id;
         },
         edit: async (text) => {
-          if (channelId !== null && messageId !== null) await rest.patch(Routes.channelMessage(channelId, messageId), { body: { content: text } });
+          if (channelId !== null && messageId !== null)
+            await rest.patch(Routes.channelMessage(channelId, messageId), { body: { content: text } });
         },
       },
       {
         intervalMs: this.options.intervalMs,
         firstDelayMs: 0,
         after: taught?.turn,
-        onError: (error) => logger.warn({ err: loggable(error), scope: notice.scope }, 'lesson status message update failed'),
+        onError: (error) =>
+          logger.warn({ err: loggable(error), scope: notice.scope }, 'lesson status message update failed'),
       },
     );
   }

@@ -59,7 +59,11 @@ export class ProgressReply {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((error: unknown) => logger.warn({ err: loggable(error), interaction: this.interaction.id }, 'progress update failed'));
+    this.chain = this.chain
+      .then(step)
+      .catch((error: unknown) =>
+        logger.warn({ err: loggable(error), interaction: this.interaction.id }, 'progress update failed'),
+      );
   }
 
   private async showLatest(): Promise<void> {
@@ -76,5 +80,3 @@ export class ProgressReply {
     this.shown = text;
   }
 }
-
-

@@ -44,7 +44,8 @@ describe('EditedMessage', () => {
       ['edit', 'step 8'],
       ['edit', 'step 9'],
     ]);
-    for (let i = 1; i < sink.calls.length; i++) expect(sink.calls[i].at - sink.calls[i - 1].at).toBeGreaterThanOrEqual(115);
+    for (let i = 1; i < sink.calls.length; i++)
+      expect(sink.calls[i].at - sink.calls[i - 1].at).toBeGreaterThanOrEqual(115);
   });
 
   it('does not post before `after` settles, even when it fails', async () => {

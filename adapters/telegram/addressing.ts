@@ -52,7 +52,10 @@ function cleanText(raw: string, mentions: readonly MessageEntity[], handle: stri
   if (mentions.length === 0) text = text.replace(new RegExp(escapeRegExp(handle), 'ig'), '');
   // "/teach@mybot Anna" -> "/teach Anna"
   text = text.replace(/^(\s*\/[A-Za-z0-9_]+)@[A-Za-z0-9_]+/, '$1');
-  return text.replace(/^[\s,:]+/, '').replace(/[ \t]{2,}/g, ' ').trim();
+  return text
+    .replace(/^[\s,:]+/, '')
+    .replace(/[ \t]{2,}/g, ' ')
+    .trim();
 }
 
 function escapeRegExp(value: string): string {

@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { AlbumGatherer, RecentAlbums } from './albums.ts';
 
 const chat = { id: 1, type: 'private', first_name: 'A' } as const;
-const part = (id: number, group?: string, chatId = 1) => ({ message_id: id, date: 0, chat: { ...chat, id: chatId }, media_group_id: group }) as Message;
+const part = (id: number, group?: string, chatId = 1) =>
+  ({ message_id: id, date: 0, chat: { ...chat, id: chatId }, media_group_id: group }) as Message;
 
 describe('AlbumGatherer', () => {
   it('hands over an album once it has been quiet, in message order, and single messages at once', () => {

@@ -105,7 +105,10 @@ export class TelegramConversation {
       replyTo: lead.message_id,
       ...(lead.is_topic_message && lead.message_thread_id !== undefined ? { threadId: lead.message_thread_id } : {}),
     };
-    const status = new StatusMessage(this.options.api, target, { intervalMs: this.options.statusIntervalMs, firstDelayMs: this.options.statusDelayMs });
+    const status = new StatusMessage(this.options.api, target, {
+      intervalMs: this.options.statusIntervalMs,
+      firstDelayMs: this.options.statusDelayMs,
+    });
     const endTeaching = parseCommand(text).name === 'teach' ? this.notices.teachingIn(target) : null;
     try {
       const turn = await this.buildTurn(messages, lead, text);
@@ -116,8 +119,9 @@ export class TelegramConversation {
     } catch (error) {
       if (!isUserError(error)) logger.error({ err: loggable(error), chat: lead.chat.id }, 'Telegram turn failed');
       await status.settle();
-      await sendReply(this.options.api, target, { text: messageForUser(error), images: [] }).catch((sendError: unknown) =>
-        logger.error({ err: loggable(sendError), chat: lead.chat.id }, 'could not send the error answer'),
+      await sendReply(this.options.api, target, { text: messageForUser(error), images: [] }).catch(
+        (sendError: unknown) =>
+          logger.error({ err: loggable(sendError), chat: lead.chat.id }, 'could not send the error answer'),
       );
     } finally {
       endTeaching?.();
@@ -161,10 +165,14 @@ export class TelegramConversation {
       const member = await this.options.api.getChatMember(message.chat.id, userId);
       admin = member.status === 'creator' || member.status === 'administrator';
     } catch (error) {
-      logger.warn({ err: loggable(error), chat: message.chat.id }, 'could not read chat membership; treating the user as a member');
+      logger.warn(
+        { err: loggable(error), chat: message.chat.id },
+        'could not read chat membership; treating the user as a member',
+      );
     }
     const now = Date.now();
-    if (this.admins.size >= MAX_CACHED_ADMINS) for (const [k, v] of this.admins) if (v.until <= now) this.admins.delete(k);
+    if (this.admins.size >= MAX_CACHED_ADMINS)
+      for (const [k, v] of this.admins) if (v.until <= now) this.admins.delete(k);
     this.admins.set(key, { admin, until: now + ADMIN_CACHE_MS });
     return admin;
   }

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { floodControl } from './flood-control.ts';
 
 /** A Bot API that answers with the scripted results in turn. */
-function scripted(results: Array<{ ok: true; result: unknown } | { ok: false; error_code: number; description: string; parameters?: { retry_after?: number } }>) {
+function scripted(
+  results: Array<
+    | { ok: true; result: unknown }
+    | { ok: false; error_code: number; description: string; parameters?: { retry_after?: number } }
+  >,
+) {
   const at: number[] = [];
   const prev = (async () => {
     at.push(Date.now());
@@ -12,7 +17,12 @@ function scripted(results: Array<{ ok: true; result: unknown } | { ok: false; er
   return { prev, at };
 }
 
-const tooMany = (seconds: number) => ({ ok: false as const, error_code: 429, description: `Too Many Requests: retry after ${seconds}`, parameters: { retry_after: seconds } });
+const tooMany = (seconds: number) => ({
+  ok: false as const,
+  error_code: 429,
+  description: `Too Many Requests: retry after ${seconds}`,
+  parameters: { retry_after: seconds },
+});
 
 describe('floodControl', () => {
   it('waits the advertised retry_after, then returns the retried answer', async () => {
@@ -24,10 +34,19 @@ describe('floodControl', () => {
 
   it('hands over other errors, waits over the cap, and the last 429 after the retries', async () => {
     const badRequest = { ok: false as const, error_code: 400, description: 'Bad Request: chat not found' };
-    expect(await floodControl()(scripted([badRequest]).prev, 'sendMessage', { chat_id: 1, text: 'hi' })).toEqual(badRequest);
-    expect(await floodControl({ maxDelaySeconds: 10 })(scripted([tooMany(30)]).prev, 'sendMessage', { chat_id: 1, text: 'hi' })).toEqual(tooMany(30));
+    expect(await floodControl()(scripted([badRequest]).prev, 'sendMessage', { chat_id: 1, text: 'hi' })).toEqual(
+      badRequest,
+    );
+    expect(
+      await floodControl({ maxDelaySeconds: 10 })(scripted([tooMany(30)]).prev, 'sendMessage', {
+        chat_id: 1,
+        text: 'hi',
+      }),
+    ).toEqual(tooMany(30));
     const api = scripted([tooMany(0.01), tooMany(0.01), tooMany(0.01)]);
-    expect(await floodControl({ maxRetries: 2 })(api.prev, 'sendMessage', { chat_id: 1, text: 'hi' })).toEqual(tooMany(0.01));
+    expect(await floodControl({ maxRetries: 2 })(api.prev, 'sendMessage', { chat_id: 1, text: 'hi' })).toEqual(
+      tooMany(0.01),
+    );
     expect(api.at).toHaveLength(3);
   });
 });

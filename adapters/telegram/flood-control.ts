@@ -25,7 +25,13 @@ export function floodControl(options: FloodControlOptions = {}): Transformer {
     for (let attempt = 0; ; attempt++) {
       const result = await prev(method, payload, signal);
       const retryAfter = result.ok ? undefined : result.parameters?.retry_after;
-      if (result.ok || result.error_code !== 429 || retryAfter === undefined || attempt >= maxRetries || retryAfter > maxDelaySeconds) {
+      if (
+        result.ok ||
+        result.error_code !== 429 ||
+        retryAfter === undefined ||
+        attempt >= maxRetries ||
+        retryAfter > maxDelaySeconds
+      ) {
         return result;
       }
       logger.warn({ method, retryAfter, attempt: attempt + 1 }, 'Telegram flood control: waiting before retrying');

@@ -30,11 +30,21 @@ export function imageFileOf(message: Message): TelegramImageFile | null {
   const caption = message.caption?.trim() || undefined;
   if (message.photo && message.photo.length > 0) {
     const largest = [...message.photo].sort((a, b) => b.width * b.height - a.width * a.height)[0];
-    return { fileId: largest.file_id, name: `photo ${largest.file_unique_id}`, size: largest.file_size ?? null, caption };
+    return {
+      fileId: largest.file_id,
+      name: `photo ${largest.file_unique_id}`,
+      size: largest.file_size ?? null,
+      caption,
+    };
   }
   const document = message.document;
   if (document && (document.mime_type?.startsWith('image/') || IMAGE_FILE_NAME.test(document.file_name ?? ''))) {
-    return { fileId: document.file_id, name: document.file_name ?? 'document', size: document.file_size ?? null, caption };
+    return {
+      fileId: document.file_id,
+      name: document.file_name ?? 'document',
+      size: document.file_size ?? null,
+      caption,
+    };
   }
   return null;
 }
@@ -71,5 +81,7 @@ async function fetchFile(endpoint: FileEndpoint, filePath: string): Promise<Uint
 }
 
 function tooBig(name: string): UserError {
-  return new UserError(`${name} is larger than the 20 MB Telegram lets bots download; please send it as a photo or a smaller file.`);
+  return new UserError(
+    `${name} is larger than the 20 MB Telegram lets bots download; please send it as a photo or a smaller file.`,
+  );
 }

@@ -24,4 +24,3 @@ export async function sendReply(api: Api, target: StatusTarget, reply: Reply): P
     await api.sendPhoto(target.chatId, new InputFile(image.bytes, image.name), { ...common, ...caption });
   }
 }
-

@@ -38,9 +38,14 @@ export interface StatusMessageOptions {
 }
 
 /** The send options Telegram needs to answer `target` (reply and topic). */
-export function replyOptions(target: StatusTarget): { reply_parameters?: { message_id: number; allow_sending_without_reply: true }; message_thread_id?: number } {
+export function replyOptions(target: StatusTarget): {
+  reply_parameters?: { message_id: number; allow_sending_without_reply: true };
+  message_thread_id?: number;
+} {
   return {
-    ...(target.replyTo !== undefined ? { reply_parameters: { message_id: target.replyTo, allow_sending_without_reply: true } } : {}),
+    ...(target.replyTo !== undefined
+      ? { reply_parameters: { message_id: target.replyTo, allow_sending_without_reply: true } }
+      : {}),
     ...(target.threadId !== undefined ? { message_thread_id: target.threadId } : {}),
   };
 }
@@ -58,7 +63,10 @@ export class StatusMessage {
     this.message = new EditedMessage(
       {
         send: async (text) => {
-          const sent = await this.api.sendMessage(this.target.chatId, text, { disable_notification: true, ...replyOptions(this.target) });
+          const sent = await this.api.sendMessage(this.target.chatId, text, {
+            disable_notification: true,
+            ...replyOptions(this.target),
+          });
           this.messageId = sent.message_id;
         },
         edit: async (text) => {
@@ -69,7 +77,8 @@ export class StatusMessage {
         intervalMs: options.intervalMs ?? STATUS_EDIT_INTERVAL_MS,
         firstDelayMs: options.firstDelayMs ?? STATUS_FIRST_DELAY_MS,
         after: options.after,
-        onError: (error) => logger.warn({ err: loggable(error), chat: this.target.chatId }, 'status message update failed'),
+        onError: (error) =>
+          logger.warn({ err: loggable(error), chat: this.target.chatId }, 'status message update failed'),
       },
     );
   }

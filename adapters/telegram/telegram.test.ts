@@ -14,13 +14,20 @@ import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
 import { telegramScope } from './conversation.ts';
 import { startTelegram, type TelegramHandle } from './telegram.ts';
 
-const billyPhotos = [1, 2].map((n) => new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))));
-const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map((f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))));
+const billyPhotos = [1, 2].map(
+  (n) => new Uint8Array(readFileSync(path.join(SHARED_DATA, 'myvlm', 'concepts', 'billy_dog', `billy_dog_${n}.jpg`))),
+);
+const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map(
+  (f) => new Uint8Array(readFileSync(sharedPhoto('ageitgey', f))),
+);
 
 /** Records turns and answers with what the test scripts. */
 class RecordingCore implements ConversationCore {
   readonly turns: Turn[] = [];
-  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({
+    text: `ok: ${turn.text}`,
+    images: [],
+  });
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
     this.turns.push(turn);
     return this.answer(turn, options);
@@ -40,7 +47,15 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   beforeAll(async () => {
     fake = await FakeTelegramServer.start();
     core = new RecordingCore();
-    bot = await startTelegram({ core, token: fake.token, apiRoot: fake.apiRoot, albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 });
+    bot = await startTelegram({
+      core,
+      token: fake.token,
+      apiRoot: fake.apiRoot,
+      albumQuietMs: 150,
+      statusIntervalMs: 100,
+      statusDelayMs: 30,
+      pollingTimeoutSeconds: 5,
+    });
   });
   afterAll(async () => {
     await bot.stop();
@@ -51,7 +66,10 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   });
 
   async function answerTo(messageId: number) {
-    const answer = await fake.waitForBotMessage((m) => m.replyTo === messageId && !m.silent, `the answer to message ${messageId}`);
+    const answer = await fake.waitForBotMessage(
+      (m) => m.replyTo === messageId && !m.silent,
+      `the answer to message ${messageId}`,
+    );
     await bot.idle();
     return answer;
   }
@@ -59,7 +77,17 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   it('registers the commands and polls', () => {
     expect(bot.mode).toBe('polling');
     expect(bot.username).toBe('myvlm_test_bot');
-    expect(fake.commands?.map((c) => c.command)).toEqual(['teach', 'notit', 'ask', 'caption', 'refer', 'concepts', 'remember', 'forget', 'help']);
+    expect(fake.commands?.map((c) => c.command)).toEqual([
+      'teach',
+      'notit',
+      'ask',
+      'caption',
+      'refer',
+      'concepts',
+      'remember',
+      'forget',
+      'help',
+    ]);
     expect(fake.callsOf('deleteWebhook')).toHaveLength(1);
   });
 
@@ -69,14 +97,30 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     const answer = await answerTo(first.message_id);
     expect(core.turns.length - before).toBe(1);
     const turn = core.turns.at(-1)!;
-    expect(turn).toMatchObject({ scope: 'telegram:chat:501', user: 'telegram:user:501', userName: 'Alice', isScopeAdmin: true, text: '/teach Anna' });
-    expect(turn.images.map((i) => Buffer.from(i.bytes).equals(Buffer.from(photos[turn.images.indexOf(i)])))).toEqual([true, true, true, true]);
+    expect(turn).toMatchObject({
+      scope: 'telegram:chat:501',
+      user: 'telegram:user:501',
+      userName: 'Alice',
+      isScopeAdmin: true,
+      text: '/teach Anna',
+    });
+    expect(turn.images.map((i) => Buffer.from(i.bytes).equals(Buffer.from(photos[turn.images.indexOf(i)])))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(answer.text).toBe('ok: /teach Anna');
   });
 
   it('brings the whole album of a replied-to photo into the turn', async () => {
     const album = fake.sendAsUser({ chat: privateChat, from: alice, photos: photos.slice(0, 3) });
-    const command = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Rex object', replyTo: album[1] })[0];
+    const command = fake.sendAsUser({
+      chat: privateChat,
+      from: alice,
+      text: '/teach Rex object',
+      replyTo: album[1],
+    })[0];
     await answerTo(command.message_id);
     const turn = core.turns.find((t) => t.text === '/teach Rex object')!;
     expect(turn.images).toHaveLength(3);
@@ -84,7 +128,12 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   });
 
   it('takes an image sent as a document', async () => {
-    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/caption', document: { bytes: photos[3], fileName: 'biden.jpg', mimeType: 'image/jpeg' } });
+    const [message] = fake.sendAsUser({
+      chat: privateChat,
+      from: alice,
+      text: '/caption',
+      document: { bytes: photos[3], fileName: 'biden.jpg', mimeType: 'image/jpeg' },
+    });
     await answerTo(message.message_id);
     const turn = core.turns.find((t) => t.text === '/caption')!;
     expect(turn.images.map((i) => i.name)).toEqual(['biden.jpg']);
@@ -95,11 +144,21 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     const before = core.turns.length;
     fake.sendAsUser({ chat: group, from: alice, text: 'hello everyone' });
     fake.sendAsUser({ chat: group, from: alice, text: '/concepts@some_other_bot' });
-    const mention = fake.sendAsUser({ chat: group, from: alice, text: '@myvlm_test_bot who is this?', photos: [photos[0]] })[0];
+    const mention = fake.sendAsUser({
+      chat: group,
+      from: alice,
+      text: '@myvlm_test_bot who is this?',
+      photos: [photos[0]],
+    })[0];
     await answerTo(mention.message_id);
     const command = fake.sendAsUser({ chat: group, from: bob, text: '/concepts@myvlm_test_bot' })[0];
     const answer = await answerTo(command.message_id);
-    const reply = fake.sendAsUser({ chat: group, from: alice, text: 'and now?', replyTo: fake.asMessage(answer, group) })[0];
+    const reply = fake.sendAsUser({
+      chat: group,
+      from: alice,
+      text: 'and now?',
+      replyTo: fake.asMessage(answer, group),
+    })[0];
     await answerTo(reply.message_id);
     expect(core.turns.slice(before).map((t) => [t.text, t.isScopeAdmin, t.scope])).toEqual([
       ['who is this?', false, 'telegram:chat:-100123'],
@@ -134,11 +193,24 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
       return { text: `ok: ${turn.text}`, images: [] };
     };
-    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Rex object', photos: [photos[0]] });
+    const [message] = fake.sendAsUser({
+      chat: privateChat,
+      from: alice,
+      text: '/teach Rex object',
+      photos: [photos[0]],
+    });
     const answer = await answerTo(message.message_id);
-    const status = await fake.waitForBotMessage((m) => m.silent && m.text.startsWith('Learning Rex:'), 'the lesson status message');
+    const status = await fake.waitForBotMessage(
+      (m) => m.silent && m.text.startsWith('Learning Rex:'),
+      'the lesson status message',
+    );
     for (let step = 1; step <= 3; step++) {
-      bot.notify({ ...lesson, text: `Learning Rex: step ${step} of 3 (loss 0.5)`, step: { at: step, of: 3 }, done: false });
+      bot.notify({
+        ...lesson,
+        text: `Learning Rex: step ${step} of 3 (loss 0.5)`,
+        step: { at: step, of: 3 },
+        done: false,
+      });
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
     bot.notify({ ...lesson, text: 'Learned how to talk about Rex.', done: true });
@@ -154,9 +226,18 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     const before = fake.botMessages.length;
     bot.notify({ scope: 'discord:guild:5001', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
     bot.notify({ scope: 'terminal:local', key: 'elsewhere', text: 'Learned how to talk about Ghost.', done: true });
-    bot.notify({ scope: telegramScope(group.id), key: 'resumed', text: 'Learning Mia: step 40 of 100 (loss 0.700)', step: { at: 40, of: 100 }, done: false });
+    bot.notify({
+      scope: telegramScope(group.id),
+      key: 'resumed',
+      text: 'Learning Mia: step 40 of 100 (loss 0.700)',
+      step: { at: 40, of: 100 },
+      done: false,
+    });
     bot.notify({ scope: telegramScope(group.id), key: 'resumed', text: 'Learned how to talk about Mia.', done: true });
-    const status = await fake.waitForBotMessage((m) => m.text === 'Learned how to talk about Mia.', 'the resumed lesson status');
+    const status = await fake.waitForBotMessage(
+      (m) => m.text === 'Learned how to talk about Mia.',
+      'the resumed lesson status',
+    );
     expect(status).toMatchObject({ chatId: group.id, replyTo: null, silent: true });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(fake.botMessages.slice(before)).toEqual([status]);
@@ -169,11 +250,16 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     };
     const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/caption', photos: [photos[3]] });
     await answerTo(message.message_id);
-    expect(fake.botMessages.filter((m) => m.replyTo === message.message_id).map((m) => [m.text, m.silent])).toEqual([['Nobody I know.', false]]);
+    expect(fake.botMessages.filter((m) => m.replyTo === message.message_id).map((m) => [m.text, m.silent])).toEqual([
+      ['Nobody I know.', false],
+    ]);
   });
 
   it('sends images with sendPhoto, the text as caption, and splits long text', async () => {
-    core.answer = async () => ({ text: 'Anna is here.', images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }] });
+    core.answer = async () => ({
+      text: 'Anna is here.',
+      images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }],
+    });
     const [refer] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/refer Anna', photos: [photos[0]] });
     const photo = await answerTo(refer.message_id);
     expect(photo.photo && Buffer.from(photo.photo).equals(Buffer.from(photos[1]))).toBe(true);
@@ -193,7 +279,13 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
     const answer = await answerTo(message.message_id);
     expect(answer.text).toBe('ok: /concepts');
-    const sends = fake.callsOf('sendMessage').filter((c) => c.payload.reply_parameters && (c.payload.reply_parameters as { message_id: number }).message_id === message.message_id);
+    const sends = fake
+      .callsOf('sendMessage')
+      .filter(
+        (c) =>
+          c.payload.reply_parameters &&
+          (c.payload.reply_parameters as { message_id: number }).message_id === message.message_id,
+      );
     expect(sends.map((c) => c.status)).toEqual([429, 200]);
     expect(sends[1].at - sends[0].at).toBeGreaterThanOrEqual(1000);
   });
@@ -217,7 +309,15 @@ describe('Telegram adapter showing a background lesson (real core, tiny LLaVA)',
   beforeAll(async () => {
     runtime = await testAssistantWithTinyLlava();
     fake = await FakeTelegramServer.start();
-    bot = await startTelegram({ core: runtime.assistant, token: fake.token, apiRoot: fake.apiRoot, albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 });
+    bot = await startTelegram({
+      core: runtime.assistant,
+      token: fake.token,
+      apiRoot: fake.apiRoot,
+      albumQuietMs: 150,
+      statusIntervalMs: 100,
+      statusDelayMs: 30,
+      pollingTimeoutSeconds: 5,
+    });
     unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));
   });
   afterAll(async () => {
@@ -228,15 +328,32 @@ describe('Telegram adapter showing a background lesson (real core, tiny LLaVA)',
   });
 
   it('edits one status message in the chat as the lesson learns, ending with the final sentence', async () => {
-    const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/teach Billy object', photos: billyPhotos });
-    const answer = await fake.waitForBotMessage((m) => m.replyTo === message.message_id && !m.silent, 'the answer to /teach', 30_000);
+    const [message] = fake.sendAsUser({
+      chat: privateChat,
+      from: alice,
+      text: '/teach Billy object',
+      photos: billyPhotos,
+    });
+    const answer = await fake.waitForBotMessage(
+      (m) => m.replyTo === message.message_id && !m.silent,
+      'the answer to /teach',
+      30_000,
+    );
     expect(answer.text).toMatch(/I'm also learning to describe Billy by name/);
-    const status = await fake.waitForBotMessage((m) => m.text === 'Learned how to talk about Billy.', 'the end of the lesson', 60_000);
+    const status = await fake.waitForBotMessage(
+      (m) => m.text === 'Learned how to talk about Billy.',
+      'the end of the lesson',
+      60_000,
+    );
     expect(status).toMatchObject({ chatId: privateChat.id, replyTo: message.message_id, silent: true });
     expect(status.sentAt).toBeGreaterThanOrEqual(answer.sentAt);
     expect(status.history.length).toBeGreaterThanOrEqual(2);
-    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(true);
-    expect(fake.botMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([status]);
+    expect(status.history.some((text) => /^Learning Billy: step \d+ of 100 \(loss \d+\.\d{3}\)$/.test(text))).toBe(
+      true,
+    );
+    expect(fake.botMessages.filter((m) => m.history.some((text) => text.startsWith('Learning Billy:')))).toEqual([
+      status,
+    ]);
   }, 60_000);
 });
 
@@ -244,9 +361,15 @@ describe('Telegram adapter start and stop', () => {
   it('explains a rejected token in one line', async () => {
     const fake = await FakeTelegramServer.start();
     try {
-      const start = startTelegram({ core: new RecordingCore(), token: '999:wrong-token-wrong-token-wrong', apiRoot: fake.apiRoot });
+      const start = startTelegram({
+        core: new RecordingCore(),
+        token: '999:wrong-token-wrong-token-wrong',
+        apiRoot: fake.apiRoot,
+      });
       await expect(start).rejects.toBeInstanceOf(ConfigError);
-      await expect(start).rejects.toThrow(/^TELEGRAM_BOT_TOKEN: Telegram rejected the token \(401 Unauthorized\)[^\n]*$/);
+      await expect(start).rejects.toThrow(
+        /^TELEGRAM_BOT_TOKEN: Telegram rejected the token \(401 Unauthorized\)[^\n]*$/,
+      );
     } finally {
       await fake.close();
     }
@@ -271,7 +394,14 @@ describe('Telegram adapter start and stop', () => {
     const fake = await FakeTelegramServer.start();
     const core = new RecordingCore();
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const bot = await startTelegram({ core, token: fake.token, apiRoot: fake.apiRoot, webhookUrl: `http://127.0.0.1:${port}/telegram`, webhookPort: port, webhookHost: '127.0.0.1' });
+    const bot = await startTelegram({
+      core,
+      token: fake.token,
+      apiRoot: fake.apiRoot,
+      webhookUrl: `http://127.0.0.1:${port}/telegram`,
+      webhookPort: port,
+      webhookHost: '127.0.0.1',
+    });
     try {
       expect(bot.mode).toBe('webhook');
       expect(fake.webhook?.url).toBe(`http://127.0.0.1:${port}/telegram`);
@@ -280,7 +410,11 @@ describe('Telegram adapter start and stop', () => {
       const answer = await fake.waitForBotMessage((m) => m.replyTo === message.message_id, 'the webhook answer');
       expect(answer.text).toBe('ok: /help');
       // A post without the secret is refused.
-      const forged = await fetch(`http://127.0.0.1:${port}/telegram`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const forged = await fetch(`http://127.0.0.1:${port}/telegram`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(forged.status).toBe(401);
     } finally {
       await bot.stop();

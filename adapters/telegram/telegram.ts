@@ -114,7 +114,13 @@ async function startPolling(bot: Bot, timeoutSeconds: number): Promise<() => Pro
   return () => bot.stop();
 }
 
-async function serveWebhook(bot: Bot, webhookUrl: string, port: number, host: string | undefined, token: string): Promise<() => Promise<void>> {
+async function serveWebhook(
+  bot: Bot,
+  webhookUrl: string,
+  port: number,
+  host: string | undefined,
+  token: string,
+): Promise<() => Promise<void>> {
   const url = new URL(webhookUrl);
   // Telegram sends this header with every update, so forged posts are refused.
   const secretToken = createHash('sha256').update(`myvlm-telegram-webhook:${token}`).digest('hex');
@@ -148,10 +154,15 @@ async function serveWebhook(bot: Bot, webhookUrl: string, port: number, host: st
 /** A start failure in one line: what went wrong and what to do. */
 function explainStartFailure(error: unknown, apiRoot: string): Error {
   if (error instanceof GrammyError && error.error_code === 401) {
-    return new ConfigError('TELEGRAM_BOT_TOKEN', 'Telegram rejected the token (401 Unauthorized); copy it again from @BotFather');
+    return new ConfigError(
+      'TELEGRAM_BOT_TOKEN',
+      'Telegram rejected the token (401 Unauthorized); copy it again from @BotFather',
+    );
   }
   if (error instanceof GrammyError && error.error_code === 409) {
-    return new UserError('Telegram: another program is receiving updates for this bot (409 Conflict); stop it, or use only one of polling and webhook');
+    return new UserError(
+      'Telegram: another program is receiving updates for this bot (409 Conflict); stop it, or use only one of polling and webhook',
+    );
   }
   if (error instanceof HttpError) {
     // The cause's message would show the request URL, which holds the token; its code does not.

@@ -37,7 +37,10 @@ export function splitWords(line: string): string[] {
 }
 
 /** Separates file paths (existing files, or words that look like image files) from the message text. */
-export async function readMessage(line: string, cwd: string): Promise<{ text: string; images: IncomingImage[]; missing: string[] }> {
+export async function readMessage(
+  line: string,
+  cwd: string,
+): Promise<{ text: string; images: IncomingImage[]; missing: string[] }> {
   const textWords: string[] = [];
   const images: IncomingImage[] = [];
   const missing: string[] = [];
@@ -64,7 +67,8 @@ export async function runTerminal(options: TerminalOptions): Promise<void> {
   const interactive = options.interactive ?? false;
   const write = (text: string) => output.write(`${text}\n`);
   const lines = createInterface({ input: options.input, terminal: false });
-  if (interactive) write('MyVLM Assistant — type /help for commands, /quit to leave. Photos are file paths in your message.');
+  if (interactive)
+    write('MyVLM Assistant — type /help for commands, /quit to leave. Photos are file paths in your message.');
   const prompt = () => interactive && output.write('> ');
   prompt();
   for await (const line of lines) {
@@ -81,7 +85,13 @@ export async function runTerminal(options: TerminalOptions): Promise<void> {
       continue;
     }
     const reply = await core.handle(
-      { scope: options.scope ?? 'terminal:local', user: options.user ?? 'terminal:me', isScopeAdmin: true, text: message.text, images: message.images },
+      {
+        scope: options.scope ?? 'terminal:local',
+        user: options.user ?? 'terminal:me',
+        isScopeAdmin: true,
+        text: message.text,
+        images: message.images,
+      },
       { onStatus: (update) => void write(`… ${update.text}`) },
     );
     write(reply.text);

@@ -39,7 +39,8 @@ export class Assistant implements ConversationCore {
     try {
       return await this.dispatch(turn, options);
     } catch (error) {
-      if (!isUserError(error)) logger.error({ err: error, scope: turn.scope, command: turn.text.slice(0, 40) }, 'turn failed');
+      if (!isUserError(error))
+        logger.error({ err: error, scope: turn.scope, command: turn.text.slice(0, 40) }, 'turn failed');
       return text(messageForUser(error));
     }
   }
@@ -72,7 +73,8 @@ export class Assistant implements ConversationCore {
       case 'refer':
         return refer(this.deps, turn, command.rest, options);
       case null:
-        if (command.unknown) return text(`I don't know the command /${command.unknown}. Send /help to see what I can do.`);
+        if (command.unknown)
+          return text(`I don't know the command /${command.unknown}. Send /help to see what I can do.`);
         if (turn.images.length > 0) return describe(this.deps, turn, 'your question', options, command.rest || null);
         return text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.');
     }

@@ -19,8 +19,14 @@ describe('parseCommand', () => {
   });
 
   it('finds the longest known name at the start of a fact', () => {
-    expect(splitNameAndFact('Anna Maria loves horses', ['Anna', 'Anna Maria'])).toEqual({ name: 'Anna Maria', fact: 'loves horses' });
-    expect(splitNameAndFact('Annabel: plays chess', ['Anna', 'Annabel'])).toEqual({ name: 'Annabel', fact: 'plays chess' });
+    expect(splitNameAndFact('Anna Maria loves horses', ['Anna', 'Anna Maria'])).toEqual({
+      name: 'Anna Maria',
+      fact: 'loves horses',
+    });
+    expect(splitNameAndFact('Annabel: plays chess', ['Anna', 'Annabel'])).toEqual({
+      name: 'Annabel',
+      fact: 'plays chess',
+    });
     expect(splitNameAndFact('Bob is tall', ['Anna'])).toBeNull();
   });
 });

@@ -42,7 +42,13 @@ export function splitNameAndFact(rest: string, knownNames: readonly string[]): {
   const sorted = [...knownNames].sort((a, b) => b.length - a.length);
   for (const name of sorted) {
     if (lower.startsWith(name.toLowerCase()) && /^(\s|:|$)/.test(rest.slice(name.length))) {
-      return { name, fact: rest.slice(name.length).replace(/^[\s:]+/, '').trim() };
+      return {
+        name,
+        fact: rest
+          .slice(name.length)
+          .replace(/^[\s:]+/, '')
+          .trim(),
+      };
     }
   }
   return null;

@@ -26,7 +26,12 @@ import { EmbeddingLessons, SAVE_ATTEMPTS, saveLessonEmbedding } from './lessons.
 
 const SCOPE = 'telegram:chat:42';
 const MODEL = 'local:tiny-llava';
-const embedding: ConceptEmbedding = { vector: new Float32Array([0.25, -0.5, 1]), steps: 100, finalLoss: 0.5, updatedAt: '2025-01-01T00:00:00.000Z' };
+const embedding: ConceptEmbedding = {
+  vector: new Float32Array([0.25, -0.5, 1]),
+  steps: 100,
+  finalLoss: 0.5,
+  updatedAt: '2025-01-01T00:00:00.000Z',
+};
 
 let dir: string;
 let store: KeyvConceptStore;
@@ -46,7 +51,13 @@ async function photo(marker: string): Promise<PhotoRef> {
 
 /** Rex taught from photos a and b, and the spec of a lesson that learned from them at that version. */
 async function rexWithLesson(): Promise<{ rex: ConceptRecord; spec: EmbeddingJobSpec }> {
-  const rex = await store.create({ scope: SCOPE, name: 'Rex', kind: 'object', owner: 'telegram:user:1', photos: [await photo('a'), await photo('b')] });
+  const rex = await store.create({
+    scope: SCOPE,
+    name: 'Rex',
+    kind: 'object',
+    owner: 'telegram:user:1',
+    photos: [await photo('a'), await photo('b')],
+  });
   const spec: EmbeddingJobSpec = {
     id: 'job-1',
     scope: SCOPE,
@@ -136,21 +147,37 @@ describe('saveLessonEmbedding', () => {
 
 /** A VLM provider whose model folder does not exist: lessons start, and their workers fail at once. */
 function missingVlm(): VlmProvider {
-  const vlm = { id: MODEL, dir: path.join(dir, 'no-model-here'), model: { dtypes: uniformDtypes('fp32') }, family: VLM_FAMILIES['llava-vicuna'] } as unknown as PersonalVlm;
+  const vlm = {
+    id: MODEL,
+    dir: path.join(dir, 'no-model-here'),
+    model: { dtypes: uniformDtypes('fp32') },
+    family: VLM_FAMILIES['llava-vicuna'],
+  } as unknown as PersonalVlm;
   return { spec: vlm.dir, get: async () => vlm, dispose: async () => {} };
 }
 
 async function jpeg(scope: string, seed: number, extra: Partial<PhotoRef>): Promise<PhotoRef> {
   const image = syntheticScene(seed, 'concept').image;
   const sha256 = await store.putPhoto(scope, await encodeJpeg(image));
-  return { sha256, width: image.width, height: image.height, caption: null, role: 'example', addedAt: '2025-01-01T00:00:00.000Z', ...extra };
+  return {
+    sha256,
+    width: image.width,
+    height: image.height,
+    caption: null,
+    role: 'example',
+    addedAt: '2025-01-01T00:00:00.000Z',
+    ...extra,
+  };
 }
 
 /** Every job folder's job.json as the job is queued (before its worker runs). */
 function specsAtQueue(lessons: EmbeddingLessons): EmbeddingJobSpec[] {
   const specs: EmbeddingJobSpec[] = [];
   lessons.onUpdate((update: JobUpdate) => {
-    if (update.state === 'queued') specs.push(JSON.parse(readFileSync(path.join(dir, 'jobs', update.jobId, JOB_FILES.spec), 'utf8')) as EmbeddingJobSpec);
+    if (update.state === 'queued')
+      specs.push(
+        JSON.parse(readFileSync(path.join(dir, 'jobs', update.jobId, JOB_FILES.spec), 'utf8')) as EmbeddingJobSpec,
+      );
   });
   return specs;
 }
@@ -174,7 +201,10 @@ describe('EmbeddingLessons', () => {
         await jpeg(SCOPE, 6, { addedAt: '2025-03-01T00:00:00.000Z', role: 'not-it' }),
       ],
     });
-    const lessons = new EmbeddingLessons(store, missingVlm(), dir, { runtime: DEFAULT_RUNTIME, cacheDir: path.join(dir, 'cache') });
+    const lessons = new EmbeddingLessons(store, missingVlm(), dir, {
+      runtime: DEFAULT_RUNTIME,
+      cacheDir: path.join(dir, 'cache'),
+    });
     const specs = specsAtQueue(lessons);
     expect(await lessons.start(rex)).toBe("I'm also learning to describe Rex by name; /concepts shows how far I am.");
     await lessons.whenIdle();
@@ -183,14 +213,23 @@ describe('EmbeddingLessons', () => {
     // The newest teach first (in the order sent), then the older ones; never a not-it photo.
     expect(specs[0].learnedFrom).toEqual({ conceptVersion: 1, photos: [2, 3, 4, 0].map((i) => rex.photos[i].sha256) });
     expect(specs[0].photos.map((p) => p.caption)).toEqual(['Rex in the park', null, 'Rex with a stick', null]);
-    expect(specs[0]).toMatchObject({ scope: SCOPE, conceptId: rex.id, modelId: MODEL, concept: { name: 'Rex', identifier: 'Rex', kind: 'object' } });
+    expect(specs[0]).toMatchObject({
+      scope: SCOPE,
+      conceptId: rex.id,
+      modelId: MODEL,
+      concept: { name: 'Rex', identifier: 'Rex', kind: 'object' },
+    });
   });
 
   it('at start, gives a lesson to every concept of every scope with example photos and none for this VLM, and to no other', async () => {
     const other = 'discord:guild:7';
     const third = 'terminal:local';
-    const create = async (scope: string, name: string, photos: PhotoRef[], embeddings: Record<string, ConceptEmbedding> = {}) =>
-      store.create({ scope, name, kind: 'object', owner: 'test:me', photos, embeddings });
+    const create = async (
+      scope: string,
+      name: string,
+      photos: PhotoRef[],
+      embeddings: Record<string, ConceptEmbedding> = {},
+    ) => store.create({ scope, name, kind: 'object', owner: 'test:me', photos, embeddings });
     const rex = await create(SCOPE, 'Rex', [await jpeg(SCOPE, 1, {})]);
     const max = await create(other, 'Max', [await jpeg(other, 2, {})]);
     const pip = await create(third, 'Pip', [await jpeg(third, 3, {})], { 'local:another-model': embedding });
@@ -201,17 +240,28 @@ describe('EmbeddingLessons', () => {
     const ivy = await create(other, 'Ivy', [await jpeg(other, 6, {})]);
     const ivyJob = EmbeddingJobs.jobId(other, ivy.id, MODEL);
     mkdirSync(path.join(dir, 'jobs', ivyJob), { recursive: true });
-    writeFileSync(path.join(dir, 'jobs', ivyJob, JOB_FILES.spec), JSON.stringify({ id: ivyJob, scope: other, conceptId: ivy.id, modelId: MODEL, concept: { name: 'Ivy' } }));
-    writeFileSync(path.join(dir, 'jobs', ivyJob, JOB_FILES.attempts), JSON.stringify({ running: null, crashes: [], setAside: { at: '2025-01-01T00:00:00.000Z', reported: true } }));
+    writeFileSync(
+      path.join(dir, 'jobs', ivyJob, JOB_FILES.spec),
+      JSON.stringify({ id: ivyJob, scope: other, conceptId: ivy.id, modelId: MODEL, concept: { name: 'Ivy' } }),
+    );
+    writeFileSync(
+      path.join(dir, 'jobs', ivyJob, JOB_FILES.attempts),
+      JSON.stringify({ running: null, crashes: [], setAside: { at: '2025-01-01T00:00:00.000Z', reported: true } }),
+    );
 
-    const lessons = new EmbeddingLessons(store, missingVlm(), dir, { runtime: DEFAULT_RUNTIME, cacheDir: path.join(dir, 'cache') });
+    const lessons = new EmbeddingLessons(store, missingVlm(), dir, {
+      runtime: DEFAULT_RUNTIME,
+      cacheDir: path.join(dir, 'cache'),
+    });
     const specs = specsAtQueue(lessons);
     expect(await lessons.resume()).toEqual([]);
     await lessons.whenIdle();
     await lessons.close();
     const started = specs.map((s) => `${s.scope} ${s.conceptId}`).sort();
     expect(started).toEqual([`${SCOPE} ${rex.id}`, `${other} ${max.id}`, `${third} ${pip.id}`].sort());
-    expect(specs.map((s) => s.learnedFrom?.photos)).toEqual(expect.arrayContaining([rex.photos.map((p) => p.sha256), max.photos.map((p) => p.sha256)]));
+    expect(specs.map((s) => s.learnedFrom?.photos)).toEqual(
+      expect.arrayContaining([rex.photos.map((p) => p.sha256), max.photos.map((p) => p.sha256)]),
+    );
     expect(existsSync(path.join(dir, 'jobs', ivyJob, JOB_FILES.attempts))).toBe(true);
   });
 });

@@ -46,7 +46,9 @@ export class EmbeddingLessons {
       environment,
       save: (spec, embedding) => saveLessonEmbedding(this.store, spec, embedding),
     });
-    this.jobs.onUpdate((update) => logger.info({ conceptId: update.conceptId, state: update.state }, describeUpdate(update)));
+    this.jobs.onUpdate((update) =>
+      logger.info({ conceptId: update.conceptId, state: update.state }, describeUpdate(update)),
+    );
   }
 
   /**
@@ -59,7 +61,9 @@ export class EmbeddingLessons {
    */
   async resume(): Promise<string[]> {
     const ids = await this.jobs.resumePending();
-    this.backfilling = this.startMissing().catch((error: unknown) => logger.error({ err: error }, 'starting lessons for concepts without an embedding failed'));
+    this.backfilling = this.startMissing().catch((error: unknown) =>
+      logger.error({ err: error }, 'starting lessons for concepts without an embedding failed'),
+    );
     return ids;
   }
 
@@ -120,7 +124,10 @@ export class EmbeddingLessons {
       return await this.vlm.get();
     } catch (error) {
       if (!isUserError(error)) throw error;
-      logger.warn({ vlm: this.vlm.spec, reason: error.message }, 'no lesson: the vision-language model cannot be loaded');
+      logger.warn(
+        { vlm: this.vlm.spec, reason: error.message },
+        'no lesson: the vision-language model cannot be loaded',
+      );
       return null;
     }
   }
@@ -129,7 +136,10 @@ export class EmbeddingLessons {
   private async startOn(vlm: PersonalVlm, concept: ConceptRecord): Promise<boolean> {
     const photos = await this.lessonPhotos(concept);
     if (photos.length === 0) {
-      logger.warn({ scope: concept.scope, conceptId: concept.id }, 'no lesson: the concept has no readable example photos');
+      logger.warn(
+        { scope: concept.scope, conceptId: concept.id },
+        'no lesson: the concept has no readable example photos',
+      );
       return false;
     }
     await this.jobs.start({
@@ -158,13 +168,19 @@ export class EmbeddingLessons {
       if (photos.length >= EMBEDDING_TRAINING.maxPhotosPerStep) break;
       const bytes = await this.store.getPhoto(concept.scope, ref.sha256);
       if (!bytes) {
-        logger.warn({ scope: concept.scope, conceptId: concept.id, sha256: ref.sha256 }, 'a stored teaching photo is missing; the lesson goes without it');
+        logger.warn(
+          { scope: concept.scope, conceptId: concept.id, sha256: ref.sha256 },
+          'a stored teaching photo is missing; the lesson goes without it',
+        );
         continue;
       }
       try {
         photos.push({ ref, image: await decodeImage(bytes, this.options.imageLimits) });
       } catch (error) {
-        logger.warn({ err: error, scope: concept.scope, conceptId: concept.id, sha256: ref.sha256 }, 'a stored teaching photo cannot be decoded; the lesson goes without it');
+        logger.warn(
+          { err: error, scope: concept.scope, conceptId: concept.id, sha256: ref.sha256 },
+          'a stored teaching photo cannot be decoded; the lesson goes without it',
+        );
       }
     }
     return photos;
@@ -174,7 +190,8 @@ export class EmbeddingLessons {
   private async startMissing(): Promise<void> {
     const candidates: ConceptRecord[] = [];
     for (const scope of await this.store.scopes()) {
-      for (const concept of await this.store.list(scope)) if (concept.photos.some((p) => p.role === 'example')) candidates.push(concept);
+      for (const concept of await this.store.list(scope))
+        if (concept.photos.some((p) => p.role === 'example')) candidates.push(concept);
     }
     // The VLM loads only when some concept might need it (it would load at the first photo anyway).
     if (candidates.length === 0 || this.closed) return;
@@ -186,14 +203,26 @@ export class EmbeddingLessons {
       if (listed.embeddings[vlm.id] || this.jobs.has(EmbeddingJobs.jobId(listed.scope, listed.id, vlm.id))) continue;
       // Read again: a /teach or /forget may have come first (a /teach starts its own lesson).
       const concept = await this.store.get(listed.scope, listed.id);
-      if (!concept || concept.embeddings[vlm.id] || this.jobs.has(EmbeddingJobs.jobId(concept.scope, concept.id, vlm.id))) continue;
+      if (
+        !concept ||
+        concept.embeddings[vlm.id] ||
+        this.jobs.has(EmbeddingJobs.jobId(concept.scope, concept.id, vlm.id))
+      )
+        continue;
       try {
         if (await this.startOn(vlm, concept)) started += 1;
       } catch (error) {
-        logger.error({ err: error, scope: concept.scope, conceptId: concept.id }, 'could not start the lesson of a concept without an embedding');
+        logger.error(
+          { err: error, scope: concept.scope, conceptId: concept.id },
+          'could not start the lesson of a concept without an embedding',
+        );
       }
     }
-    if (started > 0) logger.info({ started, model: vlm.id }, 'started lessons for concepts that had none for this vision-language model');
+    if (started > 0)
+      logger.info(
+        { started, model: vlm.id },
+        'started lessons for concepts that had none for this vision-language model',
+      );
   }
 }
 
@@ -206,9 +235,19 @@ export class EmbeddingLessons {
  * concept that was forgotten or re-taught with other photos meanwhile.
  * Resolves whether it stored the embedding; the log says why not.
  */
-export async function saveLessonEmbedding(store: ConceptStore, spec: EmbeddingJobSpec, embedding: ConceptEmbedding): Promise<boolean> {
+export async function saveLessonEmbedding(
+  store: ConceptStore,
+  spec: EmbeddingJobSpec,
+  embedding: ConceptEmbedding,
+): Promise<boolean> {
   const learnedFrom = spec.learnedFrom?.photos ?? [];
-  const context = { job: spec.id, scope: spec.scope, conceptId: spec.conceptId, model: spec.modelId, learnedFromVersion: spec.learnedFrom?.conceptVersion };
+  const context = {
+    job: spec.id,
+    scope: spec.scope,
+    conceptId: spec.conceptId,
+    model: spec.modelId,
+    learnedFromVersion: spec.learnedFrom?.conceptVersion,
+  };
   for (let attempt = 1; ; attempt += 1) {
     const concept = await store.get(spec.scope, spec.conceptId);
     if (!concept) {
@@ -218,7 +257,10 @@ export async function saveLessonEmbedding(store: ConceptStore, spec: EmbeddingJo
     const examples = new Set(concept.photos.filter((p) => p.role === 'example').map((p) => p.sha256));
     const missing = learnedFrom.filter((sha256) => !examples.has(sha256));
     if (missing.length > 0) {
-      logger.info({ ...context, version: concept.version, missing: missing.length }, 'lesson not stored: its concept no longer has the photos it learned from (re-taught with other photos)');
+      logger.info(
+        { ...context, version: concept.version, missing: missing.length },
+        'lesson not stored: its concept no longer has the photos it learned from (re-taught with other photos)',
+      );
       return false;
     }
     try {

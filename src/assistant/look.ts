@@ -50,14 +50,22 @@ async function loadVlm(deps: LookDeps): Promise<{ model: PersonalVlm } | { model
 }
 
 function noVlmNote(reason: string | null): string {
-  return reason === null ? NO_VLM_NOTE : `The vision-language model is not available (${reason}), so I can only tell who and what I recognize.`;
+  return reason === null
+    ? NO_VLM_NOTE
+    : `The vision-language model is not available (${reason}), so I can only tell who and what I recognize.`;
 }
 
 /**
  * `/caption`, `/ask` and plain photos. `question` null asks for a caption;
  * without a model the heads say who and what they see.
  */
-export async function describe(deps: LookDeps, turn: Turn, what: string, options: TurnOptions, question: string | null = null): Promise<Reply> {
+export async function describe(
+  deps: LookDeps,
+  turn: Turn,
+  what: string,
+  options: TurnOptions,
+  question: string | null = null,
+): Promise<Reply> {
   const { image, note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, what, options);
   const vlm = await loadVlm(deps);
   if (!vlm.model) {
@@ -77,7 +85,8 @@ export async function describe(deps: LookDeps, turn: Turn, what: string, options
     lines.push(`I also recognize ${listWords(names)} here, but I have not learned to describe ${whom} by name yet.`);
   }
   const unnamed = answer.injected.filter((c) => !mentions(answer.text, c.name));
-  if (unnamed.length > 0) lines.push(`(I recognize ${listWords(unnamed.map((c) => withPosition(c, recognition)))} in this photo.)`);
+  if (unnamed.length > 0)
+    lines.push(`(I recognize ${listWords(unnamed.map((c) => withPosition(c, recognition)))} in this photo.)`);
   if (question !== null) {
     const absent = concepts.filter((c) => !fired.includes(c) && mentions(question, c.name));
     if (absent.length > 0) lines.push(`(I don't see ${listWords(absent.map((c) => c.name))} in this photo.)`);
@@ -92,7 +101,12 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
   const name = validateName(rest);
   const concept = await deps.store.findByName(turn.scope, name);
   if (!concept) throw new UserError(`I don't know anyone or anything called ${name} here. /concepts lists who I know.`);
-  const { image, note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, `/refer ${concept.name}`, options);
+  const { image, note, concepts, recognition } = await recognizeTurnPhoto(
+    deps,
+    turn,
+    `/refer ${concept.name}`,
+    options,
+  );
   const vlm = await loadVlm(deps);
   const person = recognition?.people.find((p) => p.conceptId === concept.id) ?? null;
   const object = recognition?.objects.find((o) => o.conceptId === concept.id) ?? null;
@@ -102,7 +116,8 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
   let headsOnly: string | null = vlm.model ? null : noVlmNote(vlm.reason);
   if (!person && !object) {
     lines.push(`I could not find ${concept.name} in this photo.`);
-    if (recognition && recognition.people.length + recognition.objects.length > 0) lines.push(sentenceFor(recognition, concepts));
+    if (recognition && recognition.people.length + recognition.objects.length > 0)
+      lines.push(sentenceFor(recognition, concepts));
   } else if (vlm.model && vlm.model.usableConcepts([concept]).injected.length > 0) {
     await options.onStatus?.({ text: `Looking for ${concept.name}…` });
     const answer = await vlm.model.refer({ image, target: concept, onText: answerStatus(options) });
@@ -123,7 +138,8 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
     } else {
       lines.push(`${concept.name} is in this photo, but I can only point to where with a vision-language model.`);
     }
-    if (vlm.model) headsOnly = `I have not learned ${concept.name} for the vision-language model yet, so I went by what I recognize.`;
+    if (vlm.model)
+      headsOnly = `I have not learned ${concept.name} for the vision-language model yet, so I went by what I recognize.`;
   }
   if (note) lines.push(note);
   if (headsOnly) lines.push(headsOnly);
@@ -167,16 +183,29 @@ function withPosition(concept: ConceptRecord, recognition: Recognition | null): 
 /** "I see Anna (left) and Rex. There is 1 other person I don't know." */
 export function sentenceFor(recognition: Recognition, concepts: readonly ConceptRecord[]): string {
   const byId = new Map(concepts.map((c) => [c.id, c]));
-  const people = [...recognition.people].sort((a, b) => a.box.x - b.box.x).map((p) => `${byId.get(p.conceptId)?.name ?? '?'} (${p.position})`);
-  const objects = [...recognition.objects].sort((a, b) => b.probability - a.probability).map((o) => byId.get(o.conceptId)?.name ?? '?');
+  const people = [...recognition.people]
+    .sort((a, b) => a.box.x - b.box.x)
+    .map((p) => `${byId.get(p.conceptId)?.name ?? '?'} (${p.position})`);
+  const objects = [...recognition.objects]
+    .sort((a, b) => b.probability - a.probability)
+    .map((o) => byId.get(o.conceptId)?.name ?? '?');
   const known = [...people, ...objects];
   const strangers = recognition.facesFound - recognition.people.length;
   const parts: string[] = [];
   if (known.length > 0) parts.push(`I see ${listWords(known)}.`);
   if (strangers > 0) {
-    parts.push(known.length > 0 ? `There ${strangers === 1 ? 'is 1 other person' : `are ${strangers} other people`} I don't know.` : `I see ${strangers === 1 ? 'a person' : `${strangers} people`} I don't know.`);
+    parts.push(
+      known.length > 0
+        ? `There ${strangers === 1 ? 'is 1 other person' : `are ${strangers} other people`} I don't know.`
+        : `I see ${strangers === 1 ? 'a person' : `${strangers} people`} I don't know.`,
+    );
   }
-  if (parts.length === 0) parts.push(concepts.length === 0 ? "I don't know anyone or anything here yet; teach me with /teach." : "I don't see anyone or anything I know in this photo.");
+  if (parts.length === 0)
+    parts.push(
+      concepts.length === 0
+        ? "I don't know anyone or anything here yet; teach me with /teach."
+        : "I don't see anyone or anything I know in this photo.",
+    );
   return parts.join(' ');
 }
 
@@ -190,5 +219,10 @@ function positionWords(position: string): string {
 }
 
 function fileSafe(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'concept';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'concept'
+  );
 }

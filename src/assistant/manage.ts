@@ -21,7 +21,8 @@ export interface ManageDeps {
 
 export async function listConcepts({ store, lessons }: ManageDeps, turn: Turn): Promise<string> {
   const concepts = await store.list(turn.scope);
-  if (concepts.length === 0) return "I don't know anyone or anything here yet. Send photos with /teach <name> to introduce someone.";
+  if (concepts.length === 0)
+    return "I don't know anyone or anything here yet. Send photos with /teach <name> to introduce someone.";
   const lines = concepts.map((c) => {
     const count = examples(c).length;
     const lesson = lessons?.progress(c);
@@ -48,9 +49,16 @@ export async function forget({ store, lessons }: ManageDeps, turn: Turn, rest: s
 
 export async function remember(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
   const concepts = await store.list(turn.scope);
-  const split = splitNameAndFact(rest, concepts.map((c) => c.name));
+  const split = splitNameAndFact(
+    rest,
+    concepts.map((c) => c.name),
+  );
   if (!split) {
-    throw new UserError(concepts.length === 0 ? 'Teach me someone first with /teach <name>.' : 'Usage: /remember <name> <fact>, for example /remember Anna loves horses.');
+    throw new UserError(
+      concepts.length === 0
+        ? 'Teach me someone first with /teach <name>.'
+        : 'Usage: /remember <name> <fact>, for example /remember Anna loves horses.',
+    );
   }
   const concept = await findConcept(store, turn, split.name);
   assertMayChange(turn, concept, 'change what I know about');
@@ -58,7 +66,8 @@ export async function remember(store: ConceptStore, turn: Turn, rest: string): P
   if (!fact) throw new UserError(`What should I remember about ${concept.name}?`);
   if (fact.length > MAX_FACT_LENGTH) throw new UserError(`Please keep a fact under ${MAX_FACT_LENGTH} characters.`);
   await store.modify(turn.scope, concept.id, (draft) => {
-    if (draft.facts.length >= MAX_FACTS) throw new UserError(`I already remember ${MAX_FACTS} facts about ${concept.name}; that is my limit.`);
+    if (draft.facts.length >= MAX_FACTS)
+      throw new UserError(`I already remember ${MAX_FACTS} facts about ${concept.name}; that is my limit.`);
     draft.facts.push(fact);
   });
   return `I'll remember that about ${concept.name}.`;

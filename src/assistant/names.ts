@@ -14,9 +14,12 @@ const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} '’.\-]*$/u;
 export function validateName(raw: string): string {
   const name = raw.normalize('NFC').trim().replace(/\s+/g, ' ');
   if (name.length === 0) throw new UserError('Please give a name, for example: /teach Anna');
-  if (name.length > NAME_MAX_LENGTH) throw new UserError(`That name is too long; please keep it under ${NAME_MAX_LENGTH} characters.`);
+  if (name.length > NAME_MAX_LENGTH)
+    throw new UserError(`That name is too long; please keep it under ${NAME_MAX_LENGTH} characters.`);
   if (!NAME_PATTERN.test(name)) {
-    throw new UserError('Names may use letters, digits, spaces, apostrophes, dots and hyphens, and must start with a letter or digit.');
+    throw new UserError(
+      'Names may use letters, digits, spaces, apostrophes, dots and hyphens, and must start with a letter or digit.',
+    );
   }
   return name;
 }

@@ -14,8 +14,18 @@ const notice = (update: JobUpdate) => lessonNotice(update, describeUpdate(update
 
 describe('lessonNotice', () => {
   it('keys a lesson by its job in its scope and carries the status sentence', () => {
-    expect(notice({ ...job, state: 'queued' })).toEqual({ scope: 'telegram:chat:42', key: 'job-1', text: 'Learning Rex: about to start…', done: false });
-    expect(notice({ ...job, state: 'preparing', stage: 'model' })).toEqual({ scope: 'telegram:chat:42', key: 'job-1', text: 'Learning Rex: loading the model…', done: false });
+    expect(notice({ ...job, state: 'queued' })).toEqual({
+      scope: 'telegram:chat:42',
+      key: 'job-1',
+      text: 'Learning Rex: about to start…',
+      done: false,
+    });
+    expect(notice({ ...job, state: 'preparing', stage: 'model' })).toEqual({
+      scope: 'telegram:chat:42',
+      key: 'job-1',
+      text: 'Learning Rex: loading the model…',
+      done: false,
+    });
   });
 
   it('gives training its step', () => {
@@ -29,8 +39,14 @@ describe('lessonNotice', () => {
   });
 
   it('ends with done for a finished, failed or stopped lesson', () => {
-    expect(notice({ ...job, state: 'done', steps: 100, finalLoss: 0.2 })).toMatchObject({ text: 'Learned how to talk about Rex.', done: true });
-    expect(notice({ ...job, state: 'failed', message: 'the model is missing', userFacing: true })).toMatchObject({ text: 'I could not finish learning to talk about Rex: the model is missing', done: true });
+    expect(notice({ ...job, state: 'done', steps: 100, finalLoss: 0.2 })).toMatchObject({
+      text: 'Learned how to talk about Rex.',
+      done: true,
+    });
+    expect(notice({ ...job, state: 'failed', message: 'the model is missing', userFacing: true })).toMatchObject({
+      text: 'I could not finish learning to talk about Rex: the model is missing',
+      done: true,
+    });
     expect(notice({ ...job, state: 'cancelled' })).toMatchObject({ text: 'Stopped learning Rex.', done: true });
     expect(notice({ ...job, state: 'cancelled' }).step).toBeUndefined();
   });
@@ -40,10 +56,21 @@ describe('Assistant.onNotice', () => {
   it('has nothing to say without lessons, and unsubscribing is harmless', async () => {
     const store = await KeyvConceptStore.open({ directory: mkdtempSync(path.join(tmpdir(), 'myvlm-notices-')) });
     try {
-      const assistant = new Assistant({ store, heads: null, imageLimits: { maxBytes: 1024, maxPixels: 1024 }, lessons: null });
+      const assistant = new Assistant({
+        store,
+        heads: null,
+        imageLimits: { maxBytes: 1024, maxPixels: 1024 },
+        lessons: null,
+      });
       const seen: unknown[] = [];
       const unsubscribe = assistant.onNotice((n) => seen.push(n));
-      const reply = await assistant.handle({ scope: 'test:notices', user: 'test:me', isScopeAdmin: true, text: '/concepts', images: [] });
+      const reply = await assistant.handle({
+        scope: 'test:notices',
+        user: 'test:me',
+        isScopeAdmin: true,
+        text: '/concepts',
+        images: [],
+      });
       expect(reply.text.length).toBeGreaterThan(0);
       unsubscribe();
       expect(seen).toEqual([]);

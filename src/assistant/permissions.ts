@@ -6,5 +6,7 @@ import type { Turn } from './turn.ts';
 
 export function assertMayChange(turn: Turn, concept: ConceptRecord, action: string): void {
   if (concept.owner === turn.user || turn.isScopeAdmin) return;
-  throw new UserError(`Sorry, only the person who taught me ${concept.name} (or an admin here) can ${action} ${concept.name}.`);
+  throw new UserError(
+    `Sorry, only the person who taught me ${concept.name} (or an admin here) can ${action} ${concept.name}.`,
+  );
 }

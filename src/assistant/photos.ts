@@ -18,7 +18,11 @@ export async function decodeTurnPhotos(images: readonly IncomingImage[], limits:
   const result: TurnPhotos = { decoded: [], refused: [] };
   for (const [index, incoming] of images.entries()) {
     try {
-      result.decoded.push({ index, image: await decodeImage(incoming.bytes, limits), caption: incoming.caption?.trim() || null });
+      result.decoded.push({
+        index,
+        image: await decodeImage(incoming.bytes, limits),
+        caption: incoming.caption?.trim() || null,
+      });
     } catch (error) {
       if (!isUserError(error)) throw error;
       result.refused.push(`${photoLabel(index, incoming.name)}: ${error.message}`);
@@ -28,7 +32,11 @@ export async function decodeTurnPhotos(images: readonly IncomingImage[], limits:
 }
 
 /** The single photo a question is about; refuses a turn without a readable one. */
-export async function decodeQuestionPhoto(images: readonly IncomingImage[], limits: ImageLimits, what: string): Promise<{ image: DecodedImage; note: string | null }> {
+export async function decodeQuestionPhoto(
+  images: readonly IncomingImage[],
+  limits: ImageLimits,
+  what: string,
+): Promise<{ image: DecodedImage; note: string | null }> {
   if (images.length === 0) throw new UserError(`Please send a photo with ${what}, or reply to a photo with it.`);
   const photos = await decodeTurnPhotos(images.slice(0, 1), limits);
   if (photos.decoded.length === 0) throw new UserError(photos.refused[0].replace(/^photo 1( \([^)]*\))?: /, ''));

@@ -22,12 +22,24 @@ export interface AssistantRuntime {
 
 export async function createAssistant(settings: Settings): Promise<AssistantRuntime> {
   const store = await KeyvConceptStore.open({ directory: settings.dataDir });
-  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  const sessions = new SessionPool({
+    executionProvider: settings.executionProvider,
+    intraOpThreads: settings.intraOpThreads,
+    interOpThreads: 0,
+  });
   const heads = createConceptHeads(settings, sessions);
   const vlm = vlmFromSettings(settings, sessions);
   // Lessons make their sessions as this process does (provider, threads) and cache teaching graphs with the models.
   const imageLimits = { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels };
-  const lessons = vlm ? new EmbeddingLessons(store, vlm, settings.dataDir, { runtime: sessions.runtime, cacheDir: settings.cacheDir }, { imageLimits }) : null;
+  const lessons = vlm
+    ? new EmbeddingLessons(
+        store,
+        vlm,
+        settings.dataDir,
+        { runtime: sessions.runtime, cacheDir: settings.cacheDir },
+        { imageLimits },
+      )
+    : null;
   // Resumes unfinished lessons now; lessons for concepts taught before this VLM start in the background (the VLM loads for them).
   await lessons?.resume();
   const assistant = new Assistant({

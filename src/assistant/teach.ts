@@ -32,20 +32,45 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
   const { name: rawName, kind: statedKind } = splitTeachArgs(rest);
   const name = validateName(rawName);
   const heads = requireHeads(deps);
-  const photos = await readPhotos(deps, turn, name, `Send 1 to 4 photos of ${name} with the caption /teach ${name} (or reply to photos with it).`, options);
+  const photos = await readPhotos(
+    deps,
+    turn,
+    name,
+    `Send 1 to 4 photos of ${name} with the caption /teach ${name} (or reply to photos with it).`,
+    options,
+  );
   const existing = await deps.store.findByName(turn.scope, name);
   if (existing) assertMayChange(turn, existing, 'teach me more about');
   if (existing && statedKind && statedKind !== existing.kind) {
-    throw new UserError(`I already know ${existing.name} as ${article(existing.kind)}; forget it first to teach it as ${article(statedKind)}.`);
+    throw new UserError(
+      `I already know ${existing.name} as ${article(existing.kind)}; forget it first to teach it as ${article(statedKind)}.`,
+    );
   }
-  const kind = existing?.kind ?? statedKind ?? (await guessKind(heads, name, photos.decoded.map((p) => p.image)));
+  const kind =
+    existing?.kind ??
+    statedKind ??
+    (await guessKind(
+      heads,
+      name,
+      photos.decoded.map((p) => p.image),
+    ));
   await assertAvailable(heads, kind);
   await options.onStatus?.({ text: kind === 'person' ? `Learning ${name}'s face…` : `Learning to recognize ${name}…` });
 
   const fitted =
     kind === 'person'
-      ? await heads.teachPerson(photos.decoded.map((p) => p.image), existing?.head?.type === 'face' ? existing.head : null)
-      : await fitObject(deps, turn.scope, existing, name, photos.decoded.map((p) => p.image), []);
+      ? await heads.teachPerson(
+          photos.decoded.map((p) => p.image),
+          existing?.head?.type === 'face' ? existing.head : null,
+        )
+      : await fitObject(
+          deps,
+          turn.scope,
+          existing,
+          name,
+          photos.decoded.map((p) => p.image),
+          [],
+        );
   const { accepted, skipped } = sortOutcomes(turn, photos, fitted.outcomes);
   if (accepted.length === 0) throw new UserError(`I could not learn ${name} from these photos:\n${skipped.join('\n')}`);
   const refs = await keepPhotos(deps, turn.scope, accepted, 'example');
@@ -94,29 +119,53 @@ export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: 
   const heads = requireHeads(deps);
   const concept = await deps.store.findByName(turn.scope, name);
   if (!concept) throw new UserError(`I don't know anything called ${name} here. /concepts lists who I know.`);
-  if (concept.kind === 'person') throw new UserError(`For people, more photos of ${concept.name} help more: send them with /teach ${concept.name}.`);
+  if (concept.kind === 'person')
+    throw new UserError(`For people, more photos of ${concept.name} help more: send them with /teach ${concept.name}.`);
   assertMayChange(turn, concept, 'teach me more about');
-  const photos = await readPhotos(deps, turn, name, `Send photos of things that are not ${concept.name} with the caption /notit ${concept.name}.`, options);
+  const photos = await readPhotos(
+    deps,
+    turn,
+    name,
+    `Send photos of things that are not ${concept.name} with the caption /notit ${concept.name}.`,
+    options,
+  );
   await assertAvailable(heads, 'object');
   await options.onStatus?.({ text: `Learning what is not ${concept.name}…` });
-  const fitted = await fitObject(deps, turn.scope, concept, concept.name, [], photos.decoded.map((p) => p.image));
+  const fitted = await fitObject(
+    deps,
+    turn.scope,
+    concept,
+    concept.name,
+    [],
+    photos.decoded.map((p) => p.image),
+  );
   const refs = await keepPhotos(deps, turn.scope, photos.decoded, 'not-it');
   const record = await saveHead(deps, concept, fitted.params, refs);
-  const lines = [`Got it: I now know ${record.photos.length - examples(record).length} photo(s) that are not ${record.name}.`];
+  const lines = [
+    `Got it: I now know ${record.photos.length - examples(record).length} photo(s) that are not ${record.name}.`,
+  ];
   if (photos.refused.length > 0) lines.push(`I skipped:\n${photos.refused.join('\n')}`);
   return lines.join('\n');
 }
 
 function requireHeads(deps: TeachDeps): ConceptHeads {
-  if (!deps.heads) throw new UserError('Recognition is not set up on this assistant, so I cannot learn new people or things yet.');
+  if (!deps.heads)
+    throw new UserError('Recognition is not set up on this assistant, so I cannot learn new people or things yet.');
   return deps.heads;
 }
 
-async function readPhotos(deps: TeachDeps, turn: Turn, name: string, missingHint: string, options: TurnOptions): Promise<TurnPhotos> {
+async function readPhotos(
+  deps: TeachDeps,
+  turn: Turn,
+  name: string,
+  missingHint: string,
+  options: TurnOptions,
+): Promise<TurnPhotos> {
   if (turn.images.length === 0) throw new UserError(missingHint);
   await options.onStatus?.({ text: `Looking at ${turn.images.length} photo(s) for ${name}…` });
   const photos = await decodeTurnPhotos(turn.images, deps.imageLimits);
-  if (photos.decoded.length === 0) throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
+  if (photos.decoded.length === 0)
+    throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
   return photos;
 }
 
@@ -127,17 +176,35 @@ async function assertAvailable(heads: ConceptHeads, kind: ConceptKind): Promise<
 }
 
 /** Fits an object head on all of the concept's examples and negatives, old and new. */
-async function fitObject(deps: TeachDeps, scope: string, existing: ConceptRecord | null, name: string, newExamples: DecodedImage[], newNotIt: DecodedImage[]) {
+async function fitObject(
+  deps: TeachDeps,
+  scope: string,
+  existing: ConceptRecord | null,
+  name: string,
+  newExamples: DecodedImage[],
+  newNotIt: DecodedImage[],
+) {
   const heads = requireHeads(deps);
   const previous = existing ? await loadPhotos(deps, scope, examples(existing)) : [];
   const others = (await deps.store.list(scope)).filter((c) => c.id !== existing?.id).flatMap(examples);
   const negatives = {
-    notIt: [...(existing ? await loadPhotos(deps, scope, existing.photos.filter((p) => p.role === 'not-it')) : []), ...newNotIt],
+    notIt: [
+      ...(existing
+        ? await loadPhotos(
+            deps,
+            scope,
+            existing.photos.filter((p) => p.role === 'not-it'),
+          )
+        : []),
+      ...newNotIt,
+    ],
     otherConcepts: await loadPhotos(deps, scope, others.slice(0, MAX_NEGATIVE_PHOTOS)),
   };
   const result = await heads.teachObject([...previous, ...newExamples], negatives, seedFor(scope, name));
   // Outcomes are reported for the new photos only.
-  const outcomes = result.outcomes.filter((o) => o.index >= previous.length).map((o) => ({ ...o, index: o.index - previous.length }));
+  const outcomes = result.outcomes
+    .filter((o) => o.index >= previous.length)
+    .map((o) => ({ ...o, index: o.index - previous.length }));
   return { params: result.params, outcomes };
 }
 
@@ -145,23 +212,43 @@ function sortOutcomes(turn: Turn, photos: TurnPhotos, outcomes: readonly PhotoOu
   const label = (i: number) => photoLabel(photos.decoded[i].index, turn.images[photos.decoded[i].index].name);
   return {
     accepted: outcomes.filter((o) => o.accepted).map((o) => photos.decoded[o.index]),
-    skipped: [...photos.refused, ...outcomes.filter((o) => !o.accepted).map((o) => `${label(o.index)}: ${o.reason ?? 'not usable'}`)],
+    skipped: [
+      ...photos.refused,
+      ...outcomes.filter((o) => !o.accepted).map((o) => `${label(o.index)}: ${o.reason ?? 'not usable'}`),
+    ],
   };
 }
 
 /** Stores photos re-encoded without metadata (no GPS, no EXIF) and returns their references. */
-async function keepPhotos(deps: TeachDeps, scope: string, photos: TurnPhotos['decoded'], role: PhotoRef['role']): Promise<PhotoRef[]> {
+async function keepPhotos(
+  deps: TeachDeps,
+  scope: string,
+  photos: TurnPhotos['decoded'],
+  role: PhotoRef['role'],
+): Promise<PhotoRef[]> {
   const now = new Date().toISOString();
   const refs: PhotoRef[] = [];
   for (const photo of photos) {
     const sha256 = await deps.store.putPhoto(scope, await encodeJpeg(photo.image));
-    refs.push({ sha256, width: photo.image.width, height: photo.image.height, caption: photo.caption, role, addedAt: now });
+    refs.push({
+      sha256,
+      width: photo.image.width,
+      height: photo.image.height,
+      caption: photo.caption,
+      role,
+      addedAt: now,
+    });
   }
   return refs;
 }
 
 /** One new version: the refitted head plus the new photos (a photo already kept is not added twice). */
-function saveHead(deps: TeachDeps, concept: ConceptRecord, head: HeadParams, refs: readonly PhotoRef[]): Promise<ConceptRecord> {
+function saveHead(
+  deps: TeachDeps,
+  concept: ConceptRecord,
+  head: HeadParams,
+  refs: readonly PhotoRef[],
+): Promise<ConceptRecord> {
   return deps.store.update(concept.scope, concept.id, concept.version, (draft) => {
     draft.head = head;
     const known = new Set(draft.photos.map((p) => p.sha256));
@@ -176,7 +263,10 @@ export function examples(concept: ConceptRecord): PhotoRef[] {
 /** Person when most photos show a face; without a face detector the user has to say. */
 async function guessKind(heads: ConceptHeads, name: string, images: readonly DecodedImage[]): Promise<ConceptKind> {
   const { person } = await heads.availability();
-  if (person) throw new UserError(`I cannot recognize faces right now: ${person}\nIf ${name} is a thing or a pet, send /teach ${name} object.`);
+  if (person)
+    throw new UserError(
+      `I cannot recognize faces right now: ${person}\nIf ${name} is a thing or a pet, send /teach ${name} object.`,
+    );
   const counts = await Promise.all(images.map((image) => heads.countFaces(image)));
   return counts.filter((n) => n > 0).length * 2 > images.length ? 'person' : 'object';
 }
@@ -192,7 +282,10 @@ async function loadPhotos(deps: TeachDeps, scope: string, refs: readonly PhotoRe
 
 /** A stable seed per concept, so retraining the same photos gives the same head. */
 function seedFor(scope: string, name: string): number {
-  return createHash('sha256').update(`${scope}\u0000${conceptNameKey(name)}`).digest().readUInt32LE(0);
+  return createHash('sha256')
+    .update(`${scope}\u0000${conceptNameKey(name)}`)
+    .digest()
+    .readUInt32LE(0);
 }
 
 function article(kind: ConceptKind): string {

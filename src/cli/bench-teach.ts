@@ -28,7 +28,9 @@ const FLAGS = {
 
 function describeMemory(memory: PeakMemory | null): string {
   if (!memory) return 'not measured';
-  return memory.pssMiB === null ? `${memory.rssMiB.toFixed(0)} MiB resident` : `${memory.pssMiB.toFixed(0)} MiB proportional (${memory.rssMiB.toFixed(0)} MiB resident)`;
+  return memory.pssMiB === null
+    ? `${memory.rssMiB.toFixed(0)} MiB resident`
+    : `${memory.pssMiB.toFixed(0)} MiB proportional (${memory.rssMiB.toFixed(0)} MiB resident)`;
 }
 
 export async function benchTeachCommand(args: string[]): Promise<number> {
@@ -40,7 +42,10 @@ export async function benchTeachCommand(args: string[]): Promise<number> {
   const batch = wholeNumber(values.batch, '--batch', EMBEDDING_TRAINING.maxPhotosPerStep, 1);
   const steps = wholeNumber(values.steps, '--steps', 3, 1);
   const { settings, located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json));
-  if (!values.json) process.stderr.write(`Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), then ${steps + 1} answering forwards${values['no-memory'] ? '' : ', then peak memory in two fresh processes'}…\n`);
+  if (!values.json)
+    process.stderr.write(
+      `Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), then ${steps + 1} answering forwards${values['no-memory'] ? '' : ', then peak memory in two fresh processes'}…\n`,
+    );
   const cost = await measureTeachingCost({
     dir: located.dir,
     dtype,

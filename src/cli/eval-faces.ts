@@ -66,12 +66,18 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
   const settings = loadSettings();
   const detector = findModel('face-detection', values.detector ?? settings.faceDetector);
   const recognizer = findModel('face-recognition', values.recognizer ?? settings.faceRecognizer);
-  const threshold = values.threshold === undefined ? (settings.faceThreshold ?? recognizer.threshold) : similarity(values.threshold);
+  const threshold =
+    values.threshold === undefined ? (settings.faceThreshold ?? recognizer.threshold) : similarity(values.threshold);
   const minFace = values['min-face'] === undefined ? undefined : wholeNumber(values['min-face'], '--min-face', 0, 0);
-  const longSide = values['long-side'] === undefined ? undefined : wholeNumber(values['long-side'], '--long-side', 640, 32);
+  const longSide =
+    values['long-side'] === undefined ? undefined : wholeNumber(values['long-side'], '--long-side', 640, 32);
 
   const dataset = loadFaceDataset(positionals[0]);
-  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  const sessions = new SessionPool({
+    executionProvider: settings.executionProvider,
+    intraOpThreads: settings.intraOpThreads,
+    interOpThreads: 0,
+  });
   try {
     const head = new FaceHead({
       detector,
@@ -89,7 +95,9 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     const photos = await embedDataset(head, dataset);
     const embedSeconds = (Date.now() - started) / 1000;
     const result = evaluateFaces(head, dataset, photos, { shots, seeds, threshold });
-    const sweep = values.sweep ? defaultSweepThresholds().map((t) => evaluateFaces(head, dataset, photos, { shots, seeds, threshold: t })) : null;
+    const sweep = values.sweep
+      ? defaultSweepThresholds().map((t) => evaluateFaces(head, dataset, photos, { shots, seeds, threshold: t }))
+      : null;
     const setup = {
       dataset: dataset.root,
       detector: detector.id,
@@ -105,7 +113,12 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
         return found ? summary(found) : null;
       };
       const sweepPart = sweep
-        ? { sweep: sweep.map(summary), targetFpr: TARGET_FALSE_POSITIVE_RATE, bestUnderTargetFpr: best('falsePositiveRate'), bestUnderTargetAloneFpr: best('aloneFalsePositiveRate') }
+        ? {
+            sweep: sweep.map(summary),
+            targetFpr: TARGET_FALSE_POSITIVE_RATE,
+            bestUnderTargetFpr: best('falsePositiveRate'),
+            bestUnderTargetAloneFpr: best('aloneFalsePositiveRate'),
+          }
         : {};
       process.stdout.write(`${JSON.stringify({ ...setup, ...result, ...sweepPart })}\n`);
     } else {
@@ -118,10 +131,13 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
   }
 }
 
-
 /** Embeds every photo of the set once (identities, strangers, groups), reporting progress on stderr. */
 async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<string, EmbeddedPhoto>> {
-  const paths = [...dataset.identities.flatMap((i) => i.photos), ...dataset.strangers, ...dataset.groups.map((g) => g.path)];
+  const paths = [
+    ...dataset.identities.flatMap((i) => i.photos),
+    ...dataset.strangers,
+    ...dataset.groups.map((g) => g.path),
+  ];
   const photos = new Map<string, EmbeddedPhoto>();
   for (const [i, file] of paths.entries()) {
     if (photos.has(file)) continue;
@@ -132,7 +148,10 @@ async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<s
       throw new UserError(`Cannot read ${path.relative(dataset.root, file)}.`, { cause });
     }
     const image = await decodeImage(bytes).catch((cause: unknown) => {
-      throw new UserError(`${path.relative(dataset.root, file)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new UserError(
+        `${path.relative(dataset.root, file)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
     });
     photos.set(file, { width: image.width, height: image.height, faces: await head.embedFaces(image) });
     if (process.stderr.isTTY) process.stderr.write(`\rEmbedding faces: ${i + 1}/${paths.length}`);
@@ -156,9 +175,9 @@ function summary(r: FaceEvalResult) {
   };
 }
 
-
 function similarity(raw: string): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < -1 || value > 1) throw new UserError(`--threshold takes a cosine similarity between -1 and 1, not "${raw}".`);
+  if (!Number.isFinite(value) || value < -1 || value > 1)
+    throw new UserError(`--threshold takes a cosine similarity between -1 and 1, not "${raw}".`);
   return value;
 }

@@ -64,18 +64,32 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
   const negativeViews = wholeNumber(values['negative-views'], '--negative-views', NEGATIVE_VIEWS, 1);
   const sources = negativeSources(values.negatives);
   const normalization = (values.normalization ?? DEFAULT_NORMALIZATION) as NormalizationMode;
-  if (!NORMALIZATIONS.includes(normalization)) throw new UserError(`--normalization takes one of ${NORMALIZATIONS.join(', ')}, not "${values.normalization}".`);
+  if (!NORMALIZATIONS.includes(normalization))
+    throw new UserError(`--normalization takes one of ${NORMALIZATIONS.join(', ')}, not "${values.normalization}".`);
 
   const dataset = loadObjectDataset(positionals[0]);
   const settings = loadSettings();
-  const sessions = new SessionPool({ executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 });
+  const sessions = new SessionPool({
+    executionProvider: settings.executionProvider,
+    intraOpThreads: settings.intraOpThreads,
+    interOpThreads: 0,
+  });
   try {
     const extractor = await openImageFeatureExtractor(values.features ?? settings.imageFeatures, {
       ...resolveOptionsFrom(settings, { onProgress: process.stderr.isTTY ? terminalProgress() : undefined }),
       sessions,
     });
-    const photoCount = dataset.concepts.reduce((n, c) => n + c.photos.length, 0) + [...dataset.hardNegatives.values()].reduce((n, p) => n + p.length, 0) + dataset.random.length;
-    const features = new PhotoFeatures(extractor, new FeatureCache({ maxEntries: photoCount * Math.max(positiveViews, negativeViews) + 1, directory: values['cache-dir'] ?? null }));
+    const photoCount =
+      dataset.concepts.reduce((n, c) => n + c.photos.length, 0) +
+      [...dataset.hardNegatives.values()].reduce((n, p) => n + p.length, 0) +
+      dataset.random.length;
+    const features = new PhotoFeatures(
+      extractor,
+      new FeatureCache({
+        maxEntries: photoCount * Math.max(positiveViews, negativeViews) + 1,
+        directory: values['cache-dir'] ?? null,
+      }),
+    );
     const report = await evaluateObjectHeads(dataset, features, {
       shots,
       folds,
@@ -99,12 +113,16 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
 function negativeSources(raw: string | undefined): NegativeSource[] {
   if (raw === undefined) return [...ALL_NEGATIVE_SOURCES];
   if (raw === 'none') return [];
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!(ALL_NEGATIVE_SOURCES as readonly string[]).includes(name)) {
-      throw new UserError(`--negatives takes a comma-separated list of ${ALL_NEGATIVE_SOURCES.join(', ')}, or none; "${name}" is not one of them.`);
+      throw new UserError(
+        `--negatives takes a comma-separated list of ${ALL_NEGATIVE_SOURCES.join(', ')}, or none; "${name}" is not one of them.`,
+      );
     }
   }
   return [...new Set(names)] as NegativeSource[];
 }
-

@@ -18,7 +18,6 @@ const USAGE = `Usage: myvlm eval teach --tiny [--seed S] [--seeds N] [--steps N]
 /** Bars the issue set for the miniature experiment. */
 const BARS = { lossDrop: 0.8, recall: 0.8, unchangedWithoutConcept: 1 } as const;
 
-
 function mean(values: number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
@@ -55,7 +54,9 @@ export async function evalTeachCommand(args: string[]): Promise<number> {
     const result = await runTinyTeachExperiment({
       seed,
       steps,
-      onProgress: interactive ? (p) => process.stderr.write(`\r  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}   `) : undefined,
+      onProgress: interactive
+        ? (p) => process.stderr.write(`\r  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}   `)
+        : undefined,
     });
     if (interactive) process.stderr.write('\n');
     runs.push({ seed, ...result });
@@ -65,7 +66,12 @@ export async function evalTeachCommand(args: string[]): Promise<number> {
     recall: mean(runs.map((r) => r.recall)),
     unchangedWithoutConcept: mean(runs.map((r) => r.unchangedWithoutConcept)),
   };
-  const passed = runs.filter((r) => r.lossDrop >= BARS.lossDrop && r.recall >= BARS.recall && r.unchangedWithoutConcept >= BARS.unchangedWithoutConcept).length;
+  const passed = runs.filter(
+    (r) =>
+      r.lossDrop >= BARS.lossDrop &&
+      r.recall >= BARS.recall &&
+      r.unchangedWithoutConcept >= BARS.unchangedWithoutConcept,
+  ).length;
 
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ...summary, seeds: runs.length, passed, bars: BARS, runs }, null, 2)}\n`);

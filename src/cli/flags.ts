@@ -5,7 +5,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.ts';
 
 /** parseArgs (positionals allowed) whose unknown or malformed flags become a UserError with `usage`. */
-export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: string) {
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  usage: string,
+) {
   try {
     return parseArgs({ args, options, allowPositionals: true });
   } catch (cause) {
@@ -17,6 +21,7 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(ar
 export function wholeNumber(raw: string | undefined, flag: string, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
+  if (!Number.isInteger(value) || value < min)
+    throw new UserError(`${flag} takes a whole number of at least ${min}, not "${raw}".`);
   return value;
 }

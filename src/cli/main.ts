@@ -7,8 +7,14 @@ import { log } from '../log.ts';
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
-  start: { summary: 'start the messenger adapters from the environment, or the terminal chat', run: async (args) => (await import('./start.ts')).startCommand(args) },
-  chat: { summary: 'chat in this terminal (photos as file paths)', run: async (args) => (await import('./start.ts')).chatCommand(args) },
+  start: {
+    summary: 'start the messenger adapters from the environment, or the terminal chat',
+    run: async (args) => (await import('./start.ts')).startCommand(args),
+  },
+  chat: {
+    summary: 'chat in this terminal (photos as file paths)',
+    run: async (args) => (await import('./start.ts')).chatCommand(args),
+  },
   discord: {
     summary: 'register the Discord slash commands (`discord register [--guild <id>]`)',
     run: async (args) => {
@@ -16,12 +22,25 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
       return (await import('./start.ts')).discordRegisterCommand(args.slice(1));
     },
   },
-  models: { summary: 'list known models, or `models fetch <id>` to download one', run: async (args) => (await import('./models.ts')).modelsCommand(args) },
-  caption: { summary: 'caption a photo with a scope\'s concepts (`caption <image> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('caption', args) },
-  ask: { summary: 'ask about a photo (`ask <image> <question> [--vlm <id|dir>] [--scope <scope>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args) },
-  refer: { summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)', run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args) },
+  models: {
+    summary: 'list known models, or `models fetch <id>` to download one',
+    run: async (args) => (await import('./models.ts')).modelsCommand(args),
+  },
+  caption: {
+    summary: "caption a photo with a scope's concepts (`caption <image> [--vlm <id|dir>] [--scope <scope>]`)",
+    run: async (args) => (await import('./vlm.ts')).vlmCommand('caption', args),
+  },
+  ask: {
+    summary: 'ask about a photo (`ask <image> <question> [--vlm <id|dir>] [--scope <scope>]`)',
+    run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args),
+  },
+  refer: {
+    summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)',
+    run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args),
+  },
   teach: {
-    summary: 'teach a concept to a VLM outside any chat and print the loss (`teach <name> <photo>... --vlm <id|dir> [--dtype q4] [--steps N] [--json]`)',
+    summary:
+      'teach a concept to a VLM outside any chat and print the loss (`teach <name> <photo>... --vlm <id|dir> [--dtype q4] [--steps N] [--json]`)',
     run: async (args) => (await import('./teach.ts')).teachCommand(args),
   },
   eval: {
@@ -33,11 +52,16 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
       throw new UserError('Usage: myvlm eval faces|objects <dir> [options], or myvlm eval teach --tiny');
     },
   },
-  onnx: { summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)', run: async (args) => (await import('./onnx.ts')).onnxCommand(args) },
+  onnx: {
+    summary: 'inspect an ONNX file (`onnx inspect <file>`), or write a tiny VLM (`onnx tiny llava|minigpt-v2 <dir>`)',
+    run: async (args) => (await import('./onnx.ts')).onnxCommand(args),
+  },
   bench: {
-    summary: 'run the benchmarks (`bench [name ...]`), or measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
+    summary:
+      'run the benchmarks (`bench [name ...]`), or measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
     run: async (args) => {
-      if (args[0] === 'teach' && args.slice(1).some((a) => a.startsWith('-'))) return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
+      if (args[0] === 'teach' && args.slice(1).some((a) => a.startsWith('-')))
+        return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
       return (await import('../../bench/run.ts')).runBenchmarks(args);
     },
   },
@@ -45,7 +69,11 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  return ['Usage: myvlm <command> [options]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)].join('\n');
+  return [
+    'Usage: myvlm <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,7 +12,11 @@ import { resolveModel, resolveOptionsFrom, terminalProgress } from '../models/re
 
 const FETCH_USAGE = 'Usage: myvlm models fetch <id> [--dtype fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4]';
 
-export async function modelsCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function modelsCommand(
+  args: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const settings = loadSettings(process.env);
   const base = resolveOptionsFrom(settings);
   if (args[0] === 'fetch') {
@@ -23,8 +27,10 @@ export async function modelsCommand(args: string[], out: NodeJS.WritableStream =
     let entry = found;
     if (values.dtype !== undefined) {
       const vlm = VLM_MODELS.find((e) => e.id === id);
-      if (!vlm) throw new UserError(`${id} is not a vision-language model; --dtype picks the precision of a VLM's graphs.`);
-      if (!(vlm.dtypes as readonly string[]).includes(values.dtype)) throw new UserError(`${id} comes in ${vlm.dtypes.join(', ')}; there is no ${values.dtype} version of it.`);
+      if (!vlm)
+        throw new UserError(`${id} is not a vision-language model; --dtype picks the precision of a VLM's graphs.`);
+      if (!(vlm.dtypes as readonly string[]).includes(values.dtype))
+        throw new UserError(`${id} comes in ${vlm.dtypes.join(', ')}; there is no ${values.dtype} version of it.`);
       entry = { ...vlm, files: vlmFiles(vlm, uniformDtypes(values.dtype as VlmDtype)) };
     }
     const onLicence = (notice: LicenceNotice) => err.write(`${formatLicenceNotice(notice)}\n`);
@@ -42,7 +48,9 @@ export async function modelsCommand(args: string[], out: NodeJS.WritableStream =
         return 'missing (downloads on first use)';
       },
     );
-    const tags = [entry.testOnly ? '[test model]' : '', isResearchOnly(entry) ? '[research use only]' : ''].filter(Boolean).join(' ');
+    const tags = [entry.testOnly ? '[test model]' : '', isResearchOnly(entry) ? '[research use only]' : '']
+      .filter(Boolean)
+      .join(' ');
     out.write(`${entry.id.padEnd(28)} ${entry.task.padEnd(17)} ${status}${tags ? `  ${tags}` : ''}\n`);
   }
   return 0;

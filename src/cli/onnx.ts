@@ -61,13 +61,15 @@ export function parseTinyArgs(args: readonly string[]): { family: TinyFamily; di
     else if (arg in SIZE_FLAGS) {
       const raw = args[++i];
       const value = Number(raw);
-      if (raw === undefined || !Number.isInteger(value)) throw new UserError(`${arg} needs a whole number (got ${raw ?? 'nothing'}).`);
+      if (raw === undefined || !Number.isInteger(value))
+        throw new UserError(`${arg} needs a whole number (got ${raw ?? 'nothing'}).`);
       (options as Record<string, number>)[SIZE_FLAGS[arg]] = value;
     } else if (arg.startsWith('--')) throw new UserError(`Unknown option ${arg}.\n\n${USAGE}`);
     else positional.push(arg);
   }
   const [family, dir, ...extra] = positional;
-  if (family !== 'llava' && family !== 'minigpt-v2') throw new UserError(`Choose a family: llava or minigpt-v2 (got ${family ?? 'nothing'}).\n\n${USAGE}`);
+  if (family !== 'llava' && family !== 'minigpt-v2')
+    throw new UserError(`Choose a family: llava or minigpt-v2 (got ${family ?? 'nothing'}).\n\n${USAGE}`);
   if (!dir || extra.length > 0) throw new UserError(`onnx tiny takes one output folder.\n\n${USAGE}`);
   return { family, dir, options };
 }

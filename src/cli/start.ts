@@ -32,7 +32,13 @@ export async function chatCommand(args: string[]): Promise<number> {
     if (notice.scope === scope && terminalPrints(notice)) process.stdout.write(`… ${notice.text}\n`);
   });
   try {
-    await runTerminal({ core: runtime.assistant, input: process.stdin, output: process.stdout, scope, interactive: process.stdin.isTTY === true });
+    await runTerminal({
+      core: runtime.assistant,
+      input: process.stdin,
+      output: process.stdout,
+      scope,
+      interactive: process.stdin.isTTY === true,
+    });
   } finally {
     unsubscribe();
     await runtime.close();

@@ -68,7 +68,8 @@ export async function teachCommand(args: string[]): Promise<number> {
   }
   const [name, ...photoPaths] = positionals;
   if (!name || photoPaths.length === 0) throw new UserError(`teach needs a name and at least one photo.\n${USAGE}`);
-  if (photoPaths.length > EMBEDDING_TRAINING.maxPhotosPerStep) throw new UserError(`A lesson takes 1 to ${EMBEDDING_TRAINING.maxPhotosPerStep} photos, not ${photoPaths.length}.`);
+  if (photoPaths.length > EMBEDDING_TRAINING.maxPhotosPerStep)
+    throw new UserError(`A lesson takes 1 to ${EMBEDDING_TRAINING.maxPhotosPerStep} photos, not ${photoPaths.length}.`);
   dtypeFlag(values.dtype);
   const kind = values.kind ?? 'object';
   if (kind !== 'object' && kind !== 'person') throw new UserError(`--kind takes object or person, not "${kind}".`);
@@ -81,7 +82,13 @@ export async function teachCommand(args: string[]): Promise<number> {
     const bytes = await readFile(path.resolve(file)).catch((cause: unknown) => {
       throw new UserError(`Cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, { cause });
     });
-    photos.push({ image: await decodeImage(new Uint8Array(bytes), { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels }), caption: values.caption ?? null });
+    photos.push({
+      image: await decodeImage(new Uint8Array(bytes), {
+        maxBytes: settings.maxImageBytes,
+        maxPixels: settings.maxImagePixels,
+      }),
+      caption: values.caption ?? null,
+    });
   }
 
   const { located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json), settings);
@@ -92,11 +99,14 @@ export async function teachCommand(args: string[]): Promise<number> {
     const family = located.entry ? VLM_FAMILIES[located.entry.family] : vlm.model.family;
     const identifier = chooseIdentifier(name, kind, []);
     const training = { ...defaultTraining('caption', family, seed), steps };
-    say(`Teaching ${name} ("${identifier}") to ${located.id} (${describeDtypes(vlm.model.dtypes)}, ${family.label}, template from ${vlm.model.prompts.templateSource}) from ${photos.length} photo(s), ${steps} steps.`);
+    say(
+      `Teaching ${name} ("${identifier}") to ${located.id} (${describeDtypes(vlm.model.dtypes)}, ${family.label}, template from ${vlm.model.prompts.templateSource}) from ${photos.length} photo(s), ${steps} steps.`,
+    );
     const checkpoints: TeachReport['checkpoints'] = [];
     let sinceCheckpoint: number[] = [];
     const onEvent = (event: JobEvent) => {
-      if (event.type === 'preparing' && event.stage === 'targets') say(values.caption ? 'Using your caption as the target…' : 'Writing practice captions with the model…');
+      if (event.type === 'preparing' && event.stage === 'targets')
+        say(values.caption ? 'Using your caption as the target…' : 'Writing practice captions with the model…');
       if (event.type === 'progress') sinceCheckpoint.push(event.loss);
       if (event.type === 'checkpoint') {
         const loss = sinceCheckpoint.reduce((a, b) => a + b, 0) / Math.max(1, sinceCheckpoint.length);
@@ -105,7 +115,11 @@ export async function teachCommand(args: string[]): Promise<number> {
         say(`step ${event.step}/${steps}  loss ${loss.toFixed(4)}`);
       }
     };
-    const outcome = await teachLesson(vlm, { concept: { identifier, name, kind }, task: 'caption', training, photos }, { onEvent });
+    const outcome = await teachLesson(
+      vlm,
+      { concept: { identifier, name, kind }, task: 'caption', training, photos },
+      { onEvent },
+    );
     const report: TeachReport = {
       model: located.id,
       dir: located.dir,

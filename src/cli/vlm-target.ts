@@ -23,12 +23,18 @@ export interface VlmTarget {
 
 /** The --dtype flag, checked. */
 export function dtypeFlag(raw: string | undefined): VlmDtype | null {
-  if (raw !== undefined && !(VLM_DTYPES as readonly string[]).includes(raw)) throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${raw}".`);
+  if (raw !== undefined && !(VLM_DTYPES as readonly string[]).includes(raw))
+    throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${raw}".`);
   return (raw as VlmDtype | undefined) ?? null;
 }
 
 /** Resolves --vlm and --dtype (`quiet`: no download progress on stderr, for --json). */
-export async function vlmTarget(flags: { vlm?: string; dtype?: string }, usage: string, quiet: boolean, settings: Settings = loadSettings(process.env)): Promise<VlmTarget> {
+export async function vlmTarget(
+  flags: { vlm?: string; dtype?: string },
+  usage: string,
+  quiet: boolean,
+  settings: Settings = loadSettings(process.env),
+): Promise<VlmTarget> {
   const dtype = dtypeFlag(flags.dtype);
   const spec = flags.vlm ?? settings.vlm;
   if (!spec) throw new UserError(`Name the model with --vlm (or set MYVLM_VLM).\n${usage}`);
@@ -45,6 +51,10 @@ export async function vlmTarget(flags: { vlm?: string; dtype?: string }, usage: 
     settings,
     located,
     dtype: chosen ?? located.entry?.dtype ?? null,
-    runtime: { executionProvider: settings.executionProvider, intraOpThreads: settings.intraOpThreads, interOpThreads: 0 },
+    runtime: {
+      executionProvider: settings.executionProvider,
+      intraOpThreads: settings.intraOpThreads,
+      interOpThreads: 0,
+    },
   };
 }

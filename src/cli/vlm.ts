@@ -45,7 +45,8 @@ export function parseVlmArgs(args: readonly string[]): ParsedArgs {
     if (flag) {
       const value = flag[2] ?? args[++i];
       if (value === undefined || value === '') throw new UserError(`--${flag[1]} needs a value.`);
-      if (flag[1] === 'dtype' && !(VLM_DTYPES as readonly string[]).includes(value)) throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${value}".`);
+      if (flag[1] === 'dtype' && !(VLM_DTYPES as readonly string[]).includes(value))
+        throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${value}".`);
       flags[flag[1] as keyof ParsedArgs['flags']] = value;
     } else if (arg.startsWith('--')) {
       throw new UserError(`Unknown option ${arg}.`);
@@ -63,7 +64,10 @@ function messageFor(command: VlmCommandName, words: readonly string[]): string {
     if (rest) throw new UserError('caption takes only the image.');
     return '/caption';
   }
-  if (!rest) throw new UserError(command === 'ask' ? 'ask needs a question after the image.' : 'refer needs a name after the image.');
+  if (!rest)
+    throw new UserError(
+      command === 'ask' ? 'ask needs a question after the image.' : 'refer needs a name after the image.',
+    );
   return `/${command} ${rest}`;
 }
 
@@ -86,7 +90,9 @@ export async function vlmCommand(command: VlmCommandName, args: string[]): Promi
   }
   const imagePath = path.resolve(parsed.positional[0]);
   const bytes = await readFile(imagePath).catch((cause: unknown) => {
-    throw new UserError(`Cannot read ${imagePath}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, { cause });
+    throw new UserError(`Cannot read ${imagePath}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, {
+      cause,
+    });
   });
   const settings = loadSettings(process.env);
   if (parsed.flags.vlm) settings.vlm = parsed.flags.vlm;
@@ -96,7 +102,13 @@ export async function vlmCommand(command: VlmCommandName, args: string[]): Promi
   const runtime = await createAssistant(settings);
   try {
     const reply = await runtime.assistant.handle(
-      { scope: parsed.flags.scope ?? DEFAULT_SCOPE, user: CLI_USER, isScopeAdmin: true, text, images: [{ bytes: new Uint8Array(bytes), name: path.basename(imagePath) }] },
+      {
+        scope: parsed.flags.scope ?? DEFAULT_SCOPE,
+        user: CLI_USER,
+        isScopeAdmin: true,
+        text,
+        images: [{ bytes: new Uint8Array(bytes), name: path.basename(imagePath) }],
+      },
       { onStatus: (update) => void process.stderr.write(`… ${update.text}\n`) },
     );
     process.stdout.write(`${reply.text}\n`);

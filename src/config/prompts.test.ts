@@ -12,7 +12,7 @@ describe('teaching prompts (prompts/)', () => {
     expect(vqa.person[9]).toBe(vqa.object[9]);
   });
 
-  it('has the captioning instruction per family and the paper\'s paraphrase request', () => {
+  it("has the captioning instruction per family and the paper's paraphrase request", () => {
     const prompts = teachingPrompts();
     expect(fillConcept(prompts.captioning.llava, 'sks')).toBe('Please caption this image of sks.');
     expect(fillConcept(prompts.captioning['minigpt-v2'], 'sks')).toBe('[caption] A short image caption of sks:');

@@ -36,13 +36,15 @@ function readJson(name: string): Record<string, unknown> {
 
 function text(value: unknown, where: string, needsConcept = true): string {
   if (typeof value !== 'string' || value.trim() === '') throw new Error(`prompts/${where} must be a non-empty string`);
-  if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER)) throw new Error(`prompts/${where} must contain ${CONCEPT_PLACEHOLDER}`);
+  if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER))
+    throw new Error(`prompts/${where} must contain ${CONCEPT_PLACEHOLDER}`);
   return value;
 }
 
 function instructionList(name: string): string[] {
   const list = readJson(name).instructions;
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`prompts/${name}.json needs a non-empty "instructions" list`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new Error(`prompts/${name}.json needs a non-empty "instructions" list`);
   return list.map((v, i) => text(v, `${name}.json instruction ${i + 1}`));
 }
 
@@ -56,7 +58,10 @@ export function teachingPrompts(): TeachingPrompts {
   const paraphrase = readJson('paraphrase');
   const variations = paraphrase.variations;
   cached = {
-    captioning: { llava: text(captions?.llava, 'captioning.json llava'), 'minigpt-v2': text(captions?.['minigpt-v2'], 'captioning.json minigpt-v2') },
+    captioning: {
+      llava: text(captions?.llava, 'captioning.json llava'),
+      'minigpt-v2': text(captions?.['minigpt-v2'], 'captioning.json minigpt-v2'),
+    },
     fallbackTarget: text(captioning.fallbackTarget, 'captioning.json fallbackTarget'),
     vqa: { object: instructionList('vqa-objects'), person: instructionList('vqa-people') },
     paraphrase: {

@@ -23,7 +23,9 @@ describe('loadSettings', () => {
   });
 
   it('names the variable and the problem', () => {
-    expect(failure({ MYVLM_THREADS: 'many' }).message).toBe('MYVLM_THREADS: expected a whole number from 0 to 256, got "many"');
+    expect(failure({ MYVLM_THREADS: 'many' }).message).toBe(
+      'MYVLM_THREADS: expected a whole number from 0 to 256, got "many"',
+    );
     expect(failure({ MYVLM_EXECUTION_PROVIDER: 'tpu' }).variable).toBe('MYVLM_EXECUTION_PROVIDER');
     expect(failure({ MYVLM_OFFLINE: 'maybe' }).message).toMatch(/^MYVLM_OFFLINE: expected 1\/0/);
     expect(failure({ MYVLM_FACE_THRESHOLD: '3' }).variable).toBe('MYVLM_FACE_THRESHOLD');

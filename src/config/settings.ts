@@ -79,7 +79,8 @@ function flag(env: Env, name: string): boolean {
 function choice<T extends string>(env: Env, name: string, options: readonly T[], fallback: T): T {
   const raw = text(env, name);
   if (raw === null) return fallback;
-  if (!(options as readonly string[]).includes(raw)) throw new ConfigError(name, `expected one of ${options.join(', ')}, got "${raw}"`);
+  if (!(options as readonly string[]).includes(raw))
+    throw new ConfigError(name, `expected one of ${options.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 
@@ -88,7 +89,13 @@ function url(env: Env, name: string): string | null {
   if (raw === null) return null;
   try {
     const parsed = new URL(raw);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new Error();
+    if (
+      parsed.protocol !== 'http:' &&
+      parsed.protocol !== 'https:' &&
+      parsed.protocol !== 'ws:' &&
+      parsed.protocol !== 'wss:'
+    )
+      throw new Error();
   } catch {
     throw new ConfigError(name, `expected an http(s) or ws(s) URL, got "${raw}"`);
   }
@@ -104,15 +111,24 @@ function directory(env: Env, name: string, fallback: string | null): string | nu
 export function loadSettings(env: Env = process.env): Settings {
   const telegramToken = text(env, 'TELEGRAM_BOT_TOKEN');
   if (telegramToken !== null && !/^\d+:[\w-]{20,}$/.test(telegramToken)) {
-    throw new ConfigError('TELEGRAM_BOT_TOKEN', 'does not look like a bot token from @BotFather (digits, a colon, then at least 20 letters)');
+    throw new ConfigError(
+      'TELEGRAM_BOT_TOKEN',
+      'does not look like a bot token from @BotFather (digits, a colon, then at least 20 letters)',
+    );
   }
   const discordToken = text(env, 'DISCORD_TOKEN');
   const discordApplication = text(env, 'DISCORD_APPLICATION_ID');
   if ((discordToken === null) !== (discordApplication === null)) {
-    throw new ConfigError(discordToken ? 'DISCORD_APPLICATION_ID' : 'DISCORD_TOKEN', 'Discord needs both DISCORD_TOKEN and DISCORD_APPLICATION_ID');
+    throw new ConfigError(
+      discordToken ? 'DISCORD_APPLICATION_ID' : 'DISCORD_TOKEN',
+      'Discord needs both DISCORD_TOKEN and DISCORD_APPLICATION_ID',
+    );
   }
   if (discordApplication !== null && !/^\d{5,25}$/.test(discordApplication)) {
-    throw new ConfigError('DISCORD_APPLICATION_ID', `expected the numeric application id from the Discord developer portal, got "${discordApplication}"`);
+    throw new ConfigError(
+      'DISCORD_APPLICATION_ID',
+      `expected the numeric application id from the Discord developer portal, got "${discordApplication}"`,
+    );
   }
   return {
     dataDir: directory(env, 'MYVLM_DATA_DIR', path.join(REPO_ROOT, 'concepts')) as string,
@@ -142,7 +158,12 @@ export function loadSettings(env: Env = process.env): Settings {
       : null,
     discord:
       discordToken && discordApplication
-        ? { token: discordToken, applicationId: discordApplication, apiUrl: url(env, 'DISCORD_API_URL'), gatewayUrl: url(env, 'DISCORD_GATEWAY_URL') }
+        ? {
+            token: discordToken,
+            applicationId: discordApplication,
+            apiUrl: url(env, 'DISCORD_API_URL'),
+            gatewayUrl: url(env, 'DISCORD_GATEWAY_URL'),
+          }
         : null,
   };
 }

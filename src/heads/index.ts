@@ -52,11 +52,18 @@ export class ScopeHeads implements ConceptHeads {
     return (await this.face.get()).detect(image).then((faces) => faces.length);
   }
 
-  async teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<TeachResult<FaceHeadParams>> {
+  async teachPerson(
+    photos: readonly DecodedImage[],
+    existing: FaceHeadParams | null,
+  ): Promise<TeachResult<FaceHeadParams>> {
     return (await this.face.get()).teach(photos, existing);
   }
 
-  async teachObject(photos: readonly DecodedImage[], negatives: ObjectNegatives, seed: number): Promise<TeachResult<LinearHeadParams>> {
+  async teachObject(
+    photos: readonly DecodedImage[],
+    negatives: ObjectNegatives,
+    seed: number,
+  ): Promise<TeachResult<LinearHeadParams>> {
     const result = await (await this.object.get()).teach({ positives: photos, negatives, seed });
     return { params: result.params, outcomes: result.outcomes };
   }
@@ -64,14 +71,24 @@ export class ScopeHeads implements ConceptHeads {
   /** Runs only the heads the scope has concepts for; each computes its features of the photo once. */
   async recognize(image: DecodedImage, concepts: readonly ConceptRecord[]): Promise<Recognition> {
     const people = concepts.flatMap((c) => (c.head?.type === 'face' ? [{ conceptId: c.id, params: c.head }] : []));
-    const objects = concepts.flatMap((c) => (c.head?.type === 'linear' ? [{ conceptId: c.id, params: c.head, revision: c.version }] : []));
+    const objects = concepts.flatMap((c) =>
+      c.head?.type === 'linear' ? [{ conceptId: c.id, params: c.head, revision: c.version }] : [],
+    );
     const scope = concepts[0]?.scope ?? '';
     const [faceMatch, objectMatch] = await Promise.all([
       (await this.face.reason()) === null ? (await this.face.get()).match(image, people) : null,
-      objects.length > 0 && (await this.object.reason()) === null ? (await this.object.get()).match(image, objects, scope) : null,
+      objects.length > 0 && (await this.object.reason()) === null
+        ? (await this.object.get()).match(image, objects, scope)
+        : null,
     ]);
     return {
-      people: faceMatch?.sightings.map(({ conceptId, similarity, box, position }) => ({ conceptId, similarity, box, position })) ?? [],
+      people:
+        faceMatch?.sightings.map(({ conceptId, similarity, box, position }) => ({
+          conceptId,
+          similarity,
+          box,
+          position,
+        })) ?? [],
       objects: objectMatch?.fired.map(({ conceptId, probability }) => ({ conceptId, probability })) ?? [],
       facesFound: faceMatch?.faces.length ?? 0,
     };

@@ -64,6 +64,10 @@ export interface ConceptHeads {
   /** Faces in a photo (for guessing whether a new concept is a person). */
   countFaces(image: DecodedImage): Promise<number>;
   teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<TeachResult<FaceHeadParams>>;
-  teachObject(photos: readonly DecodedImage[], negatives: ObjectNegatives, seed: number): Promise<TeachResult<LinearHeadParams>>;
+  teachObject(
+    photos: readonly DecodedImage[],
+    negatives: ObjectNegatives,
+    seed: number,
+  ): Promise<TeachResult<LinearHeadParams>>;
   recognize(image: DecodedImage, concepts: readonly ConceptRecord[]): Promise<Recognition>;
 }

@@ -11,7 +11,9 @@ function solid(width: number, height: number, rgb: [number, number, number]): Bu
 }
 
 async function jpeg(raw: Buffer, width: number, height: number): Promise<Buffer> {
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 function crc32(bytes: Uint8Array): number {
@@ -39,7 +41,12 @@ function pngClaiming(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1024))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1024))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function refusal(bytes: Uint8Array): Promise<string> {
@@ -65,7 +72,9 @@ describe('decodeImage', () => {
   });
 
   it('refuses text renamed to .jpg', async () => {
-    expect(await refusal(new TextEncoder().encode('this is not a photo, just text\n'))).toMatch(/does not look like a photo/);
+    expect(await refusal(new TextEncoder().encode('this is not a photo, just text\n'))).toMatch(
+      /does not look like a photo/,
+    );
   });
 
   it('refuses a truncated JPEG', async () => {
@@ -86,9 +95,15 @@ describe('decodeImage', () => {
   });
 
   it('reads an animated GIF by its first frame', async () => {
-    const red = await sharp(solid(16, 16, [255, 0, 0]), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
-    const blue = await sharp(solid(16, 16, [0, 0, 255]), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
-    const gif = await sharp([red, blue], { join: { animated: true } }).gif().toBuffer();
+    const red = await sharp(solid(16, 16, [255, 0, 0]), { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toBuffer();
+    const blue = await sharp(solid(16, 16, [0, 0, 255]), { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toBuffer();
+    const gif = await sharp([red, blue], { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const image = await decodeImage(gif);
     expect([image.width, image.height, image.format]).toEqual([16, 16, 'gif']);
@@ -99,8 +114,12 @@ describe('decodeImage', () => {
   it('turns an EXIF-rotated JPEG upright', async () => {
     // Stored 40x20: left half red, right half blue; orientation 6 = display rotated 90 degrees clockwise.
     const raw = Buffer.alloc(40 * 20 * 3);
-    for (let y = 0; y < 20; y++) for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
-    const bytes = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    for (let y = 0; y < 20; y++)
+      for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
+    const bytes = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const image = await decodeImage(bytes);
     expect([image.width, image.height]).toEqual([20, 40]);
     const at = (x: number, y: number) => Array.from(image.data.subarray((y * 20 + x) * 3, (y * 20 + x) * 3 + 3));
@@ -109,7 +128,10 @@ describe('decodeImage', () => {
   });
 
   it('re-encodes teaching photos without metadata', async () => {
-    const bytes = await sharp(solid(20, 10, [10, 20, 30]), { raw: { width: 20, height: 10, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const bytes = await sharp(solid(20, 10, [10, 20, 30]), { raw: { width: 20, height: 10, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const kept = await encodeJpeg(await decodeImage(bytes));
     const meta = await sharp(kept).metadata();
     expect(meta.orientation).toBeUndefined();

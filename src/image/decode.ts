@@ -39,7 +39,10 @@ const SUPPORTED = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif']
  * Decodes any supported photo to upright RGB. Animated images give their first
  * frame; alpha is flattened onto white (what a chat shows behind a sticker).
  */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): Promise<DecodedImage> {
   if (bytes.byteLength === 0) throw new UserError('That file is empty, so there is no photo to look at.');
   if (bytes.byteLength > limits.maxBytes) {
     throw new UserError(
@@ -54,7 +57,9 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
     throw new UserError('That does not look like a photo I can read (JPEG, PNG, WebP, GIF, TIFF or AVIF).', { cause });
   }
   if (!metadata.format || !SUPPORTED.has(metadata.format)) {
-    throw new UserError(`I cannot read ${metadata.format ?? 'this'} images; send a JPEG, PNG, WebP, GIF, TIFF or AVIF photo.`);
+    throw new UserError(
+      `I cannot read ${metadata.format ?? 'this'} images; send a JPEG, PNG, WebP, GIF, TIFF or AVIF photo.`,
+    );
   }
   const width = metadata.width ?? 0;
   const height = metadata.pageHeight ?? metadata.height ?? 0;

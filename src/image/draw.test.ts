@@ -5,7 +5,9 @@ import { drawLabelledBoxes } from './draw.ts';
 describe('drawLabelledBoxes', () => {
   it('outlines the box where the coordinates say and leaves the inside untouched', async () => {
     const image = { width: 200, height: 200, data: new Uint8Array(200 * 200 * 3).fill(255) };
-    const png = await drawLabelledBoxes(image, [{ x: 50, y: 80, width: 100, height: 60, label: 'Rex', color: '#ff0000' }]);
+    const png = await drawLabelledBoxes(image, [
+      { x: 50, y: 80, width: 100, height: 60, label: 'Rex', color: '#ff0000' },
+    ]);
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([200, 200]);
     const at = (x: number, y: number) => Array.from(data.subarray((y * 200 + x) * 3, (y * 200 + x) * 3 + 3));

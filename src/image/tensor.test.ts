@@ -5,14 +5,21 @@ import { toModelInput, toPhotoPoint } from './tensor.ts';
 
 function gradient(width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set([x % 256, y % 256, 50], (y * width + x) * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) data.set([x % 256, y % 256, 50], (y * width + x) * 3);
   return { width, height, data };
 }
 
 describe('toModelInput', () => {
   it('letterboxes: scales the long side, pads right and bottom with black, maps points back', async () => {
     const input = await toModelInput(gradient(200, 100), {
-      resize: 'letterbox', width: 64, height: 64, channels: 'bgr', scale: 1, mean: [0, 0, 0], std: [1, 1, 1],
+      resize: 'letterbox',
+      width: 64,
+      height: 64,
+      channels: 'bgr',
+      scale: 1,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
     });
     expect(input.dims).toEqual([1, 3, 64, 64]);
     expect(input.transform.scaleX).toBeCloseTo(0.32);
@@ -27,7 +34,14 @@ describe('toModelInput', () => {
 
   it('centre-crops after resizing the shorter side, with mean/std normalization in RGB', async () => {
     const input = await toModelInput(gradient(100, 50), {
-      resize: 'center-crop', width: 40, height: 40, shorterSide: 50, channels: 'rgb', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+      resize: 'center-crop',
+      width: 40,
+      height: 40,
+      shorterSide: 50,
+      channels: 'rgb',
+      scale: 1 / 255,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
     });
     expect(input.dims).toEqual([1, 3, 40, 40]);
     // Crop starts at x=30 (of 100), y=5: red channel at model x=0 is (30/255-0.5)/0.5.

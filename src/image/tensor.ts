@@ -42,13 +42,22 @@ export interface ModelInput {
 }
 
 /** Resizes with sharp (libvips), returning RGB pixels. */
-export async function resizeRgb(image: RgbImage, width: number, height: number, kernel: 'linear' | 'cubic' = 'linear'): Promise<RgbImage> {
+export async function resizeRgb(
+  image: RgbImage,
+  width: number,
+  height: number,
+  kernel: 'linear' | 'cubic' = 'linear',
+): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: kernel === 'cubic' ? 'cubic' : 'linear' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 /** Places the image into a black canvas at (0, 0): padding on the right and bottom. */
@@ -74,11 +83,19 @@ export function cropRgb(image: RgbImage, left: number, top: number, width: numbe
 }
 
 /** Resizes (and pads or crops) an image the way `spec` asks, keeping the transform back to the photo. */
-export async function fitImage(image: RgbImage, spec: Preprocess): Promise<{ image: RgbImage; transform: InputTransform }> {
+export async function fitImage(
+  image: RgbImage,
+  spec: Preprocess,
+): Promise<{ image: RgbImage; transform: InputTransform }> {
   switch (spec.resize) {
     case 'stretch': {
       const resized = await resizeRgb(image, spec.width, spec.height, spec.kernel);
-      const transform = { scaleX: spec.width / image.width, scaleY: spec.height / image.height, offsetX: 0, offsetY: 0 };
+      const transform = {
+        scaleX: spec.width / image.width,
+        scaleY: spec.height / image.height,
+        offsetX: 0,
+        offsetY: 0,
+      };
       return { image: resized, transform };
     }
     case 'letterbox': {
@@ -86,7 +103,10 @@ export async function fitImage(image: RgbImage, spec: Preprocess): Promise<{ ima
       const w = Math.max(1, Math.min(spec.width, Math.round(image.width * scale)));
       const h = Math.max(1, Math.min(spec.height, Math.round(image.height * scale)));
       const resized = await resizeRgb(image, w, h, spec.kernel);
-      return { image: padRgb(resized, spec.width, spec.height), transform: { scaleX: scale, scaleY: scale, offsetX: 0, offsetY: 0 } };
+      return {
+        image: padRgb(resized, spec.width, spec.height),
+        transform: { scaleX: scale, scaleY: scale, offsetX: 0, offsetY: 0 },
+      };
     }
     case 'center-crop': {
       const shorter = spec.shorterSide ?? Math.max(spec.width, spec.height);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { base64ToFloat32, CONCEPT_FORMAT, decodeConcept, encodeConcept, float32ToBase64, StoredConceptError } from './codec.ts';
+import {
+  base64ToFloat32,
+  CONCEPT_FORMAT,
+  decodeConcept,
+  encodeConcept,
+  float32ToBase64,
+  StoredConceptError,
+} from './codec.ts';
 import type { ConceptRecord } from './concept.ts';
 
 function bitsOf(values: Float32Array): number[] {
@@ -54,9 +61,25 @@ function sampleRecord(): ConceptRecord {
       threshold: 0.5,
       trainedOn: { positives: 4, negatives: 150, steps: 500, seed: 42 },
     },
-    embeddings: { 'llava-1.6': { vector: randomFloats(4096, 1), steps: 40, finalLoss: 0.125, updatedAt: '2025-01-02T03:04:05.000Z' } },
+    embeddings: {
+      'llava-1.6': {
+        vector: randomFloats(4096, 1),
+        steps: 40,
+        finalLoss: 0.125,
+        updatedAt: '2025-01-02T03:04:05.000Z',
+      },
+    },
     facts: ['Anna is my daughter', ':base64:not really'],
-    photos: [{ sha256: 'a'.repeat(64), width: 640, height: 480, caption: null, role: 'example', addedAt: '2025-01-02T03:04:05.000Z' }],
+    photos: [
+      {
+        sha256: 'a'.repeat(64),
+        width: 640,
+        height: 480,
+        caption: null,
+        role: 'example',
+        addedAt: '2025-01-02T03:04:05.000Z',
+      },
+    ],
   };
 }
 
@@ -127,7 +150,12 @@ describe('concept codec', () => {
     const stored = JSON.parse(JSON.stringify(encodeConcept(record)));
     stored.concept.head.weight = [1, 2, 3];
     expect(() => decodeConcept(stored)).toThrow(/head\.weight/);
-    stored.concept.head = { type: 'face', recognizer: 'r', dims: 3, keys: { $f32: float32ToBase64(new Float32Array(4)) } };
+    stored.concept.head = {
+      type: 'face',
+      recognizer: 'r',
+      dims: 3,
+      keys: { $f32: float32ToBase64(new Float32Array(4)) },
+    };
     expect(() => decodeConcept(stored)).toThrow(/multiple of dims/);
   });
 

@@ -40,7 +40,8 @@ export function float32ToBase64(values: Float32Array): string {
 export function base64ToFloat32(text: string): Float32Array {
   if (!BASE64.test(text)) throw new StoredConceptError('float32 data is not valid base64');
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.length % 4 !== 0) throw new StoredConceptError(`float32 data has ${bytes.length} bytes, not a multiple of 4`);
+  if (bytes.length % 4 !== 0)
+    throw new StoredConceptError(`float32 data has ${bytes.length} bytes, not a multiple of 4`);
   const values = new Float32Array(bytes.length / 4);
   const view = Buffer.from(values.buffer);
   bytes.copy(view);
@@ -54,7 +55,9 @@ export function encodeConcept(record: ConceptRecord): StoredConcept {
   try {
     checked = parseConceptRecord(record);
   } catch (error) {
-    throw new StoredConceptError(`refusing to store a malformed concept: ${(error as Error).message}`, { cause: error });
+    throw new StoredConceptError(`refusing to store a malformed concept: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return { format: CONCEPT_FORMAT, concept: toJson(checked, 'concept') };
 }

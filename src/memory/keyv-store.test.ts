@@ -75,7 +75,9 @@ describe('KeyvConceptStore basics', () => {
     await expect(store.create(person('anna'))).rejects.toThrow(UserError);
     await expect(store.create(person('   '))).rejects.toThrow(/needs a name/);
     const bob = await store.create(person('Bob'));
-    await expect(store.update(SCOPE, bob.id, 1, (d) => void (d.name = 'ANNA'))).rejects.toThrow(/already a concept called "Anna"/);
+    await expect(store.update(SCOPE, bob.id, 1, (d) => void (d.name = 'ANNA'))).rejects.toThrow(
+      /already a concept called "Anna"/,
+    );
     const renamed = await store.update(SCOPE, anna.id, 1, (d) => void (d.name = 'Annie'));
     expect(renamed.name).toBe('Annie');
     expect(renamed.version).toBe(2);
@@ -101,7 +103,11 @@ describe('KeyvConceptStore basics', () => {
   it('keeps float data compact in the SQLite row (about 4/3 bytes per float byte)', async () => {
     const n = 100_000;
     const vector = new Float32Array(n).map((_, i) => Math.sin(i) * 1e-3);
-    await store.create(person('Big', SCOPE, { embeddings: { m: { vector, steps: 1, finalLoss: 0.5, updatedAt: new Date().toISOString() } } }));
+    await store.create(
+      person('Big', SCOPE, {
+        embeddings: { m: { vector, steps: 1, finalLoss: 0.5, updatedAt: new Date().toISOString() } },
+      }),
+    );
     await store.close();
     const raw = new KeyvSqlite({ uri: `sqlite://${path.join(dir, DATABASE_FILE)}`, table: 'concepts' });
     const [row] = (await raw.query('SELECT length(value) AS chars FROM concepts')) as Array<{ chars: number }>;
@@ -113,11 +119,20 @@ describe('KeyvConceptStore basics', () => {
   });
 
   it('refuses a record whose photo was not stored first, and id changes', async () => {
-    const ghost: PhotoRef = { sha256: 'f'.repeat(64), width: 1, height: 1, caption: null, role: 'example', addedAt: new Date().toISOString() };
+    const ghost: PhotoRef = {
+      sha256: 'f'.repeat(64),
+      width: 1,
+      height: 1,
+      caption: null,
+      role: 'example',
+      addedAt: new Date().toISOString(),
+    };
     await expect(store.create(person('Anna', SCOPE, { photos: [ghost] }))).rejects.toThrow(/putPhoto must come before/);
     expect(await store.list(SCOPE)).toEqual([]);
     const anna = await store.create(person('Anna'));
-    await expect(store.update(SCOPE, anna.id, 1, (d) => ({ ...d, id: crypto.randomUUID() }))).rejects.toThrow(/may not alter id/);
+    await expect(store.update(SCOPE, anna.id, 1, (d) => ({ ...d, id: crypto.randomUUID() }))).rejects.toThrow(
+      /may not alter id/,
+    );
     await expect(
       store.update(SCOPE, anna.id, 1, () => {
         throw new Error('head fitting failed');
@@ -171,7 +186,14 @@ describe('versioned updates', () => {
 
 describe('scope isolation', () => {
   // Scopes that LIKE patterns, prefixes or case-folding would confuse.
-  const lookalikes = [OTHER, SCOPE.toUpperCase(), 'telegram:chat:-100123', 'telegram:chat:-1001234/x', 'telegram:chat:-1001234%', 'telegram_chat:-1001234'];
+  const lookalikes = [
+    OTHER,
+    SCOPE.toUpperCase(),
+    'telegram:chat:-100123',
+    'telegram:chat:-1001234/x',
+    'telegram:chat:-1001234%',
+    'telegram_chat:-1001234',
+  ];
 
   it('hides a concept from every other scope, which can neither read nor delete it', async () => {
     const photo = await photoRef(store, SCOPE, 'isolated');
@@ -182,7 +204,9 @@ describe('scope isolation', () => {
       expect(await store.findByName(scope, 'Anna')).toBeNull();
       expect(await store.getPhoto(scope, photo.sha256)).toBeNull();
       expect(await store.forget(scope, anna.id)).toBe(false);
-      await expect(store.modify(scope, anna.id, (d) => void (d.name = 'Mallory'))).rejects.toThrow(ConceptNotFoundError);
+      await expect(store.modify(scope, anna.id, (d) => void (d.name = 'Mallory'))).rejects.toThrow(
+        ConceptNotFoundError,
+      );
     }
     const twin = await store.create(person('Anna', OTHER));
     expect(twin.id).not.toBe(anna.id);
@@ -194,7 +218,13 @@ describe('scope isolation', () => {
 describe('scopes', () => {
   it('names every scope that holds a concept, once each, lookalikes apart, until its last concept is forgotten', async () => {
     expect(await store.scopes()).toEqual([]);
-    const others = [OTHER, 'telegram:chat:-1001234/x', 'telegram:chat:-1001234%', 'telegram:chat:-100123', 'terminal:ø ünï'];
+    const others = [
+      OTHER,
+      'telegram:chat:-1001234/x',
+      'telegram:chat:-1001234%',
+      'telegram:chat:-100123',
+      'terminal:ø ünï',
+    ];
     const anna = await store.create(person('Anna'));
     const bob = await store.create(person('Bob'));
     for (const scope of others) await store.create(person('Anna', scope));
@@ -214,7 +244,9 @@ describe('scopes', () => {
 
 describe('forget', () => {
   const NAME = 'Zebulon Quartzfeather';
-  const pattern = new Float32Array([1234.5677490234375, -0.0078125, 3.14159274101257, 271828.1875, 0.3333333432674408, 17.25]);
+  const pattern = new Float32Array([
+    1234.5677490234375, -0.0078125, 3.14159274101257, 271828.1875, 0.3333333432674408, 17.25,
+  ]);
 
   function traces(content: Buffer): string[] {
     const found: string[] = [];
@@ -332,7 +364,11 @@ describe('crashes between writes', () => {
     const bob = await store.create(person('Bob'));
     await store.close();
     const raw = new KeyvSqlite({ uri: `sqlite://${path.join(dir, DATABASE_FILE)}`, table: 'concepts' });
-    await raw.query(`UPDATE concepts SET value = ? WHERE key LIKE ?`, '{"value":{"format":1,"concept":{"id":7}}}', `%${bob.id}`);
+    await raw.query(
+      `UPDATE concepts SET value = ? WHERE key LIKE ?`,
+      '{"value":{"format":1,"concept":{"id":7}}}',
+      `%${bob.id}`,
+    );
     await raw.disconnect();
     store = await KeyvConceptStore.open({ directory: dir });
     expect(await store.list(SCOPE)).toEqual([anna]);

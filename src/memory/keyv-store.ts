@@ -130,7 +130,8 @@ export class KeyvConceptStore implements ConceptStore {
     this.check(scope);
     const { records } = await this.readScope(scope);
     return records.sort(
-      (a, b) => compare(conceptNameKey(a.name), conceptNameKey(b.name)) || compare(a.name, b.name) || compare(a.id, b.id),
+      (a, b) =>
+        compare(conceptNameKey(a.name), conceptNameKey(b.name)) || compare(a.name, b.name) || compare(a.id, b.id),
     );
   }
 
@@ -225,7 +226,12 @@ export class KeyvConceptStore implements ConceptStore {
   }
 
   /** The read-check-write of one update; the caller holds the scope lock. */
-  private async apply(scope: Scope, id: string, expectedVersion: number | null, change: ConceptChange): Promise<ConceptRecord> {
+  private async apply(
+    scope: Scope,
+    id: string,
+    expectedVersion: number | null,
+    change: ConceptChange,
+  ): Promise<ConceptRecord> {
     const current = await this.readOne(scope, id);
     if (!current) throw new ConceptNotFoundError(id);
     if (expectedVersion !== null && current.version !== expectedVersion) {
@@ -250,7 +256,8 @@ export class KeyvConceptStore implements ConceptStore {
 
   private check(scope: Scope): void {
     if (this.closed) throw new Error('the concept store is closed');
-    if (typeof scope !== 'string' || scope.length === 0) throw new TypeError('a concept store call needs a non-empty scope');
+    if (typeof scope !== 'string' || scope.length === 0)
+      throw new TypeError('a concept store call needs a non-empty scope');
   }
 
   private async readOne(scope: Scope, id: string): Promise<ConceptRecord | null> {

@@ -32,7 +32,10 @@ export function parseConceptRecord(value: unknown): ConceptRecord {
     version: integer(o.version, 'version', 1),
     head: o.head === null ? null : head(o.head),
     embeddings: Object.fromEntries(
-      Object.entries(object(o.embeddings, 'embeddings')).map(([model, e]) => [model, embedding(e, `embeddings.${model}`)]),
+      Object.entries(object(o.embeddings, 'embeddings')).map(([model, e]) => [
+        model,
+        embedding(e, `embeddings.${model}`),
+      ]),
     ),
     facts: list(o.facts, 'facts').map((fact, i) => text(fact, `facts[${i}]`, true)),
     photos: list(o.photos, 'photos').map((p, i) => photo(p, `photos[${i}]`)),
@@ -95,14 +98,20 @@ function embedding(value: unknown, path: string): ConceptEmbedding {
 
 function photo(value: unknown, path: string): PhotoRef {
   const o = object(value, path);
-  if (typeof o.sha256 !== 'string' || !SHA256.test(o.sha256)) throw new Error(`${path}.sha256 is not a lowercase hex sha256`);
+  if (typeof o.sha256 !== 'string' || !SHA256.test(o.sha256))
+    throw new Error(`${path}.sha256 is not a lowercase hex sha256`);
   return {
     sha256: o.sha256,
     width: integer(o.width, `${path}.width`, 1),
     height: integer(o.height, `${path}.height`, 1),
     caption: o.caption === null ? null : text(o.caption, `${path}.caption`, true),
     // Records written before roles existed hold examples only.
-    role: o.role === undefined || o.role === 'example' ? 'example' : o.role === 'not-it' ? 'not-it' : fail(`${path}.role is not "example" or "not-it"`),
+    role:
+      o.role === undefined || o.role === 'example'
+        ? 'example'
+        : o.role === 'not-it'
+          ? 'not-it'
+          : fail(`${path}.role is not "example" or "not-it"`),
     addedAt: timestamp(o.addedAt, `${path}.addedAt`),
   };
 }
@@ -151,12 +160,14 @@ function boolean(value: unknown, path: string): boolean {
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: string): T {
-  if (!allowed.includes(value as T)) throw new Error(`${path} is ${JSON.stringify(value)}, expected one of ${allowed.join(', ')}`);
+  if (!allowed.includes(value as T))
+    throw new Error(`${path} is ${JSON.stringify(value)}, expected one of ${allowed.join(', ')}`);
   return value as T;
 }
 
 function floats(value: unknown, path: string, length?: number): Float32Array {
   if (!(value instanceof Float32Array)) throw new Error(`${path} is not a Float32Array`);
-  if (length !== undefined && value.length !== length) throw new Error(`${path} has ${value.length} values, expected ${length}`);
+  if (length !== undefined && value.length !== length)
+    throw new Error(`${path} has ${value.length} values, expected ${length}`);
   return value;
 }

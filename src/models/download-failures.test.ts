@@ -10,7 +10,8 @@ import { resolveModel, type ResolveOptions } from './resolve.ts';
 
 const { bytes: payload, sha256 } = fakeWeights(20_000, 7);
 
-const hubEntry = (repo: string, revision = 'main'): ModelEntryBase => toyHubEntry({ path: 'model.onnx', bytes: payload.length, sha256 }, repo, revision);
+const hubEntry = (repo: string, revision = 'main'): ModelEntryBase =>
+  toyHubEntry({ path: 'model.onnx', bytes: payload.length, sha256 }, repo, revision);
 
 let hub: FakeHub;
 /** A second origin, standing in for the CDN the hub redirects large files to. */
@@ -26,8 +27,10 @@ beforeAll(async () => {
     '/someone/forbidden/resolve/main/model.onnx': (_req, res) => void res.writeHead(403).end(),
     '/someone/down/resolve/main/model.onnx': (_req, res) => void res.writeHead(503).end(),
     '/someone/busy/resolve/main/model.onnx': (_req, res) => void res.writeHead(429).end(),
-    '/someone/redirected/resolve/main/model.onnx': (_req, res) => void res.writeHead(302, { location: `${cdn.origin}/blobs/model.onnx` }).end(),
-    '/someone/local-redirect/resolve/main/model.onnx': (_req, res) => void res.writeHead(307, { location: '/someone/gated/resolve/main/model.onnx' }).end(),
+    '/someone/redirected/resolve/main/model.onnx': (_req, res) =>
+      void res.writeHead(302, { location: `${cdn.origin}/blobs/model.onnx` }).end(),
+    '/someone/local-redirect/resolve/main/model.onnx': (_req, res) =>
+      void res.writeHead(307, { location: '/someone/gated/resolve/main/model.onnx' }).end(),
     // Accepts the request and never answers.
     '/someone/silent/resolve/main/model.onnx': () => undefined,
     // Sends the headers and a first chunk, then nothing more.
@@ -52,9 +55,18 @@ afterAll(async () => {
 
 const temp = () => mkdtempSync(path.join(tmpdir(), 'myvlm-download-'));
 
-async function failure(repo: string, options: Partial<ResolveOptions> = {}, revision = 'main'): Promise<{ error: Error; cacheDir: string }> {
+async function failure(
+  repo: string,
+  options: Partial<ResolveOptions> = {},
+  revision = 'main',
+): Promise<{ error: Error; cacheDir: string }> {
   const cacheDir = temp();
-  const error = await resolveModel(hubEntry(repo, revision), { cacheDir, allowDownload: true, hubEndpoint: hub.origin, ...options }).then(
+  const error = await resolveModel(hubEntry(repo, revision), {
+    cacheDir,
+    allowDownload: true,
+    hubEndpoint: hub.origin,
+    ...options,
+  }).then(
     () => new Error('resolved, but a failure was expected'),
     (e: unknown) => e as Error,
   );
@@ -89,7 +101,9 @@ describe('download failures each say whose problem it is', () => {
     expect(error).toBeInstanceOf(UserError);
     expect(error).not.toBeInstanceOf(ModelMissingError);
     expect(error.message).toMatch(/HTTP 404/);
-    expect(error.message).toMatch(/model\.onnx in someone\/missing at revision 0123456789abcdef0123456789abcdef01234567/);
+    expect(error.message).toMatch(
+      /model\.onnx in someone\/missing at revision 0123456789abcdef0123456789abcdef01234567/,
+    );
     expect(error.message).toMatch(/problem with the registry entry/);
     expect(error.message).not.toMatch(/offline/);
   });
@@ -130,14 +144,18 @@ describe('download timeouts', () => {
     const { error } = await failure('someone/silent', { connectTimeoutMs: 150, idleTimeoutMs: 60_000 });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(UserError);
-    expect(error.message).toMatch(/No response from 127\.0\.0\.1:\d+ within 150 ms while starting the download of toy-model\/model\.onnx/);
+    expect(error.message).toMatch(
+      /No response from 127\.0\.0\.1:\d+ within 150 ms while starting the download of toy-model\/model\.onnx/,
+    );
   });
 
   it('no bytes for the idle timeout while streaming aborts and deletes the part file', async () => {
     const started = Date.now();
     const { error, cacheDir } = await failure('someone/stalled', { connectTimeoutMs: 60_000, idleTimeoutMs: 150 });
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(error.message).toMatch(/download of toy-model\/model\.onnx stalled: no data from 127\.0\.0\.1:\d+ for 150 ms/);
+    expect(error.message).toMatch(
+      /download of toy-model\/model\.onnx stalled: no data from 127\.0\.0\.1:\d+ for 150 ms/,
+    );
     expect(leftovers(cacheDir)).toEqual([]);
   });
 });
@@ -145,12 +163,24 @@ describe('download timeouts', () => {
 describe('HF_TOKEN', () => {
   it('is sent to the hub, opens a gated repository, and is not passed on to the host it redirects to', async () => {
     const cacheDir = temp();
-    const resolved = await resolveModel(hubEntry('someone/redirected'), { cacheDir, allowDownload: true, hubEndpoint: hub.origin, hubToken: 'hf_good' });
+    const resolved = await resolveModel(hubEntry('someone/redirected'), {
+      cacheDir,
+      allowDownload: true,
+      hubEndpoint: hub.origin,
+      hubToken: 'hf_good',
+    });
     expect(readFileSync(resolved.files['model.onnx'])).toEqual(payload);
-    expect(hub.requests.filter((r) => r.url === '/someone/redirected/resolve/main/model.onnx').at(-1)?.authorization).toBe('Bearer hf_good');
+    expect(
+      hub.requests.filter((r) => r.url === '/someone/redirected/resolve/main/model.onnx').at(-1)?.authorization,
+    ).toBe('Bearer hf_good');
     expect(cdn.requests.at(-1)).toEqual({ url: '/blobs/model.onnx', authorization: null });
 
-    const gated = await resolveModel(hubEntry('someone/local-redirect'), { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin, hubToken: 'hf_good' });
+    const gated = await resolveModel(hubEntry('someone/local-redirect'), {
+      cacheDir: temp(),
+      allowDownload: true,
+      hubEndpoint: hub.origin,
+      hubToken: 'hf_good',
+    });
     expect(readFileSync(gated.files['model.onnx'])).toEqual(payload);
   });
 

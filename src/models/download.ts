@@ -119,7 +119,10 @@ export async function downloadFile(request: DownloadRequest): Promise<void> {
   }
 
   const digest = hash.digest('hex');
-  if ((file.bytes !== undefined && receivedBytes !== file.bytes) || (file.sha256 !== undefined && digest !== file.sha256)) {
+  if (
+    (file.bytes !== undefined && receivedBytes !== file.bytes) ||
+    (file.sha256 !== undefined && digest !== file.sha256)
+  ) {
     await rm(partial, { force: true });
     throw new UserError(
       `The download of ${request.label} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted; try again.`,
@@ -145,7 +148,11 @@ async function fetchFollowingRedirects(request: DownloadRequest, signal: AbortSi
     const location = response.headers.get('location');
     if (response.status < 300 || response.status >= 400 || location === null) return response;
     await response.body?.cancel().catch(() => undefined);
-    if (hop >= MAX_REDIRECTS) throw new TransferError('http', `more than ${MAX_REDIRECTS} redirects`, { status: response.status, host: url.host });
+    if (hop >= MAX_REDIRECTS)
+      throw new TransferError('http', `more than ${MAX_REDIRECTS} redirects`, {
+        status: response.status,
+        host: url.host,
+      });
     url = new URL(location, url);
   }
 }
@@ -187,7 +194,11 @@ function httpError(status: number, url: string, host: string): TransferError {
 
 function timeoutError(kind: 'connect-timeout' | 'idle-timeout', request: DownloadRequest, host: string): TransferError {
   const ms = kind === 'connect-timeout' ? request.connectTimeoutMs : request.idleTimeoutMs;
-  return new TransferError(kind, `${kind === 'connect-timeout' ? 'no response' : 'no data'} from ${host} for ${ms} ms`, { host, timeoutMs: ms });
+  return new TransferError(
+    kind,
+    `${kind === 'connect-timeout' ? 'no response' : 'no data'} from ${host} for ${ms} ms`,
+    { host, timeoutMs: ms },
+  );
 }
 
 /** DNS, refused, reset and other socket failures: the machine cannot reach the server. */

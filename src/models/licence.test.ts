@@ -27,14 +27,16 @@ describe('licence notices', () => {
     const notice = licenceNotice(findModel('vlm', 'llava-interleave-qwen-0.5b'));
     expect(notice.researchOnly).toBe(true);
     expect(notice.licence).toMatch(/Tongyi Qianwen research licence/);
-    expect(formatLicenceNotice(notice)).toMatch(/^Licence of llava-interleave-qwen-0\.5b: Tongyi Qianwen research licence .*\nWarning: llava-interleave-qwen-0\.5b is licensed for research and evaluation only: do not use it in a commercial product or service/);
+    expect(formatLicenceNotice(notice)).toMatch(
+      /^Licence of llava-interleave-qwen-0\.5b: Tongyi Qianwen research licence .*\nWarning: llava-interleave-qwen-0\.5b is licensed for research and evaluation only: do not use it in a commercial product or service/,
+    );
   });
 
   it('name the permissive alternative of a research-only model, and none for permissive ones', () => {
     const research = { ...base, licenceUse: 'research-only' as const, alternative: 'toy-apache (Apache-2.0)' };
     expect(formatLicenceNotice(licenceNotice(research)).split('\n')).toEqual([
       'Licence of toy: Apache-2.0.',
-      'Warning: toy is licensed for research and evaluation only: do not use it in a commercial product or service without the licensor\'s permission.',
+      "Warning: toy is licensed for research and evaluation only: do not use it in a commercial product or service without the licensor's permission.",
       'Permissive alternative: toy-apache (Apache-2.0)',
     ]);
     expect(formatLicenceNotice(licenceNotice({ ...base, alternative: 'ignored' }))).toBe('Licence of toy: Apache-2.0.');

@@ -57,7 +57,12 @@ describe('resolveModel', () => {
   it('downloads from the hub into the cache with progress, verifying size and sha256', async () => {
     const cacheDir = temp();
     const progress: DownloadProgress[] = [];
-    const resolved = await resolveModel(entry(), { cacheDir, allowDownload: true, hubEndpoint: hub.origin, onProgress: (p) => progress.push(p) });
+    const resolved = await resolveModel(entry(), {
+      cacheDir,
+      allowDownload: true,
+      hubEndpoint: hub.origin,
+      onProgress: (p) => progress.push(p),
+    });
     expect(readFileSync(resolved.files['onnx/model.onnx'])).toEqual(payload);
     expect(progress.at(-1)).toMatchObject({ receivedBytes: payload.length, totalBytes: payload.length });
     expect(partFiles(path.join(cacheDir, 'toy-model', 'onnx'))).toEqual([]);
@@ -66,7 +71,9 @@ describe('resolveModel', () => {
   it('deletes a corrupt download and says so', async () => {
     const cacheDir = temp();
     const corrupt = entry({ source: { kind: 'hub', repo: 'someone/corrupt', revision: 'main' } });
-    const error = await resolveModel(corrupt, { cacheDir, allowDownload: true, hubEndpoint: hub.origin }).catch((e: unknown) => e);
+    const error = await resolveModel(corrupt, { cacheDir, allowDownload: true, hubEndpoint: hub.origin }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(/corrupt/);
     expect(existsSync(path.join(cacheDir, 'toy-model', 'onnx/model.onnx'))).toBe(false);
@@ -75,7 +82,9 @@ describe('resolveModel', () => {
 
   it('offline, names the missing files and where to put them without any request', async () => {
     const before = hub.requests.length;
-    const error = await resolveModel(entry(), { cacheDir: temp(), modelsDir: '/nowhere', allowDownload: false }).catch((e: unknown) => e);
+    const error = await resolveModel(entry(), { cacheDir: temp(), modelsDir: '/nowhere', allowDownload: false }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ModelMissingError);
     expect((error as Error).message).toMatch(/onnx\/model\.onnx/);
     expect((error as Error).message).toMatch(/MYVLM_MODELS_DIR/);
@@ -84,7 +93,9 @@ describe('resolveModel', () => {
 
   it('never downloads models whose licence requires manual placement', async () => {
     const manual = entry({ source: { kind: 'manual', instructions: 'Unzip buffalo_l.zip into <models dir>/toy.' } });
-    const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin }).catch((e: unknown) => e);
+    const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/Unzip buffalo_l\.zip/);
   });
 
@@ -121,26 +132,41 @@ describe('licence notice', () => {
       cacheDir: temp(),
       allowDownload: true,
       hubEndpoint: hub.origin,
-      onLicence: (notice) => notices.push({ notice, requestsSoFar: requestsFor('/someone/toy/resolve/main/onnx/model.onnx') }),
+      onLicence: (notice) =>
+        notices.push({ notice, requestsSoFar: requestsFor('/someone/toy/resolve/main/onnx/model.onnx') }),
     });
     expect(notices).toHaveLength(1);
     expect(notices[0].requestsSoFar).toBe(before);
-    expect(notices[0].notice).toMatchObject({ modelId: 'toy-research', licence: 'Tongyi Qianwen research licence', researchOnly: true, alternative: 'toy-apache (Apache-2.0, same family)' });
+    expect(notices[0].notice).toMatchObject({
+      modelId: 'toy-research',
+      licence: 'Tongyi Qianwen research licence',
+      researchOnly: true,
+      alternative: 'toy-apache (Apache-2.0, same family)',
+    });
     expect(notices[0].notice.warning).toMatch(/research and evaluation only.*commercial/);
   });
 
   it('is plain for permissive licences and not repeated once the files are here', async () => {
     const cacheDir = temp();
     const notices: LicenceNotice[] = [];
-    const options = { cacheDir, allowDownload: true, hubEndpoint: hub.origin, onLicence: (n: LicenceNotice) => notices.push(n) };
+    const options = {
+      cacheDir,
+      allowDownload: true,
+      hubEndpoint: hub.origin,
+      onLicence: (n: LicenceNotice) => notices.push(n),
+    };
     await resolveModel(entry({ licenceUse: 'permissive', alternative: 'unused' }), options);
     await resolveModel(entry({ licenceUse: 'permissive' }), options);
-    expect(notices).toEqual([{ modelId: 'toy-model', licence: 'MIT', researchOnly: false, warning: null, alternative: null }]);
+    expect(notices).toEqual([
+      { modelId: 'toy-model', licence: 'MIT', researchOnly: false, warning: null, alternative: null },
+    ]);
   });
 
   it('is not given offline, when nothing is downloaded', async () => {
     const notices: LicenceNotice[] = [];
-    await resolveModel(entry(), { cacheDir: temp(), allowDownload: false, onLicence: (n) => notices.push(n) }).catch(() => undefined);
+    await resolveModel(entry(), { cacheDir: temp(), allowDownload: false, onLicence: (n) => notices.push(n) }).catch(
+      () => undefined,
+    );
     expect(notices).toEqual([]);
   });
 });

@@ -51,7 +51,14 @@ export function resolveOptionsFrom(
   settings: Pick<Settings, 'modelsDir' | 'cacheDir' | 'offline' | 'hubEndpoint' | 'hubToken'>,
   extra: Pick<ResolveOptions, 'onProgress' | 'onLicence'> = {},
 ): ResolveOptions {
-  return { modelsDir: settings.modelsDir, cacheDir: settings.cacheDir, allowDownload: !settings.offline, hubEndpoint: settings.hubEndpoint, hubToken: settings.hubToken, ...extra };
+  return {
+    modelsDir: settings.modelsDir,
+    cacheDir: settings.cacheDir,
+    allowDownload: !settings.offline,
+    hubEndpoint: settings.hubEndpoint,
+    hubToken: settings.hubToken,
+    ...extra,
+  };
 }
 
 export interface ResolvedModel {
@@ -72,7 +79,11 @@ export async function resolveModel(entry: ModelEntryBase, options: ResolveOption
   const hint = placementHint(entry, candidates);
   const where = lookedIn(entry, candidates);
   if (!options.allowDownload || entry.source.kind === 'manual' || entry.source.kind === 'generated') {
-    throw new ModelMissingError(entry.id, missing.map((f) => f.path), hint);
+    throw new ModelMissingError(
+      entry.id,
+      missing.map((f) => f.path),
+      hint,
+    );
   }
   announceLicence(entry, options);
   const hubEndpoint = (options.hubEndpoint ?? 'https://huggingface.co').replace(/\/$/, '');
@@ -86,13 +97,22 @@ export async function resolveModel(entry: ModelEntryBase, options: ResolveOption
         target,
         file,
         label: `${entry.id}/${file.path}`,
-        auth: entry.source.kind === 'hub' && options.hubToken ? { origin: new URL(hubEndpoint).origin, token: options.hubToken } : null,
+        auth:
+          entry.source.kind === 'hub' && options.hubToken
+            ? { origin: new URL(hubEndpoint).origin, token: options.hubToken }
+            : null,
         connectTimeoutMs: options.connectTimeoutMs ?? DOWNLOAD_CONNECT_TIMEOUT_MS,
         idleTimeoutMs: options.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS,
-        onBytes: (receivedBytes, totalBytes) => report({ modelId: entry.id, file: file.path, receivedBytes, totalBytes }),
+        onBytes: (receivedBytes, totalBytes) =>
+          report({ modelId: entry.id, file: file.path, receivedBytes, totalBytes }),
       });
     }).catch((cause: unknown) => {
-      throw downloadFailure(entry, file, url, cause, { hint, where, missing: missing.map((f) => f.path), tokenSent: Boolean(options.hubToken) });
+      throw downloadFailure(entry, file, url, cause, {
+        hint,
+        where,
+        missing: missing.map((f) => f.path),
+        tokenSent: Boolean(options.hubToken),
+      });
     });
   }
   return locate(cache, entry.files);
@@ -115,7 +135,9 @@ async function downloadShared(
   if (!flight) {
     const listeners = new Set<(progress: DownloadProgress) => void>();
     // Another process may have finished it while this one looked at the other files.
-    const run = existsSync(target) ? Promise.resolve() : start((progress) => listeners.forEach((listener) => listener(progress)));
+    const run = existsSync(target)
+      ? Promise.resolve()
+      : start((progress) => listeners.forEach((listener) => listener(progress)));
     const promise = run.finally(() => inFlight.delete(target));
     flight = { promise, listeners };
     inFlight.set(target, flight);
@@ -148,7 +170,11 @@ function downloadFailure(
   if (cause instanceof UserError) return cause;
   const label = `${entry.id}/${file.path}`;
   if (!(cause instanceof TransferError)) {
-    return new ModelMissingError(entry.id, context.missing, `Downloading ${url} failed (${describe(cause)}); are you offline? ${context.hint}`);
+    return new ModelMissingError(
+      entry.id,
+      context.missing,
+      `Downloading ${url} failed (${describe(cause)}); are you offline? ${context.hint}`,
+    );
   }
   const { status, host, code } = cause.detail;
   const where =
@@ -171,7 +197,10 @@ function downloadFailure(
         { cause },
       );
     case 'server':
-      return new UserError(`${host} answered HTTP ${status} for ${label}: a problem on the server's side. Try again in a while, or place the files yourself. ${context.where}`, { cause });
+      return new UserError(
+        `${host} answered HTTP ${status} for ${label}: a problem on the server's side. Try again in a while, or place the files yourself. ${context.where}`,
+        { cause },
+      );
     case 'http':
       return new UserError(
         status === 429
@@ -190,7 +219,11 @@ function downloadFailure(
         { cause },
       );
     case 'network':
-      return new ModelMissingError(entry.id, context.missing, `Could not reach ${host} (${networkPhrase(code, cause.message)}): are you offline? ${context.hint}`);
+      return new ModelMissingError(
+        entry.id,
+        context.missing,
+        `Could not reach ${host} (${networkPhrase(code, cause.message)}): are you offline? ${context.hint}`,
+      );
   }
 }
 

@@ -29,7 +29,9 @@ export function assertProviderAvailable(provider: ExecutionProvider): void {
   if (provider === 'cpu') return;
   const backends = ort.listSupportedBackends().map((b) => b.name);
   if (!backends.includes(provider)) {
-    throw new UserError(`The ${provider} execution provider is not available (this build has: ${backends.join(', ')}). ${GPU_HINTS[provider]}`);
+    throw new UserError(
+      `The ${provider} execution provider is not available (this build has: ${backends.join(', ')}). ${GPU_HINTS[provider]}`,
+    );
   }
 }
 
@@ -56,7 +58,8 @@ export interface GraphOptions {
 
 /** Session options for a runtime and one graph: what every session of the process is created with. */
 export function sessionOptions(runtime: RuntimeOptions, graph: GraphOptions = {}): ort.InferenceSession.SessionOptions {
-  const providers: ort.InferenceSession.ExecutionProviderConfig[] = runtime.executionProvider === 'cpu' ? ['cpu'] : [runtime.executionProvider, 'cpu'];
+  const providers: ort.InferenceSession.ExecutionProviderConfig[] =
+    runtime.executionProvider === 'cpu' ? ['cpu'] : [runtime.executionProvider, 'cpu'];
   return {
     executionProviders: providers,
     graphOptimizationLevel: graph.optimization ?? 'all',
@@ -91,7 +94,10 @@ export class SessionPool {
         const provider = this.runtime.executionProvider;
         // A build that lists a GPU provider whose libraries were never installed (ONNXRUNTIME_NODE_INSTALL=skip) fails only here.
         if (provider !== 'cpu' && /Failed to load (shared )?library|providers_|AppendExecutionProvider/.test(detail)) {
-          throw new UserError(`The ${provider} execution provider is not available here: ONNX Runtime could not load its libraries. ${GPU_HINTS[provider]}`, { cause });
+          throw new UserError(
+            `The ${provider} execution provider is not available here: ONNX Runtime could not load its libraries. ${GPU_HINTS[provider]}`,
+            { cause },
+          );
         }
         throw new UserError(`Could not load the model file ${modelPath}: ${detail}`, { cause });
       });

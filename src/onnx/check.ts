@@ -17,7 +17,8 @@ export function validateGraph(graph: OnnxGraph, outerScope: ReadonlySet<string> 
   const defined = new Set<string>(outerScope);
   for (const input of graph.inputs) defined.add(input.name);
   for (const t of graph.initializers) {
-    if (defined.has(t.name ?? '') && !graph.inputs.some((i) => i.name === t.name)) problems.push(`${label}: initializer "${t.name}" shadows another value.`);
+    if (defined.has(t.name ?? '') && !graph.inputs.some((i) => i.name === t.name))
+      problems.push(`${label}: initializer "${t.name}" shadows another value.`);
     defined.add(t.name ?? '');
   }
   let order: ReturnType<OnnxGraph['topologicalOrder']>;
@@ -29,23 +30,34 @@ export function validateGraph(graph: OnnxGraph, outerScope: ReadonlySet<string> 
   const produced = new Set<string>();
   for (const node of order) {
     const who = `node "${node.name || node.opType}" (${node.opType})`;
-    for (const input of node.inputs) if (input && !defined.has(input)) problems.push(`${label}: ${who} reads "${input}", which nothing defines.`);
-    if (graph.opsetVersion(node.domain) === undefined) problems.push(`${label}: ${who} uses domain "${node.domain || 'ai.onnx'}", which the model does not import.`);
+    for (const input of node.inputs)
+      if (input && !defined.has(input)) problems.push(`${label}: ${who} reads "${input}", which nothing defines.`);
+    if (graph.opsetVersion(node.domain) === undefined)
+      problems.push(`${label}: ${who} uses domain "${node.domain || 'ai.onnx'}", which the model does not import.`);
     for (const output of node.outputs) {
       if (!output) continue;
-      if (produced.has(output) || (defined.has(output) && !outerScope.has(output))) problems.push(`${label}: "${output}" is computed twice (again by ${who}).`);
+      if (produced.has(output) || (defined.has(output) && !outerScope.has(output)))
+        problems.push(`${label}: "${output}" is computed twice (again by ${who}).`);
       produced.add(output);
       defined.add(output);
     }
     for (const { graph: sub } of node.graphAttributes()) {
-      problems.push(...validateGraph(new OnnxGraph(sub, { opsets: { opsetVersion: (d) => graph.opsetVersion(d) } }), defined, false));
+      problems.push(
+        ...validateGraph(
+          new OnnxGraph(sub, { opsets: { opsetVersion: (d) => graph.opsetVersion(d) } }),
+          defined,
+          false,
+        ),
+      );
     }
   }
   for (const output of graph.outputs) {
     if (!defined.has(output.name)) problems.push(`${label}: output "${output.name}" is never computed.`);
     if (isMain && !output.elementType) problems.push(`${label}: output "${output.name}" has no declared type.`);
   }
-  if (isMain) for (const input of graph.feedInputs) if (!input.elementType) problems.push(`${label}: input "${input.name}" has no declared type.`);
+  if (isMain)
+    for (const input of graph.feedInputs)
+      if (!input.elementType) problems.push(`${label}: input "${input.name}" has no declared type.`);
   return problems;
 }
 
@@ -78,10 +90,17 @@ async function shapeProblems(session: ort.InferenceSession, model: OnnxModel, ru
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of model.graph.feedInputs) {
     const make = ZERO_ARRAYS[input.elementType ?? ''];
-    if (!make || !input.shape) return [`input "${input.name}" (${input.elementType ?? 'no type'}) cannot be filled to run the model.`];
-    const dims = input.shape.map((d) => (typeof d === 'number' ? d : typeof d === 'string' ? (sizes.get(d) ?? fallback) : fallback));
+    if (!make || !input.shape)
+      return [`input "${input.name}" (${input.elementType ?? 'no type'}) cannot be filled to run the model.`];
+    const dims = input.shape.map((d) =>
+      typeof d === 'number' ? d : typeof d === 'string' ? (sizes.get(d) ?? fallback) : fallback,
+    );
     input.shape.forEach((d, i) => typeof d === 'string' && sizes.set(d, dims[i]));
-    feeds[input.name] = new ort.Tensor(input.elementType as 'float32', make(dims.reduce((a, b) => a * b, 1)) as Float32Array, dims);
+    feeds[input.name] = new ort.Tensor(
+      input.elementType as 'float32',
+      make(dims.reduce((a, b) => a * b, 1)) as Float32Array,
+      dims,
+    );
   }
   let results: ort.InferenceSession.ReturnType;
   try {
@@ -102,7 +121,10 @@ async function shapeProblems(session: ort.InferenceSession, model: OnnxModel, ru
         if (bound === undefined) sizes.set(d, actual[i]);
         return bound !== undefined && bound !== actual[i];
       });
-    if (bad) problems.push(`output "${output.name}" is declared [${output.shape.join(', ')}] but came out [${actual.join(', ')}].`);
+    if (bad)
+      problems.push(
+        `output "${output.name}" is declared [${output.shape.join(', ')}] but came out [${actual.join(', ')}].`,
+      );
   }
   return problems;
 }
@@ -127,7 +149,10 @@ export async function checkModel(model: OnnxModel, options: { run?: CheckRun } =
   let runtimeInputs: readonly ort.InferenceSession.ValueMetadata[] = [];
   let runtimeOutputs: readonly ort.InferenceSession.ValueMetadata[] = [];
   try {
-    const sessionOptions = { ...sessionOptionsFor(usesFloat64(model) ? 'float64' : 'float32'), logSeverityLevel: 3 as const };
+    const sessionOptions = {
+      ...sessionOptionsFor(usesFloat64(model) ? 'float64' : 'float32'),
+      logSeverityLevel: 3 as const,
+    };
     const session = await ort.InferenceSession.create(modelToStandaloneBytes(model), sessionOptions);
     runtimeInputs = session.inputMetadata;
     runtimeOutputs = session.outputMetadata;

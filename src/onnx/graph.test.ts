@@ -83,7 +83,9 @@ describe('OnnxGraph', () => {
     g.addOutput('nowhere', 'float32');
     const problems = validateGraph(g);
     expect(problems).toContain('graph "main_graph": node "/Neg" (Neg) reads "missing", which nothing defines.');
-    expect(problems).toContain('graph "main_graph": node "/Fancy" (Fancy) uses domain "com.vendor", which the model does not import.');
+    expect(problems).toContain(
+      'graph "main_graph": node "/Fancy" (Fancy) uses domain "com.vendor", which the model does not import.',
+    );
     expect(problems).toContain('graph "main_graph": output "nowhere" is never computed.');
   });
 
@@ -96,7 +98,9 @@ describe('OnnxGraph', () => {
     const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, -1), [1, 2]) });
     const logits = [1 - 4 + 0.5, 2 - 5, 3 - 6 - 0.5];
     const total = logits.reduce((s, v) => s + Math.exp(v), 0);
-    expect(Array.from(y.data as Float32Array).map((v) => Number(v.toFixed(6)))).toEqual(logits.map((v) => Number((Math.exp(v) / total).toFixed(6))));
+    expect(Array.from(y.data as Float32Array).map((v) => Number(v.toFixed(6)))).toEqual(
+      logits.map((v) => Number((Math.exp(v) / total).toFixed(6))),
+    );
     await session.release();
   });
 
@@ -111,7 +115,9 @@ describe('OnnxGraph', () => {
       op.identity(left, { output: 'out' });
       g.addOutput('out', 'float32', [1]);
       const session = await ort.InferenceSession.create(model.toBytes());
-      const { out } = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8), [2, 4]) });
+      const { out } = await session.run({
+        x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8), [2, 4]),
+      });
       expect(Array.from(out.data as Float32Array)).toEqual([2.5]);
       await session.release();
       const reduce = g.nodes.find((n) => n.opType === 'ReduceMean');
@@ -138,7 +144,12 @@ describe('OnnxGraph', () => {
   it('reports what ONNX Runtime refuses', async () => {
     const model = OnnxModel.create();
     model.graph.addInput('x', 'float32', [2]);
-    model.graph.addNode({ opType: 'Transpose', inputs: ['x'], outputs: ['y'], attributes: { perm: Attr.ints([1, 0]) } });
+    model.graph.addNode({
+      opType: 'Transpose',
+      inputs: ['x'],
+      outputs: ['y'],
+      attributes: { perm: Attr.ints([1, 0]) },
+    });
     model.graph.addOutput('y', 'float32', [2]);
     const check = await checkModel(model);
     expect(check.ok).toBe(false);

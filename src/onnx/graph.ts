@@ -4,7 +4,16 @@
 import { UserError } from '../errors.ts';
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from './proto.ts';
 import { makeAttribute, OnnxNode, type AttributeInput } from './node.ts';
-import { makeTensor, tensorToArray, type ElementType, type ExternalDataReader, type NumericArray, type TensorData, tensorDims, elementTypeName } from './tensor.ts';
+import {
+  makeTensor,
+  tensorToArray,
+  type ElementType,
+  type ExternalDataReader,
+  type NumericArray,
+  type TensorData,
+  tensorDims,
+  elementTypeName,
+} from './tensor.ts';
 import { tensorValueInfo, valueInfoFromProto, type Dim, type ValueInfo } from './types.ts';
 
 /** How a node is described when it is added. */
@@ -67,7 +76,8 @@ export class OnnxGraph {
       this.initializerMap.set(t.name ?? '', t);
       this.valueNames.add(t.name ?? '');
     }
-    for (const v of [...(this.proto.input ?? []), ...(this.proto.output ?? []), ...(this.proto.valueInfo ?? [])]) this.valueNames.add(v.name ?? '');
+    for (const v of [...(this.proto.input ?? []), ...(this.proto.output ?? []), ...(this.proto.valueInfo ?? [])])
+      this.valueNames.add(v.name ?? '');
     for (const node of this.nodeList) this.indexNode(node);
   }
 
@@ -134,7 +144,9 @@ export class OnnxGraph {
   }
   /** A value's declared type, from inputs, outputs, value_info or its initializer. */
   valueInfo(name: string): ValueInfo | undefined {
-    const declared = [...(this.proto.input ?? []), ...(this.proto.output ?? []), ...(this.proto.valueInfo ?? [])].find((v) => v.name === name);
+    const declared = [...(this.proto.input ?? []), ...(this.proto.output ?? []), ...(this.proto.valueInfo ?? [])].find(
+      (v) => v.name === name,
+    );
     if (declared) return valueInfoFromProto(declared);
     const t = this.initializerMap.get(name);
     if (t) return { name, kind: 'tensor', elementType: elementTypeName(t.dataType), shape: tensorDims(t) };
@@ -147,7 +159,11 @@ export class OnnxGraph {
   /** Subgraphs held by this graph's nodes (one level), each with the node that holds it. */
   subgraphs(): { node: OnnxNode; attribute: string; graph: OnnxGraph }[] {
     return this.nodeList.flatMap((node) =>
-      node.graphAttributes().map(({ name, graph }) => ({ node, attribute: name, graph: new OnnxGraph(graph, { opsets: this.opsetSource, readExternal: this.readExternal }) })),
+      node.graphAttributes().map(({ name, graph }) => ({
+        node,
+        attribute: name,
+        graph: new OnnxGraph(graph, { opsets: this.opsetSource, readExternal: this.readExternal }),
+      })),
     );
   }
 
@@ -161,7 +177,8 @@ export class OnnxGraph {
     const waiting = new Map<OnnxNode, number>();
     const ready = new MinHeap<OnnxNode>((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0));
     for (const node of this.nodeList) {
-      const waits = new Set(node.inputs.filter((i) => i && this.producers.has(i) && this.producers.get(i) !== node)).size;
+      const waits = new Set(node.inputs.filter((i) => i && this.producers.has(i) && this.producers.get(i) !== node))
+        .size;
       waiting.set(node, waits);
       if (waits === 0) ready.push(node);
     }
@@ -169,7 +186,8 @@ export class OnnxGraph {
     for (let node = ready.pop(); node; node = ready.pop()) {
       order.push(node);
       const released = new Set<OnnxNode>();
-      for (const out of node.outputs) for (const consumer of this.consumers(out)) if (consumer !== node) released.add(consumer);
+      for (const out of node.outputs)
+        for (const consumer of this.consumers(out)) if (consumer !== node) released.add(consumer);
       for (const consumer of released) {
         const producedHere = new Set(consumer.inputs.filter((i) => i && this.producers.get(i) === node)).size;
         const left = (waiting.get(consumer) ?? 0) - producedHere;
@@ -179,7 +197,10 @@ export class OnnxGraph {
     }
     if (order.length !== this.nodeList.length) {
       const done = new Set(order);
-      const stuck = this.nodeList.filter((n) => !done.has(n)).slice(0, 3).map((n) => n.name || n.opType);
+      const stuck = this.nodeList
+        .filter((n) => !done.has(n))
+        .slice(0, 3)
+        .map((n) => n.name || n.opType);
       throw new UserError(`The graph has a cycle (around ${stuck.join(', ')}).`);
     }
     return order;
@@ -226,8 +247,11 @@ export class OnnxGraph {
   }
   /** Declares an existing value as a graph output. */
   addOutput(name: string, elementType: ElementType, shape?: readonly Dim[]): string {
-    if ((this.proto.output ?? []).some((o) => o.name === name)) throw new UserError(`"${name}" is already an output of the graph.`);
-    own<ValueInfoProto>(this.proto as Record<string, unknown>, 'output').push(tensorValueInfo(name, elementType, shape));
+    if ((this.proto.output ?? []).some((o) => o.name === name))
+      throw new UserError(`"${name}" is already an output of the graph.`);
+    own<ValueInfoProto>(this.proto as Record<string, unknown>, 'output').push(
+      tensorValueInfo(name, elementType, shape),
+    );
     this.valueNames.add(name);
     return name;
   }
@@ -252,7 +276,11 @@ export class OnnxGraph {
     return name;
   }
   /** A constant as an initializer with a fresh name in the current scope. */
-  constant(data: NumericArray, dims: readonly number[], options: { name?: string; elementType?: ElementType } = {}): string {
+  constant(
+    data: NumericArray,
+    dims: readonly number[],
+    options: { name?: string; elementType?: ElementType } = {},
+  ): string {
     const name = this.uniqueValueName(options.name ?? `${this.scope}/Constant_output_0`);
     return this.addInitializer(name, data, dims, options.elementType);
   }
@@ -266,7 +294,9 @@ export class OnnxGraph {
     for (const out of outputs) if (out) this.claimValueName(out);
     const proto: NodeProto = { input: spec.inputs.map((i) => i ?? ''), output: outputs, name, opType: spec.opType };
     if (spec.domain) proto.domain = spec.domain;
-    const attributes = Object.entries(spec.attributes ?? {}).filter((e): e is [string, AttributeInput] => e[1] !== undefined);
+    const attributes = Object.entries(spec.attributes ?? {}).filter(
+      (e): e is [string, AttributeInput] => e[1] !== undefined,
+    );
     if (attributes.length > 0) proto.attribute = attributes.map(([k, v]) => makeAttribute(k, v));
     if (spec.docString) proto.docString = spec.docString;
     own<NodeProto>(this.proto as Record<string, unknown>, 'node').push(proto);
@@ -322,7 +352,11 @@ export class OnnxGraph {
   }
   private claimValueName(name: string): void {
     if (!name) throw new UserError('A graph value needs a name.');
-    if (this.initializerMap.has(name) || this.producers.has(name) || (this.proto.input ?? []).some((i) => i.name === name)) {
+    if (
+      this.initializerMap.has(name) ||
+      this.producers.has(name) ||
+      (this.proto.input ?? []).some((i) => i.name === name)
+    ) {
       throw new UserError(`The graph already has a value named "${name}".`);
     }
     this.valueNames.add(name);
@@ -336,12 +370,17 @@ export class OnnxGraph {
 
 /** Names a subgraph reads from enclosing scopes (inputs it neither declares nor computes). */
 export function outerReferences(graph: GraphProto): Set<string> {
-  const local = new Set<string>([...(graph.input ?? []).map((i) => i.name ?? ''), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
+  const local = new Set<string>([
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+  ]);
   for (const n of graph.node ?? []) for (const o of n.output ?? []) local.add(o);
   const outer = new Set<string>();
   for (const n of graph.node ?? []) {
     for (const i of n.input ?? []) if (i && !local.has(i)) outer.add(i);
-    for (const a of n.attribute ?? []) for (const g of [a.g, ...(a.graphs ?? [])]) if (g) for (const r of outerReferences(g)) if (!local.has(r)) outer.add(r);
+    for (const a of n.attribute ?? [])
+      for (const g of [a.g, ...(a.graphs ?? [])])
+        if (g) for (const r of outerReferences(g)) if (!local.has(r)) outer.add(r);
   }
   for (const o of graph.output ?? []) if (o.name && !local.has(o.name)) outer.add(o.name);
   return outer;
@@ -354,7 +393,7 @@ class MinHeap<T> {
   push(item: T): void {
     const items = this.items;
     items.push(item);
-    for (let i = items.length - 1; i > 0; ) {
+    for (let i = items.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (this.before(items[i], items[parent]) >= 0) break;
       [items[i], items[parent]] = [items[parent], items[i]];
@@ -367,7 +406,7 @@ class MinHeap<T> {
     const last = items.pop();
     if (items.length > 0 && last !== undefined) {
       items[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

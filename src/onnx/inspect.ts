@@ -60,7 +60,11 @@ function walk(graph: GraphProto, visit: (g: GraphProto, depth: number) => void, 
 }
 
 /** Summarizes a loaded model (`file` names it in the report). */
-export function summarizeModel(model: OnnxModel, file: string | null = null, fileBytes: number | null = null): ModelInspection {
+export function summarizeModel(
+  model: OnnxModel,
+  file: string | null = null,
+  fileBytes: number | null = null,
+): ModelInspection {
   const histogram = new Map<string, number>();
   let nodeCount = 0;
   let subgraphCount = -1;
@@ -96,11 +100,16 @@ export function summarizeModel(model: OnnxModel, file: string | null = null, fil
     outputs: graph.outputs,
     nodeCount,
     subgraphCount,
-    ops: [...histogram].map(([op, count]) => ({ op, count })).sort((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
+    ops: [...histogram]
+      .map(([op, count]) => ({ op, count }))
+      .sort((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
     parameterCount,
     parameterBytes,
     initializerCount,
-    externalData: externalDataFiles(model.proto).map((location) => ({ location, bytes: baseDir ? fileSize(baseDir, location) : null })),
+    externalData: externalDataFiles(model.proto).map((location) => ({
+      location,
+      bytes: baseDir ? fileSize(baseDir, location) : null,
+    })),
     metadata: model.metadata,
   };
 }
@@ -131,8 +140,14 @@ function human(n: number): string {
 export function formatInspection(i: ModelInspection): string {
   const lines: string[] = [];
   if (i.file) lines.push(`${i.file}${i.fileBytes !== null ? ` (${human(i.fileBytes)}B)` : ''}`);
-  lines.push(`IR version ${i.irVersion}${i.producer ? `, produced by ${i.producer}` : ''}${i.graphName ? `, graph "${i.graphName}"` : ''}`);
-  lines.push(`Opsets: ${Object.entries(i.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ')}`);
+  lines.push(
+    `IR version ${i.irVersion}${i.producer ? `, produced by ${i.producer}` : ''}${i.graphName ? `, graph "${i.graphName}"` : ''}`,
+  );
+  lines.push(
+    `Opsets: ${Object.entries(i.opsets)
+      .map(([d, v]) => `${d || 'ai.onnx'} ${v}`)
+      .join(', ')}`,
+  );
   const io = (title: string, values: ValueInfo[]): void => {
     lines.push(`${title} (${values.length}):`);
     const width = Math.max(0, ...values.map((v) => v.name.length));
@@ -140,13 +155,18 @@ export function formatInspection(i: ModelInspection): string {
   };
   io('Inputs', i.inputs);
   io('Outputs', i.outputs);
-  lines.push(`Parameters: ${human(i.parameterCount)} in ${i.initializerCount} initializers (${human(i.parameterBytes)}B)`);
-  lines.push(`Nodes: ${i.nodeCount}${i.subgraphCount > 0 ? ` (${i.subgraphCount} subgraphs)` : ''}, ${i.ops.length} operator types:`);
+  lines.push(
+    `Parameters: ${human(i.parameterCount)} in ${i.initializerCount} initializers (${human(i.parameterBytes)}B)`,
+  );
+  lines.push(
+    `Nodes: ${i.nodeCount}${i.subgraphCount > 0 ? ` (${i.subgraphCount} subgraphs)` : ''}, ${i.ops.length} operator types:`,
+  );
   const width = Math.max(0, ...i.ops.map((o) => o.op.length));
   for (const o of i.ops) lines.push(`  ${o.op.padEnd(width)}  ${o.count}`);
   if (i.externalData.length > 0) {
     lines.push('External data:');
-    for (const e of i.externalData) lines.push(`  ${e.location}  ${e.bytes === null ? 'MISSING' : `${human(e.bytes)}B`}`);
+    for (const e of i.externalData)
+      lines.push(`  ${e.location}  ${e.bytes === null ? 'MISSING' : `${human(e.bytes)}B`}`);
   }
   const meta = Object.entries(i.metadata);
   if (meta.length > 0) {

@@ -15,10 +15,23 @@ export type VlmGraph = (typeof VLM_GRAPHS)[number];
 export type GraphDtypes = Record<VlmGraph, VlmDtype>;
 
 /** File stems, as transformers.js names them. */
-const STEMS: Record<VlmGraph, string> = { visionEncoder: 'vision_encoder', embedTokens: 'embed_tokens', decoder: 'decoder_model_merged' };
+const STEMS: Record<VlmGraph, string> = {
+  visionEncoder: 'vision_encoder',
+  embedTokens: 'embed_tokens',
+  decoder: 'decoder_model_merged',
+};
 
 /** File-name suffix of each precision (full precision has none). */
-const SUFFIXES: Record<VlmDtype, string> = { fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4' };
+const SUFFIXES: Record<VlmDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
 
 /** One precision for all three graphs. */
 export function uniformDtypes(dtype: VlmDtype): GraphDtypes {

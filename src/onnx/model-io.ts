@@ -6,8 +6,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import { OnnxModel } from './model.ts';
-import { DataLocation, encodeModel, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './proto.ts';
-import { byteLength, elementCount, externalLocation, isExternal, tensorDims, type ExternalDataReader, type ExternalLocation } from './tensor.ts';
+import {
+  DataLocation,
+  encodeModel,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from './proto.ts';
+import {
+  byteLength,
+  elementCount,
+  externalLocation,
+  isExternal,
+  tensorDims,
+  type ExternalDataReader,
+  type ExternalLocation,
+} from './tensor.ts';
 
 /** Resolves an external-data location inside `baseDir`, refusing paths that leave it. */
 export function resolveExternalPath(baseDir: string, location: string): string {
@@ -51,7 +67,10 @@ export async function readModel(file: string): Promise<OnnxModel> {
   try {
     bytes = await readFile(file);
   } catch (cause) {
-    throw new UserError(`Cannot read the model file ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, { cause });
+    throw new UserError(
+      `Cannot read the model file ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`,
+      { cause },
+    );
   }
   const baseDir = path.dirname(path.resolve(file));
   return OnnxModel.fromBytes(bytes, { baseDir, readExternal: externalDataReader(baseDir), source: file });
@@ -103,9 +122,13 @@ function placeTensors(model: OnnxModel, location: string | undefined, minBytes: 
   const graph = visitTensors(model.proto.graph ?? {}, (tensor) => {
     let raw: Uint8Array | undefined;
     if (isExternal(tensor)) {
-      if (!model.readExternal) throw new UserError(`Tensor "${tensor.name ?? ''}" is external but the model was not read from a file.`);
+      if (!model.readExternal)
+        throw new UserError(`Tensor "${tensor.name ?? ''}" is external but the model was not read from a file.`);
       const where = externalLocation(tensor);
-      raw = model.readExternal({ ...where, length: where.length ?? byteLength(tensor.dataType ?? 0, elementCount(tensorDims(tensor))) });
+      raw = model.readExternal({
+        ...where,
+        length: where.length ?? byteLength(tensor.dataType ?? 0, elementCount(tensorDims(tensor))),
+      });
     } else if (tensor.rawData && tensor.rawData.byteLength > 0) {
       raw = tensor.rawData;
     }
@@ -139,7 +162,11 @@ export function modelToStandaloneBytes(model: OnnxModel): Uint8Array {
  * Writes a model to `file`. Tensors the model keeps externally are read and
  * re-stored according to `options`, so the written files stand on their own.
  */
-export async function writeModel(model: OnnxModel, file: string, options: WriteModelOptions = {}): Promise<WrittenModel> {
+export async function writeModel(
+  model: OnnxModel,
+  file: string,
+  options: WriteModelOptions = {},
+): Promise<WrittenModel> {
   const target = path.resolve(file);
   mkdirSync(path.dirname(target), { recursive: true });
   const external = options.externalData;
@@ -180,7 +207,11 @@ function visitTensors(graph: GraphProto, visit: (t: TensorProto) => TensorProto)
       const g = a.g ? visitTensors(a.g, visit) : undefined;
       const tensors = a.tensors?.map(visit);
       const graphs = a.graphs?.map((sub) => visitTensors(sub, visit));
-      const same = t === a.t && g === a.g && (tensors ?? []).every((x, i) => x === a.tensors?.[i]) && (graphs ?? []).every((x, i) => x === a.graphs?.[i]);
+      const same =
+        t === a.t &&
+        g === a.g &&
+        (tensors ?? []).every((x, i) => x === a.tensors?.[i]) &&
+        (graphs ?? []).every((x, i) => x === a.graphs?.[i]);
       if (same) return a;
       nodeChanged = true;
       const copy: AttributeProto = { ...a };

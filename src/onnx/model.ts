@@ -1,7 +1,15 @@
 // A whole ONNX model: header (IR version, opset imports, producer, metadata)
 // around one main graph. Loaded models keep their ModelProto; new ones start
 // from `OnnxModel.create`.
-import { decodeModel, encodeModel, entriesToRecord, int64FromNumber, int64ToNumber, type ModelProto, type OperatorSetIdProto } from './proto.ts';
+import {
+  decodeModel,
+  encodeModel,
+  entriesToRecord,
+  int64FromNumber,
+  int64ToNumber,
+  type ModelProto,
+  type OperatorSetIdProto,
+} from './proto.ts';
 import { OnnxGraph } from './graph.ts';
 import type { ExternalDataReader } from './tensor.ts';
 
@@ -48,7 +56,10 @@ export class OnnxModel {
    */
   readonly sourceFile: SourceFile | undefined;
 
-  constructor(proto: ModelProto, options: { baseDir?: string; readExternal?: ExternalDataReader; sourceFile?: SourceFile } = {}) {
+  constructor(
+    proto: ModelProto,
+    options: { baseDir?: string; readExternal?: ExternalDataReader; sourceFile?: SourceFile } = {},
+  ) {
     this.proto = proto;
     this.baseDir = options.baseDir;
     this.readExternal = options.readExternal;
@@ -72,8 +83,14 @@ export class OnnxModel {
   }
 
   /** Parses model bytes; `baseDir` and `readExternal` matter only for external data. */
-  static fromBytes(bytes: Uint8Array, options: { baseDir?: string; readExternal?: ExternalDataReader; source?: string } = {}): OnnxModel {
-    return new OnnxModel(decodeModel(bytes, options.source), { ...options, sourceFile: options.source ? { path: options.source, bytes } : undefined });
+  static fromBytes(
+    bytes: Uint8Array,
+    options: { baseDir?: string; readExternal?: ExternalDataReader; source?: string } = {},
+  ): OnnxModel {
+    return new OnnxModel(decodeModel(bytes, options.source), {
+      ...options,
+      sourceFile: options.source ? { path: options.source, bytes } : undefined,
+    });
   }
 
   get irVersion(): number {
@@ -88,7 +105,8 @@ export class OnnxModel {
   /** Imported operator sets by domain ('' for standard ONNX; 'ai.onnx' is folded into ''). */
   get opsets(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const o of this.proto.opsetImport ?? []) out[o.domain === 'ai.onnx' ? '' : (o.domain ?? '')] = int64ToNumber(o.version);
+    for (const o of this.proto.opsetImport ?? [])
+      out[o.domain === 'ai.onnx' ? '' : (o.domain ?? '')] = int64ToNumber(o.version);
     return out;
   }
   opsetVersion(domain: string): number | undefined {
@@ -108,7 +126,9 @@ export class OnnxModel {
   }
   /** Sets one metadata entry (replacing an existing key). */
   setMetadata(key: string, value: string): void {
-    const list = Object.prototype.hasOwnProperty.call(this.proto, 'metadataProps') ? (this.proto.metadataProps ?? []) : [];
+    const list = Object.prototype.hasOwnProperty.call(this.proto, 'metadataProps')
+      ? (this.proto.metadataProps ?? [])
+      : [];
     const kept = list.filter((e) => e.key !== key);
     this.proto.metadataProps = [...kept, { key, value }];
   }

@@ -1,7 +1,15 @@
 // One node of a graph, read through typed accessors, and the attribute
 // values the builder accepts when it creates nodes.
 import { UserError } from '../errors.ts';
-import { AttributeType, int64FromNumber, int64ToNumber, type AttributeProto, type GraphProto, type NodeProto, type TensorProto } from './proto.ts';
+import {
+  AttributeType,
+  int64FromNumber,
+  int64ToNumber,
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from './proto.ts';
 
 /** An attribute value with its ONNX type stated, for values whose JS type is ambiguous. */
 export type TypedAttribute =
@@ -47,7 +55,9 @@ export function makeAttribute(name: string, input: AttributeInput): AttributePro
     : typeof input === 'bigint'
       ? { kind: 'int', value: input }
       : typeof input === 'number'
-        ? Number.isInteger(input) ? { kind: 'int', value: input } : { kind: 'float', value: input }
+        ? Number.isInteger(input)
+          ? { kind: 'int', value: input }
+          : { kind: 'float', value: input }
         : typeof input === 'string'
           ? { kind: 'string', value: input }
           : input.length > 0 && typeof input[0] === 'string'
@@ -56,16 +66,27 @@ export function makeAttribute(name: string, input: AttributeInput): AttributePro
               ? { kind: 'ints', value: input as readonly number[] }
               : { kind: 'floats', value: input as readonly number[] };
   switch (typed.kind) {
-    case 'float': return { name, type: AttributeType.FLOAT, f: typed.value };
-    case 'floats': return { name, type: AttributeType.FLOATS, floats: [...typed.value] };
-    case 'int': return { name, type: AttributeType.INT, i: int64FromNumber(typed.value) };
-    case 'ints': return { name, type: AttributeType.INTS, ints: typed.value.map((v) => int64FromNumber(v)) };
-    case 'string': return { name, type: AttributeType.STRING, s: encoder.encode(typed.value) };
-    case 'strings': return { name, type: AttributeType.STRINGS, strings: typed.value.map((s) => encoder.encode(s)) };
-    case 'tensor': return { name, type: AttributeType.TENSOR, t: typed.value };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: typed.value };
+    case 'floats':
+      return { name, type: AttributeType.FLOATS, floats: [...typed.value] };
+    case 'int':
+      return { name, type: AttributeType.INT, i: int64FromNumber(typed.value) };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: typed.value.map((v) => int64FromNumber(v)) };
+    case 'string':
+      return { name, type: AttributeType.STRING, s: encoder.encode(typed.value) };
+    case 'strings':
+      return { name, type: AttributeType.STRINGS, strings: typed.value.map((s) => encoder.encode(s)) };
+    case 'tensor':
+      return { name, type: AttributeType.TENSOR, t: typed.value };
     case 'graph': {
       const g = typed.value;
-      return { name, type: AttributeType.GRAPH, g: 'toProto' in g && typeof g.toProto === 'function' ? g.toProto() : (g as GraphProto) };
+      return {
+        name,
+        type: AttributeType.GRAPH,
+        g: 'toProto' in g && typeof g.toProto === 'function' ? g.toProto() : (g as GraphProto),
+      };
     }
   }
 }

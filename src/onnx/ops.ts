@@ -23,8 +23,19 @@ export class Ops {
   }
 
   /** Emits one node with one output. */
-  node(opType: string, inputs: readonly (string | null | undefined)[], attributes: Parameters<OnnxGraph['addNode']>[0]['attributes'] = {}, options: OpOptions = {}): string {
-    const node = this.graph.addNode({ opType, inputs, attributes, name: options.name, outputs: options.output ? [options.output] : 1 });
+  node(
+    opType: string,
+    inputs: readonly (string | null | undefined)[],
+    attributes: Parameters<OnnxGraph['addNode']>[0]['attributes'] = {},
+    options: OpOptions = {},
+  ): string {
+    const node = this.graph.addNode({
+      opType,
+      inputs,
+      attributes,
+      name: options.name,
+      outputs: options.output ? [options.output] : 1,
+    });
     return node.outputs[0];
   }
 
@@ -52,35 +63,85 @@ export class Ops {
 
   // ---- element-wise ------------------------------------------------------
 
-  add(a: string, b: string, o?: OpOptions): string { return this.node('Add', [a, b], {}, o); }
-  sub(a: string, b: string, o?: OpOptions): string { return this.node('Sub', [a, b], {}, o); }
-  mul(a: string, b: string, o?: OpOptions): string { return this.node('Mul', [a, b], {}, o); }
-  div(a: string, b: string, o?: OpOptions): string { return this.node('Div', [a, b], {}, o); }
-  pow(a: string, b: string, o?: OpOptions): string { return this.node('Pow', [a, b], {}, o); }
-  neg(x: string, o?: OpOptions): string { return this.node('Neg', [x], {}, o); }
-  sqrt(x: string, o?: OpOptions): string { return this.node('Sqrt', [x], {}, o); }
-  reciprocal(x: string, o?: OpOptions): string { return this.node('Reciprocal', [x], {}, o); }
-  exp(x: string, o?: OpOptions): string { return this.node('Exp', [x], {}, o); }
-  log(x: string, o?: OpOptions): string { return this.node('Log', [x], {}, o); }
-  tanh(x: string, o?: OpOptions): string { return this.node('Tanh', [x], {}, o); }
-  sigmoid(x: string, o?: OpOptions): string { return this.node('Sigmoid', [x], {}, o); }
-  sin(x: string, o?: OpOptions): string { return this.node('Sin', [x], {}, o); }
-  cos(x: string, o?: OpOptions): string { return this.node('Cos', [x], {}, o); }
-  erf(x: string, o?: OpOptions): string { return this.node('Erf', [x], {}, o); }
-  relu(x: string, o?: OpOptions): string { return this.node('Relu', [x], {}, o); }
-  identity(x: string, o?: OpOptions): string { return this.node('Identity', [x], {}, o); }
-  equal(a: string, b: string, o?: OpOptions): string { return this.node('Equal', [a, b], {}, o); }
-  less(a: string, b: string, o?: OpOptions): string { return this.node('Less', [a, b], {}, o); }
-  lessOrEqual(a: string, b: string, o?: OpOptions): string { return this.node('LessOrEqual', [a, b], {}, o); }
-  and(a: string, b: string, o?: OpOptions): string { return this.node('And', [a, b], {}, o); }
-  where(condition: string, a: string, b: string, o?: OpOptions): string { return this.node('Where', [condition, a, b], {}, o); }
-  cast(x: string, to: ElementType, o?: OpOptions): string { return this.node('Cast', [x], { to: dataTypeOf(to) }, o); }
+  add(a: string, b: string, o?: OpOptions): string {
+    return this.node('Add', [a, b], {}, o);
+  }
+  sub(a: string, b: string, o?: OpOptions): string {
+    return this.node('Sub', [a, b], {}, o);
+  }
+  mul(a: string, b: string, o?: OpOptions): string {
+    return this.node('Mul', [a, b], {}, o);
+  }
+  div(a: string, b: string, o?: OpOptions): string {
+    return this.node('Div', [a, b], {}, o);
+  }
+  pow(a: string, b: string, o?: OpOptions): string {
+    return this.node('Pow', [a, b], {}, o);
+  }
+  neg(x: string, o?: OpOptions): string {
+    return this.node('Neg', [x], {}, o);
+  }
+  sqrt(x: string, o?: OpOptions): string {
+    return this.node('Sqrt', [x], {}, o);
+  }
+  reciprocal(x: string, o?: OpOptions): string {
+    return this.node('Reciprocal', [x], {}, o);
+  }
+  exp(x: string, o?: OpOptions): string {
+    return this.node('Exp', [x], {}, o);
+  }
+  log(x: string, o?: OpOptions): string {
+    return this.node('Log', [x], {}, o);
+  }
+  tanh(x: string, o?: OpOptions): string {
+    return this.node('Tanh', [x], {}, o);
+  }
+  sigmoid(x: string, o?: OpOptions): string {
+    return this.node('Sigmoid', [x], {}, o);
+  }
+  sin(x: string, o?: OpOptions): string {
+    return this.node('Sin', [x], {}, o);
+  }
+  cos(x: string, o?: OpOptions): string {
+    return this.node('Cos', [x], {}, o);
+  }
+  erf(x: string, o?: OpOptions): string {
+    return this.node('Erf', [x], {}, o);
+  }
+  relu(x: string, o?: OpOptions): string {
+    return this.node('Relu', [x], {}, o);
+  }
+  identity(x: string, o?: OpOptions): string {
+    return this.node('Identity', [x], {}, o);
+  }
+  equal(a: string, b: string, o?: OpOptions): string {
+    return this.node('Equal', [a, b], {}, o);
+  }
+  less(a: string, b: string, o?: OpOptions): string {
+    return this.node('Less', [a, b], {}, o);
+  }
+  lessOrEqual(a: string, b: string, o?: OpOptions): string {
+    return this.node('LessOrEqual', [a, b], {}, o);
+  }
+  and(a: string, b: string, o?: OpOptions): string {
+    return this.node('And', [a, b], {}, o);
+  }
+  where(condition: string, a: string, b: string, o?: OpOptions): string {
+    return this.node('Where', [condition, a, b], {}, o);
+  }
+  cast(x: string, to: ElementType, o?: OpOptions): string {
+    return this.node('Cast', [x], { to: dataTypeOf(to) }, o);
+  }
 
   // ---- linear algebra and normalization ------------------------------------
 
-  matMul(a: string, b: string, o?: OpOptions): string { return this.node('MatMul', [a, b], {}, o); }
+  matMul(a: string, b: string, o?: OpOptions): string {
+    return this.node('MatMul', [a, b], {}, o);
+  }
   /** Softmax over one axis (opset 13+: that axis alone). */
-  softmax(x: string, axis = -1, o?: OpOptions): string { return this.node('Softmax', [x], { axis }, o); }
+  softmax(x: string, axis = -1, o?: OpOptions): string {
+    return this.node('Softmax', [x], { axis }, o);
+  }
   /** LayerNormalization (opset 17) over the last `-axis` dimensions. */
   layerNormalization(x: string, scale: string, bias: string, epsilon: number, axis = -1, o?: OpOptions): string {
     return this.node('LayerNormalization', [x, scale, bias], { axis, epsilon: Attr.float(epsilon) }, o);
@@ -96,15 +157,28 @@ export class Ops {
 
   // ---- shapes ------------------------------------------------------------
 
-  reshape(x: string, shape: IntsInput, o?: OpOptions): string { return this.node('Reshape', [x, this.ints(shape)], {}, o); }
-  transpose(x: string, perm: readonly number[], o?: OpOptions): string { return this.node('Transpose', [x], { perm: Attr.ints(perm) }, o); }
-  concat(inputs: readonly string[], axis: number, o?: OpOptions): string { return this.node('Concat', inputs, { axis }, o); }
-  expand(x: string, shape: IntsInput, o?: OpOptions): string { return this.node('Expand', [x, this.ints(shape)], {}, o); }
-  gather(x: string, indices: string, axis = 0, o?: OpOptions): string { return this.node('Gather', [x, indices], { axis }, o); }
-  range(start: string, limit: string, delta: string, o?: OpOptions): string { return this.node('Range', [start, limit, delta], {}, o); }
+  reshape(x: string, shape: IntsInput, o?: OpOptions): string {
+    return this.node('Reshape', [x, this.ints(shape)], {}, o);
+  }
+  transpose(x: string, perm: readonly number[], o?: OpOptions): string {
+    return this.node('Transpose', [x], { perm: Attr.ints(perm) }, o);
+  }
+  concat(inputs: readonly string[], axis: number, o?: OpOptions): string {
+    return this.node('Concat', inputs, { axis }, o);
+  }
+  expand(x: string, shape: IntsInput, o?: OpOptions): string {
+    return this.node('Expand', [x, this.ints(shape)], {}, o);
+  }
+  gather(x: string, indices: string, axis = 0, o?: OpOptions): string {
+    return this.node('Gather', [x, indices], { axis }, o);
+  }
+  range(start: string, limit: string, delta: string, o?: OpOptions): string {
+    return this.node('Range', [start, limit, delta], {}, o);
+  }
   /** Shape of `x`, optionally only dims [start, end) (a Shape attribute from opset 15, a Slice before). */
   shape(x: string, start?: number, end?: number, o?: OpOptions): string {
-    if (this.opset >= 15 || (start === undefined && end === undefined)) return this.node('Shape', [x], { start, end }, o);
+    if (this.opset >= 15 || (start === undefined && end === undefined))
+      return this.node('Shape', [x], { start, end }, o);
     return this.slice(this.node('Shape', [x]), [start ?? 0], [end ?? Number.MAX_SAFE_INTEGER], [0], o);
   }
   unsqueeze(x: string, axes: readonly number[], o?: OpOptions): string {
@@ -122,6 +196,8 @@ export class Ops {
   split(x: string, sizes: readonly number[], axis: number, o: Omit<OpOptions, 'output'> = {}): string[] {
     const inputs = this.opset >= 13 ? [x, this.int64s(sizes)] : [x];
     const attributes = this.opset >= 13 ? { axis } : { axis, split: Attr.ints(sizes) };
-    return [...this.graph.addNode({ opType: 'Split', inputs, attributes, name: o.name, outputs: sizes.length }).outputs];
+    return [
+      ...this.graph.addNode({ opType: 'Split', inputs, attributes, name: o.name, outputs: sizes.length }).outputs,
+    ];
   }
 }

@@ -73,7 +73,9 @@ describe('decodeModel / encodeModel', () => {
   });
 
   it('turns bytes that are not a model into a UserError naming the source', () => {
-    expect(() => decodeModel(Uint8Array.of(0x0a, 0xff, 0xff, 0xff), 'broken.onnx')).toThrow(/broken\.onnx is not a readable ONNX file/);
+    expect(() => decodeModel(Uint8Array.of(0x0a, 0xff, 0xff, 0xff), 'broken.onnx')).toThrow(
+      /broken\.onnx is not a readable ONNX file/,
+    );
   });
 
   it('writes only the fields a message carries (proto2 presence)', () => {

@@ -183,7 +183,10 @@ export function decodeModel(bytes: Uint8Array, source = 'the model'): ModelProto
   try {
     return ModelProtoType.decode(bytes) as unknown as ModelProto;
   } catch (cause) {
-    throw new UserError(`${source} is not a readable ONNX file (${cause instanceof Error ? cause.message : String(cause)}).`, { cause });
+    throw new UserError(
+      `${source} is not a readable ONNX file (${cause instanceof Error ? cause.message : String(cause)}).`,
+      { cause },
+    );
   }
 }
 

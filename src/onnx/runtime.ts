@@ -20,7 +20,10 @@ export function sessionOptionsFor(dtype: 'float32' | 'float64'): ort.InferenceSe
 /** True when any graph input, output or initializer of the main graph is float64. */
 export function usesFloat64(model: OnnxModel): boolean {
   const g = model.graph;
-  return g.initializers.some((t) => t.dataType === DataType.DOUBLE) || [...g.inputs, ...g.outputs].some((v) => v.elementType === 'float64');
+  return (
+    g.initializers.some((t) => t.dataType === DataType.DOUBLE) ||
+    [...g.inputs, ...g.outputs].some((v) => v.elementType === 'float64')
+  );
 }
 
 /** The element type a session declares for an input (float32 when it does not say). */

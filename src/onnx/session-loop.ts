@@ -69,10 +69,14 @@ export interface Generation {
 }
 
 /** Reads the loop settings from an export's config.json (and generation_config.json when present). */
-export function loopConfigFromJson(config: Record<string, unknown>, generation: Record<string, unknown> = {}): VlmLoopConfig {
+export function loopConfigFromJson(
+  config: Record<string, unknown>,
+  generation: Record<string, unknown> = {},
+): VlmLoopConfig {
   const text = (config.text_config ?? config) as Record<string, unknown>;
   const num = (value: unknown, name: string): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new OperatorError(`The model's config.json has no usable "${name}".`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new OperatorError(`The model's config.json has no usable "${name}".`);
     return value;
   };
   const heads = num(text.num_attention_heads, 'num_attention_heads');
@@ -82,7 +86,11 @@ export function loopConfigFromJson(config: Record<string, unknown>, generation: 
     kvHeads: num(text.num_key_value_heads ?? heads, 'num_key_value_heads'),
     headDim: num(text.head_dim ?? num(text.hidden_size, 'hidden_size') / heads, 'head_dim'),
     imageTokenId: num(config.image_token_index ?? config.image_token_id, 'image_token_index'),
-    eosTokenIds: Array.isArray(eos) ? eos.map((e) => num(e, 'eos_token_id')) : eos === undefined ? [] : [num(eos, 'eos_token_id')],
+    eosTokenIds: Array.isArray(eos)
+      ? eos.map((e) => num(e, 'eos_token_id'))
+      : eos === undefined
+        ? []
+        : [num(eos, 'eos_token_id')],
   };
 }
 
@@ -117,15 +125,24 @@ export class VlmSessionLoop {
   ) {
     const decoder = sessions.decoder;
     for (const name of ['inputs_embeds', 'attention_mask']) {
-      if (!decoder.inputNames.includes(name)) throw new OperatorError(`The decoder has no "${name}" input (it has ${decoder.inputNames.join(', ')}); the VLM needs a decoder that takes inputs_embeds.`);
+      if (!decoder.inputNames.includes(name))
+        throw new OperatorError(
+          `The decoder has no "${name}" input (it has ${decoder.inputNames.join(', ')}); the VLM needs a decoder that takes inputs_embeds.`,
+        );
     }
     this.positionIds = decoder.inputNames.includes('position_ids');
     const past = decoder.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
-    if (!past || !past.isTensor) throw new OperatorError('The decoder has no past_key_values.0.key input; the VLM needs a decoder with a KV cache (decoder_model_merged).');
+    if (!past || !past.isTensor)
+      throw new OperatorError(
+        'The decoder has no past_key_values.0.key input; the VLM needs a decoder with a KV cache (decoder_model_merged).',
+      );
     this.cacheType = past.type;
     // Exports that write the head count and size into the graph (the genai builder does) win over config.json.
     const [, heads, , size] = past.shape;
-    this.cacheShape = { kvHeads: typeof heads === 'number' ? heads : config.kvHeads, headDim: typeof size === 'number' ? size : config.headDim };
+    this.cacheShape = {
+      kvHeads: typeof heads === 'number' ? heads : config.kvHeads,
+      headDim: typeof size === 'number' ? size : config.headDim,
+    };
   }
 
   /** pixel_values [1, 3, S, S] (float32) -> image_features [1, rows, hidden] as float32 (float64 for float64 graphs). */
@@ -139,7 +156,8 @@ export class VlmSessionLoop {
 
   /** Token ids -> inputs_embeds [1, ids, hidden], as float32 (float64 for float64 graphs). */
   async embed(inputIds: readonly number[]): Promise<ort.Tensor> {
-    const out = (await this.sessions.embedTokens.run({ input_ids: int64Tensor(inputIds, [1, inputIds.length]) })).inputs_embeds;
+    const out = (await this.sessions.embedTokens.run({ input_ids: int64Tensor(inputIds, [1, inputIds.length]) }))
+      .inputs_embeds;
     const data = floatData(out);
     return new ort.Tensor(data instanceof Float64Array ? 'float64' : 'float32', data, out.dims);
   }
@@ -155,10 +173,14 @@ export class VlmSessionLoop {
     const rows = features.length / hidden;
     const positions = inputIds.flatMap((id, i) => (id === this.config.imageTokenId ? [i] : []));
     if (positions.length !== rows || imageFeatures.dims[imageFeatures.dims.length - 1] !== hidden) {
-      throw new OperatorError(`The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`);
+      throw new OperatorError(
+        `The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`,
+      );
     }
     const merged = floatData(inputsEmbeds).slice();
-    positions.forEach((position, row) => merged.set(features.subarray(row * hidden, (row + 1) * hidden), position * hidden));
+    positions.forEach((position, row) =>
+      merged.set(features.subarray(row * hidden, (row + 1) * hidden), position * hidden),
+    );
     return new ort.Tensor(merged instanceof Float64Array ? 'float64' : 'float32', merged, inputsEmbeds.dims);
   }
 
@@ -167,7 +189,13 @@ export class VlmSessionLoop {
     const tensors: Record<string, ort.Tensor> = {};
     const { kvHeads, headDim } = this.cacheShape;
     for (let i = 0; i < this.config.layers; i++) {
-      for (const part of ['key', 'value']) tensors[`past_key_values.${i}.${part}`] = floatTensor(this.cacheType, new Float32Array(0), [batch, kvHeads, 0, headDim]);
+      for (const part of ['key', 'value'])
+        tensors[`past_key_values.${i}.${part}`] = floatTensor(this.cacheType, new Float32Array(0), [
+          batch,
+          kvHeads,
+          0,
+          headDim,
+        ]);
     }
     return { length: 0, tensors };
   }
@@ -182,12 +210,23 @@ export class VlmSessionLoop {
    * would shift its cache). Unmasked padding at the end changes no real
    * position's output: attention is causal.
    */
-  positionFeeds(batch: number, positions: number, past: number, lengths?: readonly number[]): Record<string, ort.Tensor> {
+  positionFeeds(
+    batch: number,
+    positions: number,
+    past: number,
+    lengths?: readonly number[],
+  ): Record<string, ort.Tensor> {
     const total = past + positions;
     const padded = lengths && (this.positionIds || past === 0) ? lengths : undefined;
-    const mask = Array.from({ length: batch * total }, (_, i) => (padded && i % total >= past + padded[Math.floor(i / total)] ? 0 : 1));
+    const mask = Array.from({ length: batch * total }, (_, i) =>
+      padded && i % total >= past + padded[Math.floor(i / total)] ? 0 : 1,
+    );
     const feeds: Record<string, ort.Tensor> = { attention_mask: int64Tensor(mask, [batch, total]) };
-    if (this.positionIds) feeds.position_ids = int64Tensor(Array.from({ length: batch * positions }, (_, i) => past + (i % positions)), [batch, positions]);
+    if (this.positionIds)
+      feeds.position_ids = int64Tensor(
+        Array.from({ length: batch * positions }, (_, i) => past + (i % positions)),
+        [batch, positions],
+      );
     return feeds;
   }
 
@@ -213,11 +252,21 @@ export class VlmSessionLoop {
    */
   async prefixCache(inputsEmbeds: ort.Tensor, session: ort.InferenceSession): Promise<KvCache> {
     const empty = this.emptyCache(inputsEmbeds.dims[0]);
-    const out = await this.run(inputsEmbeds, empty, session.outputNames.filter((name) => name.startsWith('present.')), session);
+    const out = await this.run(
+      inputsEmbeds,
+      empty,
+      session.outputNames.filter((name) => name.startsWith('present.')),
+      session,
+    );
     return this.presentCache(out, inputsEmbeds.dims[1]);
   }
 
-  private run(inputsEmbeds: ort.Tensor, cache: KvCache, fetches: readonly string[], session = this.sessions.decoder): Promise<ort.InferenceSession.ReturnType> {
+  private run(
+    inputsEmbeds: ort.Tensor,
+    cache: KvCache,
+    fetches: readonly string[],
+    session = this.sessions.decoder,
+  ): Promise<ort.InferenceSession.ReturnType> {
     const [batch, n] = inputsEmbeds.dims;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: this.decoderEmbeds(floatData(inputsEmbeds), inputsEmbeds.dims),
@@ -239,9 +288,11 @@ export class VlmSessionLoop {
   /** Embeds the prompt, places the image (pixels or ready features) and runs the decoder over it. */
   async prefill(request: Pick<GenerateRequest, 'inputIds' | 'pixelValues' | 'imageFeatures'>): Promise<DecoderStep> {
     let embeds = await this.embed(request.inputIds);
-    const features = request.imageFeatures ?? (request.pixelValues ? await this.encodeImage(request.pixelValues) : undefined);
+    const features =
+      request.imageFeatures ?? (request.pixelValues ? await this.encodeImage(request.pixelValues) : undefined);
     if (features) embeds = this.placeImageFeatures(request.inputIds, embeds, features);
-    else if (request.inputIds.includes(this.config.imageTokenId)) throw new UserError('The prompt has image placeholders but no image was given.');
+    else if (request.inputIds.includes(this.config.imageTokenId))
+      throw new UserError('The prompt has image placeholders but no image was given.');
     return this.forward(embeds, this.emptyCache());
   }
 

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DataType, dataTypeOf, elementTypeName, floatValues, fromFloat16Bits, int64Values, makeStringTensor, makeTensor, tensorDims, tensorToArray, tensorToNumbers, toBfloat16Bits, toFloat16Bits } from './tensor.ts';
+import {
+  DataType,
+  dataTypeOf,
+  elementTypeName,
+  floatValues,
+  fromFloat16Bits,
+  int64Values,
+  makeStringTensor,
+  makeTensor,
+  tensorDims,
+  tensorToArray,
+  tensorToNumbers,
+  toBfloat16Bits,
+  toFloat16Bits,
+} from './tensor.ts';
 import { DataLocation, int64FromNumber, type TensorProto } from './proto.ts';
 import { UserError } from '../errors.ts';
 
@@ -26,16 +40,33 @@ describe('tensors as data', () => {
 
   it('reads the typed fields that older exporters write instead of raw bytes', () => {
     const base = { dims: [int64FromNumber(2)] };
-    expect(Array.from(tensorToArray({ ...base, dataType: DataType.FLOAT, floatData: [0.5, 2] }) as Float32Array)).toEqual([0.5, 2]);
-    expect(Array.from(tensorToArray({ ...base, dataType: DataType.INT64, int64Data: [int64FromNumber(-3), { low: -1, high: 0x7fffffff }] }) as BigInt64Array)).toEqual([
-      -3n,
-      (1n << 63n) - 1n,
+    expect(
+      Array.from(tensorToArray({ ...base, dataType: DataType.FLOAT, floatData: [0.5, 2] }) as Float32Array),
+    ).toEqual([0.5, 2]);
+    expect(
+      Array.from(
+        tensorToArray({
+          ...base,
+          dataType: DataType.INT64,
+          int64Data: [int64FromNumber(-3), { low: -1, high: 0x7fffffff }],
+        }) as BigInt64Array,
+      ),
+    ).toEqual([-3n, (1n << 63n) - 1n]);
+    expect(Array.from(tensorToArray({ ...base, dataType: DataType.BOOL, int32Data: [1, 0] }) as Uint8Array)).toEqual([
+      1, 0,
     ]);
-    expect(Array.from(tensorToArray({ ...base, dataType: DataType.BOOL, int32Data: [1, 0] }) as Uint8Array)).toEqual([1, 0]);
-    expect(Array.from(tensorToArray({ ...base, dataType: DataType.DOUBLE, doubleData: [1e-9, 3] }) as Float64Array)).toEqual([1e-9, 3]);
-    expect(Array.from(tensorToArray({ ...base, dataType: DataType.FLOAT16, int32Data: [0x3c00, 0xc000] }) as Uint16Array)).toEqual([0x3c00, 0xc000]);
+    expect(
+      Array.from(tensorToArray({ ...base, dataType: DataType.DOUBLE, doubleData: [1e-9, 3] }) as Float64Array),
+    ).toEqual([1e-9, 3]);
+    expect(
+      Array.from(tensorToArray({ ...base, dataType: DataType.FLOAT16, int32Data: [0x3c00, 0xc000] }) as Uint16Array),
+    ).toEqual([0x3c00, 0xc000]);
     // INT4 packs two elements per byte, low nibble first.
-    expect(Array.from(tensorToArray({ dims: [int64FromNumber(3)], dataType: DataType.INT4, int32Data: [1, -1, 7] }) as Uint8Array)).toEqual([0xf1, 0x07]);
+    expect(
+      Array.from(
+        tensorToArray({ dims: [int64FromNumber(3)], dataType: DataType.INT4, int32Data: [1, -1, 7] }) as Uint8Array,
+      ),
+    ).toEqual([0xf1, 0x07]);
   });
 
   it('handles scalars, strings and bool tensors', () => {
@@ -87,11 +118,16 @@ describe('tensors as data', () => {
   });
 
   it('writes float16 and bfloat16 constants as their IEEE bit patterns, rounding to nearest even', () => {
-    expect([1, -2, 0.5, 65504, 1e6, 2 ** -24, 0].map(toFloat16Bits)).toEqual([0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001, 0]);
+    expect([1, -2, 0.5, 65504, 1e6, 2 ** -24, 0].map(toFloat16Bits)).toEqual([
+      0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001, 0,
+    ]);
     // 1 + 2^-11 lies exactly between two halves: it rounds to the even one (1.0).
     expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00);
     expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
-    for (const v of [1, -2.5, 0.1, 1e-5, 60000]) expect(Math.abs(fromFloat16Bits(toFloat16Bits(v)) - v)).toBeLessThanOrEqual(Math.max(Math.abs(v) * 2 ** -11, 2 ** -25)); // subnormals keep an absolute step of 2^-24
+    for (const v of [1, -2.5, 0.1, 1e-5, 60000])
+      expect(Math.abs(fromFloat16Bits(toFloat16Bits(v)) - v)).toBeLessThanOrEqual(
+        Math.max(Math.abs(v) * 2 ** -11, 2 ** -25),
+      ); // subnormals keep an absolute step of 2^-24
     expect([1, -2, 3.140625].map(toBfloat16Bits)).toEqual([0x3f80, 0xc000, 0x4049]);
     const half = makeTensor('h', floatValues('float16', [1, 0.5]), [2], 'float16');
     expect(half.dataType).toBe(DataType.FLOAT16);

@@ -1,7 +1,16 @@
 // Tensors as data: ONNX element types, and conversion between TensorProto
 // (raw bytes, typed fields or external data) and JavaScript typed arrays.
 import { UserError } from '../errors.ts';
-import { DataLocation, entriesToRecord, INT64_MAX, INT64_MIN, int64FromNumber, int64ToBigInt, int64ToNumber, type TensorProto } from './proto.ts';
+import {
+  DataLocation,
+  entriesToRecord,
+  INT64_MAX,
+  INT64_MIN,
+  int64FromNumber,
+  int64ToBigInt,
+  int64ToNumber,
+  type TensorProto,
+} from './proto.ts';
 
 /** TensorProto.DataType: the element type codes of the ONNX format. */
 export const DataType = {
@@ -67,15 +76,62 @@ export type ElementType =
   | 'int2';
 
 const NAMES: readonly (ElementType | 'undefined')[] = [
-  'undefined', 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64',
-  'uint32', 'uint64', 'complex64', 'complex128', 'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2',
-  'float8e5m2fnuz', 'uint4', 'int4', 'float4e2m1', 'float8e8m0', 'uint2', 'int2',
+  'undefined',
+  'float32',
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'int32',
+  'int64',
+  'string',
+  'bool',
+  'float16',
+  'float64',
+  'uint32',
+  'uint64',
+  'complex64',
+  'complex128',
+  'bfloat16',
+  'float8e4m3fn',
+  'float8e4m3fnuz',
+  'float8e5m2',
+  'float8e5m2fnuz',
+  'uint4',
+  'int4',
+  'float4e2m1',
+  'float8e8m0',
+  'uint2',
+  'int2',
 ];
 
 /** Bits per element, for the fixed-size types. */
 const BITS: Readonly<Record<number, number>> = {
-  1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64, 15: 128, 16: 16,
-  17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2,
+  1: 32,
+  2: 8,
+  3: 8,
+  4: 16,
+  5: 16,
+  6: 32,
+  7: 64,
+  9: 8,
+  10: 16,
+  11: 64,
+  12: 32,
+  13: 64,
+  14: 64,
+  15: 128,
+  16: 16,
+  17: 8,
+  18: 8,
+  19: 8,
+  20: 8,
+  21: 4,
+  22: 4,
+  23: 4,
+  24: 8,
+  25: 2,
+  26: 2,
 };
 
 /** The element type name of an ONNX data type code (`'unknown(99)'` for codes past the format). */
@@ -158,43 +214,68 @@ function copyAligned(bytes: Uint8Array): ArrayBuffer {
 function fromRaw(dataType: number, raw: Uint8Array, count: number): TensorData {
   const buffer = copyAligned(raw);
   switch (dataType) {
-    case DataType.FLOAT: return new Float32Array(buffer, 0, count);
-    case DataType.DOUBLE: return new Float64Array(buffer, 0, count);
-    case DataType.INT8: return new Int8Array(buffer, 0, count);
+    case DataType.FLOAT:
+      return new Float32Array(buffer, 0, count);
+    case DataType.DOUBLE:
+      return new Float64Array(buffer, 0, count);
+    case DataType.INT8:
+      return new Int8Array(buffer, 0, count);
     case DataType.UINT8:
-    case DataType.BOOL: return new Uint8Array(buffer, 0, count);
-    case DataType.INT16: return new Int16Array(buffer, 0, count);
+    case DataType.BOOL:
+      return new Uint8Array(buffer, 0, count);
+    case DataType.INT16:
+      return new Int16Array(buffer, 0, count);
     case DataType.UINT16:
     case DataType.FLOAT16:
-    case DataType.BFLOAT16: return new Uint16Array(buffer, 0, count);
-    case DataType.INT32: return new Int32Array(buffer, 0, count);
-    case DataType.UINT32: return new Uint32Array(buffer, 0, count);
-    case DataType.INT64: return new BigInt64Array(buffer, 0, count);
-    case DataType.UINT64: return new BigUint64Array(buffer, 0, count);
-    case DataType.COMPLEX64: return new Float32Array(buffer, 0, count * 2);
-    case DataType.COMPLEX128: return new Float64Array(buffer, 0, count * 2);
-    default: return new Uint8Array(buffer); // packed 8/4/2-bit types stay as their bytes
+    case DataType.BFLOAT16:
+      return new Uint16Array(buffer, 0, count);
+    case DataType.INT32:
+      return new Int32Array(buffer, 0, count);
+    case DataType.UINT32:
+      return new Uint32Array(buffer, 0, count);
+    case DataType.INT64:
+      return new BigInt64Array(buffer, 0, count);
+    case DataType.UINT64:
+      return new BigUint64Array(buffer, 0, count);
+    case DataType.COMPLEX64:
+      return new Float32Array(buffer, 0, count * 2);
+    case DataType.COMPLEX128:
+      return new Float64Array(buffer, 0, count * 2);
+    default:
+      return new Uint8Array(buffer); // packed 8/4/2-bit types stay as their bytes
   }
 }
 
 function fromTypedFields(t: TensorProto, dataType: number, count: number): TensorData {
   switch (dataType) {
-    case DataType.FLOAT: return Float32Array.from(t.floatData ?? []);
-    case DataType.COMPLEX64: return Float32Array.from(t.floatData ?? []);
+    case DataType.FLOAT:
+      return Float32Array.from(t.floatData ?? []);
+    case DataType.COMPLEX64:
+      return Float32Array.from(t.floatData ?? []);
     case DataType.DOUBLE:
-    case DataType.COMPLEX128: return Float64Array.from(t.doubleData ?? []);
-    case DataType.INT64: return BigInt64Array.from((t.int64Data ?? []).map((v) => int64ToBigInt(v)));
-    case DataType.UINT64: return BigUint64Array.from((t.uint64Data ?? []).map((v) => BigInt.asUintN(64, int64ToBigInt(v))));
-    case DataType.UINT32: return Uint32Array.from((t.uint64Data ?? []).map((v) => int64ToNumber(v)));
-    case DataType.STRING: return (t.stringData ?? []).map((s) => new TextDecoder().decode(s));
-    case DataType.INT32: return Int32Array.from(t.int32Data ?? []);
-    case DataType.INT16: return Int16Array.from(t.int32Data ?? []);
-    case DataType.INT8: return Int8Array.from(t.int32Data ?? []);
+    case DataType.COMPLEX128:
+      return Float64Array.from(t.doubleData ?? []);
+    case DataType.INT64:
+      return BigInt64Array.from((t.int64Data ?? []).map((v) => int64ToBigInt(v)));
+    case DataType.UINT64:
+      return BigUint64Array.from((t.uint64Data ?? []).map((v) => BigInt.asUintN(64, int64ToBigInt(v))));
+    case DataType.UINT32:
+      return Uint32Array.from((t.uint64Data ?? []).map((v) => int64ToNumber(v)));
+    case DataType.STRING:
+      return (t.stringData ?? []).map((s) => new TextDecoder().decode(s));
+    case DataType.INT32:
+      return Int32Array.from(t.int32Data ?? []);
+    case DataType.INT16:
+      return Int16Array.from(t.int32Data ?? []);
+    case DataType.INT8:
+      return Int8Array.from(t.int32Data ?? []);
     case DataType.UINT16:
     case DataType.FLOAT16:
-    case DataType.BFLOAT16: return Uint16Array.from(t.int32Data ?? []);
+    case DataType.BFLOAT16:
+      return Uint16Array.from(t.int32Data ?? []);
     case DataType.UINT8:
-    case DataType.BOOL: return Uint8Array.from(t.int32Data ?? []);
+    case DataType.BOOL:
+      return Uint8Array.from(t.int32Data ?? []);
     default: {
       // 8/4/2-bit types: one element per int32 entry, packed here like raw data.
       const bits = BITS[dataType] ?? 8;
@@ -217,7 +298,10 @@ export function tensorToArray(tensor: TensorProto, readExternal?: ExternalDataRe
   const dataType = tensor.dataType ?? 0;
   const count = elementCount(tensorDims(tensor));
   if (isExternal(tensor)) {
-    if (!readExternal) throw new UserError(`Tensor "${tensor.name ?? ''}" keeps its data in an external file; read the model from its path.`);
+    if (!readExternal)
+      throw new UserError(
+        `Tensor "${tensor.name ?? ''}" keeps its data in an external file; read the model from its path.`,
+      );
     const where = externalLocation(tensor);
     const bytes = readExternal({ ...where, length: where.length ?? byteLength(dataType, count) });
     return fromRaw(dataType, bytes, count);
@@ -225,7 +309,9 @@ export function tensorToArray(tensor: TensorProto, readExternal?: ExternalDataRe
   if (tensor.rawData && tensor.rawData.byteLength > 0) {
     const expected = byteLength(dataType, count);
     if (expected !== undefined && tensor.rawData.byteLength < expected) {
-      throw new UserError(`Tensor "${tensor.name ?? ''}" holds ${tensor.rawData.byteLength} bytes, ${expected} expected.`);
+      throw new UserError(
+        `Tensor "${tensor.name ?? ''}" holds ${tensor.rawData.byteLength} bytes, ${expected} expected.`,
+      );
     }
     return fromRaw(dataType, tensor.rawData, count);
   }
@@ -247,7 +333,14 @@ export function tensorToNumbers(tensor: TensorProto, readExternal?: ExternalData
  */
 export function int64Values(values: Iterable<number | bigint>): BigInt64Array {
   return BigInt64Array.from(values, (v) => {
-    const big = typeof v === 'bigint' ? v : Number.isSafeInteger(v) ? BigInt(v) : Number.isFinite(v) ? BigInt(Math.trunc(v)) : Number.NaN;
+    const big =
+      typeof v === 'bigint'
+        ? v
+        : Number.isSafeInteger(v)
+          ? BigInt(v)
+          : Number.isFinite(v)
+            ? BigInt(Math.trunc(v))
+            : Number.NaN;
     if (typeof big !== 'bigint') throw new RangeError(`not an integer: ${v}`);
     return big > INT64_MAX ? INT64_MAX : big < INT64_MIN ? INT64_MIN : big;
   });
@@ -305,22 +398,44 @@ export function toBfloat16Bits(value: number): number {
  * Floating values as the typed array a tensor of `type` stores: float32 and
  * float64 as themselves, the 16-bit types as their bit patterns.
  */
-export function floatValues(type: FloatElementType, values: ArrayLike<number>): Float32Array | Float64Array | Uint16Array {
+export function floatValues(
+  type: FloatElementType,
+  values: ArrayLike<number>,
+): Float32Array | Float64Array | Uint16Array {
   switch (type) {
-    case 'float32': return Float32Array.from(values);
-    case 'float64': return Float64Array.from(values);
-    case 'float16': return Uint16Array.from(values, toFloat16Bits);
-    case 'bfloat16': return Uint16Array.from(values, toBfloat16Bits);
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'float16':
+      return Uint16Array.from(values, toFloat16Bits);
+    case 'bfloat16':
+      return Uint16Array.from(values, toBfloat16Bits);
   }
 }
 
 /** A floating constant tensor of any float type. */
-export function makeFloatTensor(name: string, type: FloatElementType, values: ArrayLike<number>, dims: readonly number[]): TensorProto {
+export function makeFloatTensor(
+  name: string,
+  type: FloatElementType,
+  values: ArrayLike<number>,
+  dims: readonly number[],
+): TensorProto {
   return makeTensor(name, floatValues(type, values), dims, type);
 }
 
 /** Typed arrays the builder accepts as tensor data, with the element type each one means. */
-export type NumericArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** The element type a typed array stands for (Uint8Array is uint8; pass `bool` explicitly when meant). */
 export function elementTypeOfArray(data: NumericArray): ElementType {
@@ -341,7 +456,12 @@ export function elementTypeOfArray(data: NumericArray): ElementType {
  * exporters write). `elementType` overrides the array's own type where one
  * storage serves several types (bool in a Uint8Array, float16 bits in a Uint16Array).
  */
-export function makeTensor(name: string, data: NumericArray, dims: readonly number[], elementType?: ElementType): TensorProto {
+export function makeTensor(
+  name: string,
+  data: NumericArray,
+  dims: readonly number[],
+  elementType?: ElementType,
+): TensorProto {
   const type = elementType ?? elementTypeOfArray(data);
   const count = elementCount(dims);
   const perElement = type === 'complex64' || type === 'complex128' ? 2 : 1;
@@ -354,7 +474,13 @@ export function makeTensor(name: string, data: NumericArray, dims: readonly numb
 
 /** A string tensor (strings are never raw). */
 export function makeStringTensor(name: string, values: readonly string[], dims: readonly number[]): TensorProto {
-  if (values.length !== elementCount(dims)) throw new RangeError(`tensor "${name}": ${values.length} strings for shape [${dims.join(', ')}]`);
+  if (values.length !== elementCount(dims))
+    throw new RangeError(`tensor "${name}": ${values.length} strings for shape [${dims.join(', ')}]`);
   const encoder = new TextEncoder();
-  return { name, dims: dims.map((d) => int64FromNumber(d)), dataType: DataType.STRING, stringData: values.map((s) => encoder.encode(s)) };
+  return {
+    name,
+    dims: dims.map((d) => int64FromNumber(d)),
+    dataType: DataType.STRING,
+    stringData: values.map((s) => encoder.encode(s)),
+  };
 }

@@ -24,7 +24,8 @@ function shapeFromProto(shape: TensorShapeProto | undefined | null): Dim[] | und
   if (!shape) return undefined;
   return (shape.dim ?? []).map((d) => {
     if (d.dimParam) return d.dimParam;
-    if (d.dimValue !== undefined && d.dimValue !== null && Object.prototype.hasOwnProperty.call(d, 'dimValue')) return int64ToNumber(d.dimValue);
+    if (d.dimValue !== undefined && d.dimValue !== null && Object.prototype.hasOwnProperty.call(d, 'dimValue'))
+      return int64ToNumber(d.dimValue);
     return null;
   });
 }
@@ -68,14 +69,21 @@ export function tensorTypeProto(elementType: ElementType, shape?: readonly Dim[]
   const tensorType: NonNullable<TypeProto['tensorType']> = { elemType: dataTypeOf(elementType) };
   if (shape) {
     tensorType.shape = {
-      dim: shape.map((d) => (typeof d === 'number' ? { dimValue: int64FromNumber(d) } : typeof d === 'string' ? { dimParam: d } : {})),
+      dim: shape.map((d) =>
+        typeof d === 'number' ? { dimValue: int64FromNumber(d) } : typeof d === 'string' ? { dimParam: d } : {},
+      ),
     };
   }
   return { tensorType };
 }
 
 /** A tensor ValueInfoProto. */
-export function tensorValueInfo(name: string, elementType: ElementType, shape?: readonly Dim[], docString?: string): ValueInfoProto {
+export function tensorValueInfo(
+  name: string,
+  elementType: ElementType,
+  shape?: readonly Dim[],
+  docString?: string,
+): ValueInfoProto {
   const proto: ValueInfoProto = { name, type: tensorTypeProto(elementType, shape) };
   if (docString) proto.docString = docString;
   return proto;

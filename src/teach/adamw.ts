@@ -38,14 +38,20 @@ export function initialAdamWState(size: number): AdamWState {
  * `state`. Clipping scales the gradient by clip / (norm + 1e-6) when the norm
  * exceeds the clip, exactly like `clip_grad_norm_`.
  */
-export function adamWStep(parameter: Float64Array, gradient: ArrayLike<number>, state: AdamWState, options: AdamWOptions = {}): AdamWStepInfo {
+export function adamWStep(
+  parameter: Float64Array,
+  gradient: ArrayLike<number>,
+  state: AdamWState,
+  options: AdamWOptions = {},
+): AdamWStepInfo {
   const lr = options.learningRate ?? EMBEDDING_TRAINING.learningRate;
   const decay = options.weightDecay ?? EMBEDDING_TRAINING.weightDecay;
   const beta1 = options.beta1 ?? EMBEDDING_TRAINING.adamBeta1;
   const beta2 = options.beta2 ?? EMBEDDING_TRAINING.adamBeta2;
   const eps = options.epsilon ?? EMBEDDING_TRAINING.adamEpsilon;
   const clip = options.clipNorm ?? EMBEDDING_TRAINING.gradientClipNorm;
-  if (gradient.length !== parameter.length) throw new RangeError(`gradient has ${gradient.length} elements, parameter ${parameter.length}`);
+  if (gradient.length !== parameter.length)
+    throw new RangeError(`gradient has ${gradient.length} elements, parameter ${parameter.length}`);
 
   let squares = 0;
   for (let i = 0; i < gradient.length; i++) squares += gradient[i] * gradient[i];

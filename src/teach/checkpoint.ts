@@ -80,7 +80,11 @@ export function toCheckpoint(state: TrainingState, runKey: string): StoredCheckp
     runKey,
     step: state.step,
     vector: Array.from(state.vector),
-    optimizer: { step: state.optimizer.step, firstMoment: Array.from(state.optimizer.firstMoment), secondMoment: Array.from(state.optimizer.secondMoment) },
+    optimizer: {
+      step: state.optimizer.step,
+      firstMoment: Array.from(state.optimizer.firstMoment),
+      secondMoment: Array.from(state.optimizer.secondMoment),
+    },
     losses: [...state.losses],
     savedAt: new Date().toISOString(),
   };
@@ -90,11 +94,21 @@ export function toCheckpoint(state: TrainingState, runKey: string): StoredCheckp
 export function fromCheckpoint(stored: StoredCheckpoint | undefined, runKey: string): TrainingState | undefined {
   if (!stored || stored.format !== 1 || stored.runKey !== runKey) return undefined;
   const { vector, optimizer } = stored;
-  if (!Array.isArray(vector) || vector.length === 0 || optimizer?.firstMoment?.length !== vector.length || optimizer.secondMoment?.length !== vector.length) return undefined;
+  if (
+    !Array.isArray(vector) ||
+    vector.length === 0 ||
+    optimizer?.firstMoment?.length !== vector.length ||
+    optimizer.secondMoment?.length !== vector.length
+  )
+    return undefined;
   return {
     step: stored.step,
     vector: Float64Array.from(vector),
-    optimizer: { step: optimizer.step, firstMoment: Float64Array.from(optimizer.firstMoment), secondMoment: Float64Array.from(optimizer.secondMoment) },
+    optimizer: {
+      step: optimizer.step,
+      firstMoment: Float64Array.from(optimizer.firstMoment),
+      secondMoment: Float64Array.from(optimizer.secondMoment),
+    },
     losses: [...stored.losses],
   };
 }

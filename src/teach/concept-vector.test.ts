@@ -32,7 +32,12 @@ describe('the concept vector', () => {
     const row = new Float64Array(4);
     writeConceptRow(v, scale, row);
     const gradient = new Float64Array(4);
-    accumulateVectorGradient(v, scale, row.map((r, i) => 2 * w[i] * r), gradient);
+    accumulateVectorGradient(
+      v,
+      scale,
+      row.map((r, i) => 2 * w[i] * r),
+      gradient,
+    );
     for (let i = 0; i < 4; i++) {
       const plus = v.slice();
       const minus = v.slice();

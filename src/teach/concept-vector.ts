@@ -28,7 +28,12 @@ export function l2Norm(values: ArrayLike<number>): number {
  * (the gradient at the concept token's input embedding):
  * (referenceNorm / |v|) (I - u u^T) rowGradient with u = v / |v|.
  */
-export function accumulateVectorGradient(vector: ArrayLike<number>, referenceNorm: number, rowGradient: ArrayLike<number>, into: Float64Array): void {
+export function accumulateVectorGradient(
+  vector: ArrayLike<number>,
+  referenceNorm: number,
+  rowGradient: ArrayLike<number>,
+  into: Float64Array,
+): void {
   const norm = l2Norm(vector);
   let along = 0;
   for (let i = 0; i < vector.length; i++) along += (vector[i] / norm) * rowGradient[i];

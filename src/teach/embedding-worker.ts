@@ -6,7 +6,11 @@ import { isUserError } from '../errors.ts';
 import { runEmbeddingJob, type JobEnvironment, type JobEvent } from './job.ts';
 
 /** Messages from the worker to its owner. */
-export type WorkerMessage = { type: 'event'; event: JobEvent } | { type: 'finished' } | { type: 'cancelled' } | { type: 'failed'; message: string; userFacing: boolean };
+export type WorkerMessage =
+  | { type: 'event'; event: JobEvent }
+  | { type: 'finished' }
+  | { type: 'cancelled' }
+  | { type: 'failed'; message: string; userFacing: boolean };
 
 /** Messages from the owner to the worker. */
 export type OwnerMessage = { type: 'cancel' };
@@ -19,13 +23,20 @@ if (port) {
     if (message.type === 'cancel') controller.abort(new Error('cancelled'));
   });
   const post = (message: WorkerMessage) => port.postMessage(message);
-  runEmbeddingJob(jobDir, environment, { signal: controller.signal, onEvent: (event) => post({ type: 'event', event }) })
+  runEmbeddingJob(jobDir, environment, {
+    signal: controller.signal,
+    onEvent: (event) => post({ type: 'event', event }),
+  })
     .then(() => post({ type: 'finished' }))
     .catch((error: unknown) => {
       if (controller.signal.aborted) post({ type: 'cancelled' });
       // The error class does not survive postMessage, so say here whether its message is fit for a chat.
-      else post({ type: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: isUserError(error) });
+      else
+        post({
+          type: 'failed',
+          message: error instanceof Error ? error.message : String(error),
+          userFacing: isUserError(error),
+        });
     })
     .finally(() => port.close());
 }
-

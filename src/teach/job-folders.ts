@@ -50,7 +50,10 @@ export class JobFolders {
    * staging name and renames it into place, replacing any folder of the same
    * job: it appears whole or not at all. Returns the spec with its photo files.
    */
-  async write(spec: Omit<EmbeddingJobSpec, 'photos'>, photos: readonly { image: RgbImage; caption: string | null }[]): Promise<EmbeddingJobSpec> {
+  async write(
+    spec: Omit<EmbeddingJobSpec, 'photos'>,
+    photos: readonly { image: RgbImage; caption: string | null }[],
+  ): Promise<EmbeddingJobSpec> {
     const staging = `${this.path(spec.id)}.staging`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { mode: PRIVATE_DIR_MODE });
@@ -98,7 +101,8 @@ export class JobFolders {
         continue;
       }
       if (entry.name.endsWith('.staging')) {
-        if (!isBeingWritten(entry.name.slice(0, -'.staging'.length))) rmSync(path.join(this.dir, entry.name), { recursive: true, force: true });
+        if (!isBeingWritten(entry.name.slice(0, -'.staging'.length)))
+          rmSync(path.join(this.dir, entry.name), { recursive: true, force: true });
         continue;
       }
       try {
@@ -128,7 +132,11 @@ export class JobFolders {
   attempts(id: string): JobAttempts {
     try {
       const stored = readJsonIfPresent<Partial<JobAttempts>>(path.join(this.path(id), JOB_FILES.attempts));
-      return { running: stored?.running ?? null, crashes: Array.isArray(stored?.crashes) ? stored.crashes : [], setAside: stored?.setAside ?? null };
+      return {
+        running: stored?.running ?? null,
+        crashes: Array.isArray(stored?.crashes) ? stored.crashes : [],
+        setAside: stored?.setAside ?? null,
+      };
     } catch (error) {
       logger.warn({ err: error, job: id }, 'unreadable attempts file; counting from zero');
       return FRESH_ATTEMPTS;

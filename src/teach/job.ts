@@ -19,11 +19,23 @@ import type { ConceptEmbedding } from '../memory/concept.ts';
 import type { GraphDtypes } from '../onnx/layout.ts';
 import type { RuntimeOptions } from '../models/session.ts';
 import type { VlmFamily } from '../vlm/families.ts';
-import { fromCheckpoint, readJsonIfPresent, toCheckpoint, writeJsonAtomic, type StoredCheckpoint } from './checkpoint.ts';
+import {
+  fromCheckpoint,
+  readJsonIfPresent,
+  toCheckpoint,
+  writeJsonAtomic,
+  type StoredCheckpoint,
+} from './checkpoint.ts';
 import type { AttentionDirection } from './loss-graph.ts';
 import { captionTargets, vqaTargets, type ConceptToTeach, type PhotoTargets, type TeachingPhoto } from './targets.ts';
 import { TeachableExport } from './teachable-export.ts';
-import { fixedBatchLoss, initialTrainingState, trainConceptEmbedding, type TrainingProgress, type TrainingState } from './trainer.ts';
+import {
+  fixedBatchLoss,
+  initialTrainingState,
+  trainConceptEmbedding,
+  type TrainingProgress,
+  type TrainingState,
+} from './trainer.ts';
 
 /** File names inside a job folder. */
 export const JOB_FILES = {
@@ -50,7 +62,14 @@ export interface EmbeddingJobSpec {
   concept: ConceptToTeach;
   /** Personalized captioning (default) or VQA targets. */
   task: 'caption' | 'vqa';
-  training: { steps: number; lambda: number; seed: number; augment: boolean; checkpointEvery: number; direction: AttentionDirection };
+  training: {
+    steps: number;
+    lambda: number;
+    seed: number;
+    augment: boolean;
+    checkpointEvery: number;
+    direction: AttentionDirection;
+  };
   /** Photo files in the job folder with the captions their senders wrote. */
   photos: { file: string; caption: string | null }[];
   /**
@@ -106,7 +125,12 @@ export function runKeyOf(spec: EmbeddingJobSpec): string {
 
 /** A stored result as the concept record's embedding. */
 export function embeddingOf(result: StoredResult): ConceptEmbedding {
-  return { vector: Float32Array.from(result.vector), steps: result.steps, finalLoss: result.finalLoss, updatedAt: result.updatedAt };
+  return {
+    vector: Float32Array.from(result.vector),
+    steps: result.steps,
+    finalLoss: result.finalLoss,
+    updatedAt: result.updatedAt,
+  };
 }
 
 /** What a lesson learns from, wherever it is kept (a job folder, or the one-shot command's arguments). */
@@ -136,28 +160,40 @@ export interface LessonOutcome {
 }
 
 /** Builds (or reuses) the targets, trains, and measures the loss the vector started and ended at. */
-export async function teachLesson(vlm: TeachableExport, lesson: Lesson, hooks: LessonHooks = {}): Promise<LessonOutcome> {
+export async function teachLesson(
+  vlm: TeachableExport,
+  lesson: Lesson,
+  hooks: LessonHooks = {},
+): Promise<LessonOutcome> {
   const emit = hooks.onEvent ?? (() => {});
   let choices = hooks.storedTargets;
   if (!choices || choices.length !== lesson.photos.length) {
     emit({ type: 'preparing', stage: 'targets' });
     const photos = [...lesson.photos];
-    const built = lesson.task === 'vqa' ? await vqaTargets(vlm, photos, lesson.concept) : await captionTargets(vlm, photos, lesson.concept, vlm.model.family.captionPrompt);
+    const built =
+      lesson.task === 'vqa'
+        ? await vqaTargets(vlm, photos, lesson.concept)
+        : await captionTargets(vlm, photos, lesson.concept, vlm.model.family.captionPrompt);
     choices = built.map((t) => t.choices);
     hooks.saveTargets?.(choices);
   }
   const targets: PhotoTargets[] = lesson.photos.map((p, i) => ({ image: p.image, choices: choices[i] }));
   const { steps, lambda, seed, augment, checkpointEvery } = lesson.training;
   const lossStart = await fixedBatchLoss(vlm, targets, initialTrainingState(vlm.hiddenSize, seed).vector, lambda);
-  const state = await trainConceptEmbedding(vlm, targets, { steps, lambda, seed, augment, checkpointEvery }, {
-    resume: hooks.resume,
-    signal: hooks.signal,
-    onProgress: (progress) => emit({ type: 'progress', ...progress }),
-    onCheckpoint: (s) => {
-      hooks.onCheckpoint?.(s);
-      emit({ type: 'checkpoint', step: s.step });
+  const state = await trainConceptEmbedding(
+    vlm,
+    targets,
+    { steps, lambda, seed, augment, checkpointEvery },
+    {
+      resume: hooks.resume,
+      signal: hooks.signal,
+      onProgress: (progress) => emit({ type: 'progress', ...progress }),
+      onCheckpoint: (s) => {
+        hooks.onCheckpoint?.(s);
+        emit({ type: 'checkpoint', step: s.step });
+      },
     },
-  });
+  );
   const lossEnd = await fixedBatchLoss(vlm, targets, state.vector, lambda);
   return { state, lossStart, lossEnd };
 }
@@ -167,7 +203,11 @@ export async function teachLesson(vlm: TeachableExport, lesson: Lesson, hooks: L
  * written when it returns. A set `signal` stops it between steps; the last
  * checkpoint stays for a later resume.
  */
-export async function runEmbeddingJob(jobDir: string, environment: JobEnvironment, options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {}): Promise<StoredResult> {
+export async function runEmbeddingJob(
+  jobDir: string,
+  environment: JobEnvironment,
+  options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {},
+): Promise<StoredResult> {
   const spec = readJsonIfPresent<EmbeddingJobSpec>(path.join(jobDir, JOB_FILES.spec));
   if (!spec) throw new Error(`no ${JOB_FILES.spec} in ${jobDir}`);
   const done = readJsonIfPresent<StoredResult>(path.join(jobDir, JOB_FILES.result));
@@ -176,24 +216,41 @@ export async function runEmbeddingJob(jobDir: string, environment: JobEnvironmen
 
   emit({ type: 'preparing', stage: 'model' });
   // The lesson's own sessions (ONNX Runtime runs block the thread that calls them), made as every session of the process is.
-  const vlm = await TeachableExport.open(spec.modelDir, { runtime: environment.runtime, cacheDir: environment.cacheDir, dtype: spec.dtype, direction: spec.training.direction });
+  const vlm = await TeachableExport.open(spec.modelDir, {
+    runtime: environment.runtime,
+    cacheDir: environment.cacheDir,
+    dtype: spec.dtype,
+    direction: spec.training.direction,
+  });
   try {
     options.signal?.throwIfAborted();
     const photos: TeachingPhoto[] = [];
-    for (const p of spec.photos) photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption: p.caption });
+    for (const p of spec.photos)
+      photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption: p.caption });
     const targetsFile = path.join(jobDir, JOB_FILES.targets);
     const checkpointFile = path.join(jobDir, JOB_FILES.checkpoint);
     const runKey = runKeyOf(spec);
-    const { state, lossStart, lossEnd } = await teachLesson(vlm, { concept: spec.concept, task: spec.task, training: spec.training, photos }, {
-      storedTargets: readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile)?.choices ?? null,
-      saveTargets: (choices) => writeJsonAtomic(targetsFile, { choices }),
-      resume: fromCheckpoint(readJsonIfPresent<StoredCheckpoint>(checkpointFile), runKey),
-      onCheckpoint: (s) => writeJsonAtomic(checkpointFile, toCheckpoint(s, runKey)),
-      signal: options.signal,
-      onEvent: emit,
-    });
+    const { state, lossStart, lossEnd } = await teachLesson(
+      vlm,
+      { concept: spec.concept, task: spec.task, training: spec.training, photos },
+      {
+        storedTargets: readJsonIfPresent<{ choices: PhotoTargets['choices'][] }>(targetsFile)?.choices ?? null,
+        saveTargets: (choices) => writeJsonAtomic(targetsFile, { choices }),
+        resume: fromCheckpoint(readJsonIfPresent<StoredCheckpoint>(checkpointFile), runKey),
+        onCheckpoint: (s) => writeJsonAtomic(checkpointFile, toCheckpoint(s, runKey)),
+        signal: options.signal,
+        onEvent: emit,
+      },
+    );
     const finalLoss = state.losses.length > 0 ? state.losses[state.losses.length - 1] : null;
-    const result: StoredResult = { vector: Array.from(state.vector), steps: state.step, finalLoss, lossStart, lossEnd, updatedAt: new Date().toISOString() };
+    const result: StoredResult = {
+      vector: Array.from(state.vector),
+      steps: state.step,
+      finalLoss,
+      lossStart,
+      lossEnd,
+      updatedAt: new Date().toISOString(),
+    };
     writeJsonAtomic(path.join(jobDir, JOB_FILES.result), result);
     emit({ type: 'done', steps: state.step, finalLoss });
     return result;

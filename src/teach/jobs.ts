@@ -89,14 +89,21 @@ export type JobUpdate = { jobId: string; scope: string; conceptId: string; model
 /** One line for a status message, e.g. "Learning Rex: step 25 of 100 (loss 0.84)". */
 export function describeUpdate(update: JobUpdate): string {
   switch (update.state) {
-    case 'queued': return `Learning ${update.name}: about to start…`;
-    case 'preparing': return update.stage === 'model' ? `Learning ${update.name}: loading the model…` : `Learning ${update.name}: writing practice captions…`;
-    case 'training': return `Learning ${update.name}: step ${update.step} of ${update.steps} (loss ${update.loss.toFixed(3)})`;
-    case 'done': return `Learned how to talk about ${update.name}.`;
+    case 'queued':
+      return `Learning ${update.name}: about to start…`;
+    case 'preparing':
+      return update.stage === 'model'
+        ? `Learning ${update.name}: loading the model…`
+        : `Learning ${update.name}: writing practice captions…`;
+    case 'training':
+      return `Learning ${update.name}: step ${update.step} of ${update.steps} (loss ${update.loss.toFixed(3)})`;
+    case 'done':
+      return `Learned how to talk about ${update.name}.`;
     case 'failed':
       if (update.setAside) return `I couldn't finish learning to describe ${update.name}: ${update.message}`;
       return `I could not finish learning to talk about ${update.name}${update.userFacing ? `: ${update.message}` : '.'}`;
-    case 'cancelled': return `Stopped learning ${update.name}.`;
+    case 'cancelled':
+      return `Stopped learning ${update.name}.`;
   }
 }
 
@@ -132,7 +139,10 @@ export class EmbeddingJobs {
 
   /** The id of the job for a concept on a model (one job per pair; re-teaching replaces it). */
   static jobId(scope: string, conceptId: string, modelId: string): string {
-    return createHash('sha256').update(JSON.stringify([scope, conceptId, modelId])).digest('hex').slice(0, 20);
+    return createHash('sha256')
+      .update(JSON.stringify([scope, conceptId, modelId]))
+      .digest('hex')
+      .slice(0, 20);
   }
 
   /**
@@ -144,7 +154,8 @@ export class EmbeddingJobs {
    */
   onUpdate(listener: (update: JobUpdate) => void, options: { replay?: boolean } = {}): () => void {
     this.listeners.add(listener);
-    if (options.replay) for (const update of [...this.setAsideReports.values(), ...this.latest.values()]) tell(listener, update);
+    if (options.replay)
+      for (const update of [...this.setAsideReports.values(), ...this.latest.values()]) tell(listener, update);
     return () => this.listeners.delete(listener);
   }
 
@@ -155,7 +166,12 @@ export class EmbeddingJobs {
 
   /** Whether the job exists in any form: being written, queued, running, or a folder (pending, or set aside). */
   has(jobId: string): boolean {
-    return this.starting.has(jobId) || this.running.has(jobId) || this.queue.some((s) => s.id === jobId) || this.folders.exists(jobId);
+    return (
+      this.starting.has(jobId) ||
+      this.running.has(jobId) ||
+      this.queue.some((s) => s.id === jobId) ||
+      this.folders.exists(jobId)
+    );
   }
 
   /**
@@ -164,7 +180,8 @@ export class EmbeddingJobs {
    * concept and model (running, pending or set aside) is cancelled first.
    */
   async start(request: TeachRequest): Promise<string> {
-    if (request.photos.length === 0) throw new UserError(`There are no photos of ${request.concept.name} to learn from.`);
+    if (request.photos.length === 0)
+      throw new UserError(`There are no photos of ${request.concept.name} to learn from.`);
     const id = EmbeddingJobs.jobId(request.scope, request.conceptId, request.modelId);
     const previous = this.starting.get(id)?.work;
     const entry = { scope: request.scope, conceptId: request.conceptId, work: Promise.resolve() as Promise<unknown> };
@@ -183,7 +200,14 @@ export class EmbeddingJobs {
           concept: request.concept,
           task,
           training: { ...defaultTraining(task, request.family), ...request.training },
-          ...(request.learnedFrom ? { learnedFrom: { conceptVersion: request.learnedFrom.conceptVersion, photos: [...request.learnedFrom.photos] } } : {}),
+          ...(request.learnedFrom
+            ? {
+                learnedFrom: {
+                  conceptVersion: request.learnedFrom.conceptVersion,
+                  photos: [...request.learnedFrom.photos],
+                },
+              }
+            : {}),
           createdAt: new Date().toISOString(),
         },
         request.photos,
@@ -209,9 +233,11 @@ export class EmbeddingJobs {
   /** Cancels every job of a concept (all models, set-aside ones included), e.g. when it is forgotten. */
   async cancelConcept(scope: string, conceptId: string): Promise<number> {
     const ids = new Set<string>();
-    for (const spec of [...this.queue, ...[...this.running.values()].map((r) => r.spec)]) if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
+    for (const spec of [...this.queue, ...[...this.running.values()].map((r) => r.spec)])
+      if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
     for (const [id, s] of this.starting) if (s.scope === scope && s.conceptId === conceptId) ids.add(id);
-    for (const spec of this.folders.specs((id) => this.starting.has(id))) if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
+    for (const spec of this.folders.specs((id) => this.starting.has(id)))
+      if (spec.scope === scope && spec.conceptId === conceptId) ids.add(spec.id);
     for (const id of ids) await this.cancel(id);
     return ids.size;
   }
@@ -233,7 +259,11 @@ export class EmbeddingJobs {
         continue;
       }
       if (attempts.running) {
-        attempts = this.recordCrash(spec, attempts, `the process stopped while the lesson ran (pid ${attempts.running.pid}, running since ${attempts.running.since})`);
+        attempts = this.recordCrash(
+          spec,
+          attempts,
+          `the process stopped while the lesson ran (pid ${attempts.running.pid}, running since ${attempts.running.since})`,
+        );
         if (attempts.setAside) continue;
       }
       this.enqueue(spec);
@@ -289,13 +319,24 @@ export class EmbeddingJobs {
     if (crashes.length < CRASHES_BEFORE_SET_ASIDE) {
       const next: JobAttempts = { running: null, crashes, setAside: null };
       this.folders.writeAttempts(spec.id, next);
-      logger.warn({ job: spec.id, scope: spec.scope, concept: spec.conceptId, folder, reason }, 'lesson crashed; retrying it from its last checkpoint');
+      logger.warn(
+        { job: spec.id, scope: spec.scope, concept: spec.conceptId, folder, reason },
+        'lesson crashed; retrying it from its last checkpoint',
+      );
       return next;
     }
     const next: JobAttempts = { running: null, crashes, setAside: { at: now, reported: false } };
     this.folders.writeAttempts(spec.id, next);
     logger.error(
-      { job: spec.id, scope: spec.scope, concept: spec.conceptId, name: spec.concept.name, model: spec.modelId, folder, crashes },
+      {
+        job: spec.id,
+        scope: spec.scope,
+        concept: spec.conceptId,
+        name: spec.concept.name,
+        model: spec.modelId,
+        folder,
+        crashes,
+      },
       `lesson set aside after ${crashes.length} crashes; its folder is kept for inspection until the concept is taught again or forgotten`,
     );
     this.report(spec, next);
@@ -304,18 +345,37 @@ export class EmbeddingJobs {
 
   /** Tells the lesson's chat, once, that it was set aside. */
   private report(spec: EmbeddingJobSpec, attempts: JobAttempts): void {
-    const update = this.publish(spec, { state: 'failed', message: setAsideMessage(spec.concept.name), userFacing: true, setAside: true });
+    const update = this.publish(spec, {
+      state: 'failed',
+      message: setAsideMessage(spec.concept.name),
+      userFacing: true,
+      setAside: true,
+    });
     this.setAsideReports.set(spec.id, update);
     try {
-      this.folders.writeAttempts(spec.id, { ...attempts, setAside: { at: attempts.setAside?.at ?? new Date().toISOString(), reported: true } });
+      this.folders.writeAttempts(spec.id, {
+        ...attempts,
+        setAside: { at: attempts.setAside?.at ?? new Date().toISOString(), reported: true },
+      });
     } catch (error) {
       logger.warn({ err: error, job: spec.id }, 'could not record that a set-aside lesson was reported');
     }
   }
 
-  private publish(spec: EmbeddingJobSpec, change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>): JobUpdate {
-    const update = { jobId: spec.id, scope: spec.scope, conceptId: spec.conceptId, modelId: spec.modelId, name: spec.concept.name, ...change } as JobUpdate;
-    if (update.state === 'done' || update.state === 'failed' || update.state === 'cancelled') this.latest.delete(spec.id);
+  private publish(
+    spec: EmbeddingJobSpec,
+    change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>,
+  ): JobUpdate {
+    const update = {
+      jobId: spec.id,
+      scope: spec.scope,
+      conceptId: spec.conceptId,
+      modelId: spec.modelId,
+      name: spec.concept.name,
+      ...change,
+    } as JobUpdate;
+    if (update.state === 'done' || update.state === 'failed' || update.state === 'cancelled')
+      this.latest.delete(spec.id);
     else this.latest.set(spec.id, update);
     for (const listener of this.listeners) tell(listener, update);
     return update;
@@ -336,7 +396,11 @@ export class EmbeddingJobs {
         this.folders.markRunning(spec.id);
       } catch (error) {
         logger.error({ err: error, job: spec.id }, 'could not start a lesson: its folder cannot be written');
-        this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: false });
+        this.publish(spec, {
+          state: 'failed',
+          message: error instanceof Error ? error.message : String(error),
+          userFacing: false,
+        });
         continue;
       }
       try {
@@ -345,7 +409,11 @@ export class EmbeddingJobs {
         // The worker could not even be created (not a crash of the lesson).
         logger.error({ err: error, job: spec.id }, 'could not start a lesson');
         this.folders.clearMark(spec.id);
-        this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: false });
+        this.publish(spec, {
+          state: 'failed',
+          message: error instanceof Error ? error.message : String(error),
+          userFacing: false,
+        });
       }
     }
     this.settle();
@@ -361,7 +429,8 @@ export class EmbeddingJobs {
 
   private onEvent(spec: EmbeddingJobSpec, event: JobEvent): void {
     if (event.type === 'preparing') this.publish(spec, { state: 'preparing', stage: event.stage });
-    else if (event.type === 'progress') this.publish(spec, { state: 'training', step: event.step, steps: event.steps, loss: event.loss });
+    else if (event.type === 'progress')
+      this.publish(spec, { state: 'training', step: event.step, steps: event.steps, loss: event.loss });
   }
 
   private launch(spec: EmbeddingJobSpec): Running {
@@ -371,7 +440,12 @@ export class EmbeddingJobs {
       resourceLimits: this.options.resourceLimits,
       onEvent: (event) => this.onEvent(spec, event),
     });
-    const running: Running = { spec, cancelled: false, stop: () => run.stop(this.closing ? 0 : CANCEL_GRACE_MS), finished: Promise.resolve() };
+    const running: Running = {
+      spec,
+      cancelled: false,
+      stop: () => run.stop(this.closing ? 0 : CANCEL_GRACE_MS),
+      finished: Promise.resolve(),
+    };
     running.finished = run.ended.then((outcome) => this.conclude(running, outcome));
     return running;
   }
@@ -400,7 +474,8 @@ export class EmbeddingJobs {
         const attempts = this.recordCrash(spec, this.folders.attempts(spec.id), outcome.reason);
         retry = attempts.setAside === null;
       } else {
-        const failure = outcome.kind === 'failed' ? outcome : { message: 'the lesson stopped without a result', userFacing: false };
+        const failure =
+          outcome.kind === 'failed' ? outcome : { message: 'the lesson stopped without a result', userFacing: false };
         logger.error({ job: spec.id, concept: spec.conceptId, message: failure.message }, 'teaching job failed');
         this.folders.remove(spec.id);
         this.publish(spec, { state: 'failed', message: failure.message, userFacing: failure.userFacing });
@@ -409,7 +484,11 @@ export class EmbeddingJobs {
       // Storing failed: keep the folder (result.json included) so a restart stores it again.
       this.folders.clearMark(spec.id);
       logger.error({ err: error, job: spec.id }, 'storing the taught embedding failed');
-      this.publish(spec, { state: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: error instanceof UserError });
+      this.publish(spec, {
+        state: 'failed',
+        message: error instanceof Error ? error.message : String(error),
+        userFacing: error instanceof UserError,
+      });
     } finally {
       this.running.delete(spec.id);
       // Retried from its last checkpoint (the job resumes from its folder), after its old run has left `running`.

@@ -29,10 +29,16 @@ export const CANCEL_GRACE_MS = 10_000;
 const LESSON_HEAP_LIMIT_MB = 1024;
 
 /** Resource limits of a lesson's worker: the heap limit above; young generation, code range and stack keep Node's defaults. */
-export const LESSON_RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({ maxOldGenerationSizeMb: LESSON_HEAP_LIMIT_MB });
+export const LESSON_RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({
+  maxOldGenerationSizeMb: LESSON_HEAP_LIMIT_MB,
+});
 
 /** How a run ended. `crashed`: the worker died without saying. */
-export type RunOutcome = { kind: 'finished' } | { kind: 'cancelled' } | { kind: 'failed'; message: string; userFacing: boolean } | { kind: 'crashed'; reason: string };
+export type RunOutcome =
+  | { kind: 'finished' }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; message: string; userFacing: boolean }
+  | { kind: 'crashed'; reason: string };
 
 /** A run in progress. */
 export interface LessonRun {
@@ -55,15 +61,28 @@ export interface LessonRunOptions {
 export function runLesson(jobDir: string, options: LessonRunOptions): LessonRun {
   if (options.threads === 'inline') {
     const controller = new AbortController();
-    const ended = runEmbeddingJob(jobDir, options.environment, { signal: controller.signal, onEvent: options.onEvent }).then(
+    const ended = runEmbeddingJob(jobDir, options.environment, {
+      signal: controller.signal,
+      onEvent: options.onEvent,
+    }).then(
       (): RunOutcome => ({ kind: 'finished' }),
       (error: unknown): RunOutcome =>
-        controller.signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', message: error instanceof Error ? error.message : String(error), userFacing: error instanceof UserError },
+        controller.signal.aborted
+          ? { kind: 'cancelled' }
+          : {
+              kind: 'failed',
+              message: error instanceof Error ? error.message : String(error),
+              userFacing: error instanceof UserError,
+            },
     );
     return { stop: () => controller.abort(new Error('stopped')), ended };
   }
   const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), {
-    workerData: { jobDir, environment: options.environment, entry: new URL('./embedding-worker.ts', import.meta.url).href },
+    workerData: {
+      jobDir,
+      environment: options.environment,
+      entry: new URL('./embedding-worker.ts', import.meta.url).href,
+    },
     resourceLimits: options.resourceLimits ?? LESSON_RESOURCE_LIMITS,
   });
   let outcome: RunOutcome | undefined;
@@ -76,10 +95,16 @@ export function runLesson(jobDir: string, options: LessonRunOptions): LessonRun 
       else outcome = { kind: 'failed', message: message.message, userFacing: message.userFacing };
     });
     // An uncaught error in the worker, e.g. ERR_WORKER_OUT_OF_MEMORY at the heap limit: the worker is gone without an outcome.
-    worker.on('error', (error: Error & { code?: string }) => (outcome ??= { kind: 'crashed', reason: `${error.code ? `${error.code}: ` : ''}${error.message}` }));
+    worker.on(
+      'error',
+      (error: Error & { code?: string }) =>
+        (outcome ??= { kind: 'crashed', reason: `${error.code ? `${error.code}: ` : ''}${error.message}` }),
+    );
     worker.on('exit', (code) => {
       if (timer) clearTimeout(timer);
-      resolve(outcome ?? { kind: 'crashed', reason: `the worker exited with code ${code} without reporting an outcome` });
+      resolve(
+        outcome ?? { kind: 'crashed', reason: `the worker exited with code ${code} without reporting an outcome` },
+      );
     });
   });
   return {

@@ -55,7 +55,9 @@ const LAYER_PATTERN = /layers\.(\d+)\//;
  * none is named that way. Throws when the decoder has none (fused attention).
  */
 export function findAttentionProbabilities(graph: OnnxGraph): string[] {
-  const softmaxes = graph.topologicalOrder().filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
+  const softmaxes = graph
+    .topologicalOrder()
+    .filter((n) => n.opType === 'Softmax' && (n.domain === '' || n.domain === 'ai.onnx'));
   const named = softmaxes
     .map((n) => ({ node: n, layer: LAYER_PATTERN.exec(n.name)?.[1] }))
     .filter((x): x is { node: (typeof softmaxes)[number]; layer: string } => x.layer !== undefined);
@@ -67,7 +69,9 @@ export function findAttentionProbabilities(graph: OnnxGraph): string[] {
   const facts = new GraphFacts(graph);
   const fourD = softmaxes.filter((n) => facts.rank(n.inputs[0]) === 4).map((n) => n.outputs[0]);
   if (fourD.length === 0) {
-    throw new GradientError('The decoder has no attention Softmax nodes (its attention is probably fused); the attention regularization cannot find the probabilities.');
+    throw new GradientError(
+      'The decoder has no attention Softmax nodes (its attention is probably fused); the attention regularization cannot find the probabilities.',
+    );
   }
   return fourD;
 }
@@ -95,7 +99,11 @@ function headInput(graph: OnnxGraph, logits: string): OnnxNode | null {
     const cast = graph.producer(input);
     const product = cast?.opType === 'Cast' ? graph.producer(cast.inputs[0]) : undefined;
     const quantizer = product?.opType === 'MatMulInteger' ? graph.producer(product.inputs[0]) : undefined;
-    if (quantizer?.opType === 'DynamicQuantizeLinear' && quantizer.outputs.every((o) => graph.consumers(o).every((c) => c === product || c === node))) return quantizer;
+    if (
+      quantizer?.opType === 'DynamicQuantizeLinear' &&
+      quantizer.outputs.every((o) => graph.consumers(o).every((c) => c === product || c === node))
+    )
+      return quantizer;
   }
   return null;
 }
@@ -113,7 +121,10 @@ function labelledLogits(graph: OnnxGraph, op: Ops, logits: string, rows: string)
   // Rows of x, [-1, last dimension], declared so that the gradient rules know the ranks a computed shape hides.
   const rowsOf = (x: string): string => {
     const width = facts.of(x).shape?.at(-1) ?? 'width';
-    const flat = op.reshape(x, op.concat([op.int64s([-1]), op.slice(op.shape(x), [-1], [Number.MAX_SAFE_INTEGER], [0])], 0));
+    const flat = op.reshape(
+      x,
+      op.concat([op.int64s([-1]), op.slice(op.shape(x), [-1], [Number.MAX_SAFE_INTEGER], [0])], 0),
+    );
     declare(graph, facts, flat, x, ['rows', width]);
     return flat;
   };
@@ -146,7 +157,10 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
   const op = new Ops(graph);
   const facts = new GraphFacts(graph);
   const logitsType = facts.of(options.logits ?? 'logits').type;
-  if (!isFloatType(logitsType)) throw new GradientError(`The decoder's "${options.logits ?? 'logits'}" output is ${logitsType ?? 'of unknown type'}; teaching needs floating-point logits.`);
+  if (!isFloatType(logitsType))
+    throw new GradientError(
+      `The decoder's "${options.logits ?? 'logits'}" output is ${logitsType ?? 'of unknown type'}; teaching needs floating-point logits.`,
+    );
   // The loss is float32 (float64 for float64 decoders) whatever precision the decoder computes in.
   const type = logitsType === 'float64' ? 'float64' : 'float32';
   const inLossType = (value: string): string => (facts.of(value).type === type ? value : op.cast(value, type));
@@ -162,7 +176,10 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
     // Position t predicts token t+1, as in Hugging Face's causal-LM loss. Only the labelled positions count.
     const targets = op.slice(LOSS_INPUTS.labels, [1], [Number.MAX_SAFE_INTEGER], [1]); // [batch, sequence - 1]
     const flatTargets = op.reshape(targets, [-1]);
-    const labelled = op.reshape(op.node('NonZero', [op.node('Not', [op.equal(flatTargets, op.int64(EMBEDDING_TRAINING.ignoreLabel))])]), [-1]); // [K]
+    const labelled = op.reshape(
+      op.node('NonZero', [op.node('Not', [op.equal(flatTargets, op.int64(EMBEDDING_TRAINING.ignoreLabel))])]),
+      [-1],
+    ); // [K]
     const picked = graph.withScope('/targets', () => op.gather(flatTargets, labelled, 0)); // [K]
     // The labelled positions in the [batch * sequence] order of the logits: b * (S - 1) + t becomes b * S + t.
     const positionsPerRow = op.sub(dim(LOSS_INPUTS.labels, 1), one);
@@ -170,7 +187,10 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
     const scores = inLossType(labelledLogits(graph, op, options.logits ?? 'logits', rows)); // [K, vocabulary]
     const logProbabilities = op.node('LogSoftmax', [scores], { axis: -1 });
     // A one-hot product picks each target's log-probability: [K, vocabulary] is small (K labelled positions) and differentiable at every opset.
-    const oneHot = op.cast(op.equal(op.unsqueeze(picked, [1]), op.unsqueeze(op.range(zero, dim(scores, 1), one), [0])), type);
+    const oneHot = op.cast(
+      op.equal(op.unsqueeze(picked, [1]), op.unsqueeze(op.range(zero, dim(scores, 1), one), [0])),
+      type,
+    );
     const chosen = op.mul(logProbabilities, oneHot);
     const count = op.node('Max', [op.cast(dim(picked, 0), type), op.scalar(1, type)]);
     return op.div(op.neg(op.reduceSum(chosen, [0, 1], false)), count, { output: LOSS_OUTPUTS.caption });
@@ -190,7 +210,13 @@ export function appendCaptionLoss(graph: OnnxGraph, options: CaptionLossOptions 
         const queries = dim(probability, 2);
         const keys = dim(probability, 3);
         const index = direction === 'row' ? at : op.add(at, op.sub(keys, queries));
-        const hit = op.cast(op.equal(op.unsqueeze(op.range(zero, direction === 'row' ? queries : keys, one), [0]), op.unsqueeze(index, [1])), type); // [batch, length]
+        const hit = op.cast(
+          op.equal(
+            op.unsqueeze(op.range(zero, direction === 'row' ? queries : keys, one), [0]),
+            op.unsqueeze(index, [1]),
+          ),
+          type,
+        ); // [batch, length]
         const selected =
           direction === 'row'
             ? op.node('MatMul', [op.reshape(hit, [0, 1, 1, -1]), probability]) // [batch, heads, 1, keys]
@@ -221,7 +247,10 @@ export interface TeachingModel extends GradientModel {
  * gradient of the loss with respect to `inputs_embeds` (every weight frozen).
  * Outputs: loss, caption_loss, attention_loss, inputs_embeds_grad.
  */
-export function buildTeachingModel(decoder: OnnxModel, options: CaptionLossOptions & { embeds?: string } = {}): TeachingModel {
+export function buildTeachingModel(
+  decoder: OnnxModel,
+  options: CaptionLossOptions & { embeds?: string } = {},
+): TeachingModel {
   const embeds = options.embeds ?? 'inputs_embeds';
   let layers = 0;
   const built = buildGradientModel(decoder, {
@@ -236,7 +265,9 @@ export function buildTeachingModel(decoder: OnnxModel, options: CaptionLossOptio
   });
   const embedsGradient = built.gradients[embeds];
   if (embeds === 'inputs_embeds' && embedsGradient !== LOSS_OUTPUTS.embedsGradient) {
-    throw new GradientError(`The decoder already has a value named ${LOSS_OUTPUTS.embedsGradient}; the teaching graph cannot name its gradient output.`);
+    throw new GradientError(
+      `The decoder already has a value named ${LOSS_OUTPUTS.embedsGradient}; the teaching graph cannot name its gradient output.`,
+    );
   }
   return { ...built, embedsGradient, attentionLayers: layers };
 }

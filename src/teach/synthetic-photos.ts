@@ -91,9 +91,11 @@ export function syntheticScene(seed: number, subject: SceneSubject['kind'], size
         const dx = x - cx;
         const dy = y - cy;
         const inside =
-          object === 'ball' ? dx * dx + dy * dy <= radius * radius
-          : object === 'book' ? Math.abs(dx) <= radius && Math.abs(dy) <= radius * 0.6
-          : dy <= radius * 0.7 && dy >= -radius && Math.abs(dx) <= (dy + radius) * 0.6;
+          object === 'ball'
+            ? dx * dx + dy * dy <= radius * radius
+            : object === 'book'
+              ? Math.abs(dx) <= radius && Math.abs(dy) <= radius * 0.6
+              : dy <= radius * 0.7 && dy >= -radius && Math.abs(dx) <= (dy + radius) * 0.6;
         if (inside) paint(x, y, (Math.floor(x / cell) + Math.floor(y / cell)) % 2 === 0 ? color.rgb : second);
       }
     }
@@ -108,7 +110,8 @@ export function syntheticScene(seed: number, subject: SceneSubject['kind'], size
         const dx = x - x0;
         if (dx * dx + (y - headY) ** 2 <= head * head) paint(x, y, SKIN);
         else if (Math.abs(dx) <= size * 0.13 && y > headY + head && y <= size * 0.62) paint(x, y, SHIRT);
-        else if (Math.abs(Math.abs(dx) - size * 0.07) <= size * 0.04 && y > size * 0.62 && y <= size * 0.95) paint(x, y, LEGS);
+        else if (Math.abs(Math.abs(dx) - size * 0.07) <= size * 0.04 && y > size * 0.62 && y <= size * 0.95)
+          paint(x, y, LEGS);
       }
     }
   } else {
@@ -116,7 +119,8 @@ export function syntheticScene(seed: number, subject: SceneSubject['kind'], size
     const cell = Math.max(2, Math.round(radius / 3));
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
-        if ((x - cx) ** 2 + (y - cy) ** 2 <= radius ** 2) paint(x, y, CONCEPT_COLORS[(Math.floor(x / cell) + Math.floor(y / cell)) % 2]);
+        if ((x - cx) ** 2 + (y - cy) ** 2 <= radius ** 2)
+          paint(x, y, CONCEPT_COLORS[(Math.floor(x / cell) + Math.floor(y / cell)) % 2]);
       }
     }
   }

@@ -16,7 +16,14 @@ describe('target text', () => {
     const concept = { identifier: 'Anna', name: 'Anna', kind: 'person' as const };
     expect(substituteClassPhrase('A woman smiling at the camera.', concept)).toBe('Anna smiling at the camera.');
     expect(substituteClassPhrase('Two cups on a table.', concept)).toBeNull();
-    expect(substituteClassPhrase('The mug on a desk.', { ...concept, identifier: 'sks', kind: 'object', classPhrase: 'the mug' })).toBe('sks on a desk.');
+    expect(
+      substituteClassPhrase('The mug on a desk.', {
+        ...concept,
+        identifier: 'sks',
+        kind: 'object',
+        classPhrase: 'the mug',
+      }),
+    ).toBe('sks on a desk.');
   });
 
   it('keeps paraphrases that keep the identifier and fills up with the caption', () => {

@@ -39,7 +39,18 @@ export interface ConceptToTeach {
 
 /** Class phrases tried when none is given, longest first where they overlap. */
 const DEFAULT_CLASS_PHRASES: Record<ConceptKind, string[]> = {
-  person: ['the person', 'the woman', 'the man', 'the girl', 'the boy', 'a person', 'a woman', 'a man', 'a girl', 'a boy'],
+  person: [
+    'the person',
+    'the woman',
+    'the man',
+    'the girl',
+    'the boy',
+    'a person',
+    'a woman',
+    'a man',
+    'a girl',
+    'a boy',
+  ],
   object: ['the object', 'an object', 'the item', 'an item', 'the thing', 'a thing'],
 };
 
@@ -57,7 +68,10 @@ export function containsWord(text: string, word: string): boolean {
 
 /** Replaces every whole-word occurrence of `phrase` (case-insensitive) by `replacement`. */
 export function replaceWord(text: string, phrase: string, replacement: string): string {
-  return text.replace(new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(phrase)}(?=$|[^\\p{L}\\p{N}])`, 'giu'), (_m, before: string) => `${before}${replacement}`);
+  return text.replace(
+    new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(phrase)}(?=$|[^\\p{L}\\p{N}])`, 'giu'),
+    (_m, before: string) => `${before}${replacement}`,
+  );
 }
 
 function classPhrases(concept: ConceptToTeach): string[] {
@@ -66,7 +80,8 @@ function classPhrases(concept: ConceptToTeach): string[] {
 
 /** The first class phrase found in `text` replaced by the identifier, or null when none occurs. */
 export function substituteClassPhrase(text: string, concept: ConceptToTeach): string | null {
-  for (const phrase of classPhrases(concept)) if (containsWord(text, phrase)) return replaceWord(text, phrase, concept.identifier);
+  for (const phrase of classPhrases(concept))
+    if (containsWord(text, phrase)) return replaceWord(text, phrase, concept.identifier);
   return null;
 }
 
@@ -75,17 +90,29 @@ export function substituteClassPhrase(text: string, concept: ConceptToTeach): st
  * written as the identifier), else the model's caption of the photo asked
  * about the class phrase, with that phrase replaced by the identifier.
  */
-export async function primaryCaption(vlm: TeachableVlm, photo: TeachingPhoto, concept: ConceptToTeach, family: CaptionFamily): Promise<string> {
+export async function primaryCaption(
+  vlm: TeachableVlm,
+  photo: TeachingPhoto,
+  concept: ConceptToTeach,
+  family: CaptionFamily,
+): Promise<string> {
   const prompts = teachingPrompts();
   const written = photo.caption?.trim();
   if (written) {
-    const renamed = concept.name && concept.name !== concept.identifier ? replaceWord(written, concept.name, concept.identifier) : written;
+    const renamed =
+      concept.name && concept.name !== concept.identifier
+        ? replaceWord(written, concept.name, concept.identifier)
+        : written;
     if (containsWord(renamed, concept.identifier)) return renamed;
     const substituted = substituteClassPhrase(renamed, concept);
     if (substituted) return substituted;
   }
   const phrase = classPhrases(concept)[0];
-  const generated = await vlm.answer({ image: await vlm.imageFeatures(photo.image), instruction: fillConcept(prompts.captioning[family], phrase), maxNewTokens: TARGET_MAX_TOKENS });
+  const generated = await vlm.answer({
+    image: await vlm.imageFeatures(photo.image),
+    instruction: fillConcept(prompts.captioning[family], phrase),
+    maxNewTokens: TARGET_MAX_TOKENS,
+  });
   return substituteClassPhrase(generated, concept) ?? fillConcept(prompts.fallbackTarget, concept.identifier);
 }
 
@@ -93,7 +120,12 @@ export async function primaryCaption(vlm: TeachableVlm, photo: TeachingPhoto, co
 function listItems(answer: string): string[] {
   return answer
     .split(/\n+/)
-    .map((line) => line.replace(/^\s*(?:\d+[.):]|[-*•])\s*/, '').replace(/^"(.*)"$/, '$1').trim())
+    .map((line) =>
+      line
+        .replace(/^\s*(?:\d+[.):]|[-*•])\s*/, '')
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+    )
     .filter((line) => line.length > 0);
 }
 
@@ -109,7 +141,8 @@ export function keepVariations(answer: string, caption: string, identifier: stri
   for (const item of listItems(answer)) {
     const length = item.split(/\s+/).length;
     const plausible = length >= Math.max(2, words / 2) && length <= words * 2 + 2;
-    const fresh = item.toLowerCase() !== caption.toLowerCase() && !kept.some((k) => k.toLowerCase() === item.toLowerCase());
+    const fresh =
+      item.toLowerCase() !== caption.toLowerCase() && !kept.some((k) => k.toLowerCase() === item.toLowerCase());
     if (plausible && fresh && containsWord(item, identifier)) kept.push(item);
     if (kept.length === count) break;
   }
@@ -126,7 +159,12 @@ export async function paraphrases(vlm: TeachableVlm, caption: string, identifier
 }
 
 /** Captioning targets: per photo, the fixed instruction and five captions (ALGORITHM.md section 4). */
-export async function captionTargets(vlm: TeachableVlm, photos: readonly TeachingPhoto[], concept: ConceptToTeach, family: CaptionFamily = 'llava'): Promise<PhotoTargets[]> {
+export async function captionTargets(
+  vlm: TeachableVlm,
+  photos: readonly TeachingPhoto[],
+  concept: ConceptToTeach,
+  family: CaptionFamily = 'llava',
+): Promise<PhotoTargets[]> {
   const instruction = fillConcept(teachingPrompts().captioning[family], concept.identifier);
   const out: PhotoTargets[] = [];
   for (const photo of photos) {
@@ -142,7 +180,11 @@ export async function captionTargets(vlm: TeachableVlm, photos: readonly Teachin
  * base model's answer to it asked about the class phrase, lower-cased, with
  * the class phrase replaced by the identifier. Empty answers are dropped.
  */
-export async function vqaTargets(vlm: TeachableVlm, photos: readonly TeachingPhoto[], concept: ConceptToTeach): Promise<PhotoTargets[]> {
+export async function vqaTargets(
+  vlm: TeachableVlm,
+  photos: readonly TeachingPhoto[],
+  concept: ConceptToTeach,
+): Promise<PhotoTargets[]> {
   const questions = teachingPrompts().vqa[concept.kind];
   const phrase = classPhrases(concept)[0];
   const out: PhotoTargets[] = [];
@@ -150,11 +192,21 @@ export async function vqaTargets(vlm: TeachableVlm, photos: readonly TeachingPho
     const features = await vlm.imageFeatures(photo.image);
     const choices: TargetChoice[] = [];
     for (const question of questions) {
-      const answer = (await vlm.answer({ image: features, instruction: fillConcept(question, phrase), maxNewTokens: TARGET_MAX_TOKENS })).toLowerCase();
+      const answer = (
+        await vlm.answer({
+          image: features,
+          instruction: fillConcept(question, phrase),
+          maxNewTokens: TARGET_MAX_TOKENS,
+        })
+      ).toLowerCase();
       const target = replaceWord(answer, phrase, concept.identifier).trim();
       if (target) choices.push({ instruction: fillConcept(question, concept.identifier), target });
     }
-    if (choices.length === 0) choices.push({ instruction: fillConcept(questions[questions.length - 1], concept.identifier), target: fillConcept(teachingPrompts().fallbackTarget, concept.identifier) });
+    if (choices.length === 0)
+      choices.push({
+        instruction: fillConcept(questions[questions.length - 1], concept.identifier),
+        target: fillConcept(teachingPrompts().fallbackTarget, concept.identifier),
+      });
     out.push({ image: photo.image, choices });
   }
   return out;

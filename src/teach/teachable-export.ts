@@ -84,7 +84,12 @@ export class TeachableExport implements TeachableVlm {
    */
   private sessions(): Promise<{ teaching: ort.InferenceSession; prefix: ort.InferenceSession }> {
     const { model, options } = this;
-    const open = (file: string) => model.sessions.get(file, { optimization: model.float64 ? 'basic' : 'all', prepacking: !FLOAT_DTYPES.has(model.dtypes.decoder), arena: false });
+    const open = (file: string) =>
+      model.sessions.get(file, {
+        optimization: model.float64 ? 'basic' : 'all',
+        prepacking: !FLOAT_DTYPES.has(model.dtypes.decoder),
+        arena: false,
+      });
     this.derived ??= Promise.all([
       ensureTeachingGraph(model.decoderFile, options.cacheDir, options.direction ?? 'row').then(open),
       ensurePrefixGraph(model.decoderFile, options.cacheDir).then(open),
@@ -107,7 +112,8 @@ export class TeachableExport implements TeachableVlm {
     const H = model.hiddenSize;
     const B = batch.length;
     const examples = batch.map((b) => model.prompts.example(b.instruction, b.target, 1));
-    const prefix = this.options.prefixCache === false ? 0 : Math.max(0, Math.min(...examples.map((e) => e.conceptPosition)));
+    const prefix =
+      this.options.prefixCache === false ? 0 : Math.max(0, Math.min(...examples.map((e) => e.conceptPosition)));
     const lengths = examples.map((e) => e.ids.length - prefix);
     const length = Math.max(...lengths);
     const prefixRows = this.buffer('prefix', B * prefix * H);
@@ -116,7 +122,13 @@ export class TeachableExport implements TeachableVlm {
     const labels = new BigInt64Array(B * length).fill(-100n);
     for (let b = 0; b < B; b++) {
       const example = examples[b];
-      const rows = floatData(model.loop.placeImageFeatures(example.ids, await model.loop.embed(example.ids), model.withConcepts(batch[b].features, [vector])));
+      const rows = floatData(
+        model.loop.placeImageFeatures(
+          example.ids,
+          await model.loop.embed(example.ids),
+          model.withConcepts(batch[b].features, [vector]),
+        ),
+      );
       prefixRows.set(rows.subarray(0, prefix * H), b * prefix * H);
       suffixRows.set(rows.subarray(prefix * H), b * length * H);
       suffixRows.fill(0, (b * length + lengths[b]) * H, (b + 1) * length * H);
@@ -124,14 +136,21 @@ export class TeachableExport implements TeachableVlm {
     }
     const rowType = model.float64 ? 'float64' : 'float32';
     const sessions = await this.sessions();
-    const cache = prefix > 0 ? await model.loop.prefixCache(new ort.Tensor(rowType, prefixRows, [B, prefix, H]), sessions.prefix) : model.loop.emptyCache(B);
+    const cache =
+      prefix > 0
+        ? await model.loop.prefixCache(new ort.Tensor(rowType, prefixRows, [B, prefix, H]), sessions.prefix)
+        : model.loop.emptyCache(B);
     const session = sessions.teaching;
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: floatTensor(inputType(session, 'inputs_embeds'), suffixRows, [B, length, H]),
       ...model.loop.positionFeeds(B, length, prefix, lengths),
       ...cache.tensors,
       [LOSS_INPUTS.labels]: new ort.Tensor('int64', labels, [B, length]),
-      [LOSS_INPUTS.conceptPosition]: new ort.Tensor('int64', BigInt64Array.from(examples, (e) => BigInt(e.conceptPosition - prefix)), [B]),
+      [LOSS_INPUTS.conceptPosition]: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(examples, (e) => BigInt(e.conceptPosition - prefix)),
+        [B],
+      ),
       [LOSS_INPUTS.attentionLambda]: floatTensor(rowType, [lambda], []),
     };
     const out = await session.run(feeds);
@@ -142,7 +161,12 @@ export class TeachableExport implements TeachableVlm {
       accumulateVectorGradient(vector, batch[b].features.referenceNorm, gradients.subarray(at, at + H), gradient);
     }
     const value = (name: string) => Number(floatData(out[name])[0]);
-    return { loss: value(LOSS_OUTPUTS.loss), captionLoss: value(LOSS_OUTPUTS.caption), attentionLoss: value(LOSS_OUTPUTS.attention), gradient };
+    return {
+      loss: value(LOSS_OUTPUTS.loss),
+      captionLoss: value(LOSS_OUTPUTS.caption),
+      attentionLoss: value(LOSS_OUTPUTS.attention),
+      gradient,
+    };
   }
 
   /** A row buffer kept from step to step (the model's float type), reallocated only when a step needs another size. */
@@ -157,7 +181,10 @@ export class TeachableExport implements TeachableVlm {
   async answer(request: AnswerRequest): Promise<string> {
     const { model } = this;
     const concepts = request.image ? (request.concepts ?? []) : [];
-    const prompt = model.prompts.prompt(request.instruction, { withImage: Boolean(request.image), conceptRows: concepts.length });
+    const prompt = model.prompts.prompt(request.instruction, {
+      withImage: Boolean(request.image),
+      conceptRows: concepts.length,
+    });
     const result = await generate(model, {
       prompt,
       features: request.image ?? null,

@@ -11,11 +11,20 @@ const request = JSON.parse(process.argv[2] ?? '') as ProbeRequest;
 const residentBefore = residentMiB();
 const proportionalBefore = proportionalMiB();
 const sampler = sampleProportionalPeak();
-const vlm = await TeachableExport.open(request.dir, { cacheDir: request.cacheDir, runtime: request.runtime, dtype: request.dtype });
+const vlm = await TeachableExport.open(request.dir, {
+  cacheDir: request.cacheDir,
+  runtime: request.runtime,
+  dtype: request.dtype,
+});
 const lesson = costLesson(vlm, request.batch);
 if (request.mode === 'answer') {
   const features = await vlm.imageFeatures(lesson[0].image);
-  await vlm.answer({ image: features, instruction: lesson[0].choices[0].instruction, concepts: [new Float64Array(vlm.hiddenSize).fill(1)], maxNewTokens: 8 });
+  await vlm.answer({
+    image: features,
+    instruction: lesson[0].choices[0].instruction,
+    concepts: [new Float64Array(vlm.hiddenSize).fill(1)],
+    maxNewTokens: 8,
+  });
 } else {
   await trainConceptEmbedding(vlm, lesson, { steps: 2 });
 }

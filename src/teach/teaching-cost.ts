@@ -97,12 +97,21 @@ function median(values: readonly number[]): number {
 export async function measureTeachingCost(options: TeachingCostOptions): Promise<TeachingCost> {
   const batch = options.batch ?? EMBEDDING_TRAINING.maxPhotosPerStep;
   const steps = options.steps ?? 3;
-  const vlm = await TeachableExport.open(options.dir, { cacheDir: options.cacheDir, runtime: options.runtime, dtype: options.dtype ?? null });
+  const vlm = await TeachableExport.open(options.dir, {
+    cacheDir: options.cacheDir,
+    runtime: options.runtime,
+    dtype: options.dtype ?? null,
+  });
   let timing: Pick<TeachingCost, 'dtype' | 'sequence' | 'prefix' | 'stepMs' | 'forwardMs'>;
   try {
     const lesson = costLesson(vlm, batch);
     const stamps: number[] = [performance.now()];
-    await trainConceptEmbedding(vlm, lesson, { steps: steps + 1 }, { onProgress: () => void stamps.push(performance.now()) });
+    await trainConceptEmbedding(
+      vlm,
+      lesson,
+      { steps: steps + 1 },
+      { onProgress: () => void stamps.push(performance.now()) },
+    );
     const stepMs = median(stamps.slice(2).map((t, i) => t - stamps[i + 1]));
 
     const { model } = vlm;
@@ -113,9 +122,21 @@ export async function measureTeachingCost(options: TeachingCostOptions): Promise
       const rows = model.float64 ? new Float64Array(batch * L * H) : new Float32Array(batch * L * H);
       for (let b = 0; b < batch; b++) {
         const features = await vlm.imageFeatures(lesson[b].image);
-        rows.set(floatData(model.loop.placeImageFeatures(example.ids, await model.loop.embed(example.ids), model.withConcepts(features, [new Float64Array(H).fill(1)]))), b * L * H);
+        rows.set(
+          floatData(
+            model.loop.placeImageFeatures(
+              example.ids,
+              await model.loop.embed(example.ids),
+              model.withConcepts(features, [new Float64Array(H).fill(1)]),
+            ),
+          ),
+          b * L * H,
+        );
       }
-      await model.loop.forward(new ort.Tensor(model.float64 ? 'float64' : 'float32', rows, [batch, L, H]), model.loop.emptyCache(batch));
+      await model.loop.forward(
+        new ort.Tensor(model.float64 ? 'float64' : 'float32', rows, [batch, L, H]),
+        model.loop.emptyCache(batch),
+      );
     };
     await forward();
     const forwards: number[] = [];
@@ -124,14 +145,25 @@ export async function measureTeachingCost(options: TeachingCostOptions): Promise
       await forward();
       forwards.push(performance.now() - started);
     }
-    timing = { dtype: describeDtypes(model.dtypes), sequence: example.ids.length, prefix: example.conceptPosition, stepMs, forwardMs: median(forwards) };
+    timing = {
+      dtype: describeDtypes(model.dtypes),
+      sequence: example.ids.length,
+      prefix: example.conceptPosition,
+      stepMs,
+      forwardMs: median(forwards),
+    };
   } finally {
     await vlm.release();
   }
   const measureMemory = options.memory ?? true;
   const answering = measureMemory ? await peakMemory('answer', options, batch) : null;
   const teaching = measureMemory ? await peakMemory('teach', options, batch) : null;
-  const ratio = answering && teaching ? (answering.pssMiB !== null && teaching.pssMiB !== null ? teaching.pssMiB / answering.pssMiB : teaching.rssMiB / answering.rssMiB) : null;
+  const ratio =
+    answering && teaching
+      ? answering.pssMiB !== null && teaching.pssMiB !== null
+        ? teaching.pssMiB / answering.pssMiB
+        : teaching.rssMiB / answering.rssMiB
+      : null;
   return {
     dir: options.dir,
     ...timing,
@@ -158,7 +190,14 @@ const PROBE = fileURLToPath(new URL('./teaching-cost-probe.ts', import.meta.url)
 
 /** Runs the probe in a fresh process (TypeScript through the tsx loader this process runs with) and reads its one JSON line. */
 function peakMemory(mode: ProbeRequest['mode'], options: TeachingCostOptions, batch: number): Promise<PeakMemory> {
-  const request: ProbeRequest = { mode, dir: path.resolve(options.dir), dtype: options.dtype ?? null, cacheDir: options.cacheDir, runtime: options.runtime, batch };
+  const request: ProbeRequest = {
+    mode,
+    dir: path.resolve(options.dir),
+    dtype: options.dtype ?? null,
+    cacheDir: options.cacheDir,
+    runtime: options.runtime,
+    batch,
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), PROBE, JSON.stringify(request)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -170,7 +209,12 @@ function peakMemory(mode: ProbeRequest['mode'], options: TeachingCostOptions, ba
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new OperatorError(`The ${mode} memory probe exited with code ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`));
+      if (code !== 0)
+        return reject(
+          new OperatorError(
+            `The ${mode} memory probe exited with code ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`,
+          ),
+        );
       try {
         resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as PeakMemory);
       } catch {

@@ -28,22 +28,42 @@ const TEACHING_CACHE_FOLDER = 'teaching';
  * graphs. Written atomically (an interrupted build leaves no file), its
  * weights read in place from the decoder file.
  */
-async function ensureDerivedGraph(decoderFile: string, cacheDir: string, kind: string, build: (decoder: OnnxModel) => OnnxModel): Promise<string> {
+async function ensureDerivedGraph(
+  decoderFile: string,
+  cacheDir: string,
+  kind: string,
+  build: (decoder: OnnxModel) => OnnxModel,
+): Promise<string> {
   const real = realpathSync(decoderFile);
   const stat = statSync(real);
-  const key = createHash('sha256').update(JSON.stringify([real, stat.size, stat.mtimeMs, TEACHING_GRAPH_VERSION])).digest('hex').slice(0, 20);
+  const key = createHash('sha256')
+    .update(JSON.stringify([real, stat.size, stat.mtimeMs, TEACHING_GRAPH_VERSION]))
+    .digest('hex')
+    .slice(0, 20);
   const file = path.join(cacheDir, TEACHING_CACHE_FOLDER, key, `${path.basename(real, '.onnx')}.${kind}.onnx`);
   if (existsSync(file)) return file;
   const started = Date.now();
   const derived = build(await readModel(real));
   writeDerivedModel(derived, file);
-  logger.info({ decoder: real, file, nodes: derived.graph.nodes.length, ms: Date.now() - started }, `built the decoder's ${kind} graph`);
+  logger.info(
+    { decoder: real, file, nodes: derived.graph.nodes.length, ms: Date.now() - started },
+    `built the decoder's ${kind} graph`,
+  );
   return file;
 }
 
 /** The teaching graph of `decoderFile` (loss-graph.ts) for an attention direction. */
-export function ensureTeachingGraph(decoderFile: string, cacheDir: string, direction: AttentionDirection): Promise<string> {
-  return ensureDerivedGraph(decoderFile, cacheDir, `teach-${direction}`, (decoder) => buildTeachingModel(decoder, { direction }).model);
+export function ensureTeachingGraph(
+  decoderFile: string,
+  cacheDir: string,
+  direction: AttentionDirection,
+): Promise<string> {
+  return ensureDerivedGraph(
+    decoderFile,
+    cacheDir,
+    `teach-${direction}`,
+    (decoder) => buildTeachingModel(decoder, { direction }).model,
+  );
 }
 
 /**
@@ -58,7 +78,10 @@ export function ensurePrefixGraph(decoderFile: string, cacheDir: string): Promis
     const copy = editableCopy(decoder);
     const graph = copy.graph;
     const outputs = (graph.proto.output ?? []).filter((o) => o.name?.startsWith('present.'));
-    if (outputs.length === 0) throw new OperatorError(`The decoder ${decoderFile} has no present.* outputs; teaching needs a decoder with a KV cache (decoder_model_merged).`);
+    if (outputs.length === 0)
+      throw new OperatorError(
+        `The decoder ${decoderFile} has no present.* outputs; teaching needs a decoder with a KV cache (decoder_model_merged).`,
+      );
     graph.proto.output = outputs;
     graph.pruneUnused();
     return copy;

@@ -83,7 +83,12 @@ type FloatArray = Float32Array | Float64Array;
 /** Decoder weights worth training: every float initializer with more than one element, except fixed rotary tables. */
 function trainableWeights(model: OnnxModel): string[] {
   return model.graph.initializers
-    .filter((t) => (t.dataType === 1 || t.dataType === 11) && tensorDims(t).reduce((a, b) => a * b, 1) > 1 && !(t.name ?? '').includes('rotary'))
+    .filter(
+      (t) =>
+        (t.dataType === 1 || t.dataType === 11) &&
+        tensorDims(t).reduce((a, b) => a * b, 1) > 1 &&
+        !(t.name ?? '').includes('rotary'),
+    )
     .map((t) => t.name ?? '');
 }
 
@@ -134,13 +139,18 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
       merged.set(features.rows.subarray(0, features.count * H));
       if (summary) {
         const mean = new Float64Array(H);
-        for (let r = 0; r < features.count; r++) for (let k = 0; k < H; k++) mean[k] += features.rows[r * H + k] / features.count;
+        for (let r = 0; r < features.count; r++)
+          for (let k = 0; k < H; k++) mean[k] += features.rows[r * H + k] / features.count;
         // Noise widens what the slot accepts, so a learned vector can land in it.
-        const spread = SUMMARY_NOISE * Math.hypot(...mean) / Math.sqrt(H);
+        const spread = (SUMMARY_NOISE * Math.hypot(...mean)) / Math.sqrt(H);
         for (let k = 0; k < H; k++) mean[k] += spread * normal(random);
         writeConceptRow(mean, features.referenceNorm, merged, features.count * H);
       }
-      const embedded = vlm.loop.placeImageFeatures(example.ids, await vlm.loop.embed(example.ids), new ort.Tensor(dtype, merged, [1, rows, H]));
+      const embedded = vlm.loop.placeImageFeatures(
+        example.ids,
+        await vlm.loop.embed(example.ids),
+        new ort.Tensor(dtype, merged, [1, rows, H]),
+      );
       examples.push({ embeds: embedded.data as FloatArray, labels: example.labels });
     }
 
@@ -193,7 +203,13 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
           [LOSS_INPUTS.attentionLambda]: new ort.Tensor(dtype, makeArray(1), []),
         };
         for (let l = 0; l < layers; l++) {
-          for (const part of ['key', 'value']) feeds[`past_key_values.${l}.${part}`] = new ort.Tensor(dtype, makeArray(0), [batchSize, kvHeads, 0, headDim]);
+          for (const part of ['key', 'value'])
+            feeds[`past_key_values.${l}.${part}`] = new ort.Tensor(dtype, makeArray(0), [
+              batchSize,
+              kvHeads,
+              0,
+              headDim,
+            ]);
         }
         weights.forEach((w, i) => {
           const values = makeArray(shapes[i].reduce((a, b) => a * b, 1));
@@ -204,7 +220,8 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
         const gradient = new Float64Array(total);
         weights.forEach((w, i) => gradient.set(out[training.gradients[w]].data as FloatArray, offsets[i]));
         // Cosine decay to zero: the last steps settle instead of bouncing.
-        const rate = (options.learningRate ?? PRETRAIN_LEARNING_RATE) * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / steps));
+        const rate =
+          (options.learningRate ?? PRETRAIN_LEARNING_RATE) * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / steps));
         adamWStep(params, gradient, state, { learningRate: rate, weightDecay: 0, clipNorm: PRETRAIN_CLIP_NORM });
         const loss = Number((out[LOSS_OUTPUTS.loss].data as FloatArray)[0]);
         recent.push(loss);

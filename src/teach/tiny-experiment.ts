@@ -70,7 +70,11 @@ export async function runTinyTeachExperiment(options: TinyExperimentOptions = {}
   const heldOut = options.heldOut ?? 10;
   const root = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'myvlm-teach-')));
   try {
-    const captioner = await writeTinyCaptioner(path.join(root, 'tiny-llava'), { seed, steps: options.pretrainSteps, model: options.model });
+    const captioner = await writeTinyCaptioner(path.join(root, 'tiny-llava'), {
+      seed,
+      steps: options.pretrainSteps,
+      model: options.model,
+    });
     const vlm = await TeachableExport.open(captioner.dir, { cacheDir: path.join(root, 'cache') });
     try {
       const photo = (i: number, kind: 'concept' | 'object' | 'person') => syntheticScene(seed * 7919 + i, kind);
@@ -78,17 +82,27 @@ export async function runTinyTeachExperiment(options: TinyExperimentOptions = {}
       const positives = Array.from({ length: heldOut }, (_, i) => photo(100 + i, 'concept'));
       const negatives = Array.from({ length: heldOut }, (_, i) => photo(200 + i, i % 2 === 0 ? 'object' : 'person'));
       const concept = { identifier, name: identifier, kind: 'object' as const };
-      const targets = await captionTargets(vlm, train.map((p) => ({ image: p.image, caption: `${identifier} on the ${p.place}.` })), concept);
+      const targets = await captionTargets(
+        vlm,
+        train.map((p) => ({ image: p.image, caption: `${identifier} on the ${p.place}.` })),
+        concept,
+      );
       const instruction = fillConcept(teachingPrompts().captioning.llava, identifier);
 
       const features = async (list: typeof positives) => Promise.all(list.map((p) => vlm.imageFeatures(p.image)));
       const positiveFeatures = await features(positives);
       const negativeFeatures = await features(negatives);
-      const caption = (image: (typeof positiveFeatures)[number], concepts: Float64Array[] = []) => vlm.answer({ image, instruction, concepts, maxNewTokens: CAPTION_TOKENS });
+      const caption = (image: (typeof positiveFeatures)[number], concepts: Float64Array[] = []) =>
+        vlm.answer({ image, instruction, concepts, maxNewTokens: CAPTION_TOKENS });
       const before = await Promise.all([...positiveFeatures, ...negativeFeatures].map((f) => caption(f)));
 
       const started = Date.now();
-      const state = await trainConceptEmbedding(vlm, targets, { steps: options.steps, seed }, { onProgress: options.onProgress });
+      const state = await trainConceptEmbedding(
+        vlm,
+        targets,
+        { steps: options.steps, seed },
+        { onProgress: options.onProgress },
+      );
       const trainSeconds = (Date.now() - started) / 1000;
 
       const withConcept: string[] = [];

@@ -86,10 +86,20 @@ async function workingSize(image: RgbImage): Promise<RgbImage> {
  * first target, in one batch: unlike a training step's loss it depends on the
  * vector alone, so values before and after training compare.
  */
-export async function fixedBatchLoss(vlm: TeachableVlm, photos: readonly PhotoTargets[], vector: Float64Array, lambda: number): Promise<number> {
+export async function fixedBatchLoss(
+  vlm: TeachableVlm,
+  photos: readonly PhotoTargets[],
+  vector: Float64Array,
+  lambda: number,
+): Promise<number> {
   const used = photos.slice(0, EMBEDDING_TRAINING.maxPhotosPerStep);
   const batch: TrainingExample[] = [];
-  for (const photo of used) batch.push({ features: await vlm.imageFeatures(await workingSize(photo.image)), instruction: photo.choices[0].instruction, target: photo.choices[0].target });
+  for (const photo of used)
+    batch.push({
+      features: await vlm.imageFeatures(await workingSize(photo.image)),
+      instruction: photo.choices[0].instruction,
+      target: photo.choices[0].target,
+    });
   return (await vlm.lossAndGradient(batch, vector, lambda)).loss;
 }
 
@@ -103,7 +113,11 @@ function snapshot(state: TrainingState): TrainingState {
   return {
     step: state.step,
     vector: state.vector.slice(),
-    optimizer: { step: state.optimizer.step, firstMoment: state.optimizer.firstMoment.slice(), secondMoment: state.optimizer.secondMoment.slice() },
+    optimizer: {
+      step: state.optimizer.step,
+      firstMoment: state.optimizer.firstMoment.slice(),
+      secondMoment: state.optimizer.secondMoment.slice(),
+    },
     losses: [...state.losses],
   };
 }
@@ -117,17 +131,29 @@ function stepRandom(seed: number, step: number): () => number {
  * Optimizes a concept vector on `photos` (at most EMBEDDING_TRAINING.maxPhotosPerStep
  * are used, all of them every step). Resolves with the final state.
  */
-export async function trainConceptEmbedding(vlm: TeachableVlm, photos: readonly PhotoTargets[], options: TrainingOptions = {}, hooks: TrainingHooks = {}): Promise<TrainingState> {
+export async function trainConceptEmbedding(
+  vlm: TeachableVlm,
+  photos: readonly PhotoTargets[],
+  options: TrainingOptions = {},
+  hooks: TrainingHooks = {},
+): Promise<TrainingState> {
   if (photos.length === 0) throw new RangeError('teaching needs at least one photo');
   // Augmenting a 12-megapixel photo 100 times would dominate training; the model sees a few hundred pixels anyway.
-  const used = await Promise.all(photos.slice(0, EMBEDDING_TRAINING.maxPhotosPerStep).map(async (p) => ({ ...p, image: await workingSize(p.image) })));
+  const used = await Promise.all(
+    photos
+      .slice(0, EMBEDDING_TRAINING.maxPhotosPerStep)
+      .map(async (p) => ({ ...p, image: await workingSize(p.image) })),
+  );
   const steps = options.steps ?? EMBEDDING_TRAINING.steps;
   const seed = options.seed ?? 0;
   const lambda = options.lambda ?? EMBEDDING_TRAINING.attentionLambda.llavaCaptioning;
   const augment = options.augment ?? true;
   const every = options.checkpointEvery ?? EMBEDDING_TRAINING.checkpointEvery;
   const state: TrainingState = hooks.resume ? snapshot(hooks.resume) : initialTrainingState(vlm.hiddenSize, seed);
-  if (state.vector.length !== vlm.hiddenSize) throw new RangeError(`the checkpoint's vector has ${state.vector.length} values; the model needs ${vlm.hiddenSize}`);
+  if (state.vector.length !== vlm.hiddenSize)
+    throw new RangeError(
+      `the checkpoint's vector has ${state.vector.length} values; the model needs ${vlm.hiddenSize}`,
+    );
   const plain = new Map<number, ImageFeatures>();
 
   while (state.step < steps) {
@@ -148,7 +174,14 @@ export async function trainConceptEmbedding(vlm: TeachableVlm, photos: readonly 
     const info = adamWStep(state.vector, result.gradient, state.optimizer, options.optimizer);
     state.step += 1;
     state.losses.push(result.loss);
-    hooks.onProgress?.({ step: state.step, steps, loss: result.loss, captionLoss: result.captionLoss, attentionLoss: result.attentionLoss, gradientNorm: info.gradientNorm });
+    hooks.onProgress?.({
+      step: state.step,
+      steps,
+      loss: result.loss,
+      captionLoss: result.captionLoss,
+      attentionLoss: result.attentionLoss,
+      gradientNorm: info.gradientNorm,
+    });
     if (state.step % every === 0 || state.step === steps) await hooks.onCheckpoint?.(snapshot(state));
   }
   return state;

@@ -62,11 +62,24 @@ const QWEN2_VL: BoxSyntax = {
   id: 'qwen2-vl',
   scale: GENERATION.qwenBoxGrid,
   candidates: (text) => {
-    const marked = [...text.matchAll(/<\|box_start\|>([\s\S]*?)<\|box_end\|>/g)].map((m) => ({ match: m[0], numbers: numbersIn(m[1]) }));
-    if (marked.length > 0) return marked;
-    return [...text.matchAll(new RegExp(String.raw`\(\s*(${NUMBER})\s*,\s*(${NUMBER})\s*\)\s*,\s*\(\s*(${NUMBER})\s*(?:,\s*(${NUMBER})\s*)?\)`, 'g'))].map((m) => ({
+    const marked = [...text.matchAll(/<\|box_start\|>([\s\S]*?)<\|box_end\|>/g)].map((m) => ({
       match: m[0],
-      numbers: m.slice(1).filter((v) => v !== undefined).map(Number),
+      numbers: numbersIn(m[1]),
+    }));
+    if (marked.length > 0) return marked;
+    return [
+      ...text.matchAll(
+        new RegExp(
+          String.raw`\(\s*(${NUMBER})\s*,\s*(${NUMBER})\s*\)\s*,\s*\(\s*(${NUMBER})\s*(?:,\s*(${NUMBER})\s*)?\)`,
+          'g',
+        ),
+      ),
+    ].map((m) => ({
+      match: m[0],
+      numbers: m
+        .slice(1)
+        .filter((v) => v !== undefined)
+        .map(Number),
     }));
   },
 };
@@ -76,10 +89,17 @@ const LLAVA: BoxSyntax = {
   id: 'llava',
   scale: 1,
   candidates: (text) =>
-    [...text.matchAll(new RegExp(String.raw`\[\s*(${NUMBER}(?:\s*,\s*${NUMBER}){1,5})\s*\]`, 'g'))].map((m) => ({ match: m[0], numbers: numbersIn(m[1]) })),
+    [...text.matchAll(new RegExp(String.raw`\[\s*(${NUMBER}(?:\s*,\s*${NUMBER}){1,5})\s*\]`, 'g'))].map((m) => ({
+      match: m[0],
+      numbers: numbersIn(m[1]),
+    })),
 };
 
-const SYNTAXES: Readonly<Record<BoxSyntaxId, BoxSyntax>> = { 'minigpt-v2': MINIGPT_V2, 'qwen2-vl': QWEN2_VL, llava: LLAVA };
+const SYNTAXES: Readonly<Record<BoxSyntaxId, BoxSyntax>> = {
+  'minigpt-v2': MINIGPT_V2,
+  'qwen2-vl': QWEN2_VL,
+  llava: LLAVA,
+};
 
 function gridWords(syntax: BoxSyntax): string {
   return syntax.scale === 1 ? 'the 0-1 range' : `the 0-${syntax.scale} grid`;

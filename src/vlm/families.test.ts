@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.ts';
-import { captionInstruction, detectFamily, questionInstruction, referInstruction, sanitizeUserText, VLM_FAMILIES } from './families.ts';
+import {
+  captionInstruction,
+  detectFamily,
+  questionInstruction,
+  referInstruction,
+  sanitizeUserText,
+  VLM_FAMILIES,
+} from './families.ts';
 
 const llava = VLM_FAMILIES['llava-vicuna'];
 const qwen = VLM_FAMILIES['llava-qwen'];
@@ -11,7 +18,9 @@ describe('VLM families', () => {
     expect(captionInstruction(llava, ['sks'])).toBe('Please caption this image of sks.');
     expect(questionInstruction(qwen, 'What is sks holding?')).toBe('What is sks holding?');
     expect(referInstruction(minigpt, 'sks')).toBe('[refer] sks in the image');
-    expect(captionInstruction(minigpt, ['Anna', 'Bob', 'sks'])).toBe('[caption] A short image caption of Anna, Bob and sks:');
+    expect(captionInstruction(minigpt, ['Anna', 'Bob', 'sks'])).toBe(
+      '[caption] A short image caption of Anna, Bob and sks:',
+    );
     expect(captionInstruction(llava, [])).toBe('Please caption this image.');
     // "$&" in a question stays literal text.
     expect(questionInstruction(minigpt, 'Is $& here?')).toBe('[vqa] Is $& here?');
@@ -25,7 +34,11 @@ describe('VLM families', () => {
   it('carry the paper decoding defaults and concept scales', () => {
     expect(llava.decoding).toEqual({ sample: true, temperature: 0.2, topP: 0.7, maxNewTokens: 512 });
     expect(minigpt.decoding).toMatchObject({ sample: false, maxNewTokens: 128 });
-    expect([llava.conceptScale, qwen.conceptScale, minigpt.conceptScale]).toEqual(['first-image-token', 'first-image-token', 'mean-image-token']);
+    expect([llava.conceptScale, qwen.conceptScale, minigpt.conceptScale]).toEqual([
+      'first-image-token',
+      'first-image-token',
+      'mean-image-token',
+    ]);
     expect([llava.box, minigpt.box]).toEqual(['llava', 'minigpt-v2']);
     expect(qwen.stopTokens).toContain('<|im_end|>');
   });

@@ -167,7 +167,9 @@ export function detectFamily(config: Record<string, unknown>): VlmFamily {
   if (modelType === 'minigpt_v2') return VLM_FAMILIES['minigpt-v2'];
   if (LLAVA_MODEL_TYPES.has(modelType)) {
     const text = (config.text_config ?? {}) as Record<string, unknown>;
-    return QWEN_TEXT_MODELS.has(String(text.model_type ?? '')) ? VLM_FAMILIES['llava-qwen'] : VLM_FAMILIES['llava-vicuna'];
+    return QWEN_TEXT_MODELS.has(String(text.model_type ?? ''))
+      ? VLM_FAMILIES['llava-qwen']
+      : VLM_FAMILIES['llava-vicuna'];
   }
   throw new UserError(
     `This model's config.json says model_type "${modelType || '(none)'}"; the personalized VLM knows LLaVA (llava, llava_onevision, llava_qwen2) and MiniGPT-v2 (minigpt_v2) exports.`,
@@ -182,7 +184,9 @@ export function joinIdentifiers(identifiers: readonly string[]): string {
 
 /** The instruction of a captioning turn, naming the injected concepts by identifier. */
 export function captionInstruction(family: VlmFamily, identifiers: readonly string[]): string {
-  return identifiers.length === 0 ? family.prompts.caption : family.prompts.captionOf.replace('{concepts}', joinIdentifiers(identifiers));
+  return identifiers.length === 0
+    ? family.prompts.caption
+    : family.prompts.captionOf.replace('{concepts}', joinIdentifiers(identifiers));
 }
 
 /** The instruction of a question turn. */

@@ -37,10 +37,15 @@ function capitalize(text: string): string {
  * (start of a sentence), the name is capitalized too.
  */
 export function namesForIdentifiers(text: string, concepts: readonly NamedIdentifier[]): string {
-  const ordered = [...concepts].filter((c) => c.identifier.length > 0).sort((a, b) => b.identifier.length - a.identifier.length);
+  const ordered = [...concepts]
+    .filter((c) => c.identifier.length > 0)
+    .sort((a, b) => b.identifier.length - a.identifier.length);
   if (ordered.length === 0) return text;
   const byKey = new Map(ordered.map((c) => [c.identifier.toLowerCase(), c]));
-  const pattern = new RegExp(`${WORD_BEFORE}(?:${ordered.map((c) => escapeRegExp(c.identifier)).join('|')})${WORD_AFTER}`, 'giu');
+  const pattern = new RegExp(
+    `${WORD_BEFORE}(?:${ordered.map((c) => escapeRegExp(c.identifier)).join('|')})${WORD_AFTER}`,
+    'giu',
+  );
   return text.replace(pattern, (found) => {
     const concept = byKey.get(found.toLowerCase());
     if (!concept) return found;

@@ -36,29 +36,51 @@ export class VlmImageProcessor {
 
   /** Reads preprocessor_config.json from a model folder (never the network). */
   static async open(dir: string): Promise<VlmImageProcessor> {
-    const processor = (await AutoImageProcessor.from_pretrained(dir, { local_files_only: true })) as unknown as ProcessorGeometry;
+    const processor = (await AutoImageProcessor.from_pretrained(dir, {
+      local_files_only: true,
+    })) as unknown as ProcessorGeometry;
     return new VlmImageProcessor(processor);
   }
 
   /** Runs the model's image processor on a decoded photo. */
   async prepare(image: RgbImage): Promise<VlmImageInput> {
-    const raw = new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
+    const raw = new RawImage(
+      new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+      image.width,
+      image.height,
+      3,
+    );
     const { pixel_values: pixelValues } = await this.processor(raw);
     const [inputHeight, inputWidth] = pixelValues.dims.slice(-2);
-    return { pixelValues, transform: this.geometry(image.width, image.height), inputWidth, inputHeight, photoWidth: image.width, photoHeight: image.height };
+    return {
+      pixelValues,
+      transform: this.geometry(image.width, image.height),
+      inputWidth,
+      inputHeight,
+      photoWidth: image.width,
+      photoHeight: image.height,
+    };
   }
 
   /** Resize (as the processor computes it), then the centre crop's offset (negative when it pads). */
   private geometry(width: number, height: number): InputTransform {
     const p = this.processor;
-    const [resizedWidth, resizedHeight] = p.do_resize ? p.get_resize_output_image_size({ size: [width, height] }, p.size) : [width, height];
+    const [resizedWidth, resizedHeight] = p.do_resize
+      ? p.get_resize_output_image_size({ size: [width, height] }, p.size)
+      : [width, height];
     let offsetX = 0;
     let offsetY = 0;
     if (p.do_center_crop && p.crop_size !== undefined) {
       const crop = typeof p.crop_size === 'number' ? { width: p.crop_size, height: p.crop_size } : p.crop_size;
       // transformers.js cuts at floor((resized - crop) / 2), or pads by floor((crop - resized) / 2).
-      offsetX = resizedWidth >= crop.width ? -Math.floor((resizedWidth - crop.width) / 2) : Math.floor((crop.width - resizedWidth) / 2);
-      offsetY = resizedHeight >= crop.height ? -Math.floor((resizedHeight - crop.height) / 2) : Math.floor((crop.height - resizedHeight) / 2);
+      offsetX =
+        resizedWidth >= crop.width
+          ? -Math.floor((resizedWidth - crop.width) / 2)
+          : Math.floor((crop.width - resizedWidth) / 2);
+      offsetY =
+        resizedHeight >= crop.height
+          ? -Math.floor((resizedHeight - crop.height) / 2)
+          : Math.floor((crop.height - resizedHeight) / 2);
     }
     return { scaleX: resizedWidth / width, scaleY: resizedHeight / height, offsetX, offsetY };
   }

@@ -26,7 +26,8 @@ export function referenceNorm(features: ArrayLike<number>, rows: number, hidden:
 
 /** Why a stored vector cannot be injected into this model, or null when it can. */
 export function conceptVectorProblem(vector: Float32Array, hidden: number): string | null {
-  if (vector.length !== hidden) return `its embedding has ${vector.length} values but this model's tokens have ${hidden}`;
+  if (vector.length !== hidden)
+    return `its embedding has ${vector.length} values but this model's tokens have ${hidden}`;
   let sum = 0;
   for (const v of vector) {
     if (!Number.isFinite(v)) return 'its embedding holds a value that is not a number';
@@ -61,7 +62,13 @@ export function scaledConceptRow(vector: Float32Array, norm: number): Float64Arr
  * of `hidden` values; every vector must already have passed
  * `conceptVectorProblem`.
  */
-export function appendConceptRows<T extends FloatArray>(features: T, rows: number, hidden: number, vectors: readonly Float32Array[], scale: ConceptScale): { features: T; norm: number } {
+export function appendConceptRows<T extends FloatArray>(
+  features: T,
+  rows: number,
+  hidden: number,
+  vectors: readonly Float32Array[],
+  scale: ConceptScale,
+): { features: T; norm: number } {
   const norm = referenceNorm(features, rows, hidden, scale);
   const out = new (features.constructor as { new (length: number): T })((rows + vectors.length) * hidden);
   out.set(features.subarray(0, rows * hidden));

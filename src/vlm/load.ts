@@ -40,14 +40,18 @@ export async function locateVlm(spec: string, options: Pick<OpenVlmOptions, 'res
   if (entry) {
     const dtypes = options.dtype ? uniformDtypes(options.dtype) : entry.dtype;
     if (options.dtype && !entry.dtypes.includes(options.dtype)) {
-      throw new UserError(`${entry.id} comes in ${entry.dtypes.join(', ')}; there is no ${options.dtype} version of it.`);
+      throw new UserError(
+        `${entry.id} comes in ${entry.dtypes.join(', ')}; there is no ${options.dtype} version of it.`,
+      );
     }
     const resolved = await resolveModel({ ...entry, files: vlmFiles(entry, dtypes) }, options.resolve);
     return { id: entry.id, dir: resolved.directory, entry };
   }
   const dir = path.resolve(spec);
   if (existsSync(dir) && statSync(dir).isDirectory()) return { id: vlmIdForFolder(dir), dir, entry: null };
-  throw new UserError(`"${spec}" is neither a known vision-language model (${VLM_MODELS.map((e) => e.id).join(', ')}) nor a model folder.`);
+  throw new UserError(
+    `"${spec}" is neither a known vision-language model (${VLM_MODELS.map((e) => e.id).join(', ')}) nor a model folder.`,
+  );
 }
 
 /**
@@ -63,7 +67,20 @@ export function vlmIdForFolder(dir: string): string {
 export async function openVlm(spec: string, options: OpenVlmOptions): Promise<PersonalVlm> {
   const { id, dir, entry } = await locateVlm(spec, options);
   const dtype = options.dtype ? uniformDtypes(options.dtype) : (entry?.dtype ?? null);
-  const model = await VlmExport.open(dir, { sessions: options.sessions, dtype, family: entry ? VLM_FAMILIES[entry.family] : undefined });
-  logger.info({ model: id, family: model.family.id, dtype: describeDtypes(model.dtypes), template: model.prompts.templateSource, dir }, 'vision-language model ready');
+  const model = await VlmExport.open(dir, {
+    sessions: options.sessions,
+    dtype,
+    family: entry ? VLM_FAMILIES[entry.family] : undefined,
+  });
+  logger.info(
+    {
+      model: id,
+      family: model.family.id,
+      dtype: describeDtypes(model.dtypes),
+      template: model.prompts.templateSource,
+      dir,
+    },
+    'vision-language model ready',
+  );
   return new PersonalVlm(id, model);
 }

@@ -10,7 +10,13 @@ import type { ConceptRecord } from '../memory/concept.ts';
 import { parseBox, type BoxSyntaxId, type NormalizedBox } from './boxes.ts';
 import { generate, type GenerationResult } from './export/generation.ts';
 import type { VlmExport } from './export/vlm-export.ts';
-import { captionInstruction, questionInstruction, referInstruction, sanitizeUserText, type VlmFamily } from './families.ts';
+import {
+  captionInstruction,
+  questionInstruction,
+  referInstruction,
+  sanitizeUserText,
+  type VlmFamily,
+} from './families.ts';
 import { identifiersForNames, namesForIdentifiers } from './identifiers.ts';
 import { boxOnPhoto, type VlmImageInput } from './image-input.ts';
 import { conceptVectorProblem } from './injection.ts';
@@ -106,18 +112,30 @@ export class PersonalVlm {
     const skipped: SkippedConcept[] = [];
     for (const concept of concepts) {
       const embedding = concept.embeddings[this.id];
-      const problem = embedding ? conceptVectorProblem(embedding.vector, this.hiddenSize) : 'it has not been taught to this vision-language model yet';
+      const problem = embedding
+        ? conceptVectorProblem(embedding.vector, this.hiddenSize)
+        : 'it has not been taught to this vision-language model yet';
       if (problem) skipped.push({ concept, reason: problem });
       else if (!injected.some((c) => c.id === concept.id)) injected.push(concept);
     }
-    for (const { concept, reason } of skipped) if (concept.embeddings[this.id]) logger.warn({ concept: concept.id, model: this.id, reason }, 'concept embedding not usable');
+    for (const { concept, reason } of skipped)
+      if (concept.embeddings[this.id])
+        logger.warn({ concept: concept.id, model: this.id, reason }, 'concept embedding not usable');
     return { injected, skipped };
   }
 
   /** A personalized caption: "Rex sleeping on the blue sofa". */
   async caption(request: LookRequest): Promise<VlmAnswer> {
     const { injected, skipped } = this.usableConcepts(request.concepts);
-    return this.run(request, captionInstruction(this.family, injected.map((c) => c.identifier)), injected, skipped);
+    return this.run(
+      request,
+      captionInstruction(
+        this.family,
+        injected.map((c) => c.identifier),
+      ),
+      injected,
+      skipped,
+    );
   }
 
   /** An answer to a question about the photo; names in the question become identifiers. */
@@ -125,7 +143,8 @@ export class PersonalVlm {
     const { injected, skipped } = this.usableConcepts(request.concepts);
     const question = identifiersForNames(sanitizeUserText(this.family, request.question), injected);
     if (!question) throw new UserError('What would you like to know about this photo?');
-    if (question.length > MAX_QUESTION_LENGTH) throw new UserError(`Please keep a question under ${MAX_QUESTION_LENGTH} characters.`);
+    if (question.length > MAX_QUESTION_LENGTH)
+      throw new UserError(`Please keep a question under ${MAX_QUESTION_LENGTH} characters.`);
     return this.run(request, questionInstruction(this.family, question), injected, skipped);
   }
 
@@ -136,9 +155,16 @@ export class PersonalVlm {
    */
   async refer(request: Omit<LookRequest, 'concepts'> & { target: ConceptRecord }): Promise<ReferAnswer> {
     const { injected, skipped } = this.usableConcepts([request.target]);
-    if (injected.length === 0) throw new UserError(`I cannot point at ${request.target.name} yet: ${skipped[0]?.reason ?? 'no embedding'}.`);
+    if (injected.length === 0)
+      throw new UserError(`I cannot point at ${request.target.name} yet: ${skipped[0]?.reason ?? 'no embedding'}.`);
     const input = await this.model.images.prepare(request.image);
-    const answer = await this.run(request, referInstruction(this.family, request.target.identifier), injected, skipped, input);
+    const answer = await this.run(
+      request,
+      referInstruction(this.family, request.target.identifier),
+      injected,
+      skipped,
+      input,
+    );
     const parsed = parseBox(answer.rawText, this.family.box);
     if (!parsed.ok) return { ...answer, located: null, problem: parsed.reason };
     const box = boxOnPhoto(parsed.box, input);
@@ -160,17 +186,30 @@ export class PersonalVlm {
     await this.queue.catch(() => undefined);
   }
 
-  private run(request: GenerationOptions & { image: RgbImage }, instruction: string, injected: ConceptRecord[], skipped: SkippedConcept[], prepared?: VlmImageInput): Promise<VlmAnswer> {
+  private run(
+    request: GenerationOptions & { image: RgbImage },
+    instruction: string,
+    injected: ConceptRecord[],
+    skipped: SkippedConcept[],
+    prepared?: VlmImageInput,
+  ): Promise<VlmAnswer> {
     const task = this.queue.then(() => this.runNow(request, instruction, injected, skipped, prepared));
     this.queue = task.catch(() => undefined);
     return task;
   }
 
-  private async runNow(request: GenerationOptions & { image: RgbImage }, instruction: string, injected: ConceptRecord[], skipped: SkippedConcept[], prepared?: VlmImageInput): Promise<VlmAnswer> {
+  private async runNow(
+    request: GenerationOptions & { image: RgbImage },
+    instruction: string,
+    injected: ConceptRecord[],
+    skipped: SkippedConcept[],
+    prepared?: VlmImageInput,
+  ): Promise<VlmAnswer> {
     const { model } = this;
     const decoding = this.family.decoding;
     const maxNewTokens = request.maxNewTokens ?? decoding.maxNewTokens;
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new UserError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
+      throw new UserError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
     // Features first: the prompt has one placeholder per feature row.
     const features = await model.encode(prepared ?? (await model.images.prepare(request.image)));
     const prompt = model.prompts.prompt(instruction, { conceptRows: injected.length });
@@ -183,7 +222,11 @@ export class PersonalVlm {
       prompt,
       features,
       concepts: injected.map((c) => c.embeddings[this.id].vector),
-      choice: { sample: request.sample ?? decoding.sample, temperature: request.temperature ?? decoding.temperature, topP: request.topP ?? decoding.topP },
+      choice: {
+        sample: request.sample ?? decoding.sample,
+        temperature: request.temperature ?? decoding.temperature,
+        topP: request.topP ?? decoding.topP,
+      },
       seed: request.seed ?? DEFAULT_GENERATION_SEED,
       maxNewTokens,
       stopTokenIds,
@@ -199,7 +242,16 @@ export class PersonalVlm {
     const totalMs = performance.now() - started;
     const rawText = this.decode(result.tokens, stopTokenIds, true);
     const text = namesForIdentifiers(this.decode(result.tokens, stopTokenIds, false), named);
-    logger.debug({ model: this.id, promptTokens: result.promptTokens, newTokens: result.tokens.length, concepts: injected.length, totalMs }, 'generated');
+    logger.debug(
+      {
+        model: this.id,
+        promptTokens: result.promptTokens,
+        newTokens: result.tokens.length,
+        concepts: injected.length,
+        totalMs,
+      },
+      'generated',
+    );
     return { text, rawText, prompt: prompt.text, injected, skipped, generation: { ...result, totalMs, firstTokenMs } };
   }
 

@@ -27,11 +27,17 @@ export function lazyVlm(spec: string, options: OpenVlmOptions): VlmProvider {
   return {
     spec,
     get() {
-      loading ??= import('./load.ts').then(({ openVlm }) => openVlm(spec, options)).catch((error: unknown) => {
-        loading = null;
-        if (!isUserError(error)) logger.error({ err: error, spec }, 'loading the vision-language model failed');
-        throw isUserError(error) ? error : new UserError(`The vision-language model ${spec} could not be loaded; the details are in the log.`, { cause: error });
-      });
+      loading ??= import('./load.ts')
+        .then(({ openVlm }) => openVlm(spec, options))
+        .catch((error: unknown) => {
+          loading = null;
+          if (!isUserError(error)) logger.error({ err: error, spec }, 'loading the vision-language model failed');
+          throw isUserError(error)
+            ? error
+            : new UserError(`The vision-language model ${spec} could not be loaded; the details are in the log.`, {
+                cause: error,
+              });
+        });
       return loading;
     },
     async dispose() {

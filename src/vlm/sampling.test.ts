@@ -12,10 +12,14 @@ describe('chooseToken', () => {
   it('draws only from the top-p nucleus', () => {
     // softmax(logits) ~ [0.07, 0.52, 0.32, 0.01, 0.02...]: top-p 0.7 keeps tokens 1 and 2.
     const random = seededRandom(1);
-    const seen = new Set(Array.from({ length: 400 }, () => chooseToken(logits, { sample: true, temperature: 1, topP: 0.7 }, random)));
+    const seen = new Set(
+      Array.from({ length: 400 }, () => chooseToken(logits, { sample: true, temperature: 1, topP: 0.7 }, random)),
+    );
     expect([...seen].sort()).toEqual([1, 2]);
     // top-p 1 keeps every token.
-    const all = new Set(Array.from({ length: 2000 }, () => chooseToken(logits, { sample: true, temperature: 1, topP: 1 }, random)));
+    const all = new Set(
+      Array.from({ length: 2000 }, () => chooseToken(logits, { sample: true, temperature: 1, topP: 1 }, random)),
+    );
     expect(all.size).toBe(5);
   });
 

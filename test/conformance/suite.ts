@@ -21,7 +21,11 @@ export function describeConformance(platform: string, createDriver: DriverFactor
     let driver: ChatDriver;
     const obamaPhotos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'obama_small.jpg'].map(photo);
     const twoPeople = photo('two_people.jpg');
-    const brokenPhoto: Photo = { name: 'notes.jpg', bytes: new TextEncoder().encode('a text file, renamed to .jpg\n'), broken: true };
+    const brokenPhoto: Photo = {
+      name: 'notes.jpg',
+      bytes: new TextEncoder().encode('a text file, renamed to .jpg\n'),
+      broken: true,
+    };
 
     beforeAll(async () => {
       runtime = await testAssistant();
@@ -39,12 +43,19 @@ export function describeConformance(platform: string, createDriver: DriverFactor
     });
 
     it('answers a question about a photo by name', async () => {
-      const answer = await driver.send('groupA', driver.multiUser ? 'member' : 'owner', { command: 'ask', question: 'who is on the left?', photo: twoPeople });
+      const answer = await driver.send('groupA', driver.multiUser ? 'member' : 'owner', {
+        command: 'ask',
+        question: 'who is on the left?',
+        photo: twoPeople,
+      });
       expect(answer.text).toMatch(/I see Obama \(left\)\. There is 1 other person I don't know\./);
     });
 
     it('captions a photo, naming who it knows', async () => {
-      const answer = await driver.send('groupA', 'owner', { command: 'caption', photo: photo('test__obama_and_biden.jpg') });
+      const answer = await driver.send('groupA', 'owner', {
+        command: 'caption',
+        photo: photo('test__obama_and_biden.jpg'),
+      });
       expect(answer.text).toMatch(/^I see Obama \((left|centre|right)\)/);
     });
 
@@ -56,7 +67,11 @@ export function describeConformance(platform: string, createDriver: DriverFactor
     });
 
     it('remembers facts and lists what it knows here', async () => {
-      const remembered = await driver.send('groupA', 'owner', { command: 'remember', name: 'Obama', fact: 'likes basketball' });
+      const remembered = await driver.send('groupA', 'owner', {
+        command: 'remember',
+        name: 'Obama',
+        fact: 'likes basketball',
+      });
       expect(remembered.text).toBe("I'll remember that about Obama.");
       const listed = await driver.send('groupA', 'owner', { command: 'concepts' });
       expect(listed.text).toBe('I know 1 here:\n• Obama (person, 4 photos; likes basketball)');
@@ -64,22 +79,33 @@ export function describeConformance(platform: string, createDriver: DriverFactor
 
     it('explains a file that is not a photo', async () => {
       const answer = await driver.send('groupA', 'owner', { command: 'teach', name: 'Notes', photos: [brokenPhoto] });
-      expect(answer.text).toMatch(/^I could not use any of the photos:\nphoto 1 \(notes\.jpg\): That does not look like a photo/);
+      expect(answer.text).toMatch(
+        /^I could not use any of the photos:\nphoto 1 \(notes\.jpg\): That does not look like a photo/,
+      );
       expect((await driver.send('groupA', 'owner', { command: 'concepts' })).text).not.toMatch(/Notes/);
     });
 
-    it("refuses politely when a member who did not teach someone asks to forget them", async (context) => {
+    it('refuses politely when a member who did not teach someone asks to forget them', async (context) => {
       if (!driver.multiUser) return context.skip();
       const answer = await driver.send('groupA', 'member', { command: 'forget', name: 'Obama' });
-      expect(answer.text).toBe('Sorry, only the person who taught me Obama (or an admin here) can make me forget Obama.');
+      expect(answer.text).toBe(
+        'Sorry, only the person who taught me Obama (or an admin here) can make me forget Obama.',
+      );
       expect((await driver.send('groupA', 'member', { command: 'concepts' })).text).toMatch(/• Obama \(person/);
     });
 
     it('keeps every group to itself: never recognized, listed or forgettable elsewhere', async () => {
-      const taughtElsewhere = await driver.send('groupB', 'owner', { command: 'teach', name: 'Biden', photos: [photo('biden.jpg')] });
+      const taughtElsewhere = await driver.send('groupB', 'owner', {
+        command: 'teach',
+        name: 'Biden',
+        photos: [photo('biden.jpg')],
+      });
       expect(taughtElsewhere.text).toMatch(/^Nice to meet Biden!/);
       // two_people.jpg shows Obama (left) and Biden (right).
-      const expectedSight = { groupB: /^I see Biden \(right\)\. There is 1 other person I don't know\./, private: /^I see 2 people I don't know\./ };
+      const expectedSight = {
+        groupB: /^I see Biden \(right\)\. There is 1 other person I don't know\./,
+        private: /^I see 2 people I don't know\./,
+      };
       for (const place of ['groupB', 'private'] as const) {
         const listed = await driver.send(place, 'owner', { command: 'concepts' });
         expect(listed.text).not.toMatch(/Obama/);
@@ -94,7 +120,11 @@ export function describeConformance(platform: string, createDriver: DriverFactor
 
     it('lets a group administrator forget any concept of the group', async (context) => {
       if (!driver.multiUser) return context.skip();
-      await driver.send('groupA', 'owner', { command: 'teach', name: 'Kit', photos: [photo('kit_harington__john1.jpeg')] });
+      await driver.send('groupA', 'owner', {
+        command: 'teach',
+        name: 'Kit',
+        photos: [photo('kit_harington__john1.jpeg')],
+      });
       const answer = await driver.send('groupA', 'admin', { command: 'forget', name: 'Kit' });
       expect(answer.text).toMatch(/^Done: I forgot Kit, with 1 photo/);
     });

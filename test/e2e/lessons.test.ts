@@ -22,7 +22,8 @@ async function photos(...files: string[]): Promise<IncomingImage[]> {
   return Promise.all(files.map(async (f) => ({ bytes: new Uint8Array(await readFile(f)), name: path.basename(f) })));
 }
 
-const readSpec = (folder: string) => JSON.parse(readFileSync(path.join(folder, JOB_FILES.spec), 'utf8')) as EmbeddingJobSpec;
+const readSpec = (folder: string) =>
+  JSON.parse(readFileSync(path.join(folder, JOB_FILES.spec), 'utf8')) as EmbeddingJobSpec;
 
 describe('background embedding lessons', () => {
   let runtime: Awaited<ReturnType<typeof testAssistantWithTinyLlava>>;
@@ -35,7 +36,12 @@ describe('background embedding lessons', () => {
   afterAll(() => runtime.close());
 
   it('answers /teach at once, learns from the stored photos, and stores the embedding under the VLM id', async () => {
-    const turn = { scope: 'test:lessons', user: 'test:me', isScopeAdmin: false, images: await photos(billy(1), billy(2)) };
+    const turn = {
+      scope: 'test:lessons',
+      user: 'test:me',
+      isScopeAdmin: false,
+      images: await photos(billy(1), billy(2)),
+    };
     const reply = await runtime.assistant.handle({ ...turn, text: '/teach Billy object' });
     expect(reply.text).toMatch(/Nice to meet Billy!/);
     expect(reply.text).toMatch(/I'm also learning to describe Billy by name/);
@@ -49,7 +55,9 @@ describe('background embedding lessons', () => {
     const listed = await runtime.assistant.handle({ ...turn, images: [], text: '/concepts' });
     expect(listed.text).toMatch(/• Billy \(object, 2 photos\)/);
     // Another write while the lesson runs moves the version on; the photos stay, so the save still lands.
-    expect((await runtime.assistant.handle({ ...turn, images: [], text: '/remember Billy loves sticks' })).text).toMatch(/I'll remember/);
+    expect(
+      (await runtime.assistant.handle({ ...turn, images: [], text: '/remember Billy loves sticks' })).text,
+    ).toMatch(/I'll remember/);
     await runtime.lessons!.whenIdle();
     const stored = (await runtime.store.findByName('test:lessons', 'Billy'))!;
     const embedding = stored.embeddings[modelId];
@@ -63,7 +71,9 @@ describe('background embedding lessons', () => {
 
   it('/forget cancels a running lesson and removes its job folder', async () => {
     const turn = { scope: 'test:forget', user: 'test:me', isScopeAdmin: false, images: await photos(billy(3)) };
-    expect((await runtime.assistant.handle({ ...turn, text: '/teach Rex object' })).text).toMatch(/learning to describe Rex/);
+    expect((await runtime.assistant.handle({ ...turn, text: '/teach Rex object' })).text).toMatch(
+      /learning to describe Rex/,
+    );
     const rex = (await runtime.store.findByName('test:forget', 'Rex'))!;
     const folder = runtime.lessons!.jobFolder(rex, modelId);
     expect(existsSync(folder)).toBe(true);
@@ -79,18 +89,37 @@ describe('background embedding lessons', () => {
     const otherScope = 'test:before-vlm-other';
     const before = await testAssistant();
     expect(before.lessons).toBeNull();
-    const taught = await before.assistant.handle({ scope, user: 'test:me', isScopeAdmin: false, images: await photos(billy(1), billy(2)), text: '/teach Billy object' });
+    const taught = await before.assistant.handle({
+      scope,
+      user: 'test:me',
+      isScopeAdmin: false,
+      images: await photos(billy(1), billy(2)),
+      text: '/teach Billy object',
+    });
     expect(taught.text).toMatch(/Nice to meet Billy!/);
     expect(taught.text).not.toMatch(/learning to describe/);
     // A concept of another chat that already has an embedding for this model needs no lesson.
-    await before.assistant.handle({ scope: otherScope, user: 'test:me', isScopeAdmin: false, images: await photos(billy(3)), text: '/teach Rex object' });
+    await before.assistant.handle({
+      scope: otherScope,
+      user: 'test:me',
+      isScopeAdmin: false,
+      images: await photos(billy(3)),
+      text: '/teach Rex object',
+    });
     const rex = (await before.store.findByName(otherScope, 'Rex'))!;
-    const rexEmbedding = { vector: new Float32Array(64).fill(0.125), steps: 7, finalLoss: 1, updatedAt: '2025-01-01T00:00:00.000Z' };
+    const rexEmbedding = {
+      vector: new Float32Array(64).fill(0.125),
+      steps: 7,
+      finalLoss: 1,
+      updatedAt: '2025-01-01T00:00:00.000Z',
+    };
     await before.store.modify(otherScope, rex.id, (d) => void (d.embeddings[modelId] = rexEmbedding));
     const billyBefore = (await before.store.findByName(scope, 'Billy'))!;
     await before.close();
 
-    const after = await createAssistant(testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: runtime.modelDir }));
+    const after = await createAssistant(
+      testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: runtime.modelDir }),
+    );
     try {
       const folder = after.lessons!.jobFolder(billyBefore, modelId);
       const notices: Notice[] = [];
@@ -104,9 +133,14 @@ describe('background embedding lessons', () => {
       const key = EmbeddingJobs.jobId(scope, billyBefore.id, modelId);
       // One lesson, heard in Billy's chat only, from its stored photos, step by step to the end.
       expect([...new Set(notices.map((n) => `${n.scope} ${n.key}`))]).toEqual([`${scope} ${key}`]);
-      expect(spec?.learnedFrom).toEqual({ conceptVersion: billyBefore.version, photos: billyBefore.photos.map((p) => p.sha256) });
+      expect(spec?.learnedFrom).toEqual({
+        conceptVersion: billyBefore.version,
+        photos: billyBefore.photos.map((p) => p.sha256),
+      });
       expect(notices.filter((n) => n.step?.at === 100)).toHaveLength(1);
-      expect(notices.filter((n) => n.done)).toEqual([{ scope, key, text: 'Learned how to talk about Billy.', done: true }]);
+      expect(notices.filter((n) => n.done)).toEqual([
+        { scope, key, text: 'Learned how to talk about Billy.', done: true },
+      ]);
       expect(notices.at(-1)?.done).toBe(true);
       const billyAfter = (await after.store.get(scope, billyBefore.id))!;
       expect(billyAfter.embeddings[modelId].steps).toBe(100);
@@ -122,12 +156,24 @@ describe('background embedding lessons', () => {
   it('a VLM that cannot load disables only the lessons', async () => {
     const broken = mkdtempSync(path.join(tmpdir(), 'myvlm-not-a-model-'));
     const before = await testAssistant();
-    await before.assistant.handle({ scope: 'test:broken', user: 'test:me', isScopeAdmin: false, images: await photos(billy(4)), text: '/teach Max object' });
+    await before.assistant.handle({
+      scope: 'test:broken',
+      user: 'test:me',
+      isScopeAdmin: false,
+      images: await photos(billy(4)),
+      text: '/teach Max object',
+    });
     await before.close();
     const after = await createAssistant(testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: broken }));
     try {
       await after.lessons!.whenIdle();
-      const reply = await after.assistant.handle({ scope: 'test:broken', user: 'test:me', isScopeAdmin: false, images: await photos(billy(5)), text: '/teach Max' });
+      const reply = await after.assistant.handle({
+        scope: 'test:broken',
+        user: 'test:me',
+        isScopeAdmin: false,
+        images: await photos(billy(5)),
+        text: '/teach Max',
+      });
       expect(reply.text).toMatch(/^Thanks! I now know Max from 2 photo\(s\)\.$/);
       expect(readdirSync(path.join(before.settings.dataDir, 'jobs'))).toEqual([]);
     } finally {

@@ -26,7 +26,12 @@ describe('object concepts through the terminal chat', () => {
     const output = new PassThrough();
     let printed = '';
     output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    const done = runTerminal({ core: runtime.assistant, input, output, cwd: mkdtempSync(path.join(tmpdir(), 'myvlm-objects-')) });
+    const done = runTerminal({
+      core: runtime.assistant,
+      input,
+      output,
+      cwd: mkdtempSync(path.join(tmpdir(), 'myvlm-objects-')),
+    });
     input.end(
       [
         `/teach Teapot object ${['colorful_teapot_1.jpg', 'colorful_teapot_2.jpg', 'colorful_teapot_3.jpg', 'colorful_teapot_4.jpg'].map((f) => concept('colorful_teapot', f)).join(' ')}`,

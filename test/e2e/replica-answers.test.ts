@@ -16,7 +16,11 @@ import { SHARED_DATA } from '../support/paths.ts';
 import { ALL_REPLICA_VARIANTS, describeVariant, variantFolder } from '../support/replicas.ts';
 
 /** Image rows per photo: SigLIP at 384 px (27 x 27 patches), CLIP at 336 px (24 x 24, class token dropped). */
-const IMAGE_ROWS: Record<string, number> = { 'llava-interleave-qwen-tiny': 729, 'llava-interleave-qwen-tiny-sharp': 729, 'llava-1.5-tiny': 576 };
+const IMAGE_ROWS: Record<string, number> = {
+  'llava-interleave-qwen-tiny': 729,
+  'llava-interleave-qwen-tiny-sharp': 729,
+  'llava-1.5-tiny': 576,
+};
 
 let scratch: string;
 let photo: DecodedImage;
@@ -42,7 +46,12 @@ describe.each(ALL_REPLICA_VARIANTS.map((v) => [describeVariant(v), v] as const))
       expect(caption.generation.conceptTokens).toBe(1);
       expect(caption.generation.referenceNorm).toBeGreaterThan(0);
       expect(caption.generation.tokens.length).toBeGreaterThan(0);
-      const answer = await vlm.ask({ image: photo, concepts: [rex], question: 'What is Rex holding?', maxNewTokens: 4 });
+      const answer = await vlm.ask({
+        image: photo,
+        concepts: [rex],
+        question: 'What is Rex holding?',
+        maxNewTokens: 4,
+      });
       expect(answer.prompt).toContain('What is sks holding?');
       expect(answer.generation.tokens.length).toBeGreaterThan(0);
       const where = await vlm.refer({ image: photo, target: rex, maxNewTokens: 4 });

@@ -23,7 +23,11 @@ let photos: DecodedImage[];
 
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'myvlm-replica-lessons-'));
-  photos = await Promise.all([3, 1].map(async (i) => decodeImage(readFileSync(path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`)))));
+  photos = await Promise.all(
+    [3, 1].map(async (i) =>
+      decodeImage(readFileSync(path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`))),
+    ),
+  );
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -32,7 +36,11 @@ function quantizesActivations(variant: ReplicaVariant): boolean {
   return 'dtype' in variant ? ['q8', 'int8', 'uint8'].includes(variant.dtype) : variant.extra === 'genai-int4';
 }
 
-async function lesson(variant: ReplicaVariant, steps: number, count: number): Promise<{ lossStart: number; lossEnd: number; moved: number }> {
+async function lesson(
+  variant: ReplicaVariant,
+  steps: number,
+  count: number,
+): Promise<{ lossStart: number; lossEnd: number; moved: number }> {
   const { dir, dtype } = variantFolder(variant, scratch);
   const vlm = await TeachableExport.open(dir, { cacheDir: path.join(scratch, 'cache'), dtype });
   try {
@@ -44,7 +52,11 @@ async function lesson(variant: ReplicaVariant, steps: number, count: number): Pr
       photos: photos.slice(0, count).map((image) => ({ image, caption: 'Rex on the sofa.' })),
     });
     expect(outcome.state.step).toBe(steps);
-    return { lossStart: outcome.lossStart, lossEnd: outcome.lossEnd, moved: Math.abs(outcome.lossEnd - outcome.lossStart) };
+    return {
+      lossStart: outcome.lossStart,
+      lossEnd: outcome.lossEnd,
+      moved: Math.abs(outcome.lossEnd - outcome.lossStart),
+    };
   } finally {
     await vlm.release();
   }

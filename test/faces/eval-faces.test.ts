@@ -18,7 +18,8 @@ beforeAll(() => {
     symlinkSync(sharedPhoto(...photo), path.join(root, folder, path.basename(photo[photo.length - 1])));
   };
   for (const name of ['brad_1.jpg', 'brad_2.jpg', 'brad_3.jpg', 'brad_pitt_fit.jpg']) link('brad', 'faceonnx', name);
-  for (const name of ['nicole_1.jpg', 'nicole_2.jpg', 'nicole_3.jpg', 'nicole_kidman_fit.jpg']) link('nicole', 'faceonnx', name);
+  for (const name of ['nicole_1.jpg', 'nicole_2.jpg', 'nicole_3.jpg', 'nicole_kidman_fit.jpg'])
+    link('nicole', 'faceonnx', name);
   for (const name of ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'obama_small.jpg']) link('obama', 'ageitgey', name);
   link('_strangers', 'ageitgey', 'rose_leslie__img1.jpg');
   link('_strangers', 'ageitgey', 'kit_harington__john2.jpeg');
@@ -28,7 +29,10 @@ beforeAll(() => {
 
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
-  for (const [key, value] of [['MYVLM_MODELS_DIR', saved.models], ['MYVLM_OFFLINE', saved.offline]] as const) {
+  for (const [key, value] of [
+    ['MYVLM_MODELS_DIR', saved.models],
+    ['MYVLM_OFFLINE', saved.offline],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
@@ -50,12 +54,31 @@ async function run(...args: string[]): Promise<{ code: number; out: string }> {
 
 describe('myvlm eval faces', () => {
   it('prints one JSON object with the headline figures and a sweep', async () => {
-    const { code, out } = await run(root, '--shots', '2', '--seed', '3', '--detector', 'yunet-s-dynamic', '--recognizer', 'mobilefacenet', '--json', '--sweep');
+    const { code, out } = await run(
+      root,
+      '--shots',
+      '2',
+      '--seed',
+      '3',
+      '--detector',
+      'yunet-s-dynamic',
+      '--recognizer',
+      'mobilefacenet',
+      '--json',
+      '--sweep',
+    );
     expect(code).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
     const result = JSON.parse(lines[0]);
-    expect(result).toMatchObject({ identities: 3, shots: 2, seeds: [3], detector: 'yunet-s-dynamic', recognizer: 'mobilefacenet', threshold: 0.475 });
+    expect(result).toMatchObject({
+      identities: 3,
+      shots: 2,
+      seeds: [3],
+      detector: 'yunet-s-dynamic',
+      recognizer: 'mobilefacenet',
+      threshold: 0.475,
+    });
     // 3 people x 2 held-out photos; 3 people x (8 photos of the others + 2 strangers) negatives
     expect(result.positives).toBe(6);
     expect(result.negatives).toBe(30);
@@ -68,7 +91,17 @@ describe('myvlm eval faces', () => {
   });
 
   it('prints a readable report and honours --threshold', async () => {
-    const { code, out } = await run(root, '--shots', '2', '--detector', 'yunet-s-dynamic', '--recognizer', 'mobilefacenet', '--threshold', '0.99');
+    const { code, out } = await run(
+      root,
+      '--shots',
+      '2',
+      '--detector',
+      'yunet-s-dynamic',
+      '--recognizer',
+      'mobilefacenet',
+      '--threshold',
+      '0.99',
+    );
     expect(code).toBe(0);
     expect(out).toMatch(/threshold 0\.99/);
     expect(out).toMatch(/recall\s+0\.00%/);

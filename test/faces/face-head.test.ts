@@ -15,7 +15,12 @@ import { SHARED_DATA, SHARED_MODELS, sharedPhoto } from '../support/paths.ts';
 const sessions = new SessionPool();
 const detector = findModel('face-detection', 'yunet-s-dynamic');
 const recognizer = findModel('face-recognition', 'mobilefacenet');
-const head = new FaceHead({ detector, recognizer, sessions, resolve: { modelsDir: SHARED_MODELS, cacheDir: path.join(SHARED_MODELS, 'no-cache'), allowDownload: false } });
+const head = new FaceHead({
+  detector,
+  recognizer,
+  sessions,
+  resolve: { modelsDir: SHARED_MODELS, cacheDir: path.join(SHARED_MODELS, 'no-cache'), allowDownload: false },
+});
 
 const photo = async (...parts: string[]): Promise<DecodedImage> => decodeImage(await readFile(sharedPhoto(...parts)));
 
@@ -27,7 +32,11 @@ let biden: PersonKeys;
 beforeAll(async () => {
   twoPeople = await photo('ageitgey', 'two_people.jpg');
   obamaAndBiden = await photo('ageitgey', 'test__obama_and_biden.jpg');
-  obama = { conceptId: 'obama', params: (await head.teach([await photo('ageitgey', 'obama.jpg'), await photo('ageitgey', 'obama2.jpg')], null)).params };
+  obama = {
+    conceptId: 'obama',
+    params: (await head.teach([await photo('ageitgey', 'obama.jpg'), await photo('ageitgey', 'obama2.jpg')], null))
+      .params,
+  };
   biden = { conceptId: 'biden', params: (await head.teach([await photo('ageitgey', 'biden.jpg')], null)).params };
 });
 
@@ -65,9 +74,18 @@ describe('FaceHead on real photos', () => {
   });
 
   it('keeps different people apart, even when they are the only person taught', async () => {
-    const brad = { conceptId: 'brad', params: (await head.teach([await photo('faceonnx', 'brad_1.jpg'), await photo('faceonnx', 'brad_2.jpg')], null)).params };
+    const brad = {
+      conceptId: 'brad',
+      params: (await head.teach([await photo('faceonnx', 'brad_1.jpg'), await photo('faceonnx', 'brad_2.jpg')], null))
+        .params,
+    };
     expect(keyCount(brad.params)).toBe(2);
-    for (const other of [['faceonnx', 'nicole_1.jpg'], ['faceonnx', 'sarah_2.jpg'], ['ageitgey', 'obama3.jpg'], ['ageitgey', 'rose_leslie__img1.jpg']]) {
+    for (const other of [
+      ['faceonnx', 'nicole_1.jpg'],
+      ['faceonnx', 'sarah_2.jpg'],
+      ['ageitgey', 'obama3.jpg'],
+      ['ageitgey', 'rose_leslie__img1.jpg'],
+    ]) {
       const match = await head.match(await photo(...other), [brad]);
       expect(match.faces.length).toBeGreaterThan(0);
       expect(match.sightings).toEqual([]);
@@ -82,7 +100,10 @@ describe('FaceHead on real photos', () => {
     expect(taught.outcomes[1].facesFound).toBeGreaterThanOrEqual(2);
     expect(keyCount(taught.params)).toBe(2);
     // The key taken from the group photo is Obama's face (centre), not Biden's.
-    const groupKey = { conceptId: 'obama', params: { ...taught.params, keys: taught.params.keys.slice(recognizer.dims) } };
+    const groupKey = {
+      conceptId: 'obama',
+      params: { ...taught.params, keys: taught.params.keys.slice(recognizer.dims) },
+    };
     const match = await head.match(obamaAndBiden, [groupKey]);
     expect(match.sightings).toHaveLength(1);
     expect(match.sightings[0].similarity).toBeGreaterThan(0.99);
@@ -104,7 +125,9 @@ describe('FaceHead on real photos', () => {
     const forBiden = await head.teach([obamaAndBiden, await photo('ageitgey', 'biden.jpg')], null);
     expect(forBiden.outcomes.map((o) => o.accepted)).toEqual([true, true]);
 
-    const noFace = await decodeImage(await readFile(path.join(SHARED_DATA, 'myvlm', 'concepts', 'cat_statue', 'cat_statue_10.jpg')));
+    const noFace = await decodeImage(
+      await readFile(path.join(SHARED_DATA, 'myvlm', 'concepts', 'cat_statue', 'cat_statue_10.jpg')),
+    );
     const result = await head.teach([noFace], obama.params);
     expect(result.outcomes[0]).toMatchObject({ accepted: false, facesFound: 0 });
     expect(result.outcomes[0].reason).toMatch(/could not find a face/);
@@ -120,7 +143,9 @@ describe('FaceHead on real photos', () => {
 
   it('computes the features of a photo once, in one batched recognizer run, whatever the number of people', async () => {
     const detectorSession = await sessions.get(path.join(SHARED_MODELS, detector.directory, detector.files[0].path));
-    const recognizerSession = await sessions.get(path.join(SHARED_MODELS, recognizer.directory, recognizer.files[0].path));
+    const recognizerSession = await sessions.get(
+      path.join(SHARED_MODELS, recognizer.directory, recognizer.files[0].path),
+    );
     const detectorRuns = vi.spyOn(detectorSession, 'run');
     const recognizerRuns = vi.spyOn(recognizerSession, 'run');
     const people = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ conceptId: id, params: obama.params }));
@@ -137,7 +162,9 @@ describe('FaceHead on real photos', () => {
   });
 
   it('counts faces too small to recognize but neither embeds nor matches them', async () => {
-    const crowd = await decodeImage(await readFile(path.join(SHARED_DATA, 'faces', '_groups', 'opencvcourse_group_1.jpg')));
+    const crowd = await decodeImage(
+      await readFile(path.join(SHARED_DATA, 'faces', '_groups', 'opencvcourse_group_1.jpg')),
+    );
     const match = await head.match(crowd, [obama, biden]);
     expect(match.faces.length).toBeGreaterThan(10);
     const tiny = match.faces.filter((f) => Math.min(f.box.width, f.box.height) < head.minRecognizableFace);
@@ -154,7 +181,12 @@ describe('FaceHead on real photos', () => {
   });
 
   it('says plainly when its model files are missing', async () => {
-    const missing = new FaceHead({ detector, recognizer: findModel('face-recognition', 'arcface-r50-buffalo-l'), sessions, resolve: { modelsDir: SHARED_MODELS, cacheDir: path.join(SHARED_MODELS, 'no-cache'), allowDownload: false } });
+    const missing = new FaceHead({
+      detector,
+      recognizer: findModel('face-recognition', 'arcface-r50-buffalo-l'),
+      sessions,
+      resolve: { modelsDir: SHARED_MODELS, cacheDir: path.join(SHARED_MODELS, 'no-cache'), allowDownload: false },
+    });
     const reason = await missing.availability();
     expect(reason).toMatch(/w600k_r50\.onnx/);
     expect(reason).toMatch(/buffalo_l/);
@@ -168,7 +200,9 @@ describe('OnnxFaceRecognizer', () => {
     const [face] = await head.detect(await photo('ageitgey', 'obama.jpg'));
     const crop = alignFace(await photo('ageitgey', 'obama.jpg'), face.landmarks);
     const mirrored = { ...crop, data: new Uint8Array(crop.data.length) };
-    for (let y = 0; y < 112; y++) for (let x = 0; x < 112; x++) mirrored.data.set(crop.data.subarray((y * 112 + x) * 3, (y * 112 + x) * 3 + 3), (y * 112 + 111 - x) * 3);
+    for (let y = 0; y < 112; y++)
+      for (let x = 0; x < 112; x++)
+        mirrored.data.set(crop.data.subarray((y * 112 + x) * 3, (y * 112 + x) * 3 + 3), (y * 112 + 111 - x) * 3);
     const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
     const flipped = new OnnxFaceRecognizer(recognizer, session, true);
     const [a, b] = await flipped.embed([crop, mirrored]);

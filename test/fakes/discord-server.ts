@@ -58,7 +58,9 @@ export interface DispatchCommon {
 
 export interface SlashCommandInput extends DispatchCommon {
   name: string;
-  options?: Array<{ name: string; type: 'string'; value: string } | { name: string; type: 'attachment'; file: FakeAttachmentInput }>;
+  options?: Array<
+    { name: string; type: 'string'; value: string } | { name: string; type: 'attachment'; file: FakeAttachmentInput }
+  >;
 }
 
 export interface MessageCommandInput extends DispatchCommon {
@@ -170,7 +172,13 @@ export class FakeDiscordServer {
       flags: 0,
       components: [],
     };
-    return this.dispatchInteraction(input, { id: this.snowflake(), name: input.name, type: 3, target_id: messageId, resolved: { messages: { [messageId]: message } } });
+    return this.dispatchInteraction(input, {
+      id: this.snowflake(),
+      name: input.name,
+      type: 3,
+      target_id: messageId,
+      resolved: { messages: { [messageId]: message } },
+    });
   }
 
   /** Waits until the bot has finished with `interaction` as `done` says. */
@@ -220,13 +228,45 @@ export class FakeDiscordServer {
   private dispatchInteraction(input: DispatchCommon, data: Record<string, unknown>): FakeInteraction {
     const ready = [...this.sockets].filter((s) => (s as WebSocket & { ready?: boolean }).ready);
     if (ready.length === 0) throw new Error('no bot is connected to the fake gateway');
-    const interaction: FakeInteraction = { id: this.snowflake(), token: `itoken-${randomUUID()}`, dispatchedAt: Date.now(), callbacks: [], original: null, followups: [] };
+    const interaction: FakeInteraction = {
+      id: this.snowflake(),
+      token: `itoken-${randomUUID()}`,
+      dispatchedAt: Date.now(),
+      callbacks: [],
+      original: null,
+      followups: [],
+    };
     this.interactions.set(interaction.token, interaction);
-    const user = { id: input.user.id, username: input.user.username, discriminator: '0', global_name: input.user.username, avatar: null };
+    const user = {
+      id: input.user.id,
+      username: input.user.username,
+      discriminator: '0',
+      global_name: input.user.username,
+      avatar: null,
+    };
     const channelId = this.channelFor(input);
     const place = input.guildId
-      ? { guild_id: input.guildId, channel: { id: channelId, type: 0, guild_id: input.guildId, name: 'general' }, member: { user, roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0, permissions: String(input.permissions ?? 0n) }, context: 0, authorizing_integration_owners: { 0: input.guildId } }
-      : { user, channel: { id: channelId, type: 1, recipients: [user] }, context: 1, authorizing_integration_owners: { 0: '0' } };
+      ? {
+          guild_id: input.guildId,
+          channel: { id: channelId, type: 0, guild_id: input.guildId, name: 'general' },
+          member: {
+            user,
+            roles: [],
+            joined_at: new Date(0).toISOString(),
+            deaf: false,
+            mute: false,
+            flags: 0,
+            permissions: String(input.permissions ?? 0n),
+          },
+          context: 0,
+          authorizing_integration_owners: { 0: input.guildId },
+        }
+      : {
+          user,
+          channel: { id: channelId, type: 1, recipients: [user] },
+          context: 1,
+          authorizing_integration_owners: { 0: '0' },
+        };
     this.send(ready[0], 'INTERACTION_CREATE', {
       id: interaction.id,
       application_id: this.applicationId,
@@ -278,11 +318,19 @@ export class FakeDiscordServer {
       return answer(
         429,
         { message: 'You are being rate limited.', retry_after: retryAfter, global: false },
-        { 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user', 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(retryAfter), 'x-ratelimit-bucket': 'fake-bucket' },
+        {
+          'retry-after': String(retryAfter),
+          'x-ratelimit-scope': 'user',
+          'x-ratelimit-limit': '5',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset-after': String(retryAfter),
+          'x-ratelimit-bucket': 'fake-bucket',
+        },
       );
     }
     const webhookRoute = /^\/(interactions|webhooks)\//.test(path);
-    if (!webhookRoute && req.headers.authorization !== `Bot ${this.token}`) return answer(401, { message: '401: Unauthorized', code: 0 });
+    if (!webhookRoute && req.headers.authorization !== `Bot ${this.token}`)
+      return answer(401, { message: '401: Unauthorized', code: 0 });
     try {
       const [status, payload] = this.rest(method, path, url, body, req.headers['content-type'] ?? '');
       answer(status, payload);
@@ -294,7 +342,14 @@ export class FakeDiscordServer {
   private rest(method: string, path: string, url: URL, body: Buffer, contentType: string): [number, unknown] {
     let match: RegExpExecArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
-      return [200, { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }];
+      return [
+        200,
+        {
+          url: this.gatewayUrl,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+        },
+      ];
     }
     if (method === 'GET' && path === '/gateway') return [200, { url: this.gatewayUrl }];
     if (method === 'POST' && path === '/users/@me/channels') {
@@ -326,21 +381,38 @@ export class FakeDiscordServer {
       const key = match[2] ?? 'global';
       if (method === 'GET') return [200, this.commands.get(key) ?? []];
       if (method === 'PUT') {
-        const list = (JSON.parse(body.toString('utf8')) as Array<Record<string, unknown>>).map((c) => ({ ...c, id: this.snowflake(), application_id: this.applicationId, version: this.snowflake() }));
+        const list = (JSON.parse(body.toString('utf8')) as Array<Record<string, unknown>>).map((c) => ({
+          ...c,
+          id: this.snowflake(),
+          application_id: this.applicationId,
+          version: this.snowflake(),
+        }));
         this.commands.set(key, list);
         return [200, list];
       }
     }
     if (method === 'POST' && (match = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
       const interaction = this.interactions.get(match[2]);
-      if (!interaction || interaction.id !== match[1] || Date.now() - interaction.dispatchedAt > INTERACTION_DEADLINE_MS) return [404, { message: 'Unknown interaction', code: 10062 }];
-      if (interaction.callbacks.length > 0) return [400, { message: 'Interaction has already been acknowledged.', code: 40060 }];
+      if (
+        !interaction ||
+        interaction.id !== match[1] ||
+        Date.now() - interaction.dispatchedAt > INTERACTION_DEADLINE_MS
+      )
+        return [404, { message: 'Unknown interaction', code: 10062 }];
+      if (interaction.callbacks.length > 0)
+        return [400, { message: 'Interaction has already been acknowledged.', code: 40060 }];
       const { json, files } = readMessageBody(body, contentType);
       interaction.callbacks.push({ type: Number(json.type), at: Date.now() });
       if (json.type === 4) interaction.original = this.message(json.data as Record<string, unknown>, files, null);
       else interaction.original = { id: this.snowflake(), content: '', history: [], files: [] };
       if (url.searchParams.get('with_response') === 'true') {
-        return [200, { interaction: { id: interaction.id, type: 2, response_message_loading: json.type === 5 }, resource: { type: json.type, message: this.apiMessage(interaction.original) } }];
+        return [
+          200,
+          {
+            interaction: { id: interaction.id, type: 2, response_message_loading: json.type === 5 },
+            resource: { type: json.type, message: this.apiMessage(interaction.original) },
+          },
+        ];
       }
       return [204, null];
     }
@@ -354,7 +426,8 @@ export class FakeDiscordServer {
         interaction.followups.push(followup);
         return [200, this.apiMessage(followup)];
       }
-      const target = messageId === '@original' ? interaction.original : interaction.followups.find((f) => f.id === messageId);
+      const target =
+        messageId === '@original' ? interaction.original : interaction.followups.find((f) => f.id === messageId);
       if (!target) return [404, { message: 'Unknown Message', code: 10008 }];
       if (method === 'GET') return [200, this.apiMessage(target)];
       if (method === 'PATCH') {
@@ -367,7 +440,11 @@ export class FakeDiscordServer {
   }
 
   /** Applies a message body (content, attachments) to a new or existing webhook message. */
-  private message(json: Record<string, unknown>, files: Map<number, { name: string; bytes: Buffer }>, existing: FakeWebhookMessage | null): FakeWebhookMessage {
+  private message(
+    json: Record<string, unknown>,
+    files: Map<number, { name: string; bytes: Buffer }>,
+    existing: FakeWebhookMessage | null,
+  ): FakeWebhookMessage {
     const message = existing ?? { id: this.snowflake(), content: '', history: [], files: [] };
     if (typeof json.content === 'string') {
       if (json.content.length > 2000) throw new Error('content: Must be 2000 or fewer in length.');
@@ -375,7 +452,10 @@ export class FakeDiscordServer {
       message.history.push(json.content);
     }
     const attachments = json.attachments as Array<{ id: number | string; filename?: string }> | undefined;
-    if (attachments) message.files = attachments.map((a) => files.get(Number(a.id)) ?? { name: a.filename ?? 'file', bytes: Buffer.alloc(0) });
+    if (attachments)
+      message.files = attachments.map(
+        (a) => files.get(Number(a.id)) ?? { name: a.filename ?? 'file', bytes: Buffer.alloc(0) },
+      );
     else if (files.size > 0) message.files = [...files.values()];
     return message;
   }
@@ -386,8 +466,21 @@ export class FakeDiscordServer {
       type: 0,
       channel_id: '1',
       content: message.content,
-      author: { id: this.applicationId, username: this.botUser.username, discriminator: '0', global_name: null, avatar: null, bot: true },
-      attachments: message.files.map((f, i) => ({ id: `${message.id}${i}`, filename: f.name, size: f.bytes.length, url: `${this.http.origin}/cdn/none/${f.name}`, proxy_url: '' })),
+      author: {
+        id: this.applicationId,
+        username: this.botUser.username,
+        discriminator: '0',
+        global_name: null,
+        avatar: null,
+        bot: true,
+      },
+      attachments: message.files.map((f, i) => ({
+        id: `${message.id}${i}`,
+        filename: f.name,
+        size: f.bytes.length,
+        url: `${this.http.origin}/cdn/none/${f.name}`,
+        proxy_url: '',
+      })),
       embeds: [],
       mentions: [],
       mention_roles: [],
@@ -413,7 +506,14 @@ export class FakeDiscordServer {
     const id = this.snowflake();
     this.files.set(id, { bytes: Buffer.from(file.bytes), contentType: file.contentType });
     const url = `${this.http.origin}/cdn/attachments/${id}/${encodeURIComponent(file.filename)}`;
-    return { id, filename: file.filename, size: file.bytes.length, url, proxy_url: url, content_type: file.contentType };
+    return {
+      id,
+      filename: file.filename,
+      size: file.bytes.length,
+      url,
+      proxy_url: url,
+      content_type: file.contentType,
+    };
   }
 
   private snowflake(): string {
@@ -422,10 +522,14 @@ export class FakeDiscordServer {
 }
 
 /** A JSON body, or multipart with `payload_json` and `files[n]` parts, as discord.js sends them. */
-function readMessageBody(body: Buffer, contentType: string): { json: Record<string, unknown>; files: Map<number, { name: string; bytes: Buffer }> } {
+function readMessageBody(
+  body: Buffer,
+  contentType: string,
+): { json: Record<string, unknown>; files: Map<number, { name: string; bytes: Buffer }> } {
   const files = new Map<number, { name: string; bytes: Buffer }>();
   if (body.length === 0) return { json: {}, files };
-  if (!contentType.includes('multipart/form-data')) return { json: JSON.parse(body.toString('utf8')) as Record<string, unknown>, files };
+  if (!contentType.includes('multipart/form-data'))
+    return { json: JSON.parse(body.toString('utf8')) as Record<string, unknown>, files };
   let json: Record<string, unknown> = {};
   for (const part of parseMultipart(body, contentType)) {
     if (part.name === 'payload_json') json = JSON.parse(part.data.toString('utf8')) as Record<string, unknown>;

@@ -51,7 +51,11 @@ export function fakeWeights(size: number, seed = 1): { bytes: Buffer; sha256: st
 }
 
 /** A registry entry of one toy model file at `repo`, for resolve tests against the fake hub. */
-export function toyHubEntry(file: { path: string; bytes: number; sha256: string }, repo = 'someone/toy', revision = 'main'): ModelEntryBase {
+export function toyHubEntry(
+  file: { path: string; bytes: number; sha256: string },
+  repo = 'someone/toy',
+  revision = 'main',
+): ModelEntryBase {
   return {
     id: 'toy-model',
     task: 'image-features',

@@ -22,7 +22,8 @@ export async function readPayload(req: IncomingMessage, url: URL): Promise<Recor
   const body = await readBody(req);
   const type = req.headers['content-type'] ?? '';
   if (body.length === 0) return payload;
-  if (type.includes('application/json')) return { ...payload, ...(JSON.parse(body.toString('utf8')) as Record<string, unknown>) };
+  if (type.includes('application/json'))
+    return { ...payload, ...(JSON.parse(body.toString('utf8')) as Record<string, unknown>) };
   if (type.includes('multipart/form-data')) {
     const parts = parseMultipart(body, type);
     const files = new Map(parts.filter((p) => p.filename !== null).map((p) => [p.name, p.data]));
@@ -33,7 +34,8 @@ export async function readPayload(req: IncomingMessage, url: URL): Promise<Recor
     }
     return payload;
   }
-  if (type.includes('application/x-www-form-urlencoded')) return { ...payload, ...Object.fromEntries(new URLSearchParams(body.toString('utf8'))) };
+  if (type.includes('application/x-www-form-urlencoded'))
+    return { ...payload, ...Object.fromEntries(new URLSearchParams(body.toString('utf8'))) };
   return payload;
 }
 

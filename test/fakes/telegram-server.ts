@@ -82,7 +82,12 @@ export class FakeTelegramServer {
   /** Starts the fake on a free loopback port. */
   static async start(options: FakeTelegramOptions = {}): Promise<FakeTelegramServer> {
     const token = options.token ?? '123456:TEST-token-for-the-fake-bot-api';
-    const bot: User = { id: Number(token.split(':')[0]), is_bot: true, first_name: 'MyVLM', username: options.botUsername ?? 'myvlm_test_bot' };
+    const bot: User = {
+      id: Number(token.split(':')[0]),
+      is_bot: true,
+      first_name: 'MyVLM',
+      username: options.botUsername ?? 'myvlm_test_bot',
+    };
     let fake: FakeTelegramServer | null = null;
     const http = await listenOnLoopback((req, res) => fake!.route(req, res));
     fake = new FakeTelegramServer(http, token, bot);
@@ -107,7 +112,11 @@ export class FakeTelegramServer {
   }
 
   /** What getChatMember answers for this user in this chat ('member' unless set). */
-  setMemberStatus(chatId: number, userId: number, status: 'creator' | 'administrator' | 'member' | 'restricted' | 'left'): void {
+  setMemberStatus(
+    chatId: number,
+    userId: number,
+    status: 'creator' | 'administrator' | 'member' | 'restricted' | 'left',
+  ): void {
     this.memberStatus.set(`${chatId}:${userId}`, status);
   }
 
@@ -142,11 +151,25 @@ export class FakeTelegramServer {
       const words = i === 0 ? message.text : undefined;
       let sent: Message;
       if (photos.length > 0) {
-        sent = { ...base, photo: this.storePhoto(photos[i]), ...(words ? { caption: words, caption_entities: entitiesOf(words) } : {}) } as Message;
+        sent = {
+          ...base,
+          photo: this.storePhoto(photos[i]),
+          ...(words ? { caption: words, caption_entities: entitiesOf(words) } : {}),
+        } as Message;
       } else if (message.document) {
         const file = this.storeFile(Buffer.from(message.document.bytes), 'documents');
-        const document = { file_id: file.id, file_unique_id: file.uniqueId, file_name: message.document.fileName, mime_type: message.document.mimeType, file_size: message.document.bytes.length };
-        sent = { ...base, document, ...(words ? { caption: words, caption_entities: entitiesOf(words) } : {}) } as Message;
+        const document = {
+          file_id: file.id,
+          file_unique_id: file.uniqueId,
+          file_name: message.document.fileName,
+          mime_type: message.document.mimeType,
+          file_size: message.document.bytes.length,
+        };
+        sent = {
+          ...base,
+          document,
+          ...(words ? { caption: words, caption_entities: entitiesOf(words) } : {}),
+        } as Message;
       } else {
         sent = { ...base, text: words ?? '', entities: entitiesOf(words ?? '') } as Message;
       }
@@ -158,11 +181,21 @@ export class FakeTelegramServer {
 
   /** A message the bot sent, as a `Message` a user can reply to. */
   asMessage(sent: BotMessage, chat: Chat): Message {
-    return { message_id: sent.messageId, date: Math.floor(sent.sentAt / 1000), chat, from: this.bot, text: sent.text } as Message;
+    return {
+      message_id: sent.messageId,
+      date: Math.floor(sent.sentAt / 1000),
+      chat,
+      from: this.bot,
+      text: sent.text,
+    } as Message;
   }
 
   /** Waits for a bot message matching `predicate`. */
-  waitForBotMessage(predicate: (message: BotMessage) => boolean, what: string, timeoutMs = 15_000): Promise<BotMessage> {
+  waitForBotMessage(
+    predicate: (message: BotMessage) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<BotMessage> {
     return waitUntil(() => this.botMessages.find(predicate), what, timeoutMs);
   }
 
@@ -213,13 +246,19 @@ export class FakeTelegramServer {
     const retryAfter = this.failures.get(method);
     if (retryAfter !== undefined) {
       this.failures.delete(method);
-      return answer(429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } });
+      return answer(429, {
+        ok: false,
+        error_code: 429,
+        description: `Too Many Requests: retry after ${retryAfter}`,
+        parameters: { retry_after: retryAfter },
+      });
     }
     try {
       const result = await this.call(method, payload, res);
       answer(200, { ok: true, result });
     } catch (error) {
-      if (error instanceof ApiRefusal) return answer(error.code, { ok: false, error_code: error.code, description: error.message });
+      if (error instanceof ApiRefusal)
+        return answer(error.code, { ok: false, error_code: error.code, description: error.message });
       throw error;
     }
   }
@@ -227,7 +266,12 @@ export class FakeTelegramServer {
   private async call(method: string, p: Record<string, unknown>, res: ServerResponse): Promise<unknown> {
     switch (method) {
       case 'getme':
-        return { ...this.bot, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false };
+        return {
+          ...this.bot,
+          can_join_groups: true,
+          can_read_all_group_messages: false,
+          supports_inline_queries: false,
+        };
       case 'deletewebhook':
         this.webhook = null;
         if (p.drop_pending_updates === true) this.updates.length = 0;
@@ -237,7 +281,11 @@ export class FakeTelegramServer {
         void this.deliverToWebhook();
         return true;
       case 'getwebhookinfo':
-        return { url: this.webhook?.url ?? '', has_custom_certificate: false, pending_update_count: this.updates.length };
+        return {
+          url: this.webhook?.url ?? '',
+          has_custom_certificate: false,
+          pending_update_count: this.updates.length,
+        };
       case 'getupdates':
         return this.getUpdates(p, res);
       case 'setmycommands':
@@ -258,20 +306,38 @@ export class FakeTelegramServer {
         return this.recordBotMessage(p, caption, photo);
       }
       case 'editmessagetext': {
-        const sent = this.botMessages.find((m) => m.chatId === Number(p.chat_id) && m.messageId === Number(p.message_id));
+        const sent = this.botMessages.find(
+          (m) => m.chatId === Number(p.chat_id) && m.messageId === Number(p.message_id),
+        );
         if (!sent) throw new ApiRefusal(400, 'Bad Request: message to edit not found');
         const text = requiredText(p.text, 4096, 'message text');
-        if (text === sent.text) throw new ApiRefusal(400, 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+        if (text === sent.text)
+          throw new ApiRefusal(
+            400,
+            'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+          );
         sent.text = text;
         sent.history.push(text);
-        return { message_id: sent.messageId, date: Math.floor(sent.sentAt / 1000), chat: { id: sent.chatId, type: 'private' }, from: this.bot, text, edit_date: Math.floor(Date.now() / 1000) };
+        return {
+          message_id: sent.messageId,
+          date: Math.floor(sent.sentAt / 1000),
+          chat: { id: sent.chatId, type: 'private' },
+          from: this.bot,
+          text,
+          edit_date: Math.floor(Date.now() / 1000),
+        };
       }
       case 'deletemessage':
         return true;
       case 'getfile': {
         const file = this.files.get(String(p.file_id));
         if (!file) throw new ApiRefusal(400, 'Bad Request: invalid file_id');
-        return { file_id: p.file_id, file_unique_id: file.uniqueId, file_size: file.bytes.length, file_path: file.path };
+        return {
+          file_id: p.file_id,
+          file_unique_id: file.uniqueId,
+          file_size: file.bytes.length,
+          file_path: file.path,
+        };
       }
       default:
         throw new ApiRefusal(404, 'Not Found: method not found');
@@ -288,12 +354,18 @@ export class FakeTelegramServer {
       text,
       history: [text],
       photo,
-      replyTo: replyParameters?.message_id ?? (typeof p.reply_to_message_id === 'number' ? p.reply_to_message_id : null),
+      replyTo:
+        replyParameters?.message_id ?? (typeof p.reply_to_message_id === 'number' ? p.reply_to_message_id : null),
       silent: p.disable_notification === true,
       sentAt: Date.now(),
     };
     this.botMessages.push(sent);
-    const base = { message_id: sent.messageId, date: Math.floor(sent.sentAt / 1000), chat: { id: chatId, type: chatId > 0 ? 'private' : 'supergroup' }, from: this.bot };
+    const base = {
+      message_id: sent.messageId,
+      date: Math.floor(sent.sentAt / 1000),
+      chat: { id: chatId, type: chatId > 0 ? 'private' : 'supergroup' },
+      from: this.bot,
+    };
     if (photo) {
       const sizes = this.storePhoto(photo);
       return { ...base, photo: sizes, ...(text ? { caption: text } : {}) } as Message;
@@ -309,7 +381,11 @@ export class FakeTelegramServer {
   }
 
   private async getUpdates(p: Record<string, unknown>, res: ServerResponse): Promise<Update[]> {
-    if (this.webhook) throw new ApiRefusal(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    if (this.webhook)
+      throw new ApiRefusal(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      );
     const offset = Number(p.offset ?? 0);
     const limit = Math.min(100, Number(p.limit ?? 100)) || 100;
     const timeoutSeconds = Number(p.timeout ?? 0);

@@ -21,7 +21,12 @@ async function main(directory: string): Promise<void> {
     const sha256 = await store.putPhoto(CRASH_SCOPE, photoBytes(version));
     const now = new Date().toISOString();
     concept = await store.update(CRASH_SCOPE, concept.id, concept.version, (draft) => {
-      draft.embeddings.m = { vector: new Float32Array(CRASH_DIMS).fill(version), steps: version, finalLoss: null, updatedAt: now };
+      draft.embeddings.m = {
+        vector: new Float32Array(CRASH_DIMS).fill(version),
+        steps: version,
+        finalLoss: null,
+        updatedAt: now,
+      };
       draft.photos = [{ sha256, width: 1, height: 1, caption: `v${version}`, role: 'example', addedAt: now }];
     });
     process.stdout.write(`${concept.version}\n`);

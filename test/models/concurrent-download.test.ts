@@ -71,7 +71,16 @@ function runChild(cacheDir: string, repo = 'someone/shared'): Promise<{ code: nu
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'test/models/fixtures/resolve-child.ts'), cacheDir, hub.origin, String(payload.length), sha256, repo],
+      [
+        '--import',
+        'tsx',
+        path.join(REPO_ROOT, 'test/models/fixtures/resolve-child.ts'),
+        cacheDir,
+        hub.origin,
+        String(payload.length),
+        sha256,
+        repo,
+      ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MYVLM_LOG_LEVEL: 'silent' } },
     );
     let output = '';
@@ -99,7 +108,11 @@ describe('two processes resolving one file', () => {
   it('both download at once into their own part files and end with one intact file', async () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'myvlm-shared-'));
     const child = runChild(cacheDir);
-    const here = resolveModel(sharedEntry('someone/shared'), { cacheDir, hubEndpoint: hub.origin, allowDownload: true });
+    const here = resolveModel(sharedEntry('someone/shared'), {
+      cacheDir,
+      hubEndpoint: hub.origin,
+      allowDownload: true,
+    });
     const [childResult, resolved] = await Promise.all([child, here]);
     const target = path.join(cacheDir, 'shared-model', 'onnx', 'model.onnx');
     expect(childResult.output).toContain(`resolved ${target}`);
@@ -114,7 +127,11 @@ describe('two processes resolving one file', () => {
   it('one failing mid-transfer does not spoil the other: its cleanup removes only its own part file', async () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'myvlm-shared-'));
     const child = runChild(cacheDir, 'someone/flaky');
-    const here = resolveModel(sharedEntry('someone/flaky'), { cacheDir, hubEndpoint: hub.origin, allowDownload: true }).then(
+    const here = resolveModel(sharedEntry('someone/flaky'), {
+      cacheDir,
+      hubEndpoint: hub.origin,
+      allowDownload: true,
+    }).then(
       () => 'resolved',
       (error: unknown) => `failed ${String(error)}`,
     );

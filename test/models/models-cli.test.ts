@@ -41,21 +41,34 @@ describe.skipIf(!existsSync(YUNET))('myvlm models fetch', () => {
 
   it('shows the licence before downloading, then fetches and verifies the file with HF_TOKEN', async () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'myvlm-cli-'));
-    process.env = { ...saved, MYVLM_CACHE_DIR: cacheDir, MYVLM_HF_ENDPOINT: hub.origin, MYVLM_OFFLINE: '0', MYVLM_MODELS_DIR: '', HF_TOKEN: 'hf_from_env' };
+    process.env = {
+      ...saved,
+      MYVLM_CACHE_DIR: cacheDir,
+      MYVLM_HF_ENDPOINT: hub.origin,
+      MYVLM_OFFLINE: '0',
+      MYVLM_MODELS_DIR: '',
+      HF_TOKEN: 'hf_from_env',
+    };
     const out = collect();
     expect(await modelsCommand(['fetch', 'yunet-2023mar'], out.stream, err.stream)).toBe(0);
     expect(errWhenAsked).toBe('Licence of yunet-2023mar: Apache-2.0.\n');
     // HF_TOKEN travels from the environment through the settings to the hub request.
     expect(hub.requests.map((r) => r.authorization)).toEqual(['Bearer hf_from_env']);
     expect(out.text()).toBe(`yunet-2023mar: ready in ${path.join(cacheDir, 'yunet-2023mar')}\n`);
-    expect(readFileSync(path.join(cacheDir, 'yunet-2023mar', 'yunet_2023mar_640.onnx')).equals(readFileSync(YUNET))).toBe(true);
+    expect(
+      readFileSync(path.join(cacheDir, 'yunet-2023mar', 'yunet_2023mar_640.onnx')).equals(readFileSync(YUNET)),
+    ).toBe(true);
   });
 
   it('lists research-only models as such', async () => {
     process.env = { ...saved, MYVLM_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-cli-')), MYVLM_MODELS_DIR: '' };
     const out = collect();
     await modelsCommand([], out.stream, collect().stream);
-    const line = (id: string) => out.text().split('\n').find((l) => l.startsWith(`${id} `)) ?? '';
+    const line = (id: string) =>
+      out
+        .text()
+        .split('\n')
+        .find((l) => l.startsWith(`${id} `)) ?? '';
     expect(line('llava-interleave-qwen-0.5b')).toMatch(/\[research use only\]$/);
     expect(line('yunet-2023mar')).not.toMatch(/research/);
   });
@@ -64,14 +77,25 @@ describe.skipIf(!existsSync(YUNET))('myvlm models fetch', () => {
 describe('myvlm models fetch --dtype', () => {
   it('picks the precision of a VLM and refuses one the model lacks, or a non-VLM', async () => {
     const saved = { ...process.env };
-    process.env = { ...saved, MYVLM_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-cli-')), MYVLM_OFFLINE: '1', MYVLM_MODELS_DIR: '' };
+    process.env = {
+      ...saved,
+      MYVLM_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-cli-')),
+      MYVLM_OFFLINE: '1',
+      MYVLM_MODELS_DIR: '',
+    };
     try {
       const out = collect();
       const err = collect();
-      await expect(modelsCommand(['fetch', 'tiny-llava', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow('tiny-llava comes in fp32; there is no q4 version of it.');
-      await expect(modelsCommand(['fetch', 'yunet-2023mar', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow('yunet-2023mar is not a vision-language model');
+      await expect(modelsCommand(['fetch', 'tiny-llava', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow(
+        'tiny-llava comes in fp32; there is no q4 version of it.',
+      );
+      await expect(modelsCommand(['fetch', 'yunet-2023mar', '--dtype', 'q4'], out.stream, err.stream)).rejects.toThrow(
+        'yunet-2023mar is not a vision-language model',
+      );
       // Offline, the missing files named are those of the precision asked: all three graphs in q4f16.
-      await expect(modelsCommand(['fetch', 'llava-interleave-qwen-0.5b', '--dtype', 'q4f16'], out.stream, err.stream)).rejects.toThrow(
+      await expect(
+        modelsCommand(['fetch', 'llava-interleave-qwen-0.5b', '--dtype', 'q4f16'], out.stream, err.stream),
+      ).rejects.toThrow(
         /onnx\/vision_encoder_q4f16\.onnx, onnx\/embed_tokens_q4f16\.onnx, onnx\/decoder_model_merged_q4f16\.onnx/,
       );
     } finally {

@@ -28,9 +28,13 @@ beforeAll(async () => {
     const files = photosIn(path.join(MYVLM, 'concepts', c)).map((f) => path.basename(f));
     await link(path.join(MYVLM, 'concepts', c), path.join(root, 'concepts', c), files);
   }
-  const hard = photosIn(path.join(MYVLM, 'negatives', 'cat_statue')).slice(0, 6).map((f) => path.basename(f));
+  const hard = photosIn(path.join(MYVLM, 'negatives', 'cat_statue'))
+    .slice(0, 6)
+    .map((f) => path.basename(f));
   await link(path.join(MYVLM, 'negatives', 'cat_statue'), path.join(root, 'negatives', 'cat_statue'), hard);
-  const random = photosIn(path.join(MYVLM, 'random')).slice(0, 6).map((f) => path.basename(f));
+  const random = photosIn(path.join(MYVLM, 'random'))
+    .slice(0, 6)
+    .map((f) => path.basename(f));
   await link(path.join(MYVLM, 'random'), path.join(root, 'random'), random);
 });
 
@@ -57,9 +61,22 @@ describe('teachingSplit', () => {
 describe('evaluateObjectHeads', () => {
   it('counts every held-out positive and every test negative once per fold, never a training photo', async () => {
     const dataset = loadObjectDataset(root);
-    const extractor = await openImageFeatureExtractor('mobilenet-v3-small-576', { modelsDir: SHARED_MODELS, cacheDir: root, allowDownload: false, sessions });
+    const extractor = await openImageFeatureExtractor('mobilenet-v3-small-576', {
+      modelsDir: SHARED_MODELS,
+      cacheDir: root,
+      allowDownload: false,
+      sessions,
+    });
     const features = new PhotoFeatures(extractor, new FeatureCache());
-    const options = { shots: 2, folds: 2, seed: 0, sources: ['hard', 'scope', 'random'] as const, positiveViews: 2, negativeViews: 1, normalization: 'l2-center' as const };
+    const options = {
+      shots: 2,
+      folds: 2,
+      seed: 0,
+      sources: ['hard', 'scope', 'random'] as const,
+      positiveViews: 2,
+      negativeViews: 1,
+      normalization: 'l2-center' as const,
+    };
     const report = await evaluateObjectHeads(dataset, features, { ...options, sources: [...options.sources] });
     const sizes = CONCEPTS.map((c) => photosIn(path.join(MYVLM, 'concepts', c)).length);
     const total = sizes.reduce((a, b) => a + b, 0);

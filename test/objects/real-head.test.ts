@@ -34,7 +34,9 @@ beforeAll(async () => {
   const own = photosIn(path.join(MYVLM, 'concepts', CONCEPT));
   teaching = await load(own.slice(0, 4));
   heldOut = await load(own.slice(4));
-  const others = readdirSync(path.join(MYVLM, 'concepts')).filter((c) => c !== CONCEPT).sort();
+  const others = readdirSync(path.join(MYVLM, 'concepts'))
+    .filter((c) => c !== CONCEPT)
+    .sort();
   const otherFiles = others.map((c) => photosIn(path.join(MYVLM, 'concepts', c)));
   // The scope's other concepts were taught with their first two photos; their last photo is never seen in training.
   otherTeaching = await load(otherFiles.flatMap((files) => files.slice(0, 2)));
@@ -50,7 +52,11 @@ describe('ObjectHead on real MyVLM photos', () => {
     const result = await objects.teach({ positives: teaching, negatives: { otherConcepts: otherTeaching }, seed: 1 });
     expect(result.method).toBe('trained');
     expect(result.negatives).toEqual({ notIt: 0, otherConcepts: 30, seenInScope: 0, generic: 50 });
-    expect(result.params).toMatchObject({ extractor: 'mobilenet-v3-small-576', dims: 576, trainedOn: { positives: 4, negatives: 80, steps: 500, seed: 1 } });
+    expect(result.params).toMatchObject({
+      extractor: 'mobilenet-v3-small-576',
+      dims: 576,
+      trainedOn: { positives: 4, negatives: 80, steps: 500, seed: 1 },
+    });
     const heads = [{ conceptId: CONCEPT, params: result.params }];
     for (const photo of heldOut) {
       const match = await objects.match(photo, heads);
@@ -71,7 +77,11 @@ describe('ObjectHead on real MyVLM photos', () => {
   });
 
   it('counts a repeated teaching photo once and ignores a negative that is also a positive', async () => {
-    const result = await objects.teach({ positives: [teaching[0], teaching[1], teaching[0]], negatives: { notIt: [teaching[1], otherTest[0]] }, seed: 1 });
+    const result = await objects.teach({
+      positives: [teaching[0], teaching[1], teaching[0]],
+      negatives: { notIt: [teaching[1], otherTest[0]] },
+      seed: 1,
+    });
     expect(result.outcomes.map((o) => o.accepted)).toEqual([true, true, false]);
     expect(result.negatives.notIt).toBe(1);
   });
@@ -90,7 +100,11 @@ describe('ObjectHead on real MyVLM photos', () => {
   });
 
   it('scores only heads of its own extractor and reports the others', async () => {
-    const { params } = await objects.teach({ positives: teaching, negatives: { otherConcepts: otherTeaching }, seed: 1 });
+    const { params } = await objects.teach({
+      positives: teaching,
+      negatives: { otherConcepts: otherTeaching },
+      seed: 1,
+    });
     const match = await objects.match(heldOut[0], [
       { conceptId: CONCEPT, params },
       { conceptId: 'old', params: { ...params, extractor: 'clip-vit-b32' } },

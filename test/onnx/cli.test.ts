@@ -18,8 +18,12 @@ afterAll(async () => {
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
+  const o = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
+  const e = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
   try {
     return { code: await onnxCommand(args), out: out.join(''), err: err.join('') };
   } finally {
@@ -30,7 +34,9 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 describe('myvlm onnx tiny', () => {
   it('parses sizes, the seed and the switches', () => {
-    expect(parseTinyArgs(['llava', 'out', '--seed', '4', '--layers', '3', '--kv-heads', '1', '--tie', '--float64'])).toEqual({
+    expect(
+      parseTinyArgs(['llava', 'out', '--seed', '4', '--layers', '3', '--kv-heads', '1', '--tie', '--float64']),
+    ).toEqual({
       family: 'llava',
       dir: 'out',
       options: { seed: 4, layers: 3, kvHeads: 1, tieWordEmbeddings: true, dtype: 'float64' },
@@ -43,13 +49,40 @@ describe('myvlm onnx tiny', () => {
 
   it('writes a MiniGPT-v2 directory with the sizes asked for', async () => {
     const dir = path.join(scratch, 'minigpt');
-    const result = await run(['tiny', 'minigpt-v2', dir, '--seed', '3', '--layers', '1', '--hidden', '32', '--heads', '2', '--vocab', '600']);
+    const result = await run([
+      'tiny',
+      'minigpt-v2',
+      dir,
+      '--seed',
+      '3',
+      '--layers',
+      '1',
+      '--hidden',
+      '32',
+      '--heads',
+      '2',
+      '--vocab',
+      '600',
+    ]);
     expect(result.code).toBe(0);
     expect(result.out).toContain('Wrote a tiny minigpt-v2 model (seed 3, float32)');
-    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { text_config: Record<string, number> };
-    expect(config.text_config).toMatchObject({ num_hidden_layers: 1, hidden_size: 32, num_attention_heads: 2, vocab_size: 600 });
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
+      text_config: Record<string, number>;
+    };
+    expect(config.text_config).toMatchObject({
+      num_hidden_layers: 1,
+      hidden_size: 32,
+      num_attention_heads: 2,
+      vocab_size: 600,
+    });
     const decoder = await inspectModel(path.join(dir, 'onnx/decoder_model_merged.onnx'));
-    expect(decoder.inputs.map((i) => i.name)).toEqual(['inputs_embeds', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value']);
+    expect(decoder.inputs.map((i) => i.name)).toEqual([
+      'inputs_embeds',
+      'attention_mask',
+      'position_ids',
+      'past_key_values.0.key',
+      'past_key_values.0.value',
+    ]);
     expect(decoder.outputs.map((o) => o.name)).toEqual(['logits', 'present.0.key', 'present.0.value']);
     expect(decoder.outputs[0].shape).toEqual(['batch_size', 'sequence_length', 600]);
     expect(decoder.ops.find((o) => o.op === 'Softmax')?.count).toBe(1);
@@ -57,9 +90,15 @@ describe('myvlm onnx tiny', () => {
   });
 
   it('refuses sizes that do not fit together, with the reason', async () => {
-    await expect(run(['tiny', 'llava', path.join(scratch, 'bad'), '--hidden', '30', '--heads', '4'])).rejects.toThrow(/multiple of heads/);
-    await expect(run(['tiny', 'llava', path.join(scratch, 'bad'), '--vocab', '10'])).rejects.toThrow(/smaller than the tokenizer/);
-    await expect(run(['tiny', 'minigpt-v2', path.join(scratch, 'bad'), '--image-size', '24', '--patch-size', '8'])).rejects.toThrow(/groups vision tokens by 4/);
+    await expect(run(['tiny', 'llava', path.join(scratch, 'bad'), '--hidden', '30', '--heads', '4'])).rejects.toThrow(
+      /multiple of heads/,
+    );
+    await expect(run(['tiny', 'llava', path.join(scratch, 'bad'), '--vocab', '10'])).rejects.toThrow(
+      /smaller than the tokenizer/,
+    );
+    await expect(
+      run(['tiny', 'minigpt-v2', path.join(scratch, 'bad'), '--image-size', '24', '--patch-size', '8']),
+    ).rejects.toThrow(/groups vision tokens by 4/);
   });
 });
 

@@ -35,7 +35,10 @@ function pattern(dims: number[]): ort.Tensor {
 }
 
 function sameBytes(a: Float32Array, b: Float32Array): boolean {
-  return a.length > 0 && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length > 0 &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  );
 }
 
 async function runFile(file: string, input: string, dims: number[]): Promise<Record<string, Float32Array>> {
@@ -74,7 +77,10 @@ describe('reading and writing the shared real models', () => {
     expect(model.graph?.output?.map((o) => o.name)).toEqual(['class_logits', 'view']);
     const rewritten = path.join(scratch, 'mobilenet_v2_int8.onnx');
     await writeModel(await readModel(MOBILENET_V2_INT8), rewritten);
-    const [before, after] = [await runFile(MOBILENET_V2_INT8, 'image', [1, 3, 224, 224]), await runFile(rewritten, 'image', [1, 3, 224, 224])];
+    const [before, after] = [
+      await runFile(MOBILENET_V2_INT8, 'image', [1, 3, 224, 224]),
+      await runFile(rewritten, 'image', [1, 3, 224, 224]),
+    ];
     expect(after.view).toEqual(before.view);
     expect(after.class_logits).toEqual(before.class_logits);
   });
@@ -89,7 +95,9 @@ describe('reading and writing the shared real models', () => {
 
     const reread = await readModel(externalFile);
     const name = model.graph.initializers.find((t) => (t.rawData?.byteLength ?? 0) > 100_000)?.name ?? '';
-    expect(sameBytes(reread.graph.initializerData(name) as Float32Array, model.graph.initializerData(name) as Float32Array)).toBe(true);
+    expect(
+      sameBytes(reread.graph.initializerData(name) as Float32Array, model.graph.initializerData(name) as Float32Array),
+    ).toBe(true);
     const inspection = await inspectModel(externalFile);
     expect(inspection.externalData).toEqual([{ location: 'mobilefacenet.onnx_data', bytes: written.externalBytes }]);
 
@@ -100,7 +108,9 @@ describe('reading and writing the shared real models', () => {
     expect((await runFile(externalFile, 'input', [2, 3, 112, 112])).embeddings).toEqual(original.embeddings);
     expect((await runFile(inline, 'input', [2, 3, 112, 112])).embeddings).toEqual(original.embeddings);
     const t = (await readModel(inline)).graph.initializer(name);
-    expect(t && sameBytes(tensorToArray(t) as Float32Array, model.graph.initializerData(name) as Float32Array)).toBe(true);
+    expect(t && sameBytes(tensorToArray(t) as Float32Array, model.graph.initializerData(name) as Float32Array)).toBe(
+      true,
+    );
   });
 });
 
@@ -108,7 +118,20 @@ describe('onnx inspect on the shared real models', () => {
   it('reports YuNet: one fixed input, twelve outputs, 106 nodes', async () => {
     const i = await inspectModel(YUNET);
     expect(i.inputs).toEqual([{ name: 'input', kind: 'tensor', elementType: 'float32', shape: [1, 3, 640, 640] }]);
-    expect(i.outputs.map((o) => o.name)).toEqual(['cls_8', 'cls_16', 'cls_32', 'obj_8', 'obj_16', 'obj_32', 'bbox_8', 'bbox_16', 'bbox_32', 'kps_8', 'kps_16', 'kps_32']);
+    expect(i.outputs.map((o) => o.name)).toEqual([
+      'cls_8',
+      'cls_16',
+      'cls_32',
+      'obj_8',
+      'obj_16',
+      'obj_32',
+      'bbox_8',
+      'bbox_16',
+      'bbox_32',
+      'kps_8',
+      'kps_16',
+      'kps_32',
+    ]);
     expect(i.outputs.find((o) => o.name === 'kps_8')?.shape).toEqual([1, 6400, 10]);
     expect(i.opsets).toEqual({ '': 11 });
     expect(i.nodeCount).toBe(106);
@@ -127,18 +150,31 @@ describe('onnx inspect on the shared real models', () => {
 
   it('reports MobileFaceNet: a dynamic batch and 66 Constant nodes', async () => {
     const i = await inspectModel(MOBILEFACENET);
-    expect(i.inputs).toEqual([{ name: 'input', kind: 'tensor', elementType: 'float32', shape: ['batch', 3, 112, 112] }]);
+    expect(i.inputs).toEqual([
+      { name: 'input', kind: 'tensor', elementType: 'float32', shape: ['batch', 3, 112, 112] },
+    ]);
     expect(i.outputs.map((o) => [o.name, o.elementType, o.shape?.[0]])).toEqual([['embeddings', 'float32', 'batch']]);
     expect(i.nodeCount).toBe(168);
     expect(Object.fromEntries(i.ops.map((o) => [o.op, o.count]))).toEqual({
-      Constant: 66, Conv: 51, Clip: 32, Add: 12, Relu: 2, Concat: 1, Gather: 1, Reshape: 1, Shape: 1, Unsqueeze: 1,
+      Constant: 66,
+      Conv: 51,
+      Clip: 32,
+      Add: 12,
+      Relu: 2,
+      Concat: 1,
+      Gather: 1,
+      Reshape: 1,
+      Shape: 1,
+      Unsqueeze: 1,
     });
     expect(i.opsets).toEqual({ '': 12 });
   });
 
   it('reports MobileNetV3-Small: 118 nodes, 921 k parameters', async () => {
     const i = await inspectModel(MOBILENET_V3);
-    expect(i.inputs).toEqual([{ name: 'input', kind: 'tensor', elementType: 'float32', shape: ['batch_size', 3, 224, 224] }]);
+    expect(i.inputs).toEqual([
+      { name: 'input', kind: 'tensor', elementType: 'float32', shape: ['batch_size', 3, 224, 224] },
+    ]);
     expect(i.outputs).toEqual([{ name: 'mean_9', kind: 'tensor', elementType: 'float32', shape: [1, 576, 1, 1] }]);
     expect(i.nodeCount).toBe(118);
     expect(i.ops[0]).toEqual({ op: 'Conv', count: 52 });
@@ -169,10 +205,16 @@ describe('onnx inspect on the shared real models', () => {
     expect(text).toMatch(/Inputs \(1\):\n {2}input {2}float32\[1, 3, 640, 640\]/);
     expect(text).toMatch(/Outputs \(12\):/);
     expect(text).toMatch(/Nodes: 106, 8 operator types:\n {2}Conv +53\n/);
-    const json = JSON.parse(chunks[1]) as { nodeCount: number; inputs: { name: string }[]; ops: { op: string; count: number }[] };
+    const json = JSON.parse(chunks[1]) as {
+      nodeCount: number;
+      inputs: { name: string }[];
+      ops: { op: string; count: number }[];
+    };
     expect(json.nodeCount).toBe(168);
     expect(json.inputs[0].name).toBe('input');
     expect(json.ops[0]).toEqual({ op: 'Constant', count: 66 });
-    expect(formatInspection(await inspectModel(MOBILENET_V2_INT8))).toContain('view          float32 (shape not declared)');
+    expect(formatInspection(await inspectModel(MOBILENET_V2_INT8))).toContain(
+      'view          float32 (shape not declared)',
+    );
   });
 });

@@ -34,7 +34,14 @@ function rmsNorm(x: Float64Array, rows: number, size: number, weight: Float64Arr
 }
 
 /** Applies rotary embedding in place to [rows, heads, D] at the given positions. */
-function rotary(x: Float64Array, rows: number, heads: number, D: number, positions: readonly number[], theta: number): void {
+function rotary(
+  x: Float64Array,
+  rows: number,
+  heads: number,
+  D: number,
+  positions: readonly number[],
+  theta: number,
+): void {
   const half = D / 2;
   for (let r = 0; r < rows; r++) {
     for (let h = 0; h < heads; h++) {
@@ -50,7 +57,12 @@ function rotary(x: Float64Array, rows: number, heads: number, D: number, positio
 }
 
 /** Logits [positions, vocab] of the decoder graph for `embeds` [positions, hidden], no cache, causal. */
-export function referenceLogits(graph: OnnxGraph, s: TinyVlmSizes, embeds: Float64Array, positions: readonly number[]): Float64Array {
+export function referenceLogits(
+  graph: OnnxGraph,
+  s: TinyVlmSizes,
+  embeds: Float64Array,
+  positions: readonly number[],
+): Float64Array {
   const n = positions.length;
   const { hiddenSize: H, heads, kvHeads, headDim: D, intermediateSize: I } = s;
   const groups = heads / kvHeads;
@@ -77,7 +89,8 @@ export function referenceLogits(graph: OnnxGraph, s: TinyVlmSizes, embeds: Float
         const exps = scores.map((sc) => Math.exp(sc - max));
         const total = exps.reduce((a, b) => a + b, 0);
         for (let j = 0; j <= i; j++) {
-          for (let d = 0; d < D; d++) context[(i * heads + h) * D + d] += (exps[j] / total) * v[(j * kvHeads + kv) * D + d];
+          for (let d = 0; d < D; d++)
+            context[(i * heads + h) * D + d] += (exps[j] / total) * v[(j * kvHeads + kv) * D + d];
         }
       }
     }

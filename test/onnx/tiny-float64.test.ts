@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyVlm, writeTinyLlava, writeTinyMiniGptV2, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
+import {
+  buildTinyVlm,
+  writeTinyLlava,
+  writeTinyMiniGptV2,
+  type TinyVlmDirectory,
+} from '../../src/onnx/tiny/factory.ts';
 import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
 import { openExport, type OpenedExport } from '../support/exports.ts';
 import { checkModel } from '../../src/onnx/check.ts';
@@ -25,7 +30,11 @@ const SIZES = { seed: 11, layers: 2, hiddenSize: 48, heads: 6, kvHeads: 2, tieWo
 
 const image = (type: 'float32' | 'float64'): ort.Tensor => {
   const values = Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.05));
-  return new ort.Tensor(type, type === 'float64' ? Float64Array.from(values) : Float32Array.from(values), [1, 3, 32, 32]);
+  return new ort.Tensor(
+    type,
+    type === 'float64' ? Float64Array.from(values) : Float32Array.from(values),
+    [1, 3, 32, 32],
+  );
 };
 
 beforeAll(async () => {
@@ -49,7 +58,12 @@ describe('tiny model in float64', () => {
     expect(step.logits.type).toBe('float64');
     expect(step.logits.dims).toEqual([1, prompt.length, double.sizes.vocabSize]);
     expect(step.cache.tensors['past_key_values.1.value'].type).toBe('float64');
-    const generation = await loop64.generate({ inputIds: prompt, pixelValues: image('float64'), maxNewTokens: 5, stopTokenIds: [] });
+    const generation = await loop64.generate({
+      inputIds: prompt,
+      pixelValues: image('float64'),
+      maxNewTokens: 5,
+      stopTokenIds: [],
+    });
     expect(generation.tokens).toHaveLength(5);
     // The same seed in float32 holds the same weights, rounded: logits agree to float32 precision.
     const step32 = await loop32.prefill({ inputIds: prompt, pixelValues: image('float32') });
@@ -61,22 +75,35 @@ describe('tiny model in float64', () => {
     const ids = [1, 60, 61, 62, 63, 64, 65];
     const embeds = await loop64.embed(ids);
     const full = await loop64.forward(embeds, loop64.emptyCache());
-    const reference = referenceLogits(graphs.decoder.graph, sizes, embeds.data as Float64Array, ids.map((_, i) => i));
+    const reference = referenceLogits(
+      graphs.decoder.graph,
+      sizes,
+      embeds.data as Float64Array,
+      ids.map((_, i) => i),
+    );
     expect(maxAbsDiff(full.logits.data as Float64Array, reference)).toBeLessThan(1e-10);
     let step = await loop64.forward(await loop64.embed(ids.slice(0, 4)), loop64.emptyCache());
     step = await loop64.forward(await loop64.embed(ids.slice(4)), step.cache);
     const vocab = sizes.vocabSize;
-    expect(maxAbsDiff(step.logits.data as Float64Array, (full.logits.data as Float64Array).subarray(4 * vocab))).toBeLessThan(1e-12);
+    expect(
+      maxAbsDiff(step.logits.data as Float64Array, (full.logits.data as Float64Array).subarray(4 * vocab)),
+    ).toBeLessThan(1e-12);
   });
 
   it('masks left padding: a padded row of a batch gives the logits of the same sequence alone', async () => {
     const { graphs, sizes } = buildTinyVlm('llava', { ...SIZES, dtype: 'float64' });
     const session = await ort.InferenceSession.create(graphs.decoder.toBytes(), sessionOptionsFor('float64'));
     const hidden = sizes.hiddenSize;
-    const embeds = (rows: number, seed: number): Float64Array => Float64Array.from({ length: rows * hidden }, (_, i) => Math.sin(seed + i * 0.7));
+    const embeds = (rows: number, seed: number): Float64Array =>
+      Float64Array.from({ length: rows * hidden }, (_, i) => Math.sin(seed + i * 0.7));
     const empty = (batch: number): Record<string, ort.Tensor> =>
       Object.fromEntries(
-        Array.from({ length: sizes.layers }, (_, i) => ['key', 'value'].map((part) => [`past_key_values.${i}.${part}`, new ort.Tensor('float64', new Float64Array(0), [batch, sizes.kvHeads, 0, sizes.headDim])])).flat(),
+        Array.from({ length: sizes.layers }, (_, i) =>
+          ['key', 'value'].map((part) => [
+            `past_key_values.${i}.${part}`,
+            new ort.Tensor('float64', new Float64Array(0), [batch, sizes.kvHeads, 0, sizes.headDim]),
+          ]),
+        ).flat(),
       );
     const long = embeds(5, 1);
     const short = embeds(3, 2);
@@ -99,7 +126,9 @@ describe('tiny model in float64', () => {
     });
     const vocab = sizes.vocabSize;
     const batched = batch.logits.data as Float64Array;
-    expect(maxAbsDiff(batched.subarray((5 + 2) * vocab, 10 * vocab), alone.logits.data as Float64Array)).toBeLessThan(1e-10);
+    expect(maxAbsDiff(batched.subarray((5 + 2) * vocab, 10 * vocab), alone.logits.data as Float64Array)).toBeLessThan(
+      1e-10,
+    );
     expect(Number.isFinite(batched[5 * vocab])).toBe(true);
     await session.release();
   });

@@ -7,7 +7,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AutoConfig, AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Processor, type PreTrainedModel, type Tensor } from '@huggingface/transformers';
+import {
+  AutoConfig,
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  env,
+  RawImage,
+  type Processor,
+  type PreTrainedModel,
+  type Tensor,
+} from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
 import { argmax, VlmSessionLoop } from '../../src/onnx/session-loop.ts';
@@ -39,9 +48,12 @@ beforeAll(async () => {
   model = await AutoModelForImageTextToText.from_pretrained(tiny.dir, { dtype: 'fp32' });
   opened = await openExport(tiny.dir);
   loop = opened.model.loop;
-  const prompt = processor.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image of sks.' }] }], {
-    add_generation_prompt: true,
-  }) as string;
+  const prompt = processor.apply_chat_template(
+    [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image of sks.' }] }],
+    {
+      add_generation_prompt: true,
+    },
+  ) as string;
   inputs = (await processor(asRawImage(testCard(48, 40)), prompt)) as typeof inputs;
   promptIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
   pixels = new ort.Tensor('float32', inputs.pixel_values.data as Float32Array, inputs.pixel_values.dims);
@@ -64,14 +76,22 @@ describe('tiny LLaVA in transformers.js', () => {
     expect(inputs.pixel_values.dims).toEqual([1, 3, 32, 32]);
     expect(promptIds[0]).toBe(tiny.tokenIds.bos);
     expect(promptIds.filter((id) => id === tiny.tokenIds.image)).toHaveLength(tiny.sizes.imageTokens);
-    expect(processor.tokenizer?.decode(promptIds.filter((id) => id !== tiny.tokenIds.image), { skip_special_tokens: true })).toBe(
-      'USER : Please caption this image of sks. ASSISTANT :',
-    );
+    expect(
+      processor.tokenizer?.decode(
+        promptIds.filter((id) => id !== tiny.tokenIds.image),
+        { skip_special_tokens: true },
+      ),
+    ).toBe('USER : Please caption this image of sks. ASSISTANT :');
   });
 
   it('generates with generate(), and the session loop gives the same tokens', async () => {
     // No stop token: both must produce exactly 12 tokens, whatever a random model picks.
-    const sequences = (await model.generate({ ...inputs, max_new_tokens: 12, do_sample: false, eos_token_id: [] })) as Tensor;
+    const sequences = (await model.generate({
+      ...inputs,
+      max_new_tokens: 12,
+      do_sample: false,
+      eos_token_id: [],
+    })) as Tensor;
     const theirs = Array.from(sequences.data as BigInt64Array, Number).slice(promptIds.length);
     expect(theirs).toHaveLength(12);
     const ours = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 12, stopTokenIds: [] });
@@ -103,21 +123,33 @@ describe('session loop stages', () => {
     const hidden = tiny.sizes.hiddenSize;
     const rows = new Float32Array((tiny.sizes.imageTokens + 1) * hidden);
     rows.set(features.data as Float32Array);
-    rows.set((features.data as Float32Array).subarray(0, hidden).map((v) => -v), tiny.sizes.imageTokens * hidden);
+    rows.set(
+      (features.data as Float32Array).subarray(0, hidden).map((v) => -v),
+      tiny.sizes.imageTokens * hidden,
+    );
     const extended = new ort.Tensor('float32', rows, [1, tiny.sizes.imageTokens + 1, hidden]);
     const lastImage = promptIds.lastIndexOf(tiny.tokenIds.image);
     const ids = [...promptIds.slice(0, lastImage + 1), tiny.tokenIds.image, ...promptIds.slice(lastImage + 1)];
     const injected = await loop.prefill({ inputIds: ids, imageFeatures: extended });
     expect(injected.logits.dims[1]).toBe(promptIds.length + 1);
     expect(maxAbsDiff(lastLogitsOf(injected.logits), lastLogitsOf(vanilla.logits))).toBeGreaterThan(1e-3);
-    await expect(loop.prefill({ inputIds: promptIds, imageFeatures: extended })).rejects.toThrow(/image placeholders but the image gives/);
+    await expect(loop.prefill({ inputIds: promptIds, imageFeatures: extended })).rejects.toThrow(
+      /image placeholders but the image gives/,
+    );
   });
 
   it('lets the caller choose tokens (sampling) and reports them as they come', async () => {
     const seen: number[] = [];
     let asked = 0;
     const pickToken = () => ((asked += 1), 42);
-    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 4, stopTokenIds: [], pickToken, onToken: (t) => seen.push(t) });
+    const generation = await loop.generate({
+      inputIds: promptIds,
+      pixelValues: pixels,
+      maxNewTokens: 4,
+      stopTokenIds: [],
+      pickToken,
+      onToken: (t) => seen.push(t),
+    });
     expect(generation.tokens).toEqual([42, 42, 42, 42]);
     expect(seen).toEqual([42, 42, 42, 42]);
     expect(asked).toBe(4);
@@ -134,7 +166,13 @@ describe('tiny LLaVA decoder', () => {
     // Greedy, keeping each step's logits as the loop hands them to the token choice.
     const stepLogits: Float32Array[] = [];
     const pickToken = (logits: ArrayLike<number>) => (stepLogits.push(Float32Array.from(logits)), argmax(logits));
-    const generation = await loop.generate({ inputIds: promptIds, pixelValues: pixels, maxNewTokens: 8, stopTokenIds: [], pickToken });
+    const generation = await loop.generate({
+      inputIds: promptIds,
+      pixelValues: pixels,
+      maxNewTokens: 8,
+      stopTokenIds: [],
+      pickToken,
+    });
     expect(stepLogits).toHaveLength(8);
     const sequence = [...promptIds, ...generation.tokens.slice(0, -1)];
     const full = await loop.prefill({ inputIds: sequence, pixelValues: pixels });
@@ -145,7 +183,8 @@ describe('tiny LLaVA decoder', () => {
       expect(maxAbsDiff(step, all.subarray(position * vocab, (position + 1) * vocab))).toBeLessThan(1e-4);
     });
     // Feeding a known caption a few tokens at a time through the cache agrees too (multi-token steps).
-    const caption = processor.tokenizer?.encode('sks sitting on a blue sofa at the beach', { add_special_tokens: false }) ?? [];
+    const caption =
+      processor.tokenizer?.encode('sks sitting on a blue sofa at the beach', { add_special_tokens: false }) ?? [];
     let step = await loop.prefill({ inputIds: promptIds, pixelValues: pixels });
     const chunks = [caption.slice(0, 3), caption.slice(3, 4), caption.slice(4)];
     const whole = await loop.prefill({ inputIds: [...promptIds, ...caption], pixelValues: pixels });
@@ -164,7 +203,12 @@ describe('tiny LLaVA decoder', () => {
     const embeds = await loop.embed(promptIds.slice(0, 12));
     const positions = Array.from({ length: 12 }, (_, i) => i);
     const ours = await loop.forward(embeds, loop.emptyCache());
-    const reference = referenceLogits(decoder.graph, tiny.sizes, Float64Array.from(embeds.data as Float32Array), positions);
+    const reference = referenceLogits(
+      decoder.graph,
+      tiny.sizes,
+      Float64Array.from(embeds.data as Float32Array),
+      positions,
+    );
     expect(maxAbsDiff(ours.logits.data as Float32Array, reference)).toBeLessThan(1e-4);
   });
 
@@ -175,7 +219,12 @@ describe('tiny LLaVA decoder', () => {
     // Expose layer 0's probabilities as an extra output and check they are causal rows that sum to one.
     const probabilities = decoder.graph.nodes.find((n) => n.name === attentionSoftmaxName(0))?.outputs[0] ?? '';
     expect(decoder.graph.producer(probabilities)?.opType).toBe('Softmax');
-    decoder.graph.addOutput(probabilities, 'float32', ['batch_size', tiny.sizes.heads, 'sequence_length', 'total_sequence_length']);
+    decoder.graph.addOutput(probabilities, 'float32', [
+      'batch_size',
+      tiny.sizes.heads,
+      'sequence_length',
+      'total_sequence_length',
+    ]);
     expect(decoder.graph.nodes.every((n) => n.domain === '')).toBe(true);
     const session = await ort.InferenceSession.create(decoder.toBytes());
     const probe = new VlmSessionLoop({ ...loop.sessions, decoder: session }, loop.config);
@@ -201,9 +250,18 @@ describe('tiny LLaVA decoder', () => {
   it('writes the same bytes for the same seed and different weights for another', async () => {
     const again = await writeTinyLlava(path.join(scratch, 'again'), { seed: 7 });
     const other = await writeTinyLlava(path.join(scratch, 'other'), { seed: 8 });
-    for (const file of ['onnx/decoder_model_merged.onnx', 'onnx/vision_encoder.onnx', 'tokenizer.json', 'config.json']) {
+    for (const file of [
+      'onnx/decoder_model_merged.onnx',
+      'onnx/vision_encoder.onnx',
+      'tokenizer.json',
+      'config.json',
+    ]) {
       expect((await readFile(path.join(again.dir, file))).equals(await readFile(path.join(tiny.dir, file)))).toBe(true);
     }
-    expect((await readFile(path.join(other.dir, 'onnx/decoder_model_merged.onnx'))).equals(await readFile(path.join(tiny.dir, 'onnx/decoder_model_merged.onnx')))).toBe(false);
+    expect(
+      (await readFile(path.join(other.dir, 'onnx/decoder_model_merged.onnx'))).equals(
+        await readFile(path.join(tiny.dir, 'onnx/decoder_model_merged.onnx')),
+      ),
+    ).toBe(false);
   });
 });

@@ -22,7 +22,12 @@ let tokenizer: PreTrainedTokenizer;
 let loop: VlmSessionLoop;
 let opened: OpenedExport;
 
-const pixels = (size: number): ort.Tensor => new ort.Tensor('float32', new Float32Array(3 * size * size).map((_, i) => Math.cos(i * 0.37)), [1, 3, size, size]);
+const pixels = (size: number): ort.Tensor =>
+  new ort.Tensor(
+    'float32',
+    new Float32Array(3 * size * size).map((_, i) => Math.cos(i * 0.37)),
+    [1, 3, size, size],
+  );
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'myvlm-tiny-minigpt-'));
@@ -51,7 +56,12 @@ describe('tiny MiniGPT-v2', () => {
 
   it('formats the [INST] prompt and generates through the session loop', async () => {
     const prompt = tokenizer.apply_chat_template(
-      [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: '[caption] A short image caption of Bob:' }] }],
+      [
+        {
+          role: 'user',
+          content: [{ type: 'image' }, { type: 'text', text: '[caption] A short image caption of Bob:' }],
+        },
+      ],
       { tokenize: false },
     ) as string;
     expect(prompt).toBe('[INST] <Img><ImageHere></Img> [caption] A short image caption of Bob: [/INST]');
@@ -59,17 +69,25 @@ describe('tiny MiniGPT-v2', () => {
     expect(ids.filter((id) => id === tiny.tokenIds.image)).toHaveLength(1);
     const expanded = expandPlaceholders(ids, tiny.tokenIds.image, tiny.sizes.imageTokens);
     expect(expanded).toHaveLength(ids.length + tiny.sizes.imageTokens - 1);
-    const generation = await loop.generate({ inputIds: expanded, pixelValues: pixels(32), maxNewTokens: 6, stopTokenIds: [] });
+    const generation = await loop.generate({
+      inputIds: expanded,
+      pixelValues: pixels(32),
+      maxNewTokens: 6,
+      stopTokenIds: [],
+    });
     expect(generation.tokens).toHaveLength(6);
     expect(generation.tokens.every((t) => t >= 0 && t < tiny.sizes.vocabSize)).toBe(true);
     // The unexpanded prompt has one placeholder for four feature rows: a clear refusal.
-    await expect(loop.generate({ inputIds: ids, pixelValues: pixels(32), maxNewTokens: 1 })).rejects.toThrow(OperatorError);
+    await expect(loop.generate({ inputIds: ids, pixelValues: pixels(32), maxNewTokens: 1 })).rejects.toThrow(
+      OperatorError,
+    );
   });
 
   it('concatenates four neighbouring vision tokens before llama_proj', async () => {
     const vision = await readModel(path.join(tiny.dir, 'onnx/vision_encoder.onnx'));
     const g = vision.graph;
-    const lnVision = g.nodes.find((n) => n.opType === 'LayerNormalization' && n.name.startsWith('/ln_vision'))?.outputs[0] ?? '';
+    const lnVision =
+      g.nodes.find((n) => n.opType === 'LayerNormalization' && n.name.startsWith('/ln_vision'))?.outputs[0] ?? '';
     g.addOutput(lnVision, 'float32', ['batch_size', tiny.sizes.patches + 1, tiny.sizes.visionHiddenSize]);
     const session = await ort.InferenceSession.create(vision.toBytes());
     const out = await session.run({ pixel_values: pixels(32) });
@@ -82,7 +100,9 @@ describe('tiny MiniGPT-v2', () => {
     const expected = new Float64Array(tiny.sizes.imageTokens * hidden);
     for (let t = 0; t < tiny.sizes.imageTokens; t++) {
       // Image token t reads patches 4t..4t+3 (after the class token), side by side.
-      const grouped = Array.from({ length: MINIGPT_V2_TOKEN_GROUP }, (_, k) => Array.from(tokens.subarray((1 + 4 * t + k) * width, (2 + 4 * t + k) * width))).flat();
+      const grouped = Array.from({ length: MINIGPT_V2_TOKEN_GROUP }, (_, k) =>
+        Array.from(tokens.subarray((1 + 4 * t + k) * width, (2 + 4 * t + k) * width)),
+      ).flat();
       for (let h = 0; h < hidden; h++) {
         let sum = bias[h];
         for (let i = 0; i < grouped.length; i++) sum += grouped[i] * weight[i * hidden + h];

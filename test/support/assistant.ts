@@ -22,13 +22,17 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
   });
 }
 
-export async function testAssistant(overrides: Record<string, string> = {}): Promise<AssistantRuntime & { settings: Settings }> {
+export async function testAssistant(
+  overrides: Record<string, string> = {},
+): Promise<AssistantRuntime & { settings: Settings }> {
   const settings = testSettings(overrides);
   return { ...(await createAssistant(settings)), settings };
 }
 
 /** The real assistant with a tiny generated LLaVA as its VLM (written to a temporary folder). */
-export async function testAssistantWithTinyLlava(overrides: Record<string, string> = {}): Promise<AssistantRuntime & { settings: Settings; modelDir: string }> {
+export async function testAssistantWithTinyLlava(
+  overrides: Record<string, string> = {},
+): Promise<AssistantRuntime & { settings: Settings; modelDir: string }> {
   const model = await writeTinyLlava(path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-tiny-')), 'tiny-llava'));
   return { ...(await testAssistant({ MYVLM_VLM: model.dir, ...overrides })), modelDir: model.dir };
 }

@@ -14,7 +14,14 @@ import { OnnxModel } from '../../src/onnx/model.ts';
 import type { OnnxNode } from '../../src/onnx/node.ts';
 import type { GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto } from '../../src/onnx/proto.ts';
 import { encodeModel, int64FromNumber } from '../../src/onnx/proto.ts';
-import { DataType, fromFloat16Bits, makeFloatTensor, tensorDims, tensorToArray, type TensorData } from '../../src/onnx/tensor.ts';
+import {
+  DataType,
+  fromFloat16Bits,
+  makeFloatTensor,
+  tensorDims,
+  tensorToArray,
+  type TensorData,
+} from '../../src/onnx/tensor.ts';
 
 /** What `dequantizedTwin` does besides replacing the quantized MatMuls. */
 export interface TwinOptions {
@@ -37,7 +44,6 @@ export interface Twin {
   /** With `roundingInputs`: the rounding input added for each quantized activation. */
   roundings: { activation: string; input: string }[];
 }
-
 
 /** Numbers of a tensor (float16 decoded). */
 function numbers(t: TensorProto, read: OnnxModel['readExternal']): Float64Array {
@@ -82,7 +88,11 @@ export function dequantizeNBits(node: OnnxNode, source: WeightSource): Float64Ar
     for (let row = 0; row < k; row++) {
       const block = gIdx ? gIdx[row] : Math.floor(row / blockSize);
       const code = lowFirstCode(codes, col * blocks * blockSize + row, bits);
-      const zero = zeroBytes ? lowFirstCode(zeroBytes, col * zeroColumns + block, bits) : zeroFloats ? zeroFloats[col * blocks + block] : 2 ** (bits - 1);
+      const zero = zeroBytes
+        ? lowFirstCode(zeroBytes, col * zeroColumns + block, bits)
+        : zeroFloats
+          ? zeroFloats[col * blocks + block]
+          : 2 ** (bits - 1);
       w[row * n + col] = (code - zero) * scales[col * blocks + block];
     }
   }
@@ -109,9 +119,15 @@ export function dequantizeBnb4(node: OnnxNode, source: WeightSource): Float64Arr
 }
 
 /** W [K, N] = (Wq - zero point) * scale, per tensor or per column. */
-export function dequantizeInteger(weight: Float64Array, dims: number[], zeroPoint: Float64Array | undefined, scale: Float64Array): Float64Array {
+export function dequantizeInteger(
+  weight: Float64Array,
+  dims: number[],
+  zeroPoint: Float64Array | undefined,
+  scale: Float64Array,
+): Float64Array {
   const [k, n] = dims;
-  const at = (values: Float64Array | undefined, col: number) => (values ? (values.length === 1 ? values[0] : values[col]) : 0);
+  const at = (values: Float64Array | undefined, col: number) =>
+    values ? (values.length === 1 ? values[0] : values[col]) : 0;
   return Float64Array.from({ length: k * n }, (_, i) => (weight[i] - at(zeroPoint, i % n)) * at(scale, i % n));
 }
 
@@ -165,7 +181,16 @@ export function dequantizedTwin(quantized: OnnxModel, options: TwinOptions = {})
   const roundings: Twin['roundings'] = [];
   // The quantized nodes go first, so that their output names are free for the float products.
   const removed: OnnxNode[] = [];
-  const products: { name: string; input: string; output: string; w: Float64Array; k: number; n: number; bias?: string; type: 'float32' | 'float16' }[] = [];
+  const products: {
+    name: string;
+    input: string;
+    output: string;
+    w: Float64Array;
+    k: number;
+    n: number;
+    bias?: string;
+    type: 'float32' | 'float16';
+  }[] = [];
   const floatTypeOf = (node: OnnxNode, input: string): 'float32' | 'float16' => {
     if (options.float32) return 'float32';
     if (graph.valueInfo(input)?.elementType === 'float16') return 'float16';
@@ -177,7 +202,16 @@ export function dequantizedTwin(quantized: OnnxModel, options: TwinOptions = {})
       const w = node.opType === 'MatMulNBits' ? dequantizeNBits(node, source) : dequantizeBnb4(node, source);
       const bias = node.opType === 'MatMulNBits' ? node.inputs[5] || undefined : undefined;
       removed.push(node);
-      products.push({ name: node.name, input: node.inputs[0], output: node.outputs[0], w, k: node.int('K'), n: node.int('N'), bias, type: floatTypeOf(node, node.inputs[0]) });
+      products.push({
+        name: node.name,
+        input: node.inputs[0],
+        output: node.outputs[0],
+        w,
+        k: node.int('K'),
+        n: node.int('N'),
+        bias,
+        type: floatTypeOf(node, node.inputs[0]),
+      });
       replaced[node.opType] += 1;
     }
     if (node.opType === 'DynamicQuantizeLinear' && node.domain === '') {
@@ -199,34 +233,66 @@ export function dequantizedTwin(quantized: OnnxModel, options: TwinOptions = {})
         const weightScale = product.inputs.find((i) => i !== node.outputs[1]) as string;
         const weightName = matMul.inputs[1];
         const dims = tensorDims(graph.initializer(weightName) as TensorProto);
-        const w = dequantizeInteger(source.numbers(weightName), dims, matMul.inputs[3] ? source.numbers(matMul.inputs[3]) : undefined, source.numbers(weightScale));
+        const w = dequantizeInteger(
+          source.numbers(weightName),
+          dims,
+          matMul.inputs[3] ? source.numbers(matMul.inputs[3]) : undefined,
+          source.numbers(weightScale),
+        );
         removed.push(matMul, cast, rescale, product);
-        products.push({ name: matMul.name, input: x, output: rescale.outputs[0], w, k: dims[0], n: dims[1], type: 'float32' });
+        products.push({
+          name: matMul.name,
+          input: x,
+          output: rescale.outputs[0],
+          w,
+          k: dims[0],
+          n: dims[1],
+          type: 'float32',
+        });
         replaced.MatMulInteger += 1;
       }
     }
   }
   graph.removeNodes(new Set(removed));
   for (const p of products) {
-    const weight = graph.addTensor(makeFloatTensor(graph.uniqueValueName(`${p.name || p.output}/twin_weight`), p.type, p.w, [p.k, p.n]));
-    const product = graph.addNode({ opType: 'MatMul', inputs: [p.input, weight], outputs: p.bias ? 1 : [p.output], name: `${p.name}/twin` });
-    if (p.bias) graph.addNode({ opType: 'Add', inputs: [product.outputs[0], p.bias], outputs: [p.output], name: `${p.name}/twin_bias` });
+    const weight = graph.addTensor(
+      makeFloatTensor(graph.uniqueValueName(`${p.name || p.output}/twin_weight`), p.type, p.w, [p.k, p.n]),
+    );
+    const product = graph.addNode({
+      opType: 'MatMul',
+      inputs: [p.input, weight],
+      outputs: p.bias ? 1 : [p.output],
+      name: `${p.name}/twin`,
+    });
+    if (p.bias)
+      graph.addNode({
+        opType: 'Add',
+        inputs: [product.outputs[0], p.bias],
+        outputs: [p.output],
+        name: `${p.name}/twin_bias`,
+      });
   }
 
   if (options.float32) {
     const g = proto.graph as GraphProto;
     g.initializer = (g.initializer ?? []).map((t) => toFloat32(t, read));
-    for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])] as ValueInfoProto[]) replaceFloat16(v.type);
+    for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])] as ValueInfoProto[])
+      replaceFloat16(v.type);
     for (const node of graph.nodes) {
       for (const a of node.proto.attribute ?? []) {
-        if (node.opType === 'Cast' && a.name === 'to' && Number(a.i) === DataType.FLOAT16) a.i = int64FromNumber(DataType.FLOAT);
+        if (node.opType === 'Cast' && a.name === 'to' && Number(a.i) === DataType.FLOAT16)
+          a.i = int64FromNumber(DataType.FLOAT);
         if (a.t && a.t.dataType === DataType.FLOAT16) a.t = toFloat32(a.t, read);
       }
     }
   }
   graph.pruneUnused();
   graph.refresh();
-  return { model: new OnnxModel(proto, { baseDir: quantized.baseDir, readExternal: quantized.readExternal }), replaced, roundings };
+  return {
+    model: new OnnxModel(proto, { baseDir: quantized.baseDir, readExternal: quantized.readExternal }),
+    replaced,
+    roundings,
+  };
 }
 
 /** Round half to even, as ONNX's quantizers round. */
@@ -253,7 +319,9 @@ export function fakeDynamicQuantize(x: Float32Array): Float32Array {
   const scale = Math.fround((hi - lo) / 255);
   if (scale === 0) return new Float32Array(x.length);
   const zero = Math.min(255, Math.max(0, roundHalfEven(Math.fround(-lo / scale))));
-  return Float32Array.from(x, (v) => Math.fround((Math.min(255, Math.max(0, roundHalfEven(Math.fround(v / scale)) + zero)) - zero) * scale));
+  return Float32Array.from(x, (v) =>
+    Math.fround((Math.min(255, Math.max(0, roundHalfEven(Math.fround(v / scale)) + zero)) - zero) * scale),
+  );
 }
 
 /**
@@ -261,11 +329,21 @@ export function fakeDynamicQuantize(x: Float32Array): Float32Array {
  * activation x of `quantized` when it runs on `feeds` (extra feeds the model
  * does not take are ignored): what the twin's rounding inputs need.
  */
-export async function dynamicQuantizationRounding(quantized: OnnxModel, twin: Twin, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+export async function dynamicQuantizationRounding(
+  quantized: OnnxModel,
+  twin: Twin,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, ort.Tensor>> {
   const g0: GraphProto = quantized.proto.graph ?? {};
   const activations = twin.roundings.map((r) => r.activation);
-  const probe: ModelProto = { ...quantized.proto, graph: { ...g0, output: [...(g0.output ?? []), ...activations.map((name) => ({ name }))] } };
-  const session = await ort.InferenceSession.create(encodeModel(probe), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const probe: ModelProto = {
+    ...quantized.proto,
+    graph: { ...g0, output: [...(g0.output ?? []), ...activations.map((name) => ({ name }))] },
+  };
+  const session = await ort.InferenceSession.create(encodeModel(probe), {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   try {
     const own = Object.fromEntries(Object.entries(feeds).filter(([name]) => session.inputNames.includes(name)));
     const out = await session.run(own, activations);
@@ -273,7 +351,14 @@ export async function dynamicQuantizationRounding(quantized: OnnxModel, twin: Tw
       twin.roundings.map(({ activation, input }) => {
         const x = out[activation].data as Float32Array;
         const fake = fakeDynamicQuantize(x);
-        return [input, new ort.Tensor('float32', Float32Array.from(fake, (v, i) => v - x[i]), out[activation].dims)];
+        return [
+          input,
+          new ort.Tensor(
+            'float32',
+            Float32Array.from(fake, (v, i) => v - x[i]),
+            out[activation].dims,
+          ),
+        ];
       }),
     );
   } finally {

@@ -9,7 +9,10 @@ export interface OpenedExport {
   close(): Promise<void>;
 }
 
-export async function openExport(dir: string, options: Omit<OpenExportOptions, 'sessions'> = {}): Promise<OpenedExport> {
+export async function openExport(
+  dir: string,
+  options: Omit<OpenExportOptions, 'sessions'> = {},
+): Promise<OpenedExport> {
   const sessions = new SessionPool();
   try {
     const model = await VlmExport.open(dir, { ...options, sessions });

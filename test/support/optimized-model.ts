@@ -28,7 +28,11 @@ export async function addedFloatInitializers(model: OnnxModel, minElements: numb
   const dir = mkdtempSync(path.join(tmpdir(), 'myvlm-optimized-'));
   try {
     const file = path.join(dir, 'optimized.onnx');
-    const session = await ort.InferenceSession.create(model.toBytes(), { graphOptimizationLevel: 'all', optimizedModelFilePath: file, logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(model.toBytes(), {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
     await session.release();
     const optimized = await readModel(file);
     const before = new Set(model.graph.initializers.map((t) => t.name ?? ''));

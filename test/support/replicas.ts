@@ -11,7 +11,11 @@ import { SHARED_MODELS } from './paths.ts';
 export const REPLICAS_DIR = path.join(SHARED_MODELS, 'vlm-replicas');
 
 /** The replica folders: two families, and a Qwen one with large weights whose output depends strongly on its input. */
-export const REPLICA_FOLDERS = ['llava-interleave-qwen-tiny', 'llava-interleave-qwen-tiny-sharp', 'llava-1.5-tiny'] as const;
+export const REPLICA_FOLDERS = [
+  'llava-interleave-qwen-tiny',
+  'llava-interleave-qwen-tiny-sharp',
+  'llava-1.5-tiny',
+] as const;
 export type ReplicaFolder = (typeof REPLICA_FOLDERS)[number];
 
 /** Decoders written by other tools, kept in each replica's extra/ folder. */
@@ -23,7 +27,8 @@ export const EXTRA_DECODERS = {
 export type ExtraDecoder = keyof typeof EXTRA_DECODERS;
 
 /** One way to open a replica: a precision of its onnx/ graphs, or an extra decoder beside its fp32 vision encoder and embeddings. */
-export type ReplicaVariant = { folder: ReplicaFolder; dtype: VlmDtype } | { folder: ReplicaFolder; extra: ExtraDecoder };
+export type ReplicaVariant =
+  { folder: ReplicaFolder; dtype: VlmDtype } | { folder: ReplicaFolder; extra: ExtraDecoder };
 
 /** Every precision and every extra decoder of every replica. */
 export const ALL_REPLICA_VARIANTS: readonly ReplicaVariant[] = REPLICA_FOLDERS.flatMap((folder) => [
@@ -46,8 +51,14 @@ export function variantFolder(variant: ReplicaVariant, scratch: string): { dir: 
   const dir = path.join(scratch, `${variant.folder}-${variant.extra}`);
   if (existsSync(dir)) return { dir, dtype: 'fp32' };
   mkdirSync(path.join(dir, 'onnx'), { recursive: true });
-  for (const entry of readdirSync(replica)) if (entry.endsWith('.json') || entry.endsWith('.jinja')) symlinkSync(path.join(replica, entry), path.join(dir, entry));
-  for (const graph of ['vision_encoder.onnx', 'embed_tokens.onnx']) symlinkSync(path.join(replica, 'onnx', graph), path.join(dir, 'onnx', graph));
-  symlinkSync(path.join(replica, 'extra', EXTRA_DECODERS[variant.extra]), path.join(dir, 'onnx', 'decoder_model_merged.onnx'));
+  for (const entry of readdirSync(replica))
+    if (entry.endsWith('.json') || entry.endsWith('.jinja'))
+      symlinkSync(path.join(replica, entry), path.join(dir, entry));
+  for (const graph of ['vision_encoder.onnx', 'embed_tokens.onnx'])
+    symlinkSync(path.join(replica, 'onnx', graph), path.join(dir, 'onnx', graph));
+  symlinkSync(
+    path.join(replica, 'extra', EXTRA_DECODERS[variant.extra]),
+    path.join(dir, 'onnx', 'decoder_model_merged.onnx'),
+  );
   return { dir, dtype: 'fp32' };
 }

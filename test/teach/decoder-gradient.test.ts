@@ -8,7 +8,12 @@ import { resolveSizes } from '../../src/onnx/tiny/config.ts';
 import { buildDecoder, cacheNames } from '../../src/onnx/tiny/decoder.ts';
 import { baseVocabularySize, LLAVA_TOKENIZER } from '../../src/onnx/tiny/tokenizer.ts';
 import { normal, seededRandom } from '../../src/random.ts';
-import { buildTeachingModel, findAttentionProbabilities, LOSS_INPUTS, LOSS_OUTPUTS } from '../../src/teach/loss-graph.ts';
+import {
+  buildTeachingModel,
+  findAttentionProbabilities,
+  LOSS_INPUTS,
+  LOSS_OUTPUTS,
+} from '../../src/teach/loss-graph.ts';
 
 const BATCH = 2;
 const SEQUENCE = 7;
@@ -16,9 +21,18 @@ const SEQUENCE = 7;
 function decoderFeeds(sizes: ReturnType<typeof resolveSizes>, lambda: number): Record<string, ort.Tensor> {
   const random = seededRandom(11);
   const { hiddenSize: H, kvHeads, headDim, layers } = sizes;
-  const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  const int64 = (values: number[], dims: number[]) =>
+    new ort.Tensor(
+      'int64',
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      dims,
+    );
   const feeds: Record<string, ort.Tensor> = {
-    inputs_embeds: new ort.Tensor('float64', Float64Array.from({ length: BATCH * SEQUENCE * H }, () => normal(random)), [BATCH, SEQUENCE, H]),
+    inputs_embeds: new ort.Tensor(
+      'float64',
+      Float64Array.from({ length: BATCH * SEQUENCE * H }, () => normal(random)),
+      [BATCH, SEQUENCE, H],
+    ),
     // The second sequence is one token shorter (right padding), as in a training batch.
     attention_mask: int64([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0], [BATCH, SEQUENCE]),
     position_ids: int64([0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6], [BATCH, SEQUENCE]),
@@ -35,13 +49,20 @@ function decoderFeeds(sizes: ReturnType<typeof resolveSizes>, lambda: number): R
 }
 
 describe('gradient of the whole tiny LLaVA decoder', () => {
-  const sizes = resolveSizes('llava', { dtype: 'float64', layers: 2, hiddenSize: 32, heads: 4, kvHeads: 2, seed: 3 }, baseVocabularySize(LLAVA_TOKENIZER));
+  const sizes = resolveSizes(
+    'llava',
+    { dtype: 'float64', layers: 2, hiddenSize: 32, heads: 4, kvHeads: 2, seed: 3 },
+    baseVocabularySize(LLAVA_TOKENIZER),
+  );
 
   it('finds one attention Softmax per layer, in layer order', () => {
     const decoder = buildDecoder(sizes);
     const found = findAttentionProbabilities(decoder.graph);
     expect(found).toHaveLength(sizes.layers);
-    expect(found.map((v) => decoder.graph.producer(v)?.name)).toEqual(['/model/layers.0/attn/Softmax', '/model/layers.1/attn/Softmax']);
+    expect(found.map((v) => decoder.graph.producer(v)?.name)).toEqual([
+      '/model/layers.0/attn/Softmax',
+      '/model/layers.1/attn/Softmax',
+    ]);
   });
 
   for (const direction of ['row', 'column'] as const) {
@@ -49,7 +70,12 @@ describe('gradient of the whole tiny LLaVA decoder', () => {
       const teaching = buildTeachingModel(buildDecoder(sizes), { direction });
       expect(teaching.attentionLayers).toBe(2);
       const feeds = decoderFeeds(sizes, 0.5);
-      const result = await checkGradient(teaching.model, feeds, { wrt: 'inputs_embeds', loss: LOSS_OUTPUTS.loss, gradient: teaching.embedsGradient }, { directions: 4, coordinates: 4 });
+      const result = await checkGradient(
+        teaching.model,
+        feeds,
+        { wrt: 'inputs_embeds', loss: LOSS_OUTPUTS.loss, gradient: teaching.embedsGradient },
+        { directions: 4, coordinates: 4 },
+      );
       expect(result.loss).toBeGreaterThan(0);
       expect(result.maxRelativeError).toBeLessThan(1e-6);
     });
@@ -74,7 +100,8 @@ describe('gradient of the whole tiny LLaVA decoder', () => {
       const grad = a[teaching.embedsGradient];
       expect(grad.dims).toEqual([BATCH, SEQUENCE, sizes.hiddenSize]);
       const data = grad.data as Float64Array;
-      const rowNorm = (b: number, t: number) => Math.hypot(...data.subarray((b * SEQUENCE + t) * sizes.hiddenSize, (b * SEQUENCE + t + 1) * sizes.hiddenSize));
+      const rowNorm = (b: number, t: number) =>
+        Math.hypot(...data.subarray((b * SEQUENCE + t) * sizes.hiddenSize, (b * SEQUENCE + t + 1) * sizes.hiddenSize));
       expect(rowNorm(0, 0)).toBeGreaterThan(0);
       expect(rowNorm(0, SEQUENCE - 1)).toBe(0); // the last position predicts nothing
     } finally {

@@ -18,7 +18,9 @@ describe('myvlm eval teach', () => {
   it('asks for --tiny and refuses bad numbers with a plain message', async () => {
     await expect(evalTeachCommand([])).rejects.toThrow(UserError);
     await expect(evalTeachCommand([])).rejects.toThrow(/add --tiny/);
-    await expect(evalTeachCommand(['--tiny', '--seeds', '0'])).rejects.toThrow(/--seeds takes a whole number of at least 1/);
+    await expect(evalTeachCommand(['--tiny', '--seeds', '0'])).rejects.toThrow(
+      /--seeds takes a whole number of at least 1/,
+    );
     await expect(evalTeachCommand(['--tiny', '--steps', 'many'])).rejects.toThrow(/--steps/);
   });
 });

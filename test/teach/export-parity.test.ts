@@ -22,7 +22,10 @@ function recordFeeds(): { feeds: Record<string, ort.Tensor>[]; stop(): void } {
   const feeds: Record<string, ort.Tensor>[] = [];
   const prototype = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
   const original = prototype.run;
-  const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: Parameters<ort.InferenceSession['run']>) {
+  const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (
+    this: ort.InferenceSession,
+    ...args: Parameters<ort.InferenceSession['run']>
+  ) {
     feeds.push(args[0] as Record<string, ort.Tensor>);
     return (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
   });
@@ -53,10 +56,15 @@ describe('teaching and answering feed a real export identically', () => {
         const teachFeeds = recordFeeds();
         const features = await teaching.imageFeatures(photo);
         const instruction = fillConcept(teachingPrompts().captioning[teaching.model.family.captionPrompt], 'sks');
-        await teaching.lossAndGradient([{ features, instruction, target: 'sks on the sofa.' }], Float64Array.from(stored), 0.0075);
+        await teaching.lossAndGradient(
+          [{ features, instruction, target: 'sks on the sofa.' }],
+          Float64Array.from(stored),
+          0.0075,
+        );
         teachFeeds.stop();
 
-        const pixels = (list: Record<string, ort.Tensor>[]) => list.filter((f) => f.pixel_values).map((f) => f.pixel_values);
+        const pixels = (list: Record<string, ort.Tensor>[]) =>
+          list.filter((f) => f.pixel_values).map((f) => f.pixel_values);
         expect(pixels(answerFeeds.feeds)).toHaveLength(1);
         expect(pixels(teachFeeds.feeds)).toHaveLength(1);
         expect(floats(pixels(teachFeeds.feeds)[0])).toEqual(floats(pixels(answerFeeds.feeds)[0]));
@@ -68,7 +76,9 @@ describe('teaching and answering feed a real export identically', () => {
         expect(taught.ids.slice(0, asked.ids.length)).toEqual(asked.ids);
         expect(taught.labels.slice(0, asked.ids.length).every((l) => l === -100)).toBe(true);
         expect(taught.conceptPosition).toBe(asked.conceptPosition);
-        expect(asked.conceptPosition).toBe(asked.ids.indexOf(answering.model.loop.config.imageTokenId) + answering.model.imageRows);
+        expect(asked.conceptPosition).toBe(
+          asked.ids.indexOf(answering.model.loop.config.imageTokenId) + answering.model.imageRows,
+        );
 
         // The decoder rows: answering's prefill is, row for row, the start of what teaching reads: the rows before the
         // concept go through the answering decoder (the prefix cache), the rest through the teaching graph.

@@ -22,7 +22,8 @@ let scratch: string;
 let modelDir: string;
 const photos = () => [0, 1].map((i) => ({ image: syntheticScene(i, 'concept').image, caption: 'sks on the grass.' }));
 const jobId = EmbeddingJobs.jobId(TEST_JOB.scope, TEST_JOB.conceptId, TEST_JOB.modelId);
-const SET_ASIDE_LINE = "I couldn't finish learning to describe Rex: the lesson stopped unexpectedly twice, so I've set it aside. Teach Rex again to retry.";
+const SET_ASIDE_LINE =
+  "I couldn't finish learning to describe Rex: the lesson stopped unexpectedly twice, so I've set it aside. Teach Rex again to retry.";
 
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'myvlm-jobs-'));
@@ -46,12 +47,20 @@ function expectPrivate(jobDir: string, files: string[]): void {
   for (const file of files) expect(`${file} ${modeOf(path.join(jobDir, file)).toString(8)}`).toBe(`${file} 600`);
 }
 
-const readAttempts = (jobDir: string) => JSON.parse(readFileSync(path.join(jobDir, JOB_FILES.attempts), 'utf8')) as JobAttempts;
-const checkpointStep = (jobDir: string) => (existsSync(path.join(jobDir, JOB_FILES.checkpoint)) ? (JSON.parse(readFileSync(path.join(jobDir, JOB_FILES.checkpoint), 'utf8')) as StoredCheckpoint).step : 0);
+const readAttempts = (jobDir: string) =>
+  JSON.parse(readFileSync(path.join(jobDir, JOB_FILES.attempts), 'utf8')) as JobAttempts;
+const checkpointStep = (jobDir: string) =>
+  existsSync(path.join(jobDir, JOB_FILES.checkpoint))
+    ? (JSON.parse(readFileSync(path.join(jobDir, JOB_FILES.checkpoint), 'utf8')) as StoredCheckpoint).step
+    : 0;
 
 /** Runs teach-child.ts (`start` the test job, or `resume` the folders) and kills it with SIGKILL as soon as `ready()` holds; returns its pid. */
 async function killChildWhen(dir: string, mode: 'start' | 'resume', ready: () => boolean): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/teach/fixtures/teach-child.ts'), dir, modelDir, mode], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(REPO_ROOT, 'test/teach/fixtures/teach-child.ts'), dir, modelDir, mode],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stdout.resume();
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -77,9 +86,18 @@ describe('EmbeddingJobs', () => {
   it('trains in a worker thread, reports every step, stores the embedding and cleans up', async () => {
     const dir = path.join(scratch, 'jobs-a');
     const saved: { spec: EmbeddingJobSpec; embedding: ConceptEmbedding }[] = [];
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async (spec, embedding) => void saved.push({ spec, embedding }) });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async (spec, embedding) => void saved.push({ spec, embedding }),
+    });
     const updates = collect(jobs);
-    const id = await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 12, checkpointEvery: 5 } });
+    const id = await jobs.start({
+      ...TEST_JOB,
+      modelDir,
+      photos: photos(),
+      training: { steps: 12, checkpointEvery: 5 },
+    });
     expect(existsSync(path.join(dir, id, JOB_FILES.spec))).toBe(true);
     // Training happens off this thread: its event loop keeps turning while the job runs.
     const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -103,7 +121,11 @@ describe('EmbeddingJobs', () => {
   it('cancels a running job: no embedding is stored and its folder is gone', async () => {
     const dir = path.join(scratch, 'jobs-b');
     let saves = 0;
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async () => void saves++ });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async () => void saves++,
+    });
     const updates = collect(jobs);
     const id = await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 5000 } });
     await new Promise<void>((resolve) => jobs.onUpdate((u) => u.state === 'training' && u.step >= 3 && resolve()));
@@ -118,13 +140,21 @@ describe('EmbeddingJobs', () => {
   it('counts no crash for an orderly shutdown: close() clears the running mark and the next start resumes the lesson', async () => {
     const dir = path.join(scratch, 'jobs-closed');
     const jobDir = path.join(dir, jobId);
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async () => {} });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async () => {},
+    });
     await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 5000 } });
     await new Promise<void>((resolve) => jobs.onUpdate((u) => u.state === 'training' && u.step >= 2 && resolve()));
     expect(readAttempts(jobDir).running?.pid).toBe(process.pid);
     await jobs.close();
     expect(readAttempts(jobDir)).toEqual({ running: null, crashes: [], setAside: null });
-    const next = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async () => {} });
+    const next = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async () => {},
+    });
     expect(await next.resumePending()).toEqual([jobId]);
     expect(readAttempts(jobDir)).toMatchObject({ running: { pid: process.pid }, crashes: [], setAside: null });
     await next.close();
@@ -143,16 +173,29 @@ describe('EmbeddingJobs', () => {
     expect(existsSync(path.join(jobDir, JOB_FILES.result))).toBe(false);
     // The dead process left its running mark, and every copy of the photos and what was learned is private.
     expect(readAttempts(jobDir)).toMatchObject({ running: { pid: childPid }, crashes: [], setAside: null });
-    expectPrivate(jobDir, [JOB_FILES.spec, JOB_FILES.photo(0), JOB_FILES.photo(1), JOB_FILES.targets, JOB_FILES.checkpoint, JOB_FILES.attempts]);
+    expectPrivate(jobDir, [
+      JOB_FILES.spec,
+      JOB_FILES.photo(0),
+      JOB_FILES.photo(1),
+      JOB_FILES.targets,
+      JOB_FILES.checkpoint,
+      JOB_FILES.attempts,
+    ]);
 
     const saved: ConceptEmbedding[] = [];
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async (_spec, embedding) => void saved.push(embedding) });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async (_spec, embedding) => void saved.push(embedding),
+    });
     const updates = collect(jobs);
     expect(await jobs.resumePending()).toEqual([jobId]);
     // Counted as one crash, and marked as running again, now by this process.
     const attempts = readAttempts(jobDir);
     expect(attempts.crashes).toHaveLength(1);
-    expect(attempts.crashes[0].reason).toMatch(new RegExp(`^the process stopped while the lesson ran \\(pid ${childPid},`));
+    expect(attempts.crashes[0].reason).toMatch(
+      new RegExp(`^the process stopped while the lesson ran \\(pid ${childPid},`),
+    );
     expect(attempts.running?.pid).toBe(process.pid);
     expect(attempts.setAside).toBeNull();
     await jobs.whenIdle();
@@ -166,7 +209,12 @@ describe('EmbeddingJobs', () => {
 
     // The same job run without interruption (on this thread) ends with the same vector.
     const reference: ConceptEmbedding[] = [];
-    const inline = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir: path.join(scratch, 'jobs-d'), threads: 'inline', save: async (_spec, embedding) => void reference.push(embedding) });
+    const inline = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir: path.join(scratch, 'jobs-d'),
+      threads: 'inline',
+      save: async (_spec, embedding) => void reference.push(embedding),
+    });
     await inline.start({ ...TEST_JOB, modelDir, photos: photos() });
     await inline.whenIdle();
     expect(Array.from(saved[0].vector)).toEqual(Array.from(reference[0].vector));
@@ -177,18 +225,38 @@ describe('EmbeddingJobs', () => {
     let saves = 0;
     // Heap limits a lesson fits in (the tiny lesson needs under 48 MiB), and a job whose
     // 48 MiB caption the worker cannot even read under them: a real ERR_WORKER_OUT_OF_MEMORY.
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, resourceLimits: { maxOldGenerationSizeMb: 64 }, save: async () => void saves++ });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      resourceLimits: { maxOldGenerationSizeMb: 64 },
+      save: async () => void saves++,
+    });
     const updates = collect(jobs);
-    await jobs.start({ ...TEST_JOB, modelDir, photos: [{ image: syntheticScene(0, 'concept').image, caption: 'sks '.repeat(12 * 2 ** 20) }], training: { steps: 3 } });
+    await jobs.start({
+      ...TEST_JOB,
+      modelDir,
+      photos: [{ image: syntheticScene(0, 'concept').image, caption: 'sks '.repeat(12 * 2 ** 20) }],
+      training: { steps: 3 },
+    });
     await jobs.whenIdle();
     // Retried once (queued again), then set aside with a sentence for the chat; this process lives on.
     expect(updates.map((u) => u.state)).toEqual(['queued', 'queued', 'failed']);
     const last = updates.at(-1)!;
-    expect(last).toMatchObject({ state: 'failed', setAside: true, userFacing: true, jobId, scope: TEST_JOB.scope, conceptId: TEST_JOB.conceptId });
+    expect(last).toMatchObject({
+      state: 'failed',
+      setAside: true,
+      userFacing: true,
+      jobId,
+      scope: TEST_JOB.scope,
+      conceptId: TEST_JOB.conceptId,
+    });
     expect(describeUpdate(last)).toBe(SET_ASIDE_LINE);
     expect(saves).toBe(0);
     const attempts = readAttempts(jobDir);
-    expect(attempts.crashes.map((c) => c.reason.split(':')[0])).toEqual(['ERR_WORKER_OUT_OF_MEMORY', 'ERR_WORKER_OUT_OF_MEMORY']);
+    expect(attempts.crashes.map((c) => c.reason.split(':')[0])).toEqual([
+      'ERR_WORKER_OUT_OF_MEMORY',
+      'ERR_WORKER_OUT_OF_MEMORY',
+    ]);
     expect(attempts.running).toBeNull();
     expect(attempts.setAside?.reported).toBe(true);
     // The folder stays for the operator, private.
@@ -200,7 +268,12 @@ describe('EmbeddingJobs', () => {
     await jobs.close();
 
     // A restart neither resumes it nor reports it again.
-    const restarted = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, resourceLimits: { maxOldGenerationSizeMb: 64 }, save: async () => void saves++ });
+    const restarted = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      resourceLimits: { maxOldGenerationSizeMb: 64 },
+      save: async () => void saves++,
+    });
     const again = collect(restarted);
     expect(await restarted.resumePending()).toEqual([]);
     await restarted.whenIdle();
@@ -210,7 +283,15 @@ describe('EmbeddingJobs', () => {
     // A new lesson of the concept replaces it, and runs (under the same limits) to the end.
     await restarted.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 3 } });
     await restarted.whenIdle();
-    expect(again.map((u) => u.state)).toEqual(['queued', 'preparing', 'preparing', 'training', 'training', 'training', 'done']);
+    expect(again.map((u) => u.state)).toEqual([
+      'queued',
+      'preparing',
+      'preparing',
+      'training',
+      'training',
+      'training',
+      'done',
+    ]);
     expect(saves).toBe(1);
     expect(existsSync(jobDir)).toBe(false);
     await restarted.close();
@@ -226,7 +307,11 @@ describe('EmbeddingJobs', () => {
     expect(readAttempts(jobDir).crashes.map((c) => c.reason)).toEqual([expect.stringContaining(`(pid ${first},`)]);
 
     let saves = 0;
-    const jobs = new EmbeddingJobs({ environment: testEnvironment(path.join(scratch, 'cache')), dir, save: async () => void saves++ });
+    const jobs = new EmbeddingJobs({
+      environment: testEnvironment(path.join(scratch, 'cache')),
+      dir,
+      save: async () => void saves++,
+    });
     const updates = collect(jobs);
     expect(await jobs.resumePending()).toEqual([]);
     await jobs.whenIdle();
@@ -234,7 +319,10 @@ describe('EmbeddingJobs', () => {
     expect(updates[0]).toMatchObject({ state: 'failed', setAside: true, jobId });
     expect(describeUpdate(updates[0])).toBe(SET_ASIDE_LINE);
     expect(readAttempts(jobDir)).toMatchObject({ running: null, setAside: { reported: true } });
-    expect(readAttempts(jobDir).crashes.map((c) => c.reason)).toEqual([expect.stringContaining(`(pid ${first},`), expect.stringContaining(`(pid ${second},`)]);
+    expect(readAttempts(jobDir).crashes.map((c) => c.reason)).toEqual([
+      expect.stringContaining(`(pid ${first},`),
+      expect.stringContaining(`(pid ${second},`),
+    ]);
     expect(saves).toBe(0);
     // /forget erases a set-aside lesson with the rest of the concept.
     expect(await jobs.cancelConcept(TEST_JOB.scope, TEST_JOB.conceptId)).toBe(1);

@@ -80,8 +80,12 @@ export async function gradientCheckOp(c: OpCase, seed = 1): Promise<Record<strin
       // sum(y^2 * w) with w fixed and uneven, so a gradient that is right only up to a permutation or a constant fails.
       const terms = outputs.map((y, i) => {
         const squared = graph.addNode({ opType: 'Mul', inputs: [y, y] }).outputs[0];
-        const weighted = graph.addNode({ opType: 'Mul', inputs: [squared, graph.constant(Float64Array.of(0.5 + i), [])] }).outputs[0];
-        const plain = graph.addNode({ opType: 'Mul', inputs: [y, graph.constant(Float64Array.of(0.3), [])] }).outputs[0];
+        const weighted = graph.addNode({
+          opType: 'Mul',
+          inputs: [squared, graph.constant(Float64Array.of(0.5 + i), [])],
+        }).outputs[0];
+        const plain = graph.addNode({ opType: 'Mul', inputs: [y, graph.constant(Float64Array.of(0.3), [])] })
+          .outputs[0];
         const both = graph.addNode({ opType: 'Add', inputs: [weighted, plain] }).outputs[0];
         return graph.addNode({ opType: 'ReduceSum', inputs: [both], attributes: { keepdims: 0 } }).outputs[0];
       });
@@ -90,7 +94,12 @@ export async function gradientCheckOp(c: OpCase, seed = 1): Promise<Record<strin
   });
   const results: Record<string, GradientCheckResult> = {};
   for (const name of wrt) {
-    results[name] = await checkGradient(built.model, feeds, { wrt: name, loss: built.loss, gradient: built.gradients[name] }, { seed, epsilon: c.epsilon });
+    results[name] = await checkGradient(
+      built.model,
+      feeds,
+      { wrt: name, loss: built.loss, gradient: built.gradients[name] },
+      { seed, epsilon: c.epsilon },
+    );
   }
   return results;
 }

@@ -23,26 +23,41 @@ let photos: RgbImage[];
 
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'myvlm-prefix-cache-'));
-  photos = await Promise.all([3, 1].map(async (i) => decodeImage(readFileSync(path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`)))));
+  photos = await Promise.all(
+    [3, 1].map(async (i) =>
+      decodeImage(readFileSync(path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`))),
+    ),
+  );
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** One step's result with and without the prefix cache, on the same photos, vector and lambda. */
-async function bothWays(variant: ReplicaVariant, direction: AttentionDirection): Promise<{ cached: StepResult; whole: StepResult }> {
+async function bothWays(
+  variant: ReplicaVariant,
+  direction: AttentionDirection,
+): Promise<{ cached: StepResult; whole: StepResult }> {
   const { dir, dtype } = variantFolder(variant, scratch);
-  const open = (prefixCache: boolean) => TeachableExport.open(dir, { cacheDir: path.join(scratch, 'cache'), dtype, direction, prefixCache });
+  const open = (prefixCache: boolean) =>
+    TeachableExport.open(dir, { cacheDir: path.join(scratch, 'cache'), dtype, direction, prefixCache });
   const [cachedVlm, wholeVlm] = [await open(true), await open(false)];
   try {
     const features = await Promise.all(photos.map((photo) => cachedVlm.imageFeatures(photo)));
     const batch: TrainingExample[] = [
-      { features: features[0], instruction: 'Please caption this image of sks.', target: 'sks is lying on the grass next to a red ball in the sun.' },
+      {
+        features: features[0],
+        instruction: 'Please caption this image of sks.',
+        target: 'sks is lying on the grass next to a red ball in the sun.',
+      },
       { features: features[1], instruction: 'What is sks doing?', target: 'sks is sleeping.' },
     ];
     const random = seededRandom(3);
     const vector = Float64Array.from({ length: cachedVlm.hiddenSize }, () => normal(random));
     // A lambda at which the attention term moves the gradient as much as the caption term does on these random weights.
     const lambda = 50;
-    return { cached: await cachedVlm.lossAndGradient(batch, vector, lambda), whole: await wholeVlm.lossAndGradient(batch, vector, lambda) };
+    return {
+      cached: await cachedVlm.lossAndGradient(batch, vector, lambda),
+      whole: await wholeVlm.lossAndGradient(batch, vector, lambda),
+    };
   } finally {
     await cachedVlm.release();
     await wholeVlm.release();
@@ -63,7 +78,10 @@ async function bothWays(variant: ReplicaVariant, direction: AttentionDirection):
 function tolerance(variant: ReplicaVariant): { loss: number; gradient: number | null } {
   const kind = 'dtype' in variant ? variant.dtype : variant.extra;
   const dynamic = ['q8', 'int8', 'uint8', 'genai-int4'].includes(kind);
-  if (dynamic) return variant.folder === 'llava-interleave-qwen-tiny-sharp' ? { loss: 3e-2, gradient: null } : { loss: 1e-3, gradient: 1e-2 };
+  if (dynamic)
+    return variant.folder === 'llava-interleave-qwen-tiny-sharp'
+      ? { loss: 3e-2, gradient: null }
+      : { loss: 1e-3, gradient: 1e-2 };
   if (kind === 'fp16' || kind === 'q4f16') return { loss: 1e-4, gradient: 1e-2 };
   return { loss: 1e-5, gradient: 1e-4 };
 }
@@ -75,8 +93,11 @@ describe('the prefix cache of a teaching step', () => {
       const allowed = tolerance(variant);
       expect(whole.attentionLoss).toBeGreaterThan(0);
       expect(Math.abs(cached.loss - whole.loss) / whole.loss).toBeLessThan(allowed.loss);
-      expect(Math.abs(cached.attentionLoss - whole.attentionLoss) / whole.attentionLoss).toBeLessThan(Math.max(allowed.loss, 1e-5));
-      if (allowed.gradient !== null) expect(relativeError(cached.gradient, whole.gradient)).toBeLessThan(allowed.gradient);
+      expect(Math.abs(cached.attentionLoss - whole.attentionLoss) / whole.attentionLoss).toBeLessThan(
+        Math.max(allowed.loss, 1e-5),
+      );
+      if (allowed.gradient !== null)
+        expect(relativeError(cached.gradient, whole.gradient)).toBeLessThan(allowed.gradient);
     });
   }
 

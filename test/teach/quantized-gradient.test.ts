@@ -45,8 +45,14 @@ interface Bound {
  *   the std-0.02 replicas; on sharp cosine -0.74 to 0.99, so no bound there.
  */
 const WEIGHT_ONLY: Bound = { cosine: 0.9999999, relative: 1e-5 };
-const HALF: Record<'plain' | 'sharp', Bound> = { plain: { cosine: 0.99999, relative: 1e-3 }, sharp: { cosine: 0.999, relative: 0.1 } };
-const STRAIGHT_THROUGH: Record<'plain' | 'sharp', Bound> = { plain: { cosine: 0.9999999, relative: 1e-5 }, sharp: { cosine: 0.999999, relative: 5e-4 } };
+const HALF: Record<'plain' | 'sharp', Bound> = {
+  plain: { cosine: 0.99999, relative: 1e-3 },
+  sharp: { cosine: 0.999, relative: 0.1 },
+};
+const STRAIGHT_THROUGH: Record<'plain' | 'sharp', Bound> = {
+  plain: { cosine: 0.9999999, relative: 1e-5 },
+  sharp: { cosine: 0.999999, relative: 5e-4 },
+};
 const DYNAMIC_VS_FLOAT: Bound = { cosine: 0.9999, relative: 3e-3 };
 /**
  * The onnxruntime-genai int4 decoders ask MatMulNBits for accuracy_level 4,
@@ -73,10 +79,25 @@ function teachingFeeds(decoder: OnnxModel, seed: number): Record<string, ort.Ten
   const lengths = [SEQUENCE, SEQUENCE - 2];
   const real = (i: number) => i % SEQUENCE < lengths[Math.floor(i / SEQUENCE)];
   const feeds: Record<string, ort.Tensor> = {
-    inputs_embeds: new ort.Tensor('float32', Float32Array.from({ length: BATCH * SEQUENCE * hidden }, () => normal(random)), [BATCH, SEQUENCE, hidden]),
-    attention_mask: int64(Array.from({ length: BATCH * SEQUENCE }, (_, i) => (real(i) ? 1 : 0)), [BATCH, SEQUENCE]),
-    position_ids: int64(Array.from({ length: BATCH * SEQUENCE }, (_, i) => i % SEQUENCE), [BATCH, SEQUENCE]),
-    [LOSS_INPUTS.labels]: int64(Array.from({ length: BATCH * SEQUENCE }, (_, i) => (i % SEQUENCE > 5 && real(i) ? Math.floor(random() * vocabulary) : -100)), [BATCH, SEQUENCE]),
+    inputs_embeds: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: BATCH * SEQUENCE * hidden }, () => normal(random)),
+      [BATCH, SEQUENCE, hidden],
+    ),
+    attention_mask: int64(
+      Array.from({ length: BATCH * SEQUENCE }, (_, i) => (real(i) ? 1 : 0)),
+      [BATCH, SEQUENCE],
+    ),
+    position_ids: int64(
+      Array.from({ length: BATCH * SEQUENCE }, (_, i) => i % SEQUENCE),
+      [BATCH, SEQUENCE],
+    ),
+    [LOSS_INPUTS.labels]: int64(
+      Array.from({ length: BATCH * SEQUENCE }, (_, i) =>
+        i % SEQUENCE > 5 && real(i) ? Math.floor(random() * vocabulary) : -100,
+      ),
+      [BATCH, SEQUENCE],
+    ),
     [LOSS_INPUTS.conceptPosition]: int64([3, 4], [BATCH]),
     [LOSS_INPUTS.attentionLambda]: new ort.Tensor('float32', Float32Array.of(0.5), []),
   };
@@ -89,13 +110,22 @@ function teachingFeeds(decoder: OnnxModel, seed: number): Record<string, ort.Ten
 }
 
 /** Loss and gradient of the teaching graph of `decoder`, optimized as the session pool does. */
-async function teach(decoder: OnnxModel, feeds: Record<string, ort.Tensor>): Promise<{ loss: number; gradient: Float32Array }> {
+async function teach(
+  decoder: OnnxModel,
+  feeds: Record<string, ort.Tensor>,
+): Promise<{ loss: number; gradient: Float32Array }> {
   const teaching = buildTeachingModel(decoder);
-  const session = await ort.InferenceSession.create(teaching.model.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(teaching.model.toBytes(), {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   try {
     const own = Object.fromEntries(Object.entries(feeds).filter(([name]) => session.inputNames.includes(name)));
     const out = await session.run(own);
-    return { loss: Number((out[LOSS_OUTPUTS.loss].data as Float32Array)[0]), gradient: out[teaching.embedsGradient].data as Float32Array };
+    return {
+      loss: Number((out[LOSS_OUTPUTS.loss].data as Float32Array)[0]),
+      gradient: out[teaching.embedsGradient].data as Float32Array,
+    };
   } finally {
     await session.release();
   }
@@ -126,7 +156,8 @@ function expectWithin(measured: Bound, bound: Bound): void {
 function quantizedOps(model: OnnxModel): Record<string, number> {
   const kinds = ['MatMulNBits', 'MatMulBnb4', 'MatMulInteger', 'DynamicQuantizeLinear'];
   const counts: Record<string, number> = {};
-  for (const node of model.graph.nodes) if (kinds.includes(node.opType)) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
+  for (const node of model.graph.nodes)
+    if (kinds.includes(node.opType)) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
   return counts;
 }
 
@@ -157,7 +188,10 @@ for (const replica of ['llava-interleave-qwen-tiny', 'llava-interleave-qwen-tiny
         }
         const rounded = dequantizedTwin(decoder, { float32: true, roundingInputs: true });
         expect(rounded.roundings.length).toBeGreaterThan(0);
-        const straightThrough = await teach(rounded.model, { ...feeds, ...(await dynamicQuantizationRounding(decoder, rounded, feeds)) });
+        const straightThrough = await teach(rounded.model, {
+          ...feeds,
+          ...(await dynamicQuantizationRounding(decoder, rounded, feeds)),
+        });
         // Same forward as the quantized model, so the same loss to float rounding.
         expect(Math.abs(straightThrough.loss - quantized.loss)).toBeLessThan(1e-4 * quantized.loss);
         expectWithin(agreement(quantized.gradient, straightThrough.gradient), STRAIGHT_THROUGH[sharp]);

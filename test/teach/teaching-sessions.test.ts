@@ -27,7 +27,10 @@ describe('teaching sessions', () => {
   it('carry the configured provider and thread counts to all five graphs of a lesson', async () => {
     const created: { file: string; options: ort.InferenceSession.SessionOptions }[] = [];
     const original = ort.InferenceSession.create.bind(ort.InferenceSession);
-    const spy = vi.spyOn(ort.InferenceSession, 'create').mockImplementation(((file: string, options: ort.InferenceSession.SessionOptions) => {
+    const spy = vi.spyOn(ort.InferenceSession, 'create').mockImplementation(((
+      file: string,
+      options: ort.InferenceSession.SessionOptions,
+    ) => {
       created.push({ file, options });
       return original(file, options);
     }) as typeof ort.InferenceSession.create);
@@ -35,31 +38,54 @@ describe('teaching sessions', () => {
     const vlm = await TeachableExport.open(modelDir, { cacheDir: path.join(scratch, 'cache'), runtime });
     try {
       const features = await vlm.imageFeatures(syntheticScene(1, 'concept').image);
-      await vlm.lossAndGradient([{ features, instruction: 'Please caption this image of sks.', target: 'sks on the grass.' }], Float64Array.from({ length: vlm.hiddenSize }, () => 1), 0.5);
+      await vlm.lossAndGradient(
+        [{ features, instruction: 'Please caption this image of sks.', target: 'sks on the grass.' }],
+        Float64Array.from({ length: vlm.hiddenSize }, () => 1),
+        0.5,
+      );
     } finally {
       await vlm.release();
       spy.mockRestore();
     }
-    expect(created.map((c) => path.basename(c.file))).toEqual(expect.arrayContaining(['vision_encoder.onnx', 'embed_tokens.onnx', 'decoder_model_merged.onnx', 'decoder_model_merged.teach-row.onnx', 'decoder_model_merged.prefix.onnx']));
+    expect(created.map((c) => path.basename(c.file))).toEqual(
+      expect.arrayContaining([
+        'vision_encoder.onnx',
+        'embed_tokens.onnx',
+        'decoder_model_merged.onnx',
+        'decoder_model_merged.teach-row.onnx',
+        'decoder_model_merged.prefix.onnx',
+      ]),
+    );
     expect(created).toHaveLength(5);
-    for (const { options } of created) expect(options).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 2 });
+    for (const { options } of created)
+      expect(options).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 2 });
   });
 
   it('in the worker thread use the configured provider: one this build lacks fails the lesson, naming it', async () => {
     const jobs = new EmbeddingJobs({
       dir: path.join(scratch, 'jobs'),
-      environment: { runtime: { executionProvider: 'cuda', intraOpThreads: 0, interOpThreads: 0 }, cacheDir: path.join(scratch, 'cache') },
+      environment: {
+        runtime: { executionProvider: 'cuda', intraOpThreads: 0, interOpThreads: 0 },
+        cacheDir: path.join(scratch, 'cache'),
+      },
       save: async () => {
         throw new Error('nothing should be saved');
       },
     });
     const updates: JobUpdate[] = [];
     jobs.onUpdate((u) => updates.push(u));
-    await jobs.start({ ...TEST_JOB, modelDir, photos: [{ image: syntheticScene(2, 'concept').image, caption: 'sks on the grass.' }], training: { steps: 2 } });
+    await jobs.start({
+      ...TEST_JOB,
+      modelDir,
+      photos: [{ image: syntheticScene(2, 'concept').image, caption: 'sks on the grass.' }],
+      training: { steps: 2 },
+    });
     await jobs.whenIdle();
     await jobs.close();
     const failed = updates.find((u) => u.state === 'failed');
     expect(failed).toBeDefined();
-    expect(failed?.state === 'failed' && failed.message).toMatch(/The cuda execution provider is not available here: ONNX Runtime could not load its libraries\. Reinstall ONNX Runtime with its CUDA 12 libraries/);
+    expect(failed?.state === 'failed' && failed.message).toMatch(
+      /The cuda execution provider is not available here: ONNX Runtime could not load its libraries\. Reinstall ONNX Runtime with its CUDA 12 libraries/,
+    );
   });
 });

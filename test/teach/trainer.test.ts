@@ -64,7 +64,10 @@ describe('the concept-vector gradient through the tiny decoder (float64)', () =>
       const eps = 1e-5;
       const plus = v.map((x, i) => x + eps * direction[i]);
       const minus = v.map((x, i) => x - eps * direction[i]);
-      const numeric = ((await vlm.lossAndGradient(batch, plus, lambda)).loss - (await vlm.lossAndGradient(batch, minus, lambda)).loss) / (2 * eps);
+      const numeric =
+        ((await vlm.lossAndGradient(batch, plus, lambda)).loss -
+          (await vlm.lossAndGradient(batch, minus, lambda)).loss) /
+        (2 * eps);
       const analytic = at.gradient.reduce((s, g, i) => s + g * direction[i], 0);
       expect(Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), 1e-8)).toBeLessThan(1e-5);
     }
@@ -73,15 +76,31 @@ describe('the concept-vector gradient through the tiny decoder (float64)', () =>
 
 describe('training runs', () => {
   const photos = (): PhotoTargets[] =>
-    [0, 1].map((i) => ({ image: syntheticScene(10 + i, 'concept').image, choices: [{ instruction, target: 'sks on the grass.' }, { instruction, target: 'sks on the bed.' }] }));
+    [0, 1].map((i) => ({
+      image: syntheticScene(10 + i, 'concept').image,
+      choices: [
+        { instruction, target: 'sks on the grass.' },
+        { instruction, target: 'sks on the bed.' },
+      ],
+    }));
 
   it('resumed from a checkpoint, end exactly where an uninterrupted run ends', async () => {
     const checkpoints: TrainingState[] = [];
-    const straight = await trainConceptEmbedding(vlm, photos(), { steps: 6, checkpointEvery: 3, seed: 1 }, {
-      onCheckpoint: (s) => void checkpoints.push(s),
-    });
+    const straight = await trainConceptEmbedding(
+      vlm,
+      photos(),
+      { steps: 6, checkpointEvery: 3, seed: 1 },
+      {
+        onCheckpoint: (s) => void checkpoints.push(s),
+      },
+    );
     expect(checkpoints.map((c) => c.step)).toEqual([3, 6]);
-    const resumed = await trainConceptEmbedding(vlm, photos(), { steps: 6, checkpointEvery: 3, seed: 1 }, { resume: checkpoints[0] });
+    const resumed = await trainConceptEmbedding(
+      vlm,
+      photos(),
+      { steps: 6, checkpointEvery: 3, seed: 1 },
+      { resume: checkpoints[0] },
+    );
     expect(resumed.step).toBe(6);
     expect(Array.from(resumed.vector)).toEqual(Array.from(straight.vector));
     expect(resumed.losses).toEqual(straight.losses);
@@ -90,13 +109,18 @@ describe('training runs', () => {
   it('stops between steps when its signal is aborted', async () => {
     const controller = new AbortController();
     const seen: number[] = [];
-    const run = trainConceptEmbedding(vlm, photos(), { steps: 50 }, {
-      signal: controller.signal,
-      onProgress: (p) => {
-        seen.push(p.step);
-        if (p.step === 2) controller.abort(new Error('forgotten'));
+    const run = trainConceptEmbedding(
+      vlm,
+      photos(),
+      { steps: 50 },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          seen.push(p.step);
+          if (p.step === 2) controller.abort(new Error('forgotten'));
+        },
       },
-    });
+    );
     await expect(run).rejects.toThrow('forgotten');
     expect(seen).toEqual([1, 2]);
   });
@@ -104,7 +128,12 @@ describe('training runs', () => {
 
 describe('VQA targets', () => {
   it('ask the ten questions of the kind about the class phrase and keep the identifier in instructions', async () => {
-    const targets = await vqaTargets(vlm, [{ image: syntheticScene(3, 'concept').image, caption: null }], { identifier: 'sks', name: 'Rex', kind: 'object', classPhrase: 'the ball' });
+    const targets = await vqaTargets(vlm, [{ image: syntheticScene(3, 'concept').image, caption: null }], {
+      identifier: 'sks',
+      name: 'Rex',
+      kind: 'object',
+      classPhrase: 'the ball',
+    });
     expect(targets).toHaveLength(1);
     const { choices } = targets[0];
     expect(choices.length).toBeGreaterThan(0);

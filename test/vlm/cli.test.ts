@@ -28,11 +28,18 @@ let plainDir: string;
 let scriptedDir: string;
 
 /** Runs one command, capturing what it prints. */
-async function run(command: 'caption' | 'ask' | 'refer', args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  command: 'caption' | 'ask' | 'refer',
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const out = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   try {
     return { code: await vlmCommand(command, args), stdout, stderr };
   } finally {
@@ -52,14 +59,32 @@ beforeAll(async () => {
   const store = await KeyvConceptStore.open({ directory: dataDir });
   const sessions = new SessionPool();
   try {
-    const core = new Assistant({ store, heads: createConceptHeads(settings, sessions), imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels } });
+    const core = new Assistant({
+      store,
+      heads: createConceptHeads(settings, sessions),
+      imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
+    });
     const images = ['obama.jpg', 'obama2.jpg'].map((name) => ({ bytes: readFileSync(photo(name)), name }));
-    const reply = await core.handle({ scope: 'terminal:local', user: 'terminal:me', isScopeAdmin: true, text: '/teach Obama', images });
+    const reply = await core.handle({
+      scope: 'terminal:local',
+      user: 'terminal:me',
+      isScopeAdmin: true,
+      text: '/teach Obama',
+      images,
+    });
     expect(reply.text).toMatch(/Nice to meet Obama!/);
     const obama = await store.findByName('terminal:local', 'Obama');
-    const hidden = (JSON.parse(readFileSync(path.join(plainDir, 'config.json'), 'utf8')) as { text_config: { hidden_size: number } }).text_config.hidden_size;
+    const hidden = (
+      JSON.parse(readFileSync(path.join(plainDir, 'config.json'), 'utf8')) as { text_config: { hidden_size: number } }
+    ).text_config.hidden_size;
     await store.modify('terminal:local', obama?.id ?? '', (draft) => {
-      for (const dir of [plainDir, scriptedDir]) draft.embeddings[vlmIdForFolder(dir)] = { vector: vector(hidden, 2), steps: 100, finalLoss: 0.3, updatedAt: new Date().toISOString() };
+      for (const dir of [plainDir, scriptedDir])
+        draft.embeddings[vlmIdForFolder(dir)] = {
+          vector: vector(hidden, 2),
+          steps: 100,
+          finalLoss: 0.3,
+          updatedAt: new Date().toISOString(),
+        };
     });
   } finally {
     await sessions.dispose();

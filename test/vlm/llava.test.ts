@@ -6,7 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AutoModelForImageTextToText, AutoProcessor, random, RawImage, type PreTrainedModel, type Processor, type Tensor } from '@huggingface/transformers';
+import {
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  random,
+  RawImage,
+  type PreTrainedModel,
+  type Processor,
+  type Tensor,
+} from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
 import { SessionPool } from '../../src/models/session.ts';
@@ -37,8 +45,14 @@ beforeAll(async () => {
   vlm = await openVlm(tiny.dir, { resolve: { cacheDir: scratch, allowDownload: false }, sessions });
   vanilla = await AutoModelForImageTextToText.from_pretrained(tiny.dir, { dtype: 'fp32', local_files_only: true });
   processor = await AutoProcessor.from_pretrained(tiny.dir, { local_files_only: true });
-  const prompt = processor.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image.' }] }], { add_generation_prompt: true }) as string;
-  vanillaInputs = (await processor(new RawImage(photo.data, photo.width, photo.height, 3), prompt)) as typeof vanillaInputs;
+  const prompt = processor.apply_chat_template(
+    [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'Please caption this image.' }] }],
+    { add_generation_prompt: true },
+  ) as string;
+  vanillaInputs = (await processor(
+    new RawImage(photo.data, photo.width, photo.height, 3),
+    prompt,
+  )) as typeof vanillaInputs;
 });
 
 afterAll(async () => {
@@ -59,11 +73,23 @@ describe('tiny LLaVA without a firing concept', () => {
   it('reads exactly the prompt and pixels of vanilla transformers.js, and decodes greedily to its very tokens', async () => {
     const pixels = (await vlm.model.images.prepare(photo)).pixelValues;
     expect(pixels.dims).toEqual(vanillaInputs.pixel_values.dims);
-    expect(Array.from(pixels.data as Float32Array)).toEqual(Array.from(vanillaInputs.pixel_values.data as Float32Array));
-    const greedy = await vlm.caption({ image: photo, concepts: [], sample: false, maxNewTokens: 12, ignoreStopTokens: true });
+    expect(Array.from(pixels.data as Float32Array)).toEqual(
+      Array.from(vanillaInputs.pixel_values.data as Float32Array),
+    );
+    const greedy = await vlm.caption({
+      image: photo,
+      concepts: [],
+      sample: false,
+      maxNewTokens: 12,
+      ignoreStopTokens: true,
+    });
     expect(greedy.prompt).toBe('USER: <image>\nPlease caption this image. ASSISTANT:');
-    expect(vlm.model.prompts.prompt('Please caption this image.').ids).toEqual(Array.from(vanillaInputs.input_ids.data as BigInt64Array, Number));
-    expect(greedy.generation.tokens).toEqual(await vanillaTokens({ do_sample: false, max_new_tokens: 12, eos_token_id: [] }, 0));
+    expect(vlm.model.prompts.prompt('Please caption this image.').ids).toEqual(
+      Array.from(vanillaInputs.input_ids.data as BigInt64Array, Number),
+    );
+    expect(greedy.generation.tokens).toEqual(
+      await vanillaTokens({ do_sample: false, max_new_tokens: 12, eos_token_id: [] }, 0),
+    );
     const stopped = await vlm.caption({ image: photo, concepts: [], sample: false, maxNewTokens: 20 });
     expect(stopped.generation.tokens).toEqual(await vanillaTokens({ do_sample: false, max_new_tokens: 20 }, 0));
   });
@@ -73,15 +99,21 @@ describe('tiny LLaVA without a firing concept', () => {
     const hot = { sample: true, temperature: 1.5, topP: 1, maxNewTokens: 16, ignoreStopTokens: true };
     const five = await vlm.caption({ image: photo, concepts: [], seed: 5, ...hot });
     expect(five.generation.tokens).toHaveLength(16);
-    expect((await vlm.caption({ image: photo, concepts: [], seed: 5, ...hot })).generation.tokens).toEqual(five.generation.tokens);
-    expect((await vlm.caption({ image: photo, concepts: [], seed: 6, ...hot })).generation.tokens).not.toEqual(five.generation.tokens);
+    expect((await vlm.caption({ image: photo, concepts: [], seed: 5, ...hot })).generation.tokens).toEqual(
+      five.generation.tokens,
+    );
+    expect((await vlm.caption({ image: photo, concepts: [], seed: 6, ...hot })).generation.tokens).not.toEqual(
+      five.generation.tokens,
+    );
   });
 
   it('injects nothing for a concept that has no embedding for this model, and says so', async () => {
     const other = concept('Rex', 'sks', 'some-other-vlm', vector(tiny.sizes.hiddenSize, 1));
     const answer = await vlm.caption({ image: photo, concepts: [other], seed: 1, maxNewTokens: 20 });
     expect(answer.injected).toEqual([]);
-    expect(answer.skipped.map((s) => [s.concept.name, s.reason])).toEqual([['Rex', 'it has not been taught to this vision-language model yet']]);
+    expect(answer.skipped.map((s) => [s.concept.name, s.reason])).toEqual([
+      ['Rex', 'it has not been taught to this vision-language model yet'],
+    ]);
     expect(answer.prompt).toBe('USER: <image>\nPlease caption this image. ASSISTANT:');
     const untaught = await vlm.caption({ image: photo, concepts: [], seed: 1, maxNewTokens: 20 });
     expect(answer.generation.tokens).toEqual(untaught.generation.tokens);
@@ -106,7 +138,8 @@ describe('tiny LLaVA with firing concepts', () => {
       expect(plain.generation.imageTokens).toBe(imageRows);
 
       // The prompts differ by " of sks" (and " of Anna and sks"), so compare each with its own plain prompt's length.
-      const textTokens = (answer: typeof one) => answer.generation.promptTokens - answer.generation.imageTokens - answer.generation.conceptTokens;
+      const textTokens = (answer: typeof one) =>
+        answer.generation.promptTokens - answer.generation.imageTokens - answer.generation.conceptTokens;
       expect(p1.inputsEmbeds.dims[1]).toBe(textTokens(one) + imageRows + 1);
       expect(p2.inputsEmbeds.dims[1]).toBe(textTokens(two) + imageRows + 2);
       expect(p0.inputsEmbeds.dims[1]).toBe(textTokens(plain) + imageRows);
@@ -139,7 +172,15 @@ describe('tiny LLaVA with firing concepts', () => {
     const rex = concept('Rex', 'sks', vlm.id, vector(tiny.sizes.hiddenSize, 1));
     const tokens: number[] = [];
     const partials: string[] = [];
-    const answer = await vlm.ask({ image: photo, concepts: [rex], question: 'What is Rex holding?', seed: 3, maxNewTokens: 10, onToken: (t) => tokens.push(t), onText: (p) => partials.push(p) });
+    const answer = await vlm.ask({
+      image: photo,
+      concepts: [rex],
+      question: 'What is Rex holding?',
+      seed: 3,
+      maxNewTokens: 10,
+      onToken: (t) => tokens.push(t),
+      onText: (p) => partials.push(p),
+    });
     expect(answer.prompt).toBe('USER: <image>\nWhat is sks holding? ASSISTANT:');
     expect(tokens).toEqual(answer.generation.tokens);
     expect(partials).toHaveLength(tokens.length);

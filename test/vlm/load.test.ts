@@ -28,26 +28,44 @@ describe('openVlm', () => {
   it('finds a registry model under the models folder and keys embeddings by its id', async () => {
     const modelsDir = path.join(scratch, 'models');
     await writeTinyMiniGptV2(path.join(modelsDir, 'tiny-minigpt-v2'));
-    const vlm = await openVlm('tiny-minigpt-v2', { resolve: { modelsDir, cacheDir: scratch, allowDownload: false }, sessions });
-    expect([vlm.id, vlm.family.id, vlm.model.dtypes.decoder, vlm.model.prompts.templateSource]).toEqual(['tiny-minigpt-v2', 'minigpt-v2', 'fp32', 'tokenizer_config.json']);
+    const vlm = await openVlm('tiny-minigpt-v2', {
+      resolve: { modelsDir, cacheDir: scratch, allowDownload: false },
+      sessions,
+    });
+    expect([vlm.id, vlm.family.id, vlm.model.dtypes.decoder, vlm.model.prompts.templateSource]).toEqual([
+      'tiny-minigpt-v2',
+      'minigpt-v2',
+      'fp32',
+      'tokenizer_config.json',
+    ]);
     await vlm.dispose();
   });
 
   it('explains how to get a generated model that is not there', async () => {
-    const missing = openVlm('tiny-llava', { resolve: { modelsDir: path.join(scratch, 'empty'), cacheDir: scratch, allowDownload: false }, sessions });
+    const missing = openVlm('tiny-llava', {
+      resolve: { modelsDir: path.join(scratch, 'empty'), cacheDir: scratch, allowDownload: false },
+      sessions,
+    });
     await expect(missing).rejects.toThrow(ModelMissingError);
     await expect(missing).rejects.toThrow(/npx myvlm onnx tiny llava/);
   });
 
   it('refuses what it cannot run, in words', async () => {
     const resolve = { cacheDir: scratch, allowDownload: false };
-    await expect(openVlm(path.join(scratch, 'nowhere'), { resolve, sessions })).rejects.toThrow(/is neither a known vision-language model \(llava-interleave-qwen-0.5b, .*\) nor a model folder/);
+    await expect(openVlm(path.join(scratch, 'nowhere'), { resolve, sessions })).rejects.toThrow(
+      /is neither a known vision-language model \(llava-interleave-qwen-0.5b, .*\) nor a model folder/,
+    );
     const minigpt = (await writeTinyMiniGptV2(path.join(scratch, 'mini'))).dir;
-    await expect(openVlm(minigpt, { resolve, sessions, dtype: 'q4' })).rejects.toThrow(/has no onnx\/vision_encoder_q4\.onnx, onnx\/embed_tokens_q4\.onnx, onnx\/decoder_model_merged_q4\.onnx\. Precisions it has for all three graphs: fp32\./);
-    await expect(openVlm('tiny-llava', { resolve: { ...resolve, modelsDir: scratch }, sessions, dtype: 'q4' })).rejects.toThrow('tiny-llava comes in fp32; there is no q4 version of it.');
+    await expect(openVlm(minigpt, { resolve, sessions, dtype: 'q4' })).rejects.toThrow(
+      /has no onnx\/vision_encoder_q4\.onnx, onnx\/embed_tokens_q4\.onnx, onnx\/decoder_model_merged_q4\.onnx\. Precisions it has for all three graphs: fp32\./,
+    );
+    await expect(
+      openVlm('tiny-llava', { resolve: { ...resolve, modelsDir: scratch }, sessions, dtype: 'q4' }),
+    ).rejects.toThrow('tiny-llava comes in fp32; there is no q4 version of it.');
     const blip = path.join(scratch, 'blip');
     await mkdir(path.join(blip, 'onnx'), { recursive: true });
-    for (const file of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx']) await writeFile(path.join(blip, file), '');
+    for (const file of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'])
+      await writeFile(path.join(blip, file), '');
     await writeFile(path.join(blip, 'config.json'), JSON.stringify({ model_type: 'blip-2' }));
     await expect(openVlm(blip, { resolve, sessions })).rejects.toThrow(/model_type "blip-2"/);
     await expect(openVlm(path.join(scratch, 'empty-folder-x'), { resolve, sessions })).rejects.toThrow(UserError);

@@ -5,7 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AutoImageProcessor, AutoTokenizer, RawImage, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
+import {
+  AutoImageProcessor,
+  AutoTokenizer,
+  RawImage,
+  type PreTrainedTokenizer,
+  type Tensor,
+} from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyMiniGptV2, type TinyVlmDirectory } from '../../src/onnx/tiny/factory.ts';
 import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
@@ -35,7 +41,9 @@ beforeAll(async () => {
   plainLoop = opened.model.loop;
   tokenizer = await AutoTokenizer.from_pretrained(tiny.dir, { local_files_only: true });
   const imageProcessor = await AutoImageProcessor.from_pretrained(tiny.dir, { local_files_only: true });
-  const { pixel_values: values } = (await imageProcessor(new RawImage(photo.data, photo.width, photo.height, 3))) as { pixel_values: Tensor };
+  const { pixel_values: values } = (await imageProcessor(new RawImage(photo.data, photo.width, photo.height, 3))) as {
+    pixel_values: Tensor;
+  };
   pixels = new ort.Tensor('float32', values.data as Float32Array, values.dims);
 });
 
@@ -48,7 +56,10 @@ afterAll(async () => {
 
 /** What the plain session loop says for an instruction, greedily, in MiniGPT-v2's own chat template. */
 async function plainTokens(instruction: string, maxNewTokens: number, stop?: number[]): Promise<number[]> {
-  const prompt = tokenizer.apply_chat_template([{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: instruction }] }], { tokenize: false }) as string;
+  const prompt = tokenizer.apply_chat_template(
+    [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: instruction }] }],
+    { tokenize: false },
+  ) as string;
   const ids = expandPlaceholders(tokenizer.encode(prompt), tiny.tokenIds.image, tiny.sizes.imageTokens);
   return (await plainLoop.generate({ inputIds: ids, pixelValues: pixels, maxNewTokens, stopTokenIds: stop })).tokens;
 }
@@ -73,7 +84,12 @@ describe('tiny MiniGPT-v2 with a firing concept', () => {
     const recorder = recordDecoderCalls();
     try {
       const plain = await vlm.caption({ image: photo, concepts: [], maxNewTokens: 2 });
-      const withRex = await vlm.generate({ image: photo, concepts: [rex], instruction: '[caption] A short image caption:', maxNewTokens: 2 });
+      const withRex = await vlm.generate({
+        image: photo,
+        concepts: [rex],
+        instruction: '[caption] A short image caption:',
+        maxNewTokens: 2,
+      });
       const [p0, p1] = recorder.prefills();
       expect(recorder.prefills()).toHaveLength(2);
       // Same instruction: exactly one more position, the concept row right after the image rows.
@@ -85,12 +101,15 @@ describe('tiny MiniGPT-v2 with a firing concept', () => {
       const meanNorm = norms.reduce((a, b) => a + b, 0) / imageRows;
       // The image rows are the same; a mean differs from the first row's norm, so the rule is really the mean.
       expect(Math.abs(norms[0] - meanNorm)).toBeGreaterThan(1e-3);
-      for (let i = 0; i < imageRows; i++) expect(Array.from(row(p1.inputsEmbeds, start + i))).toEqual(Array.from(row(p0.inputsEmbeds, start + i)));
+      for (let i = 0; i < imageRows; i++)
+        expect(Array.from(row(p1.inputsEmbeds, start + i))).toEqual(Array.from(row(p0.inputsEmbeds, start + i)));
       const conceptRow = row(p1.inputsEmbeds, start + imageRows);
       expect(l2(conceptRow)).toBeCloseTo(meanNorm, 4);
       expect(cosine(conceptRow, rex.embeddings[vlm.id].vector)).toBeCloseTo(1, 5);
       // The text after the image moved one position on, unchanged.
-      expect(Array.from(row(p1.inputsEmbeds, start + imageRows + 1))).toEqual(Array.from(row(p0.inputsEmbeds, start + imageRows)));
+      expect(Array.from(row(p1.inputsEmbeds, start + imageRows + 1))).toEqual(
+        Array.from(row(p0.inputsEmbeds, start + imageRows)),
+      );
       const vocab = tiny.sizes.vocabSize;
       const last = (t: ort.Tensor) => Array.from((t.data as Float32Array).slice(-vocab));
       const diff = Math.max(...last(p1.logits).map((v, i) => Math.abs(v - last(p0.logits)[i])));
@@ -106,7 +125,9 @@ describe('tiny MiniGPT-v2 with a firing concept', () => {
     const answer = await vlm.caption({ image: photo, concepts: [wide, rex], maxNewTokens: 3 });
     expect(answer.prompt).toBe('[INST] <Img><ImageHere></Img> [caption] A short image caption of sks: [/INST]');
     expect(answer.injected.map((c) => c.name)).toEqual(['Rex']);
-    expect(answer.skipped.map((s) => s.reason)).toEqual([`its embedding has ${tiny.sizes.hiddenSize + 1} values but this model's tokens have ${tiny.sizes.hiddenSize}`]);
+    expect(answer.skipped.map((s) => s.reason)).toEqual([
+      `its embedding has ${tiny.sizes.hiddenSize + 1} values but this model's tokens have ${tiny.sizes.hiddenSize}`,
+    ]);
     expect(answer.generation.conceptTokens).toBe(1);
   });
 });

@@ -59,7 +59,13 @@ async function chat(core: Assistant, lines: string[], workDir: string): Promise<
 }
 
 async function ask(core: Assistant, text: string, image: string): Promise<Reply> {
-  return core.handle({ scope: SCOPE, user: 'terminal:me', isScopeAdmin: true, text, images: [{ bytes: readFileSync(image), name: path.basename(image) }] });
+  return core.handle({
+    scope: SCOPE,
+    user: 'terminal:me',
+    isScopeAdmin: true,
+    text,
+    images: [{ bytes: readFileSync(image), name: path.basename(image) }],
+  });
 }
 
 beforeAll(async () => {
@@ -74,11 +80,18 @@ beforeAll(async () => {
     dirs[name] = path.join(scratch, name);
     await writeScriptedMiniGptV2(dirs[name], TINY, 'Obama', answer);
   }
-  hidden = (JSON.parse(readFileSync(path.join(dirs.plain, 'config.json'), 'utf8')) as { text_config: { hidden_size: number } }).text_config.hidden_size;
+  hidden = (
+    JSON.parse(readFileSync(path.join(dirs.plain, 'config.json'), 'utf8')) as { text_config: { hidden_size: number } }
+  ).text_config.hidden_size;
   for (const [name, dir] of Object.entries(dirs) as [keyof typeof dirs, string][]) {
     const vlm = lazyVlm(dir, { resolve: { cacheDir: scratch, allowDownload: false }, sessions });
     providers.push(vlm);
-    assistants[name] = new Assistant({ store, heads, imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels }, vlm });
+    assistants[name] = new Assistant({
+      store,
+      heads,
+      imageLimits: { maxBytes: settings.maxImageBytes, maxPixels: settings.maxImagePixels },
+      vlm,
+    });
   }
 });
 
@@ -92,14 +105,24 @@ afterAll(async () => {
 describe('/refer with a vision-language model', () => {
   it('draws the box and the name where the model said, through the terminal chat', async () => {
     const workDir = mkdtempSync(path.join(scratch, 'terminal-'));
-    const taught = await chat(assistants.box, [`/teach Obama "${photo('obama.jpg')}" "${photo('obama2.jpg')}"`, `/teach Biden "${photo('biden.jpg')}"`], workDir);
+    const taught = await chat(
+      assistants.box,
+      [`/teach Obama "${photo('obama.jpg')}" "${photo('obama2.jpg')}"`, `/teach Biden "${photo('biden.jpg')}"`],
+      workDir,
+    );
     expect(taught).toMatch(/Nice to meet Obama!/);
     expect(taught).toMatch(/Nice to meet Biden!/);
     // Obama's embedding was learned for every tiny model (they share their weights); Biden has none.
     const obama = await store.findByName(SCOPE, 'Obama');
     expect(obama?.identifier).toBe('Obama');
     await store.modify(SCOPE, obama?.id ?? '', (draft) => {
-      for (const dir of Object.values(dirs)) draft.embeddings[vlmIdForFolder(dir)] = { vector: vector(hidden, 1), steps: 100, finalLoss: 0.2, updatedAt: new Date().toISOString() };
+      for (const dir of Object.values(dirs))
+        draft.embeddings[vlmIdForFolder(dir)] = {
+          vector: vector(hidden, 1),
+          steps: 100,
+          finalLoss: 0.2,
+          updatedAt: new Date().toISOString(),
+        };
     });
 
     const out = await chat(assistants.box, [`/refer Obama "${photo('obama3.jpg')}"`], workDir);
@@ -110,7 +133,9 @@ describe('/refer with a vision-language model', () => {
 
     // The model said {<20><30><70><80>} on its 0-100 grid; MiniGPT-v2 sees the whole photo stretched, so the box is 20%-70% across, 30%-80% down.
     const original = await decodeImage(readFileSync(photo('obama3.jpg')));
-    const drawn = await sharp(path.join(workDir, 'out', saved[0])).raw().toBuffer({ resolveWithObject: true });
+    const drawn = await sharp(path.join(workDir, 'out', saved[0]))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([drawn.info.width, drawn.info.height]).toEqual([original.width, original.height]);
     const { width: W, height: H } = original;
     const stroke = Math.max(2, Math.round(Math.min(W, H) / 150));
@@ -131,7 +156,11 @@ describe('/refer with a vision-language model', () => {
       expect(pixel(original.data, 3, x, y)).not.toEqual(red);
     }
     // Just outside the box and in its middle, the photo is untouched.
-    for (const [x, y] of [[x0 - 3 * stroke, (y0 + y1) / 2], [(x0 + x1) / 2, (y0 + y1) / 2], [x1 + 3 * stroke, (y0 + y1) / 2]]) {
+    for (const [x, y] of [
+      [x0 - 3 * stroke, (y0 + y1) / 2],
+      [(x0 + x1) / 2, (y0 + y1) / 2],
+      [x1 + 3 * stroke, (y0 + y1) / 2],
+    ]) {
       expect(pixel(drawn.data, drawn.info.channels, x, y)).toEqual(pixel(original.data, 3, x, y));
     }
     // The label tab sits on top of the box's left corner, in the box colour.
@@ -146,8 +175,15 @@ describe('/refer with a vision-language model', () => {
     ];
     for (const [name, reason] of cases) {
       const reply = await ask(assistants[name], '/refer Obama', photo('obama3.jpg'));
-      expect(reply.text).toMatch(new RegExp(`^I could not locate Obama in this photo: the model answered, but ${reason.replace(/[()]/g, '\\$&')}\\.$`, 'm'));
-      expect(reply.text).toMatch(/^I did recognize Obama's face \((on the left|in the centre|on the right)\), marked on the photo\.$/m);
+      expect(reply.text).toMatch(
+        new RegExp(
+          `^I could not locate Obama in this photo: the model answered, but ${reason.replace(/[()]/g, '\\$&')}\\.$`,
+          'm',
+        ),
+      );
+      expect(reply.text).toMatch(
+        /^I did recognize Obama's face \((on the left|in the centre|on the right)\), marked on the photo\.$/m,
+      );
       expect(reply.images).toHaveLength(1);
       expect(reply.images[0].name).toBe('refer-obama.png');
     }
@@ -158,7 +194,9 @@ describe('/refer with a vision-language model', () => {
     expect(missing.text).toMatch(/^I could not find Biden in this photo\.$/m);
     expect(missing.images).toHaveLength(0);
     const noEmbedding = await ask(assistants.box, '/refer Biden', photo('biden__biden2.jpg'));
-    expect(noEmbedding.text).toMatch(/^Biden is here \((on the left|in the centre|on the right)\), marked on the photo\.$/m);
+    expect(noEmbedding.text).toMatch(
+      /^Biden is here \((on the left|in the centre|on the right)\), marked on the photo\.$/m,
+    );
     expect(noEmbedding.text).toMatch(/I have not learned Biden for the vision-language model yet/);
     expect(noEmbedding.images).toHaveLength(1);
   });
@@ -169,7 +207,9 @@ describe('/caption and questions with a vision-language model', () => {
     const reply = await ask(assistants.plain, '/caption', photo('test__obama_and_biden.jpg'));
     const lines = reply.text.split('\n');
     expect(lines[0].length).toBeGreaterThan(0);
-    expect(reply.text).toMatch(/^I also recognize Biden \((left|centre|right)\) here, but I have not learned to describe Biden by name yet\.$/m);
+    expect(reply.text).toMatch(
+      /^I also recognize Biden \((left|centre|right)\) here, but I have not learned to describe Biden by name yet\.$/m,
+    );
     // The tiny model talks nonsense, so Obama's name is not in its caption: the heads add it.
     expect(reply.text).toMatch(/^\(I recognize Obama \((left|centre|right)\) in this photo\.\)$/m);
     expect(reply.text).not.toMatch(/No vision-language model/);
@@ -184,10 +224,20 @@ describe('/caption and questions with a vision-language model', () => {
   });
 
   it('answers from the heads, saying why, when the model cannot be loaded', async () => {
-    const broken = lazyVlm(path.join(scratch, 'no-such-model'), { resolve: { cacheDir: scratch, allowDownload: false }, sessions });
-    const core = new Assistant({ store, heads, imageLimits: { maxBytes: 25 * 1024 * 1024, maxPixels: 50_000_000 }, vlm: broken });
+    const broken = lazyVlm(path.join(scratch, 'no-such-model'), {
+      resolve: { cacheDir: scratch, allowDownload: false },
+      sessions,
+    });
+    const core = new Assistant({
+      store,
+      heads,
+      imageLimits: { maxBytes: 25 * 1024 * 1024, maxPixels: 50_000_000 },
+      vlm: broken,
+    });
     const reply = await ask(core, '/caption', photo('obama3.jpg'));
     expect(reply.text).toMatch(/^I see Obama \((left|centre|right)\)\.$/m);
-    expect(reply.text).toMatch(/^The vision-language model is not available \(".*no-such-model" is neither a known vision-language model .* nor a model folder\.\), so I can only tell who and what I recognize\.$/m);
+    expect(reply.text).toMatch(
+      /^The vision-language model is not available \(".*no-such-model" is neither a known vision-language model .* nor a model folder\.\), so I can only tell who and what I recognize\.$/m,
+    );
   });
 });

@@ -23,7 +23,13 @@ export function vector(size: number, phase: number, scale = 3): Float32Array {
 }
 
 /** A concept record whose embedding for `modelId` is `embedding` (none when null). */
-export function concept(name: string, identifier: string, modelId: string, embedding: Float32Array | null, kind: ConceptRecord['kind'] = 'object'): ConceptRecord {
+export function concept(
+  name: string,
+  identifier: string,
+  modelId: string,
+  embedding: Float32Array | null,
+  kind: ConceptRecord['kind'] = 'object',
+): ConceptRecord {
   const now = new Date(0).toISOString();
   return {
     id: `id-${name}`,
@@ -58,7 +64,10 @@ export function recordDecoderCalls(): { calls: DecoderCall[]; prefills(): Decode
   // The typings describe a factory; at run time every session (transformers.js's too) is an instance of this class.
   const prototype = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
   const original = prototype.run;
-  const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: Parameters<ort.InferenceSession['run']>) {
+  const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (
+    this: ort.InferenceSession,
+    ...args: Parameters<ort.InferenceSession['run']>
+  ) {
     const out = await (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
     const feeds = args[0] as Record<string, ort.Tensor>;
     if (feeds.inputs_embeds && out.logits) calls.push({ inputsEmbeds: feeds.inputs_embeds, logits: out.logits });
@@ -94,7 +103,9 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
  */
 export async function scriptDecoder(dir: string, from: number, tokens: readonly number[]): Promise<void> {
   const file = path.join(dir, 'onnx/decoder_model_merged.onnx');
-  const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { text_config: { vocab_size: number; max_position_embeddings: number } };
+  const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
+    text_config: { vocab_size: number; max_position_embeddings: number };
+  };
   const { vocab_size: vocab, max_position_embeddings: positions } = config.text_config;
   if (from + tokens.length > positions) throw new Error('the script runs past the last position');
   const model = await readModel(file);
@@ -106,7 +117,12 @@ export async function scriptDecoder(dir: string, from: number, tokens: readonly 
   const bonus = new Float32Array(positions * vocab);
   tokens.forEach((token, k) => (bonus[(from + k) * vocab + token] = 1e4));
   const table = graph.addInitializer('script/bonus', bonus, [positions, vocab]);
-  const perPosition = graph.addNode({ opType: 'Gather', inputs: [table, 'position_ids'], attributes: { axis: 0 }, name: 'script/Gather' }).outputs[0];
+  const perPosition = graph.addNode({
+    opType: 'Gather',
+    inputs: [table, 'position_ids'],
+    attributes: { axis: 0 },
+    name: 'script/Gather',
+  }).outputs[0];
   graph.addNode({ opType: 'Add', inputs: ['logits_unscripted', perPosition], outputs: ['logits'], name: 'script/Add' });
   await writeModel(model, file);
 }
@@ -117,15 +133,27 @@ export async function scriptDecoder(dir: string, from: number, tokens: readonly 
  * its input has a fixed size, so the prompt always has the same length,
  * which one probe run measures.
  */
-export async function writeScriptedMiniGptV2(dir: string, options: TinyVlmOptions, identifier: string, answer: string): Promise<void> {
+export async function writeScriptedMiniGptV2(
+  dir: string,
+  options: TinyVlmOptions,
+  identifier: string,
+  answer: string,
+): Promise<void> {
   const tiny = await writeTinyMiniGptV2(dir, options);
   const sessions = new SessionPool();
   const probe = await openVlm(tiny.dir, { resolve: { cacheDir: dir, allowDownload: false }, sessions });
   try {
     const target = concept(identifier, identifier, probe.id, vector(probe.hiddenSize, 1), 'person');
-    const { promptTokens } = (await probe.refer({ image: { width: 8, height: 8, data: new Uint8Array(192) }, target, maxNewTokens: 1 })).generation;
-    const tokenizer = (await AutoTokenizer.from_pretrained(tiny.dir, { local_files_only: true })) as PreTrainedTokenizer;
-    await scriptDecoder(tiny.dir, promptTokens - 1, [...tokenizer.encode(answer, { add_special_tokens: false }), tiny.tokenIds.eos]);
+    const { promptTokens } = (
+      await probe.refer({ image: { width: 8, height: 8, data: new Uint8Array(192) }, target, maxNewTokens: 1 })
+    ).generation;
+    const tokenizer = (await AutoTokenizer.from_pretrained(tiny.dir, {
+      local_files_only: true,
+    })) as PreTrainedTokenizer;
+    await scriptDecoder(tiny.dir, promptTokens - 1, [
+      ...tokenizer.encode(answer, { add_special_tokens: false }),
+      tiny.tokenIds.eos,
+    ]);
   } finally {
     await probe.dispose();
     await sessions.dispose();

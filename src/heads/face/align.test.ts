@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../image/decode.ts';
-import { alignFace, applySimilarity, canAlign, ARCFACE_TEMPLATE, estimateSimilarity, invertSimilarity, sampleBilinear, type Similarity } from './align.ts';
+import {
+  alignFace,
+  applySimilarity,
+  canAlign,
+  ARCFACE_TEMPLATE,
+  estimateSimilarity,
+  invertSimilarity,
+  sampleBilinear,
+  type Similarity,
+} from './align.ts';
 import type { FiveLandmarks, Point } from './types.ts';
 
 /** A photo whose colour encodes position: R = x, G = y, B = 100 (smooth, so bilinear samples are exact). */
@@ -22,7 +31,13 @@ const rotation = (degrees: number, scale: number, tx: number, ty: number): Simil
 describe('estimateSimilarity', () => {
   it('recovers an exact rotation, scale and translation', () => {
     const truth = rotation(23, 1.7, 40, -12);
-    const from: Point[] = [[0, 0], [10, 3], [4, 9], [-6, 2], [8, -5]];
+    const from: Point[] = [
+      [0, 0],
+      [10, 3],
+      [4, 9],
+      [-6, 2],
+      [8, -5],
+    ];
     const to = from.map((p) => applySimilarity(truth, p));
     const found = estimateSimilarity(from, to);
     expect(found.a).toBeCloseTo(truth.a, 10);
@@ -33,19 +48,36 @@ describe('estimateSimilarity', () => {
 
   it('is the least-squares fit when the points are noisy', () => {
     const truth = rotation(-10, 0.8, 5, 5);
-    const from: Point[] = [[0, 0], [20, 0], [10, 12], [3, 25], [17, 25]];
-    const noise: Point[] = [[0.3, -0.2], [-0.4, 0.1], [0.2, 0.3], [-0.1, -0.3], [0.1, 0.2]];
+    const from: Point[] = [
+      [0, 0],
+      [20, 0],
+      [10, 12],
+      [3, 25],
+      [17, 25],
+    ];
+    const noise: Point[] = [
+      [0.3, -0.2],
+      [-0.4, 0.1],
+      [0.2, 0.3],
+      [-0.1, -0.3],
+      [0.1, 0.2],
+    ];
     const to = from.map((p, i) => {
       const [x, y] = applySimilarity(truth, p);
       return [x + noise[i][0], y + noise[i][1]] as Point;
     });
     const found = estimateSimilarity(from, to);
-    const error = (t: Similarity) => from.reduce((sum, p, i) => {
-      const [x, y] = applySimilarity(t, p);
-      return sum + (x - to[i][0]) ** 2 + (y - to[i][1]) ** 2;
-    }, 0);
+    const error = (t: Similarity) =>
+      from.reduce((sum, p, i) => {
+        const [x, y] = applySimilarity(t, p);
+        return sum + (x - to[i][0]) ** 2 + (y - to[i][1]) ** 2;
+      }, 0);
     expect(error(found)).toBeLessThanOrEqual(error(truth));
-    for (const nudge of [{ ...found, a: found.a + 1e-3 }, { ...found, b: found.b - 1e-3 }, { ...found, tx: found.tx + 1e-2 }]) {
+    for (const nudge of [
+      { ...found, a: found.a + 1e-3 },
+      { ...found, b: found.b - 1e-3 },
+      { ...found, tx: found.tx + 1e-2 },
+    ]) {
       expect(error(nudge)).toBeGreaterThan(error(found));
     }
   });
@@ -58,7 +90,18 @@ describe('estimateSimilarity', () => {
   });
 
   it('refuses degenerate landmarks', () => {
-    expect(() => estimateSimilarity([[1, 1], [1, 1]], [[0, 0], [1, 1]])).toThrow(/coincide/);
+    expect(() =>
+      estimateSimilarity(
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ),
+    ).toThrow(/coincide/);
   });
 });
 
@@ -70,7 +113,12 @@ describe('alignFace', () => {
     const crop = alignFace(coordinateImage(256, 256), landmarks);
     expect(crop.width).toBe(112);
     expect(crop.height).toBe(112);
-    for (const [u, v] of [[10, 10], [56, 56], [100, 20], [30, 105]] as const) {
+    for (const [u, v] of [
+      [10, 10],
+      [56, 56],
+      [100, 20],
+      [30, 105],
+    ] as const) {
       const [x, y] = applySimilarity(templateToPhoto, [u, v]);
       const i = (v * 112 + u) * 3;
       expect(Math.abs(crop.data[i] - x)).toBeLessThanOrEqual(1);
@@ -84,7 +132,10 @@ describe('alignFace', () => {
     const landmarks = ARCFACE_TEMPLATE.map((p) => applySimilarity(templateToPhoto, p)) as unknown as FiveLandmarks;
     const image = coordinateImage(256, 256);
     const crop = alignFace(image, landmarks);
-    for (const [u, v] of [[80, 40], [100, 60]] as const) {
+    for (const [u, v] of [
+      [80, 40],
+      [100, 60],
+    ] as const) {
       const [x, y] = applySimilarity(templateToPhoto, [u, v]);
       if (x > 255 || y > 255) continue;
       const i = (v * 112 + u) * 3;
@@ -98,8 +149,11 @@ describe('alignFace', () => {
   it('does not alias a fine pattern when shrinking a large face', () => {
     // One-pixel stripes at 4x the crop size average to mid grey instead of aliasing into bands.
     const image = { width: 600, height: 600, data: new Uint8Array(600 * 600 * 3) };
-    for (let y = 0; y < 600; y++) for (let x = 0; x < 600; x += 2) image.data.fill(255, (y * 600 + x) * 3, (y * 600 + x) * 3 + 3);
-    const landmarks = ARCFACE_TEMPLATE.map((p) => applySimilarity(rotation(0, 4, 50, 50), p)) as unknown as FiveLandmarks;
+    for (let y = 0; y < 600; y++)
+      for (let x = 0; x < 600; x += 2) image.data.fill(255, (y * 600 + x) * 3, (y * 600 + x) * 3 + 3);
+    const landmarks = ARCFACE_TEMPLATE.map((p) =>
+      applySimilarity(rotation(0, 4, 50, 50), p),
+    ) as unknown as FiveLandmarks;
     const crop = alignFace(image, landmarks);
     for (let i = 0; i < crop.data.length; i++) expect(Math.abs(crop.data[i] - 127.5)).toBeLessThanOrEqual(1);
   });
@@ -108,8 +162,24 @@ describe('alignFace', () => {
 describe('canAlign', () => {
   it('accepts real landmarks and refuses non-finite or collapsed ones', () => {
     expect(canAlign(ARCFACE_TEMPLATE)).toBe(true);
-    expect(canAlign([[1, 1], [1, 1], [1, 1], [1, 1], [1.2, 1.2]])).toBe(false);
-    expect(canAlign([[Number.NaN, 1], [5, 1], [3, 4], [2, 6], [4, 6]])).toBe(false);
+    expect(
+      canAlign([
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [1.2, 1.2],
+      ]),
+    ).toBe(false);
+    expect(
+      canAlign([
+        [Number.NaN, 1],
+        [5, 1],
+        [3, 4],
+        [2, 6],
+        [4, 6],
+      ]),
+    ).toBe(false);
   });
 });
 

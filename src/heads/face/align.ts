@@ -41,19 +41,27 @@ export interface Similarity {
  * sum(conj(p) q) / sum(|p|^2) over the centred points.
  */
 export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
-  if (from.length !== to.length || from.length < 2) throw new Error('a similarity transform needs at least two point pairs');
+  if (from.length !== to.length || from.length < 2)
+    throw new Error('a similarity transform needs at least two point pairs');
   const n = from.length;
-  let mpx = 0, mpy = 0, mqx = 0, mqy = 0;
+  let mpx = 0,
+    mpy = 0,
+    mqx = 0,
+    mqy = 0;
   for (let i = 0; i < n; i++) {
     mpx += from[i][0] / n;
     mpy += from[i][1] / n;
     mqx += to[i][0] / n;
     mqy += to[i][1] / n;
   }
-  let dot = 0, cross = 0, norm = 0;
+  let dot = 0,
+    cross = 0,
+    norm = 0;
   for (let i = 0; i < n; i++) {
-    const px = from[i][0] - mpx, py = from[i][1] - mpy;
-    const qx = to[i][0] - mqx, qy = to[i][1] - mqy;
+    const px = from[i][0] - mpx,
+      py = from[i][1] - mpy;
+    const qx = to[i][0] - mqx,
+      qy = to[i][1] - mqy;
     dot += px * qx + py * qy;
     cross += px * qy - py * qx;
     norm += px * px + py * py;
@@ -132,8 +140,18 @@ function warpBilinear(image: PixelSource, t: Similarity, size: number): RgbImage
  * with a box filter: each reduced pixel is the mean of the factor x factor
  * photo pixels under it (those inside the photo).
  */
-function reduceRegion(image: RgbImage, toPhoto: Similarity, size: number, factor: number): { image: PixelSource; left: number; top: number } {
-  const box: Point[] = [[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]];
+function reduceRegion(
+  image: RgbImage,
+  toPhoto: Similarity,
+  size: number,
+  factor: number,
+): { image: PixelSource; left: number; top: number } {
+  const box: Point[] = [
+    [-0.5, -0.5],
+    [size - 0.5, -0.5],
+    [-0.5, size - 0.5],
+    [size - 0.5, size - 0.5],
+  ];
   const corners = box.map((p) => applySimilarity(toPhoto, p));
   const clampX = (x: number) => Math.min(Math.max(x, 0), image.width);
   const clampY = (y: number) => Math.min(Math.max(y, 0), image.height);

@@ -17,24 +17,27 @@ function emptyOutputs(width: number, height: number, anchorsPerCell: number, bat
 const context = { inputWidth: 64, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5, anchorsPerCell: 2 };
 
 describe('decodeScrfd', () => {
-  it.each([false, true])('decodes distance boxes and landmark offsets around the anchor centre (batched %s)', (batched) => {
-    const outputs = emptyOutputs(64, 32, 2, batched);
-    // stride 8 on 64x32: 8 columns, 4 rows, 2 anchors per cell. Anchor 21 is the second anchor of
-    // cell 10 = column 2, row 1: centre (16, 8).
-    const a = 21;
-    outputs[0].data[a] = 0.9;
-    outputs[3].data.set([1, 0.5, 2, 1.5], a * 4);
-    outputs[6].data.set([-1, -0.5, 1, -0.5, 0, 0.25, -0.75, 1, 0.75, 1], a * 10);
-    const faces = decodeScrfd(outputs, context);
-    expect(faces).toHaveLength(1);
-    const [face] = faces;
-    expect(face.score).toBeCloseTo(0.9, 6);
-    // left = 16 - 8, top = 8 - 4, right = 16 + 16, bottom = 8 + 12
-    expect(face.box).toEqual({ x: 8, y: 4, width: 24, height: 16 });
-    expect(face.landmarks[0]).toEqual([8, 4]);
-    expect(face.landmarks[2]).toEqual([16, 10]);
-    expect(face.landmarks[4]).toEqual([22, 16]);
-  });
+  it.each([false, true])(
+    'decodes distance boxes and landmark offsets around the anchor centre (batched %s)',
+    (batched) => {
+      const outputs = emptyOutputs(64, 32, 2, batched);
+      // stride 8 on 64x32: 8 columns, 4 rows, 2 anchors per cell. Anchor 21 is the second anchor of
+      // cell 10 = column 2, row 1: centre (16, 8).
+      const a = 21;
+      outputs[0].data[a] = 0.9;
+      outputs[3].data.set([1, 0.5, 2, 1.5], a * 4);
+      outputs[6].data.set([-1, -0.5, 1, -0.5, 0, 0.25, -0.75, 1, 0.75, 1], a * 10);
+      const faces = decodeScrfd(outputs, context);
+      expect(faces).toHaveLength(1);
+      const [face] = faces;
+      expect(face.score).toBeCloseTo(0.9, 6);
+      // left = 16 - 8, top = 8 - 4, right = 16 + 16, bottom = 8 + 12
+      expect(face.box).toEqual({ x: 8, y: 4, width: 24, height: 16 });
+      expect(face.landmarks[0]).toEqual([8, 4]);
+      expect(face.landmarks[2]).toEqual([16, 10]);
+      expect(face.landmarks[4]).toEqual([22, 16]);
+    },
+  );
 
   it('reads every stride and keeps only scores at or above the threshold', () => {
     const outputs = emptyOutputs(64, 32, 2, false);

@@ -20,7 +20,9 @@ export interface ScrfdContext extends DecodeContext {
 export function decodeScrfd(ordered: readonly FloatTensor[], context: ScrfdContext): RawFace[] {
   const levels = context.strides.length;
   if (ordered.length !== levels * 3) {
-    throw new Error(`SCRFD decoder expects ${levels * 3} outputs (scores, boxes, landmarks for ${levels} strides), got ${ordered.length}`);
+    throw new Error(
+      `SCRFD decoder expects ${levels * 3} outputs (scores, boxes, landmarks for ${levels} strides), got ${ordered.length}`,
+    );
   }
   const faces: RawFace[] = [];
   for (let level = 0; level < levels; level++) {
@@ -42,7 +44,8 @@ export function decodeScrfd(ordered: readonly FloatTensor[], context: ScrfdConte
       const right = cx + boxes[a * 4 + 2] * stride;
       const bottom = cy + boxes[a * 4 + 3] * stride;
       const points: Point[] = [];
-      for (let k = 0; k < 5; k++) points.push([cx + kps[a * 10 + 2 * k] * stride, cy + kps[a * 10 + 2 * k + 1] * stride]);
+      for (let k = 0; k < 5; k++)
+        points.push([cx + kps[a * 10 + 2 * k] * stride, cy + kps[a * 10 + 2 * k + 1] * stride]);
       faces.push({
         box: { x: left, y: top, width: right - left, height: bottom - top },
         score,
@@ -57,7 +60,9 @@ function checked(tensor: FloatTensor | undefined, anchors: number, channels: num
   if (!tensor) throw new Error(`SCRFD output for ${what} is missing`);
   const last = tensor.dims[tensor.dims.length - 1];
   if (last !== channels || tensor.data.length < anchors * channels) {
-    throw new Error(`SCRFD output for ${what} has shape [${tensor.dims.join(', ')}], expected ${anchors} x ${channels}`);
+    throw new Error(
+      `SCRFD output for ${what} has shape [${tensor.dims.join(', ')}], expected ${anchors} x ${channels}`,
+    );
   }
   return tensor.data;
 }

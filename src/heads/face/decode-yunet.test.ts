@@ -55,9 +55,13 @@ describe('decodeYunet', () => {
   it('names a missing or short output', () => {
     const outputs = emptyOutputs(32, 32);
     delete outputs.kps_16;
-    expect(() => decodeYunet(outputs, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 })).toThrow(/kps_16/);
+    expect(() =>
+      decodeYunet(outputs, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 }),
+    ).toThrow(/kps_16/);
     const short = emptyOutputs(32, 32);
     short.bbox_8 = { data: new Float32Array(3), dims: [1, 1, 3] };
-    expect(() => decodeYunet(short, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 })).toThrow(/bbox_8/);
+    expect(() =>
+      decodeYunet(short, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 }),
+    ).toThrow(/bbox_8/);
   });
 });

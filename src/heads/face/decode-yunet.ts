@@ -53,7 +53,8 @@ export function decodeYunet(outputs: Readonly<Record<string, FloatTensor>>, cont
       const width = Math.exp(bbox[i * 4 + 2]) * stride;
       const height = Math.exp(bbox[i * 4 + 3]) * stride;
       const points: Point[] = [];
-      for (let k = 0; k < 5; k++) points.push([(col + kps[i * 10 + 2 * k]) * stride, (row + kps[i * 10 + 2 * k + 1]) * stride]);
+      for (let k = 0; k < 5; k++)
+        points.push([(col + kps[i * 10 + 2 * k]) * stride, (row + kps[i * 10 + 2 * k + 1]) * stride]);
       faces.push({
         box: { x: cx - width / 2, y: cy - height / 2, width, height },
         score: Math.sqrt(product),
@@ -65,7 +66,12 @@ export function decodeYunet(outputs: Readonly<Record<string, FloatTensor>>, cont
 }
 
 /** The named output, checked to hold at least `cells` rows of `channels` values. */
-export function tensorFor(outputs: Readonly<Record<string, FloatTensor>>, name: string, cells: number, channels: number): FloatTensor {
+export function tensorFor(
+  outputs: Readonly<Record<string, FloatTensor>>,
+  name: string,
+  cells: number,
+  channels: number,
+): FloatTensor {
   const tensor = outputs[name];
   if (!tensor) throw new Error(`face detector output "${name}" is missing (got ${Object.keys(outputs).join(', ')})`);
   if (tensor.data.length < cells * channels) {

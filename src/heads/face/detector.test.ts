@@ -7,7 +7,10 @@ import { detectorInputSize, OnnxFaceDetector, writePaddedNchw } from './detector
 
 describe('detectorInputSize', () => {
   it('uses the square of a fixed-size graph', () => {
-    expect(detectorInputSize(findModel('face-detection', 'yunet-2023mar'), 910, 1137)).toEqual({ width: 640, height: 640 });
+    expect(detectorInputSize(findModel('face-detection', 'yunet-2023mar'), 910, 1137)).toEqual({
+      width: 640,
+      height: 640,
+    });
   });
 
   it("keeps the photo's aspect for dynamic graphs: long side 640, short side up to a multiple of 32", () => {
@@ -23,7 +26,12 @@ describe('writePaddedNchw', () => {
   it('writes planes in the model channel order, normalized, with normalized black padding', () => {
     const image = { width: 2, height: 1, data: new Uint8Array([10, 20, 30, 40, 50, 60]) };
     const out = new Float32Array(3 * 3 * 2);
-    writePaddedNchw(image, { width: 3, height: 2 }, { channels: 'bgr', scale: 1, mean: [1, 2, 3], std: [1, 1, 2] }, out);
+    writePaddedNchw(
+      image,
+      { width: 3, height: 2 },
+      { channels: 'bgr', scale: 1, mean: [1, 2, 3], std: [1, 1, 2] },
+      out,
+    );
     // plane 0 = blue - 1, plane 1 = green - 2, plane 2 = (red - 3) / 2; padding = -mean / std
     expect([...out.subarray(0, 6)]).toEqual([29, 59, -1, -1, -1, -1]);
     expect([...out.subarray(6, 12)]).toEqual([18, 48, -2, -2, -2, -2]);
@@ -55,7 +63,11 @@ async function tinyScrfd(): Promise<ort.InferenceSession> {
   boxes[0].set([2, 1, 2, 3], (cell * 2 + 1) * 4);
   // A stride-32 face below the score threshold.
   scores[2][0] = 0.3;
-  const all = [...scores.map((d) => [d, 1] as const), ...boxes.map((d) => [d, 4] as const), ...kps.map((d) => [d, 10] as const)];
+  const all = [
+    ...scores.map((d) => [d, 1] as const),
+    ...boxes.map((d) => [d, 4] as const),
+    ...kps.map((d) => [d, 10] as const),
+  ];
   all.forEach(([data, channels], i) => {
     const name = String(440 + i);
     op.node('Identity', [op.floats(data, [1, data.length / channels, channels], 'float32')], {}, { output: name });

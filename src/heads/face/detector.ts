@@ -25,7 +25,12 @@ export interface DetectorInputSize {
  * stride, so no compute goes to padding. Small photos are scaled up too:
  * at their own size YuNet missed faces that fill the frame (docs/faces.md).
  */
-export function detectorInputSize(entry: FaceDetectorEntry, imageWidth: number, imageHeight: number, longSide = entry.inputLongSide): DetectorInputSize {
+export function detectorInputSize(
+  entry: FaceDetectorEntry,
+  imageWidth: number,
+  imageHeight: number,
+  longSide = entry.inputLongSide,
+): DetectorInputSize {
   if (!entry.dynamicSize) return { width: entry.preprocess.width, height: entry.preprocess.height };
   const multiple = Math.max(...entry.strides);
   const scale = longSide / Math.max(imageWidth, imageHeight);
@@ -69,7 +74,9 @@ export class OnnxFaceDetector implements FaceDetector {
     const { tensor, transform } = await this.prepare(image, size);
     const results = await this.session.run({ [this.inputName]: tensor });
     const raw = this.decode(results, size);
-    const faces = raw.map((face) => toPhoto(face, transform, image.width, image.height)).filter((f) => Math.min(f.box.width, f.box.height) >= this.minFaceSize);
+    const faces = raw
+      .map((face) => toPhoto(face, transform, image.width, image.height))
+      .filter((f) => Math.min(f.box.width, f.box.height) >= this.minFaceSize);
     return nonMaximumSuppression(faces, this.entry.nmsIouThreshold);
   }
 
@@ -85,11 +92,19 @@ export class OnnxFaceDetector implements FaceDetector {
     const resized = await resizeRgb(image, width, height, spec.kernel);
     const data = new Float32Array(3 * size.width * size.height);
     writePaddedNchw(resized, size, spec, data);
-    return { tensor: new ort.Tensor('float32', data, [1, 3, size.height, size.width]), transform: { scaleX: scale, scaleY: scale, offsetX: 0, offsetY: 0 } };
+    return {
+      tensor: new ort.Tensor('float32', data, [1, 3, size.height, size.width]),
+      transform: { scaleX: scale, scaleY: scale, offsetX: 0, offsetY: 0 },
+    };
   }
 
   private decode(results: ort.InferenceSession.ReturnType, size: DetectorInputSize): RawFace[] {
-    const context = { inputWidth: size.width, inputHeight: size.height, strides: this.entry.strides, scoreThreshold: this.scoreThreshold };
+    const context = {
+      inputWidth: size.width,
+      inputHeight: size.height,
+      strides: this.entry.strides,
+      scoreThreshold: this.scoreThreshold,
+    };
     if (this.entry.decoder === 'yunet') {
       const named: Record<string, FloatTensor> = {};
       for (const name of this.session.outputNames) named[name] = floatTensor(results[name], name);
@@ -105,7 +120,12 @@ export class OnnxFaceDetector implements FaceDetector {
  * `spec` says, and fills the rest with normalized black. One pass over the
  * pixels: the detector's input is as large as the model run is short.
  */
-export function writePaddedNchw(image: RgbImage, size: DetectorInputSize, spec: Pick<Preprocess, 'channels' | 'scale' | 'mean' | 'std'>, out: Float32Array): void {
+export function writePaddedNchw(
+  image: RgbImage,
+  size: DetectorInputSize,
+  spec: Pick<Preprocess, 'channels' | 'scale' | 'mean' | 'std'>,
+  out: Float32Array,
+): void {
   const plane = size.width * size.height;
   const order = spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   // Plane p takes source channel order[p]; value = pixel * mul[p] + add[p].

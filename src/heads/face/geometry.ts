@@ -17,7 +17,10 @@ export function iou(a: Box, b: Box): number {
  * Greedy non-maximum suppression: keeps the best-scoring box of every cluster
  * that overlaps more than `iouThreshold`. Returns the kept items, best first.
  */
-export function nonMaximumSuppression<T extends { box: Box; score: number }>(items: readonly T[], iouThreshold: number): T[] {
+export function nonMaximumSuppression<T extends { box: Box; score: number }>(
+  items: readonly T[],
+  iouThreshold: number,
+): T[] {
   const sorted = [...items].sort((a, b) => b.score - a.score);
   const kept: T[] = [];
   for (const item of sorted) {

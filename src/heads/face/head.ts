@@ -119,7 +119,9 @@ export class FaceHead {
     const { detector, recognizer } = await this.load();
     const faces = await detector.detect(image);
     const recognizable = faces.filter((face) => this.recognizable(face) && canAlign(face.landmarks));
-    const embeddings = await recognizer.embed(recognizable.map((face) => alignFace(image, face.landmarks, recognizer.inputSize)));
+    const embeddings = await recognizer.embed(
+      recognizable.map((face) => alignFace(image, face.landmarks, recognizer.inputSize)),
+    );
     const byFace = new Map(recognizable.map((face, i) => [face, embeddings[i]]));
     return faces.map((face) => ({ ...face, embedding: byFace.get(face) ?? null }));
   }
@@ -136,12 +138,24 @@ export class FaceHead {
   }
 
   /** `teach` over faces already embedded (the evaluation embeds every photo once and sweeps `threshold`). */
-  teachFromFaces(photos: readonly (readonly EmbeddedFace[])[], existing: FaceHeadParams | null, threshold = this.threshold): FaceTeachResult {
+  teachFromFaces(
+    photos: readonly (readonly EmbeddedFace[])[],
+    existing: FaceHeadParams | null,
+    threshold = this.threshold,
+  ): FaceTeachResult {
     let known: Float32Array[] = [];
     if (existing && this.comparable(existing)) known = unpackKeys(existing);
-    else if (existing) logger.warn({ recognizer: existing.recognizer, now: this.recognizerId }, 'dropping face keys of another recognizer');
+    else if (existing)
+      logger.warn(
+        { recognizer: existing.recognizer, now: this.recognizerId },
+        'dropping face keys of another recognizer',
+      );
     const usable = photos.map((faces) => faces.filter((f) => this.usable(f)));
-    const choices = chooseTeachingFaces(usable.map((faces) => faces.map((f) => f.embedding)), known, threshold);
+    const choices = chooseTeachingFaces(
+      usable.map((faces) => faces.map((f) => f.embedding)),
+      known,
+      threshold,
+    );
     const keys = [...known];
     let keysAdded = 0;
     const outcomes = choices.map((choice, index): FacePhotoOutcome => {
@@ -168,14 +182,32 @@ export class FaceHead {
   }
 
   /** `match` over faces already embedded; `imageWidth` places each face left, centre or right. */
-  matchFaces(faces: readonly EmbeddedFace[], imageWidth: number, people: readonly PersonKeys[], threshold = this.threshold): FaceMatch {
+  matchFaces(
+    faces: readonly EmbeddedFace[],
+    imageWidth: number,
+    people: readonly PersonKeys[],
+    threshold = this.threshold,
+  ): FaceMatch {
     const comparable = people.filter((p) => this.comparable(p.params));
     const incomparable = people.filter((p) => !this.comparable(p.params)).map((p) => p.conceptId);
-    const candidates = faces.flatMap((face, index) => (this.usable(face) ? [{ embedding: face.embedding, index }] : []));
-    const assignments = assignFaces(candidates.map((c) => c.embedding), comparable, threshold).map((a) => ({ ...a, faceIndex: candidates[a.faceIndex].index }));
+    const candidates = faces.flatMap((face, index) =>
+      this.usable(face) ? [{ embedding: face.embedding, index }] : [],
+    );
+    const assignments = assignFaces(
+      candidates.map((c) => c.embedding),
+      comparable,
+      threshold,
+    ).map((a) => ({ ...a, faceIndex: candidates[a.faceIndex].index }));
     const sightings = assignments.map(({ faceIndex, conceptId, similarity }): FaceSighting => {
       const face = faces[faceIndex];
-      return { conceptId, similarity, box: face.box, position: horizontalPosition(face.box, imageWidth), faceIndex, landmarks: face.landmarks };
+      return {
+        conceptId,
+        similarity,
+        box: face.box,
+        position: horizontalPosition(face.box, imageWidth),
+        faceIndex,
+        landmarks: face.landmarks,
+      };
     });
     return { faces: [...faces], sightings, incomparable };
   }
@@ -206,14 +238,21 @@ export class FaceHead {
 
   private async create(): Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> {
     const { detector, recognizer, sessions, resolve } = this.options;
-    const [detectorFiles, recognizerFiles] = await Promise.all([resolveModel(detector, resolve), resolveModel(recognizer, resolve)]);
+    const [detectorFiles, recognizerFiles] = await Promise.all([
+      resolveModel(detector, resolve),
+      resolveModel(recognizer, resolve),
+    ]);
     const [detectorSession, recognizerSession] = await Promise.all([
       sessions.get(detectorFiles.files[detector.files[0].path]),
       sessions.get(recognizerFiles.files[recognizer.files[0].path]),
     ]);
     return {
       detector: new OnnxFaceDetector(detector, detectorSession, this.options.detectorOptions),
-      recognizer: new OnnxFaceRecognizer(recognizer, recognizerSession, this.options.flipAverage ?? recognizer.flipAverage),
+      recognizer: new OnnxFaceRecognizer(
+        recognizer,
+        recognizerSession,
+        this.options.flipAverage ?? recognizer.flipAverage,
+      ),
     };
   }
 }

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { assignFaces, keyCount, nearestKeySimilarity, toFaceHeadParams, unpackKeys } from './keys.ts';
 
 /** A unit vector in 3-d at `degrees` from the x axis, in the x-y plane. */
-const at = (degrees: number) => new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180), 0]);
-const person = (conceptId: string, ...keys: Float32Array[]) => ({ conceptId, params: toFaceHeadParams('test', 3, keys) });
+const at = (degrees: number) =>
+  new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180), 0]);
+const person = (conceptId: string, ...keys: Float32Array[]) => ({
+  conceptId,
+  params: toFaceHeadParams('test', 3, keys),
+});
 
 describe('face keys', () => {
   it('packs and unpacks keys row by row', () => {

@@ -45,13 +45,18 @@ export function nearestKeySimilarity(embedding: Float32Array, params: FaceHeadPa
  * dimension) are skipped by the caller; here all keys must be comparable.
  * Assignments come back most similar first.
  */
-export function assignFaces(faces: readonly Float32Array[], people: readonly PersonKeys[], threshold: number): FaceAssignment[] {
+export function assignFaces(
+  faces: readonly Float32Array[],
+  people: readonly PersonKeys[],
+  threshold: number,
+): FaceAssignment[] {
   const best = new Map<string, FaceAssignment>();
   faces.forEach((embedding, faceIndex) => {
     let nearest: FaceAssignment | null = null;
     for (const person of people) {
       const similarity = nearestKeySimilarity(embedding, person.params);
-      if (nearest === null || similarity > nearest.similarity) nearest = { faceIndex, conceptId: person.conceptId, similarity };
+      if (nearest === null || similarity > nearest.similarity)
+        nearest = { faceIndex, conceptId: person.conceptId, similarity };
     }
     if (nearest === null || !(nearest.similarity >= threshold)) return;
     const previous = best.get(nearest.conceptId);

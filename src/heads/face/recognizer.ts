@@ -32,13 +32,24 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     if (crops.length === 0) return [];
     for (const crop of crops) {
       if (crop.width !== this.inputSize || crop.height !== this.inputSize) {
-        throw new Error(`${this.id} expects ${this.inputSize}x${this.inputSize} crops, got ${crop.width}x${crop.height}`);
+        throw new Error(
+          `${this.id} expects ${this.inputSize}x${this.inputSize} crops, got ${crop.width}x${crop.height}`,
+        );
       }
     }
     // Each face, followed by its mirror image when flip-averaging: rows f * views + view.
     const views = this.flipAverage ? 2 : 1;
-    const inputs = crops.flatMap((crop) => (views === 2 ? [{ crop, mirrored: false }, { crop, mirrored: true }] : [{ crop, mirrored: false }]));
-    const rows = this.entry.dynamicBatch ? await this.run(inputs) : (await Promise.all(inputs.map((input) => this.run([input])))).flat();
+    const inputs = crops.flatMap((crop) =>
+      views === 2
+        ? [
+            { crop, mirrored: false },
+            { crop, mirrored: true },
+          ]
+        : [{ crop, mirrored: false }],
+    );
+    const rows = this.entry.dynamicBatch
+      ? await this.run(inputs)
+      : (await Promise.all(inputs.map((input) => this.run([input])))).flat();
     return crops.map((_, f) => {
       const sum = new Float32Array(this.dims);
       for (let view = 0; view < views; view++) {
@@ -55,10 +66,14 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     const plane = 3 * size * size;
     const data = new Float32Array(inputs.length * plane);
     inputs.forEach(({ crop, mirrored }, i) => writeNchw(crop, this.entry.preprocess, data, i * plane, mirrored));
-    const results = await this.session.run({ [this.inputName]: new ort.Tensor('float32', data, [inputs.length, 3, size, size]) });
+    const results = await this.session.run({
+      [this.inputName]: new ort.Tensor('float32', data, [inputs.length, 3, size, size]),
+    });
     const output = results[this.outputName];
     if (!output || output.type !== 'float32' || output.data.length !== inputs.length * this.dims) {
-      throw new Error(`${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, expected [${inputs.length}, ${this.dims}] float32`);
+      throw new Error(
+        `${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, expected [${inputs.length}, ${this.dims}] float32`,
+      );
     }
     const values = output.data as Float32Array;
     return inputs.map((_, i) => l2Normalize(values.slice(i * this.dims, (i + 1) * this.dims)));

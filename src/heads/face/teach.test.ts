@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { chooseTeachingFaces } from './teach.ts';
 
-const at = (degrees: number) => new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180)]);
+const at = (degrees: number) =>
+  new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180)]);
 const THRESHOLD = 0.8; // about 37 degrees
 
 describe('chooseTeachingFaces', () => {

@@ -21,7 +21,9 @@ const PHOTO = /\.(jpe?g|png|webp)$/i;
 export function loadObjectDataset(root: string): ObjectDataset {
   const conceptsDir = path.join(root, 'concepts');
   if (!isDirectory(conceptsDir)) {
-    throw new UserError(`${root} has no concepts/ folder. Expected concepts/<concept>/*.jpg, optionally negatives/<concept>/*.jpg and random/*.jpg.`);
+    throw new UserError(
+      `${root} has no concepts/ folder. Expected concepts/<concept>/*.jpg, optionally negatives/<concept>/*.jpg and random/*.jpg.`,
+    );
   }
   const concepts = subfolders(conceptsDir)
     .map((name) => ({ name, photos: photosIn(path.join(conceptsDir, name)) }))

@@ -87,14 +87,23 @@ export interface ObjectEvalReport {
 }
 
 /** Runs the protocol over a dataset; features are computed once per photo and view. */
-export async function evaluateObjectHeads(dataset: ObjectDataset, features: PhotoFeatures, options: ObjectEvalOptions): Promise<ObjectEvalReport> {
+export async function evaluateObjectHeads(
+  dataset: ObjectDataset,
+  features: PhotoFeatures,
+  options: ObjectEvalOptions,
+): Promise<ObjectEvalReport> {
   const plan = viewPlan(Math.max(options.positiveViews, options.negativeViews));
   const conceptPhotos = dataset.concepts.flatMap((c) => c.photos);
   const otherPhotos = [...[...dataset.hardNegatives.values()].flat(), ...dataset.random];
   options.onProgress?.(`computing features of ${conceptPhotos.length + otherPhotos.length} photos`);
   const featuresStarted = performance.now();
   const store = new Map<string, Float32Array[]>();
-  await computeFeatures(features, conceptPhotos, plan.slice(0, Math.max(options.positiveViews, options.negativeViews)), store);
+  await computeFeatures(
+    features,
+    conceptPhotos,
+    plan.slice(0, Math.max(options.positiveViews, options.negativeViews)),
+    store,
+  );
   await computeFeatures(features, otherPhotos, plan.slice(0, options.negativeViews), store);
   const featureSeconds = (performance.now() - featuresStarted) / 1000;
   const asPositive = (file: string) => (store.get(file) as Float32Array[]).slice(0, options.positiveViews);
@@ -116,18 +125,25 @@ export async function evaluateObjectHeads(dataset: ObjectDataset, features: Phot
     const positives: Tally = { correct: 0, total: 0 };
     const negatives: Tally = { correct: 0, total: 0 };
     for (let fold = 0; fold < options.folds; fold++) {
-      const taught = new Map(dataset.concepts.map((c) => [c.name, teachingSplit(c.photos, options.shots, fold, options.seed, c.name)]));
+      const taught = new Map(
+        dataset.concepts.map((c) => [c.name, teachingSplit(c.photos, options.shots, fold, options.seed, c.name)]),
+      );
       const own = taught.get(concept.name) as Split;
       const hard = halves(dataset.hardNegatives.get(concept.name) ?? [], fold, options.seed, `hard:${concept.name}`);
       const random = halves(dataset.random, fold, options.seed, 'random');
       const trainingNegatives: string[] = [];
       if (options.sources.includes('hard')) trainingNegatives.push(...hard.train);
-      if (options.sources.includes('scope')) for (const [name, split] of taught) if (name !== concept.name) trainingNegatives.push(...split.train);
+      if (options.sources.includes('scope'))
+        for (const [name, split] of taught) if (name !== concept.name) trainingNegatives.push(...split.train);
       if (options.sources.includes('random')) trainingNegatives.push(...random.train);
 
       const { params, milliseconds, method } = fitObjectHead(
         { positives: own.train.map(asPositive), negatives: trainingNegatives.map(asNegative) },
-        { extractor: features.extractorId, seed: derivedSeed(options.seed, concept.name, fold), normalization: options.normalization },
+        {
+          extractor: features.extractorId,
+          seed: derivedSeed(options.seed, concept.name, fold),
+          normalization: options.normalization,
+        },
       );
       trainingMs.push(milliseconds);
       methods.add(method);
@@ -139,9 +155,11 @@ export async function evaluateObjectHeads(dataset: ObjectDataset, features: Phot
 
       for (const file of own.test) tally(positives, fires(file));
       const tests: Array<[NegativeKind, string]> = [];
-      for (const [name, split] of taught) if (name !== concept.name) for (const file of split.test) tests.push(['otherConcepts', file]);
+      for (const [name, split] of taught)
+        if (name !== concept.name) for (const file of split.test) tests.push(['otherConcepts', file]);
       for (const file of hard.test) tests.push(['ownHard', file]);
-      for (const [name, files] of dataset.hardNegatives) if (name !== concept.name) for (const file of files) tests.push(['otherHard', file]);
+      for (const [name, files] of dataset.hardNegatives)
+        if (name !== concept.name) for (const file of files) tests.push(['otherHard', file]);
       for (const file of random.test) tests.push(['random', file]);
       for (const [kind, file] of tests) {
         negativeScores.push(probability(file));
@@ -150,8 +168,16 @@ export async function evaluateObjectHeads(dataset: ObjectDataset, features: Phot
         tally(kinds[kind], rejected);
       }
     }
-    concepts.push({ name: concept.name, recall: share(positives), negativeAccuracy: share(negatives), positives, negatives });
-    options.onProgress?.(`${concept.name}: recall ${share(positives).toFixed(3)}, negatives rejected ${share(negatives).toFixed(3)}`);
+    concepts.push({
+      name: concept.name,
+      recall: share(positives),
+      negativeAccuracy: share(negatives),
+      positives,
+      negatives,
+    });
+    options.onProgress?.(
+      `${concept.name}: recall ${share(positives).toFixed(3)}, negatives rejected ${share(negatives).toFixed(3)}`,
+    );
   }
   const positives = sum(concepts.map((c) => c.positives));
   const negatives = sum(concepts.map((c) => c.negatives));
@@ -169,7 +195,9 @@ export async function evaluateObjectHeads(dataset: ObjectDataset, features: Phot
     negativeAccuracy: share(negatives),
     positives,
     negatives,
-    byNegativeKind: Object.fromEntries(Object.entries(kinds).map(([k, t]) => [k, { ...t, accuracy: share(t) }])) as ObjectEvalReport['byNegativeKind'],
+    byNegativeKind: Object.fromEntries(
+      Object.entries(kinds).map(([k, t]) => [k, { ...t, accuracy: share(t) }]),
+    ) as ObjectEvalReport['byNegativeKind'],
     concepts,
     methods: [...methods],
     recallAtNegativeAccuracy: [0.9, 0.95, 0.98].map((target) => operatingPoint(positiveScores, negativeScores, target)),
@@ -189,7 +217,13 @@ interface Split {
  * the photo count allows. Every other photo is a test photo. At least one
  * photo is always held out.
  */
-export function teachingSplit(photos: readonly string[], shots: number, fold: number, seed: number, name: string): Split {
+export function teachingSplit(
+  photos: readonly string[],
+  shots: number,
+  fold: number,
+  seed: number,
+  name: string,
+): Split {
   const order = shuffle([...photos], seededRandom(derivedSeed(seed, `order:${name}`, 0)));
   const n = Math.min(shots, order.length - 1);
   const start = (fold * n) % order.length;
@@ -205,7 +239,12 @@ function halves(photos: readonly string[], fold: number, seed: number, name: str
   return { train: order.slice(0, half), test: order.slice(half) };
 }
 
-async function computeFeatures(features: PhotoFeatures, files: readonly string[], views: ReturnType<typeof viewPlan>, store: Map<string, Float32Array[]>): Promise<void> {
+async function computeFeatures(
+  features: PhotoFeatures,
+  files: readonly string[],
+  views: ReturnType<typeof viewPlan>,
+  store: Map<string, Float32Array[]>,
+): Promise<void> {
   const chunk = 16;
   for (let start = 0; start < files.length; start += chunk) {
     const batch = files.slice(start, start + chunk).filter((f) => !store.has(f));
@@ -226,13 +265,21 @@ export function derivedSeed(seed: number, name: string, fold: number): number {
 }
 
 /** The lowest threshold that rejects at least `target` of the negatives, and the recall it keeps. */
-function operatingPoint(positives: number[], negatives: number[], target: number): { negativeAccuracy: number; threshold: number; recall: number } {
+function operatingPoint(
+  positives: number[],
+  negatives: number[],
+  target: number,
+): { negativeAccuracy: number; threshold: number; recall: number } {
   if (negatives.length === 0 || positives.length === 0) return { negativeAccuracy: target, threshold: 0.5, recall: 0 };
   const sorted = [...negatives].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil(target * sorted.length) - 1);
   const threshold = sorted[index];
   // A photo fires at p > threshold here (strictly), so the chosen negative and everything below it is rejected.
-  return { negativeAccuracy: target, threshold, recall: positives.filter((p) => p > threshold).length / positives.length };
+  return {
+    negativeAccuracy: target,
+    threshold,
+    recall: positives.filter((p) => p > threshold).length / positives.length,
+  };
 }
 
 function tally(t: Tally, correct: boolean): void {
@@ -245,5 +292,8 @@ function share(t: Tally): number {
 }
 
 function sum(tallies: readonly Tally[]): Tally {
-  return tallies.reduce((a, b) => ({ correct: a.correct + b.correct, total: a.total + b.total }), { correct: 0, total: 0 });
+  return tallies.reduce((a, b) => ({ correct: a.correct + b.correct, total: a.total + b.total }), {
+    correct: 0,
+    total: 0,
+  });
 }

@@ -110,7 +110,8 @@ export class FeatureCache {
   }
 
   private filePath(key: FeatureKey): string | null {
-    if (!this.directory || !SAFE.test(key.extractor) || !/^[0-9a-f]{64}$/.test(key.sha256) || !SAFE.test(key.view)) return null;
+    if (!this.directory || !SAFE.test(key.extractor) || !/^[0-9a-f]{64}$/.test(key.sha256) || !SAFE.test(key.view))
+      return null;
     return path.join(this.directory, key.extractor, key.sha256.slice(0, 2), `${key.sha256}.${key.view}.f32`);
   }
 }

@@ -75,11 +75,15 @@ export class OnnxImageFeatureExtractor implements ImageFeatureExtractor {
     const outputs = await session.run({ [this.entry.input]: input });
     const output = outputs[this.entry.output];
     if (!output) {
-      throw new Error(`model ${this.id} has no output "${this.entry.output}" (it has ${Object.keys(outputs).join(', ')}); the registry entry is wrong`);
+      throw new Error(
+        `model ${this.id} has no output "${this.entry.output}" (it has ${Object.keys(outputs).join(', ')}); the registry entry is wrong`,
+      );
     }
     const values = output.data as Float32Array;
     if (values.length !== images.length * this.dims) {
-      throw new Error(`model ${this.id} returned ${values.length} values for ${images.length} photo(s); the registry says ${this.dims} per photo`);
+      throw new Error(
+        `model ${this.id} returned ${values.length} values for ${images.length} photo(s); the registry says ${this.dims} per photo`,
+      );
     }
     const vectors: Float32Array[] = [];
     for (let i = 0; i < images.length; i++) vectors.push(values.slice(i * this.dims, (i + 1) * this.dims));
@@ -97,7 +101,10 @@ export interface OpenExtractorOptions extends ResolveOptions {
  * Finds the registry entry `id`, locates (or downloads) its file and returns
  * an extractor. Missing files raise ModelMissingError with placement advice.
  */
-export async function openImageFeatureExtractor(id: string, options: OpenExtractorOptions): Promise<OnnxImageFeatureExtractor> {
+export async function openImageFeatureExtractor(
+  id: string,
+  options: OpenExtractorOptions,
+): Promise<OnnxImageFeatureExtractor> {
   const entry = findModel('image-features', id);
   const resolved = await resolveModel(entry, options);
   const modelPath = resolved.files[entry.files[0].path];

@@ -37,7 +37,9 @@ describe('HeadBank', () => {
     const x = feature(dims, 99);
     const probabilities = scoreHeads(x, heads);
     expect(probabilities).toHaveLength(40);
-    heads.forEach((h, i) => expect(probabilities[i]).toBeCloseTo(positiveProbability(h, normalizeFeature(x, h.normalization)), 5));
+    heads.forEach((h, i) =>
+      expect(probabilities[i]).toBeCloseTo(positiveProbability(h, normalizeFeature(x, h.normalization)), 5),
+    );
   });
 
   it('adds, replaces and removes heads, keeping every score right', () => {
@@ -56,7 +58,12 @@ describe('HeadBank', () => {
     expect(scores.get('c29')?.probability).toBeCloseTo(expected(heads[29].params), 5);
     expect(scores.get('c29')?.fires).toBe((scores.get('c29')?.probability ?? 0) >= 0.5);
     bank.sync(heads.slice(0, 2));
-    expect(bank.score(x).map((s) => s.conceptId).sort()).toEqual(['c0', 'c1']);
+    expect(
+      bank
+        .score(x)
+        .map((s) => s.conceptId)
+        .sort(),
+    ).toEqual(['c0', 'c1']);
   });
 
   it('reuses a row while the revision is unchanged, and recompiles when it changes', () => {
@@ -72,7 +79,9 @@ describe('HeadBank', () => {
 
   it('refuses heads of another extractor or length', () => {
     const bank = new HeadBank(8, 'x');
-    expect(() => bank.upsert({ conceptId: 'a', params: { ...randomHead(8, 1), extractor: 'y' } })).toThrow(/trained on y/);
+    expect(() => bank.upsert({ conceptId: 'a', params: { ...randomHead(8, 1), extractor: 'y' } })).toThrow(
+      /trained on y/,
+    );
     expect(() => bank.upsert({ conceptId: 'a', params: randomHead(9, 1) })).toThrow(/9-d/);
     expect(() => bank.probabilities(new Float32Array(9))).toThrow(RangeError);
   });
@@ -81,11 +90,19 @@ describe('HeadBank', () => {
     const dims = 64;
     const bank = new HeadBank(dims, 'x');
     const base = randomHead(dims, 3);
-    bank.sync(Array.from({ length: 10_000 }, (_, i) => ({ conceptId: String(i), params: i === 9_999 ? randomHead(dims, 4) : base })));
+    bank.sync(
+      Array.from({ length: 10_000 }, (_, i) => ({
+        conceptId: String(i),
+        params: i === 9_999 ? randomHead(dims, 4) : base,
+      })),
+    );
     const x = feature(dims, 2);
     const p = bank.probabilities(x);
     expect(p).toHaveLength(10_000);
     expect(p[0]).toBeCloseTo(positiveProbability(base, normalizeFeature(x, base.normalization)), 5);
-    expect(p[9_999]).toBeCloseTo(positiveProbability(randomHead(dims, 4), normalizeFeature(x, randomHead(dims, 4).normalization)), 5);
+    expect(p[9_999]).toBeCloseTo(
+      positiveProbability(randomHead(dims, 4), normalizeFeature(x, randomHead(dims, 4).normalization)),
+      5,
+    );
   });
 });

@@ -82,7 +82,9 @@ export class HeadBank {
   /** Adds or replaces one head. */
   upsert(head: ScopedHead): void {
     if (!this.accepts(head.params)) {
-      throw new RangeError(`head of ${head.conceptId} was trained on ${head.params.extractor} (${head.params.dims}-d), not ${this.extractor} (${this.dims}-d)`);
+      throw new RangeError(
+        `head of ${head.conceptId} was trained on ${head.params.extractor} (${head.params.dims}-d), not ${this.extractor} (${this.dims}-d)`,
+      );
     }
     const existing = this.rows.get(head.conceptId);
     if (existing) {
@@ -140,7 +142,11 @@ export class HeadBank {
   /** Every head's score for one raw feature. */
   score(feature: Float32Array): HeadScore[] {
     const probabilities = this.probabilities(feature);
-    return this.ids.map((conceptId, r) => ({ conceptId, probability: probabilities[r], fires: probabilities[r] >= this.thresholds[r] }));
+    return this.ids.map((conceptId, r) => ({
+      conceptId,
+      probability: probabilities[r],
+      fires: probabilities[r] >= this.thresholds[r],
+    }));
   }
 
   /** Layout in floats: [x: stride][products: capacity, rounded up][rows: capacity x stride]. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, normal } from '../../random.ts';
-import { cosineLearningRate, crossEntropy, initLinearLayer, LinearHeadOptimizer, type LinearLayer } from './linear-head.ts';
+import {
+  cosineLearningRate,
+  crossEntropy,
+  initLinearLayer,
+  LinearHeadOptimizer,
+  type LinearLayer,
+} from './linear-head.ts';
 
 const SETTINGS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, gradientClipNorm: 0.1 };
 
@@ -15,7 +21,14 @@ function copy(layer: LinearLayer): LinearLayer {
 }
 
 /** PyTorch's AdamW and clip_grad_norm_ written out plainly over both rows, as the reference. */
-function referenceStep(layer: LinearLayer, state: { m: Float64Array; v: Float64Array; t: number }, features: Float32Array[], labels: number[], lr: number, settings = SETTINGS): void {
+function referenceStep(
+  layer: LinearLayer,
+  state: { m: Float64Array; v: Float64Array; t: number },
+  features: Float32Array[],
+  labels: number[],
+  lr: number,
+  settings = SETTINGS,
+): void {
   const { weight: gw, bias: gb } = crossEntropy(layer, features, labels);
   const grads = [...gw, ...gb];
   const norm = Math.sqrt(grads.reduce((s, g) => s + g * g, 0));

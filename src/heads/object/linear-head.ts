@@ -29,7 +29,11 @@ export interface LossAndGradient {
  * Mean softmax cross-entropy of a batch of normalized features with labels
  * (0 negative, 1 positive), and its gradient with respect to both rows.
  */
-export function crossEntropy(layer: LinearLayer, features: readonly Float32Array[], labels: readonly number[]): LossAndGradient {
+export function crossEntropy(
+  layer: LinearLayer,
+  features: readonly Float32Array[],
+  labels: readonly number[],
+): LossAndGradient {
   const { dims, weight, bias } = layer;
   const gradWeight = new Float64Array(2 * dims);
   const gradBias = new Float64Array(2);
@@ -156,7 +160,10 @@ export function cosineLearningRate(step: number, steps: number, initial: number,
 }
 
 /** p(positive) of a normalized feature under a head's layer. */
-export function positiveProbability(params: Pick<LinearHeadParams, 'weight' | 'bias' | 'dims'>, normalized: Float32Array): number {
+export function positiveProbability(
+  params: Pick<LinearHeadParams, 'weight' | 'bias' | 'dims'>,
+  normalized: Float32Array,
+): number {
   const { dims, weight, bias } = params;
   let d = bias[1] - bias[0];
   for (let i = 0; i < dims; i++) d += (weight[dims + i] - weight[i]) * normalized[i];

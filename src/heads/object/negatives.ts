@@ -47,7 +47,8 @@ export class GenericNegatives {
     } catch (cause) {
       throw new UserError(`MYVLM_GENERIC_NEGATIVES_DIR: cannot read the folder ${this.directory}.`, { cause });
     }
-    if (files.length === 0) throw new UserError(`MYVLM_GENERIC_NEGATIVES_DIR: ${this.directory} holds no JPEG, PNG or WebP photos.`);
+    if (files.length === 0)
+      throw new UserError(`MYVLM_GENERIC_NEGATIVES_DIR: ${this.directory} holds no JPEG, PNG or WebP photos.`);
     // A fixed seed: the same folder always gives the same sample, so cached features are reused.
     return shuffle(files, seededRandom(0)).slice(0, this.limit);
   }
@@ -80,7 +81,10 @@ export class GenericNegatives {
       const images = decoded.filter((d) => d !== null);
       out.push(...(await source.of(images)));
     }
-    logger.info({ directory: this.directory, photos: out.length, extractor: source.extractorId }, 'generic negatives ready');
+    logger.info(
+      { directory: this.directory, photos: out.length, extractor: source.extractorId },
+      'generic negatives ready',
+    );
     return out;
   }
 }
@@ -90,7 +94,10 @@ export class GenericNegatives {
  * similar to the positives' mean as the least similar positive is. Used for
  * photos seen in the scope, which may show the concept before it was taught.
  */
-export function withoutLookalikes(candidates: readonly Float32Array[], positives: readonly Float32Array[]): Float32Array[] {
+export function withoutLookalikes(
+  candidates: readonly Float32Array[],
+  positives: readonly Float32Array[],
+): Float32Array[] {
   if (positives.length === 0 || candidates.length === 0) return [...candidates];
   const dims = positives[0].length;
   const mean = new Float64Array(dims);

@@ -21,7 +21,11 @@ export type NormalizationMode = 'l2-center' | 'l2' | 'none';
 export const DEFAULT_NORMALIZATION: NormalizationMode = 'l2-center';
 
 /** Applies a head's normalization to one raw feature, into `out` (a new array by default). */
-export function normalizeFeature(feature: Float32Array, normalization: FeatureNormalization, out = new Float32Array(feature.length)): Float32Array {
+export function normalizeFeature(
+  feature: Float32Array,
+  normalization: FeatureNormalization,
+  out = new Float32Array(feature.length),
+): Float32Array {
   const scale = normalization.l2 ? inverseNorm(feature) : 1;
   const center = normalization.center;
   for (let i = 0; i < feature.length; i++) out[i] = feature[i] * scale - (center ? center[i] : 0);
@@ -39,7 +43,11 @@ export function inverseNorm(feature: Float32Array): number {
  * Fits the normalization on training features (every view of every photo).
  * Centring needs both classes; without negatives there is no centre.
  */
-export function fitNormalization(mode: NormalizationMode, positives: readonly Float32Array[], negatives: readonly Float32Array[]): FeatureNormalization {
+export function fitNormalization(
+  mode: NormalizationMode,
+  positives: readonly Float32Array[],
+  negatives: readonly Float32Array[],
+): FeatureNormalization {
   const l2 = mode !== 'none';
   if (mode !== 'l2-center' || positives.length === 0 || negatives.length === 0) return { center: null, l2 };
   const dims = positives[0].length;

@@ -146,7 +146,12 @@ export class ObjectHead {
     const notIt = await negativeFeatures(input.negatives?.notIt);
     const otherConcepts = await negativeFeatures(input.negatives?.otherConcepts);
     const seenViews = await negativeFeatures(input.negatives?.seenInScope);
-    const kept = new Set(withoutLookalikes(seenViews.map((v) => v[0]), positiveViews.map((v) => v[0])));
+    const kept = new Set(
+      withoutLookalikes(
+        seenViews.map((v) => v[0]),
+        positiveViews.map((v) => v[0]),
+      ),
+    );
     const seenInScope = seenViews.filter((v) => kept.has(v[0]));
     const generic = this.generic ? (await this.generic.features(this.features)).map((f) => [f]) : [];
 
@@ -155,9 +160,29 @@ export class ObjectHead {
       { positives: positiveViews, negatives },
       { extractor: this.features.extractorId, seed: input.seed, normalization: this.normalization },
     );
-    const counts = { notIt: notIt.length, otherConcepts: otherConcepts.length, seenInScope: seenInScope.length, generic: generic.length };
-    logger.info({ extractor: this.extractorId, positives: positives.length, negatives: counts, method: fitted.method, trainMs: Math.round(fitted.milliseconds) }, 'object head fitted');
-    return { params: fitted.params, outcomes, method: fitted.method, negatives: counts, milliseconds: performance.now() - started };
+    const counts = {
+      notIt: notIt.length,
+      otherConcepts: otherConcepts.length,
+      seenInScope: seenInScope.length,
+      generic: generic.length,
+    };
+    logger.info(
+      {
+        extractor: this.extractorId,
+        positives: positives.length,
+        negatives: counts,
+        method: fitted.method,
+        trainMs: Math.round(fitted.milliseconds),
+      },
+      'object head fitted',
+    );
+    return {
+      params: fitted.params,
+      outcomes,
+      method: fitted.method,
+      negatives: counts,
+      milliseconds: performance.now() - started,
+    };
   }
 
   /**
@@ -167,9 +192,12 @@ export class ObjectHead {
    * rows when records are reloaded from the store.
    */
   async match(image: HashedImage, objects: readonly ScopedHead[], scope = ''): Promise<ObjectMatch> {
-    const comparable = objects.filter((o) => o.params.extractor === this.extractorId && o.params.dims === this.features.dims);
+    const comparable = objects.filter(
+      (o) => o.params.extractor === this.extractorId && o.params.dims === this.features.dims,
+    );
     const skipped = objects.filter((o) => !comparable.includes(o)).map((o) => o.conceptId);
-    if (skipped.length > 0) logger.warn({ skipped, extractor: this.extractorId }, 'object heads of another extractor were not scored');
+    if (skipped.length > 0)
+      logger.warn({ skipped, extractor: this.extractorId }, 'object heads of another extractor were not scored');
     if (comparable.length === 0) return { fired: [], scores: [], skipped };
     const [feature] = await this.features.of([image]);
     const bank = this.bankFor(scope);

@@ -5,7 +5,8 @@ import { PROTOTYPE_MARGIN, prototypeHead } from './prototype-head.ts';
 import { withoutLookalikes } from './negatives.ts';
 import { fitObjectHead } from './fit.ts';
 
-const unitAt = (deg: number, length = 1) => Float32Array.of(length * Math.cos((deg * Math.PI) / 180), length * Math.sin((deg * Math.PI) / 180));
+const unitAt = (deg: number, length = 1) =>
+  Float32Array.of(length * Math.cos((deg * Math.PI) / 180), length * Math.sin((deg * Math.PI) / 180));
 const cos = (deg: number) => Math.cos((deg * Math.PI) / 180);
 
 describe('prototypeHead', () => {
@@ -22,8 +23,13 @@ describe('prototypeHead', () => {
   });
 
   it('is what fitObjectHead builds when there is no negative', () => {
-    expect(fitObjectHead({ positives: [[unitAt(0)]], negatives: [] }, { extractor: 'toy', seed: 1 }).method).toBe('prototype');
-    expect(fitObjectHead({ positives: [[unitAt(0)]], negatives: [[unitAt(90)]] }, { extractor: 'toy', seed: 1, steps: 5 }).method).toBe('trained');
+    expect(fitObjectHead({ positives: [[unitAt(0)]], negatives: [] }, { extractor: 'toy', seed: 1 }).method).toBe(
+      'prototype',
+    );
+    expect(
+      fitObjectHead({ positives: [[unitAt(0)]], negatives: [[unitAt(90)]] }, { extractor: 'toy', seed: 1, steps: 5 })
+        .method,
+    ).toBe('trained');
   });
 });
 

@@ -28,8 +28,13 @@ export const PROTOTYPE_MARGIN = 0.05;
  * A head from positives alone. `positives[photo][view]` are raw features;
  * each photo counts once (its views are averaged) in the prototype.
  */
-export function prototypeHead(positives: ReadonlyArray<readonly Float32Array[]>, extractor: string, seed: number): LinearHeadParams {
-  if (positives.length === 0 || positives[0].length === 0) throw new RangeError('a prototype head needs at least one positive photo');
+export function prototypeHead(
+  positives: ReadonlyArray<readonly Float32Array[]>,
+  extractor: string,
+  seed: number,
+): LinearHeadParams {
+  if (positives.length === 0 || positives[0].length === 0)
+    throw new RangeError('a prototype head needs at least one positive photo');
   const dims = positives[0][0].length;
   const sum = new Float64Array(dims);
   for (const views of positives) {

@@ -24,13 +24,21 @@ export function formatObjectReport(report: ObjectEvalReport, dataset: string): s
     `median training time per head: ${report.medianTrainingMs.toFixed(1)} ms`,
     '',
     'negatives rejected, by kind:',
-    ...Object.entries(report.byNegativeKind).map(([kind, t]) => `  ${KIND_NAMES[kind as NegativeKind].padEnd(38)} ${pct(t.accuracy).padStart(6)}  (${t.correct}/${t.total})`),
+    ...Object.entries(report.byNegativeKind).map(
+      ([kind, t]) =>
+        `  ${KIND_NAMES[kind as NegativeKind].padEnd(38)} ${pct(t.accuracy).padStart(6)}  (${t.correct}/${t.total})`,
+    ),
     '',
     'best single threshold after the fact (diagnostic of the features, not an operating point):',
-    ...report.recallAtNegativeAccuracy.map((p) => `  rejecting ${pct(p.negativeAccuracy)} of negatives keeps recall ${pct(p.recall)} (threshold ${p.threshold.toFixed(3)})`),
+    ...report.recallAtNegativeAccuracy.map(
+      (p) =>
+        `  rejecting ${pct(p.negativeAccuracy)} of negatives keeps recall ${pct(p.recall)} (threshold ${p.threshold.toFixed(3)})`,
+    ),
     '',
     `${'concept'.padEnd(20)} ${'recall'.padStart(8)} ${'negatives'.padStart(10)}`,
-    ...report.concepts.map((c) => `${c.name.padEnd(20)} ${pct(c.recall).padStart(8)} ${pct(c.negativeAccuracy).padStart(10)}`),
+    ...report.concepts.map(
+      (c) => `${c.name.padEnd(20)} ${pct(c.recall).padStart(8)} ${pct(c.negativeAccuracy).padStart(10)}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -5,14 +5,26 @@ import { normalizeFeature } from './normalization.ts';
 import { trainObjectHead, type HeadTrainingSet } from './trainer.ts';
 
 /** Two separable clusters: a shared non-negative background plus a class-specific bump. */
-function toySet(dims: number, seed: number): { set: HeadTrainingSet; test: { positives: Float32Array[]; negatives: Float32Array[] } } {
+function toySet(
+  dims: number,
+  seed: number,
+): { set: HeadTrainingSet; test: { positives: Float32Array[]; negatives: Float32Array[] } } {
   const random = seededRandom(seed);
   const sample = (positive: boolean) =>
-    Float32Array.from({ length: dims }, (_, i) => 1 + 0.3 * Math.abs(normal(random)) + (positive ? (i < 8 ? 1.5 : 0) : i >= 8 && i < 16 ? 1.5 : 0));
+    Float32Array.from(
+      { length: dims },
+      (_, i) => 1 + 0.3 * Math.abs(normal(random)) + (positive ? (i < 8 ? 1.5 : 0) : i >= 8 && i < 16 ? 1.5 : 0),
+    );
   const photo = (positive: boolean, views: number) => Array.from({ length: views }, () => sample(positive));
   return {
-    set: { positives: Array.from({ length: 4 }, () => photo(true, 8)), negatives: Array.from({ length: 150 }, () => photo(false, 1)) },
-    test: { positives: Array.from({ length: 50 }, () => sample(true)), negatives: Array.from({ length: 50 }, () => sample(false)) },
+    set: {
+      positives: Array.from({ length: 4 }, () => photo(true, 8)),
+      negatives: Array.from({ length: 150 }, () => photo(false, 1)),
+    },
+    test: {
+      positives: Array.from({ length: 50 }, () => sample(true)),
+      negatives: Array.from({ length: 50 }, () => sample(false)),
+    },
   };
 }
 
@@ -25,7 +37,13 @@ describe('trainObjectHead', () => {
     for (const x of test.negatives) expect(p(x)).toBeLessThan(0.5);
     // lr 1e-3 for 500 steps bounds how far the weights travel, so the loss falls but stays well above 0.
     expect(report.finalLoss).toBeLessThan(report.initialLoss * 0.8);
-    expect(params).toMatchObject({ type: 'linear', extractor: 'toy', dims: 64, threshold: 0.5, trainedOn: { positives: 4, negatives: 150, steps: 500, seed: 7 } });
+    expect(params).toMatchObject({
+      type: 'linear',
+      extractor: 'toy',
+      dims: 64,
+      threshold: 0.5,
+      trainedOn: { positives: 4, negatives: 150, steps: 500, seed: 7 },
+    });
     expect(params.weight).toHaveLength(128);
     expect(params.normalization.l2).toBe(true);
     expect(params.normalization.center).toHaveLength(64);
@@ -53,6 +71,8 @@ describe('trainObjectHead', () => {
     const f = Float32Array.of(1, 2);
     expect(() => trainObjectHead({ positives: [], negatives: [[f]] }, { extractor: 'x', seed: 1 })).toThrow(/positive/);
     expect(() => trainObjectHead({ positives: [[f]], negatives: [] }, { extractor: 'x', seed: 1 })).toThrow(/negative/);
-    expect(() => trainObjectHead({ positives: [[f]], negatives: [[Float32Array.of(1)]] }, { extractor: 'x', seed: 1 })).toThrow(/length/);
+    expect(() =>
+      trainObjectHead({ positives: [[f]], negatives: [[Float32Array.of(1)]] }, { extractor: 'x', seed: 1 }),
+    ).toThrow(/length/);
   });
 });

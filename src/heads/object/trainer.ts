@@ -45,22 +45,31 @@ export interface HeadTrainingReport {
  * its views uniformly, so that every photo's augmentations are sampled as
  * the paper's random flip and rotation would be. Same data and seed, same head.
  */
-export function trainObjectHead(set: HeadTrainingSet, options: HeadTrainingOptions): { params: LinearHeadParams; report: HeadTrainingReport } {
+export function trainObjectHead(
+  set: HeadTrainingSet,
+  options: HeadTrainingOptions,
+): { params: LinearHeadParams; report: HeadTrainingReport } {
   const started = performance.now();
   if (set.positives.length === 0) throw new RangeError('an object head needs at least one positive photo');
-  if (set.negatives.length === 0) throw new RangeError('an object head needs at least one negative photo (see negatives.ts for a fresh install)');
+  if (set.negatives.length === 0)
+    throw new RangeError('an object head needs at least one negative photo (see negatives.ts for a fresh install)');
   const dims = set.positives[0][0]?.length ?? 0;
   const all = [...set.positives, ...set.negatives];
   for (const views of all) {
     if (views.length === 0) throw new RangeError('every training photo needs at least one view');
-    for (const f of views) if (f.length !== dims) throw new RangeError(`feature of length ${f.length} where ${dims} was expected`);
+    for (const f of views)
+      if (f.length !== dims) throw new RangeError(`feature of length ${f.length} where ${dims} was expected`);
   }
   const steps = options.steps ?? OBJECT_HEAD.steps;
   const batchSize = options.batchSize ?? OBJECT_HEAD.batchSize;
   const learningRate = options.learningRate ?? OBJECT_HEAD.learningRate;
   const minLearningRate = options.minLearningRate ?? OBJECT_HEAD.minLearningRate;
 
-  const normalization = fitNormalization(options.normalization ?? DEFAULT_NORMALIZATION, set.positives.flat(), set.negatives.flat());
+  const normalization = fitNormalization(
+    options.normalization ?? DEFAULT_NORMALIZATION,
+    set.positives.flat(),
+    set.negatives.flat(),
+  );
   const positives = set.positives.map((views) => views.map((f) => normalizeFeature(f, normalization)));
   const negatives = set.negatives.map((views) => views.map((f) => normalizeFeature(f, normalization)));
 

@@ -31,7 +31,10 @@ describe('renderView', () => {
     const image = { width: 3, height: 1, data: Uint8Array.of(10, 0, 0, 20, 0, 0, 30, 0, 0) };
     expect(Array.from(renderView(image, { flip: true, degrees: 0 }).data)).toEqual([30, 0, 0, 20, 0, 0, 10, 0, 0]);
     expect(renderView(image, IDENTITY_VIEW)).toBe(image);
-    const rotated = renderView({ width: 20, height: 20, data: new Uint8Array(1200).fill(200) }, { flip: false, degrees: 30 });
+    const rotated = renderView(
+      { width: 20, height: 20, data: new Uint8Array(1200).fill(200) },
+      { flip: false, degrees: 30 },
+    );
     expect(rotated.width).toBe(20);
     expect(rotated.data[0]).toBe(0);
     expect(rotated.data[(10 * 20 + 10) * 3]).toBe(200);

@@ -40,7 +40,8 @@ export const NEGATIVE_VIEWS = 1;
  * the paper's augmentation distribution without randomness.
  */
 export function viewPlan(count: number, maxDegrees: number = OBJECT_HEAD.maxRotationDegrees): ViewSpec[] {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`view count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`view count must be a positive integer, got ${count}`);
   if (count === 1) return [IDENTITY_VIEW];
   if (count === 2) return [IDENTITY_VIEW, { flip: true, degrees: 0 }];
   const views: ViewSpec[] = [IDENTITY_VIEW];

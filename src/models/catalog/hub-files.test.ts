@@ -8,7 +8,9 @@ const INTERLEAVE = ['llava-hf/llava-interleave-qwen-0.5b-hf', '08647831752d66cc5
 
 describe('hub file table', () => {
   it('gives a registry file with the facts, mapping the hub name to the local one', () => {
-    expect(hubFile('opencv/face_detection_yunet', 'main', 'face_detection_yunet_2023mar.onnx', 'yunet_2023mar_640.onnx')).toEqual({
+    expect(
+      hubFile('opencv/face_detection_yunet', 'main', 'face_detection_yunet_2023mar.onnx', 'yunet_2023mar_640.onnx'),
+    ).toEqual({
       path: 'yunet_2023mar_640.onnx',
       remotePath: 'face_detection_yunet_2023mar.onnx',
       bytes: 232589,
@@ -23,8 +25,12 @@ describe('hub file table', () => {
 
   it('throws for an unknown repository, revision or path, naming it', () => {
     expect(() => hubFile('someone/else', 'main', 'model.onnx')).toThrow(/no table for repository someone\/else/);
-    expect(() => hubFile('opencv/face_detection_yunet', 'v1', 'x.onnx')).toThrow(/no table at revision v1 \(known: main\)/);
-    expect(() => hubFile(...INTERLEAVE, 'onnx/decoder_model_merged_q8.onnx')).toThrow(/has no file onnx\/decoder_model_merged_q8\.onnx/);
+    expect(() => hubFile('opencv/face_detection_yunet', 'v1', 'x.onnx')).toThrow(
+      /no table at revision v1 \(known: main\)/,
+    );
+    expect(() => hubFile(...INTERLEAVE, 'onnx/decoder_model_merged_q8.onnx')).toThrow(
+      /has no file onnx\/decoder_model_merged_q8\.onnx/,
+    );
   });
 
   it('lists all eight precisions of each of the three graphs of the LLaVA exports', () => {
@@ -33,7 +39,8 @@ describe('hub file table', () => {
         const graphs = Object.keys(hubFileMap(repo, revision, 'onnx/'));
         expect(graphs, `${repo}@${revision}`).toHaveLength(24);
         for (const stem of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) {
-          for (const suffix of ['', '_fp16', '_quantized', '_int8', '_uint8', '_q4', '_q4f16', '_bnb4']) expect(graphs).toContain(`onnx/${stem}${suffix}.onnx`);
+          for (const suffix of ['', '_fp16', '_quantized', '_int8', '_uint8', '_q4', '_q4f16', '_bnb4'])
+            expect(graphs).toContain(`onnx/${stem}${suffix}.onnx`);
         }
       }
     }
@@ -62,7 +69,9 @@ describe('hub file table', () => {
 describe('registry entries and the table', () => {
   it('every file a hub entry downloads is listed at its pinned revision, and any fact it carries is the table one', () => {
     const hubEntries = allModels().filter((entry) => entry.source.kind === 'hub');
-    expect(hubEntries.map((e) => e.id)).toEqual(expect.arrayContaining(['yunet-2023mar', 'clip-vit-b32', 'llava-interleave-qwen-0.5b']));
+    expect(hubEntries.map((e) => e.id)).toEqual(
+      expect.arrayContaining(['yunet-2023mar', 'clip-vit-b32', 'llava-interleave-qwen-0.5b']),
+    );
     for (const entry of hubEntries) {
       if (entry.source.kind !== 'hub') continue;
       for (const file of entry.files) {
@@ -78,7 +87,10 @@ describe('registry entries and the table', () => {
       if (entry.source.kind !== 'hub') continue;
       for (const file of entry.files) {
         const facts = hubFacts(entry.source.repo, entry.source.revision, file.remotePath ?? file.path);
-        expect({ bytes: file.bytes, sha256: file.sha256 }, `${entry.id}/${file.path}`).toEqual({ bytes: facts.bytes, sha256: facts.sha256 });
+        expect({ bytes: file.bytes, sha256: file.sha256 }, `${entry.id}/${file.path}`).toEqual({
+          bytes: facts.bytes,
+          sha256: facts.sha256,
+        });
         expect(file.sha256, `${entry.id}/${file.path} has no sha256`).toBeDefined();
       }
     }

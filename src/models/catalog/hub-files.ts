@@ -35,7 +35,10 @@ function threeGraphExport(): Record<string, HubFileFacts> {
  * one (71b890bf8e9ac2c298051d46c8b70b510cfe2c69) had the ONNX files removed. The sha256 check guards the content.
  */
 const YUNET: FileTable = {
-  'face_detection_yunet_2023mar.onnx': { bytes: 232589, sha256: '8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4' },
+  'face_detection_yunet_2023mar.onnx': {
+    bytes: 232589,
+    sha256: '8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4',
+  },
 };
 
 /**
@@ -46,7 +49,10 @@ const YUNET: FileTable = {
  *   beside this very sha256 (found by searching public code for the hash), so it is the size of that LFS object.
  */
 const CLIP_VIT_B32: FileTable = {
-  'onnx/vision_model.onnx': { bytes: 351685709, sha256: 'fd6e1402a588279d1723c7534d4bcba5bc0b14b47dfab0e46f8c47b8270d7d40' },
+  'onnx/vision_model.onnx': {
+    bytes: 351685709,
+    sha256: 'fd6e1402a588279d1723c7534d4bcba5bc0b14b47dfab0e46f8c47b8270d7d40',
+  },
 };
 
 /**
@@ -78,7 +84,9 @@ const LLAVA_INTERLEAVE_QWEN_05B: FileTable = {
   ...threeGraphExport(),
   'onnx/decoder_model_merged.onnx': { sha256: '2cabb6abc10eb031ccad2b9af8aaf3d6d85f03ed483624025e6b547597c8a9e1' },
   'onnx/decoder_model_merged_fp16.onnx': { sha256: '56a413580b17618a2091a25fd0531b2e58921417eae7f8da0d6bf2f4cdc66863' },
-  'onnx/decoder_model_merged_uint8.onnx': { sha256: '1b865d204c072ec0ba5b96f567e6c2545860d42d467deb738932fa8c955dbdd6' },
+  'onnx/decoder_model_merged_uint8.onnx': {
+    sha256: '1b865d204c072ec0ba5b96f567e6c2545860d42d467deb738932fa8c955dbdd6',
+  },
   'onnx/decoder_model_merged_bnb4.onnx': { sha256: 'f12a8bdc439aadbb877b190d6c914b382f5ab83fceafa0ed543865af718db7b2' },
   'onnx/vision_encoder_fp16.onnx': { sha256: '55306600bdf39741a4e8321d5191d4fe38b711fd9db58ee86eb28849ff797dec' },
   'onnx/vision_encoder_int8.onnx': { sha256: '1dc484349699feab4a339613870239b4eea1d8a474123a48127c1712136d2d7a' },
@@ -113,8 +121,12 @@ const LLAVA_ONEVISION_QWEN2_05B: FileTable = {
   'tokenizer_config.json': {},
   ...threeGraphExport(),
   'onnx/decoder_model_merged_fp16.onnx': { sha256: 'be46b9b128a2765cd02dfe0164fba18340920814b5480789b819ffc748215f8f' },
-  'onnx/decoder_model_merged_quantized.onnx': { sha256: 'cc674946412447fa76df18686c32541b1388c0fa62cbf53c36dccd1a90649c3f' },
-  'onnx/decoder_model_merged_uint8.onnx': { sha256: '39f89681a425c8d55c437f6864080f3795e7c3394f1db334dcc3602ba4ea5046' },
+  'onnx/decoder_model_merged_quantized.onnx': {
+    sha256: 'cc674946412447fa76df18686c32541b1388c0fa62cbf53c36dccd1a90649c3f',
+  },
+  'onnx/decoder_model_merged_uint8.onnx': {
+    sha256: '39f89681a425c8d55c437f6864080f3795e7c3394f1db334dcc3602ba4ea5046',
+  },
   'onnx/decoder_model_merged_q4.onnx': { sha256: '76b912a695768539fd63a155ccf7ee4eeffeb7e82e56d008593c7577ac4e05c8' },
   'onnx/vision_encoder_fp16.onnx': { sha256: '31b66d6b44dd56c7d3a94b6a0414eebb85daa5d07c64c9a149968e1d5b880f66' },
   'onnx/vision_encoder_int8.onnx': { sha256: 'd284a45f927b2dbf8a61622444b1c622275c323d95cbd1d07bd3a38c72caf1bb' },
@@ -132,14 +144,19 @@ export const HUB_FILES: Readonly<Record<string, Readonly<Record<string, FileTabl
   'opencv/face_detection_yunet': { main: YUNET },
   'Xenova/clip-vit-base-patch32': { '4c1807b705b1d015fb032789cc4d221b23025a6f': CLIP_VIT_B32 },
   'llava-hf/llava-interleave-qwen-0.5b-hf': { '08647831752d66cc51831ff4f2a476de6ba2af9c': LLAVA_INTERLEAVE_QWEN_05B },
-  'llava-hf/llava-onevision-qwen2-0.5b-ov-hf': { '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9': LLAVA_ONEVISION_QWEN2_05B },
+  'llava-hf/llava-onevision-qwen2-0.5b-ov-hf': {
+    '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9': LLAVA_ONEVISION_QWEN2_05B,
+  },
 };
 
 function revisionTable(repo: string, revision: string): FileTable {
   const revisions = HUB_FILES[repo];
   if (!revisions) throw new Error(`hub-files: no table for repository ${repo}`);
   const files = revisions[revision];
-  if (!files) throw new Error(`hub-files: ${repo} has no table at revision ${revision} (known: ${Object.keys(revisions).join(', ')})`);
+  if (!files)
+    throw new Error(
+      `hub-files: ${repo} has no table at revision ${revision} (known: ${Object.keys(revisions).join(', ')})`,
+    );
   return files;
 }
 

@@ -3,7 +3,14 @@
 // (exported by hand: no official ONNX exists), and the tiny generated models
 // that tests and benchmarks use. Each entry names the precision of each of
 // its three graphs; the files to fetch follow from that choice.
-import { graphPath, uniformDtypes, VLM_DTYPES, VLM_GRAPHS, type GraphDtypes, type VlmDtype } from '../../onnx/layout.ts';
+import {
+  graphPath,
+  uniformDtypes,
+  VLM_DTYPES,
+  VLM_GRAPHS,
+  type GraphDtypes,
+  type VlmDtype,
+} from '../../onnx/layout.ts';
 import type { ModelEntryBase, ModelFile } from '../entry.ts';
 import { hubFile, hubFileMap } from './hub-files.ts';
 
@@ -36,7 +43,13 @@ export function vlmFiles(entry: Pick<VlmEntry, 'configFiles' | 'graphFiles'>, dt
 }
 
 /** The JSON files every export carries beside its graphs. */
-const CONFIG_FILES = ['config.json', 'generation_config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const CONFIG_FILES = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
 
 function configFiles(extra: readonly string[] = []): ModelFile[] {
   return [...CONFIG_FILES, ...extra].map((p) => ({ path: p }));
@@ -50,9 +63,15 @@ function entry(spec: Omit<VlmEntry, 'files'>): VlmEntry {
 const FP32: GraphDtypes = uniformDtypes('fp32');
 
 /** The revision that added processor_config.json next to the ONNX weights. */
-const INTERLEAVE = { repo: 'llava-hf/llava-interleave-qwen-0.5b-hf', revision: '08647831752d66cc51831ff4f2a476de6ba2af9c' };
+const INTERLEAVE = {
+  repo: 'llava-hf/llava-interleave-qwen-0.5b-hf',
+  revision: '08647831752d66cc51831ff4f2a476de6ba2af9c',
+};
 /** The revision whose ONNX files hub-files.ts lists. */
-const ONEVISION = { repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf', revision: '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9' };
+const ONEVISION = {
+  repo: 'llava-hf/llava-onevision-qwen2-0.5b-ov-hf',
+  revision: '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9',
+};
 
 const EXPORT_LAYOUT =
   'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json (with a chat template, or chat_template.json / chat_template.jinja beside it) and onnx/vision_encoder.onnx (pixel_values -> image_features, projector included), onnx/embed_tokens.onnx (input_ids -> inputs_embeds) and onnx/decoder_model_merged.onnx (inputs_embeds, attention_mask, position_ids, past_key_values.* -> logits, present.*), with float32 inputs and outputs.';
@@ -65,14 +84,17 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     family: 'llava-qwen',
     description:
       'LLaVA-interleave (Qwen1.5-0.5B with a SigLIP vision tower), the ONNX export transformers.js uses; small enough for a laptop CPU (about 0.9 GB with int8 vision and embeddings and a q4 decoder).',
-    licence: 'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf): research and evaluation only, no commercial use',
+    licence:
+      'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf): research and evaluation only, no commercial use',
     licenceUse: 'research-only',
     alternative: 'llava-onevision-qwen2-0.5b (Apache-2.0, the same llava-qwen family and export layout)',
     directory: 'llava-interleave-qwen-0.5b',
     // Weight-only int8 vision tower and embeddings, and the 4-bit decoder transformers.js recommends on CPU.
     dtype: { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' },
     dtypes: VLM_DTYPES,
-    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) => hubFile(INTERLEAVE.repo, INTERLEAVE.revision, p)),
+    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) =>
+      hubFile(INTERLEAVE.repo, INTERLEAVE.revision, p),
+    ),
     graphFiles: hubFileMap(INTERLEAVE.repo, INTERLEAVE.revision, 'onnx/'),
     source: { kind: 'hub', ...INTERLEAVE },
   }),
@@ -87,7 +109,9 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     directory: 'llava-onevision-qwen2-0.5b',
     dtype: { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' },
     dtypes: VLM_DTYPES,
-    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) => hubFile(ONEVISION.repo, ONEVISION.revision, p)),
+    configFiles: [...CONFIG_FILES, 'processor_config.json', 'chat_template.json'].map((p) =>
+      hubFile(ONEVISION.repo, ONEVISION.revision, p),
+    ),
     graphFiles: hubFileMap(ONEVISION.repo, ONEVISION.revision, 'onnx/'),
     source: { kind: 'hub', ...ONEVISION },
   }),
@@ -95,7 +119,8 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     id: 'llava-1.5-7b',
     task: 'vlm',
     family: 'llava-vicuna',
-    description: "LLaVA-1.5 7B (Vicuna), the paper's main model; needs a GPU or a lot of patience (about 28 GB in float32).",
+    description:
+      "LLaVA-1.5 7B (Vicuna), the paper's main model; needs a GPU or a lot of patience (about 28 GB in float32).",
     licence: 'Llama 2 Community Licence (llava-hf/llava-1.5-7b-hf)',
     directory: 'llava-1.5-7b',
     dtype: FP32,
@@ -125,7 +150,8 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     id: 'tiny-llava',
     task: 'vlm',
     family: 'llava-vicuna',
-    description: 'A tiny LLaVA with seeded random weights (seed 0) in the real export layout; it talks nonsense. For tests and benchmarks.',
+    description:
+      'A tiny LLaVA with seeded random weights (seed 0) in the real export layout; it talks nonsense. For tests and benchmarks.',
     licence: 'MIT (generated by this project)',
     directory: 'tiny-llava',
     dtype: FP32,
@@ -138,7 +164,8 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     id: 'tiny-minigpt-v2',
     task: 'vlm',
     family: 'minigpt-v2',
-    description: 'A tiny MiniGPT-v2-style model with seeded random weights (seed 0); it talks nonsense. For tests and benchmarks.',
+    description:
+      'A tiny MiniGPT-v2-style model with seeded random weights (seed 0); it talks nonsense. For tests and benchmarks.',
     licence: 'MIT (generated by this project)',
     directory: 'tiny-minigpt-v2',
     dtype: FP32,

@@ -68,7 +68,8 @@ function checkClosed(graph: OnnxGraph, region: GradRegion): void {
   const inputs = new Set(region.inputs);
   for (const node of region.nodes) {
     for (const i of node.inputs) {
-      if (i && !inner.has(i) && !inputs.has(i) && !isConstant(graph, i)) fail(`node "${node.name}" reads "${i}", which is neither an input of the region nor a constant`);
+      if (i && !inner.has(i) && !inputs.has(i) && !isConstant(graph, i))
+        fail(`node "${node.name}" reads "${i}", which is neither an input of the region nor a constant`);
     }
   }
 }
@@ -85,7 +86,9 @@ function findRegions(graph: OnnxGraph, facts: GraphFacts): GradRegion[] {
       const region = matcher.match(graph, facts, node);
       if (!region) continue;
       if (region.nodes.some((n) => claimed.has(n))) {
-        throw new GradientError(`The gradient region "${region.name}" overlaps another region; a node can be differentiated only once.`);
+        throw new GradientError(
+          `The gradient region "${region.name}" overlaps another region; a node can be differentiated only once.`,
+        );
       }
       checkClosed(graph, region);
       for (const n of region.nodes) claimed.add(n);
@@ -110,7 +113,12 @@ function differentiableUnits(graph: OnnxGraph, regions: readonly GradRegion[]): 
     }
     if (placed.has(region)) continue;
     placed.add(region);
-    const stand = new OnnxNode({ name: region.name, opType: 'GradientRegion', input: [...region.inputs], output: [...region.outputs] });
+    const stand = new OnnxNode({
+      name: region.name,
+      opType: 'GradientRegion',
+      input: [...region.inputs],
+      output: [...region.outputs],
+    });
     units.push({ node: stand, region });
   }
   if (regions.length === 0) return units;
@@ -162,7 +170,13 @@ function declareContribOutputs(graph: OnnxGraph): void {
       infer(facts, node).forEach((found, i) => {
         const out = node.outputs[i];
         const known = out ? facts.of(out) : undefined;
-        if (!out || !known || !found.type || (known.type !== undefined && (known.shape !== undefined || found.shape === undefined))) return;
+        if (
+          !out ||
+          !known ||
+          !found.type ||
+          (known.type !== undefined && (known.shape !== undefined || found.shape === undefined))
+        )
+          return;
         graph.setValueInfo(out, found.type, found.shape);
         learned = true;
       });
@@ -186,7 +200,10 @@ function ruleOf(unit: Unit, label: string): GradRule {
   const node = unit.node;
   const domain = node.domain === 'ai.onnx' ? '' : node.domain;
   const rule = gradientRuleFor(domain, node.opType);
-  if (!rule) throw new GradientError(`Cannot differentiate ${label}: there is no gradient rule for ${domain ? `${domain} ` : ''}${node.opType}.`);
+  if (!rule)
+    throw new GradientError(
+      `Cannot differentiate ${label}: there is no gradient rule for ${domain ? `${domain} ` : ''}${node.opType}.`,
+    );
   return rule;
 }
 
@@ -200,7 +217,10 @@ function ruleOf(unit: Unit, label: string): GradRule {
 export function appendBackward(graph: OnnxGraph, spec: BackwardSpec): BackwardResult {
   for (const name of spec.wrt) {
     const isInput = graph.inputs.some((i) => i.name === name) || graph.isInitializer(name);
-    if (!isInput) throw new GradientError(`"${name}" is neither an input nor an initializer of the graph; only those can be differentiated.`);
+    if (!isInput)
+      throw new GradientError(
+        `"${name}" is neither an input nor an initializer of the graph; only those can be differentiated.`,
+      );
   }
   declareContribOutputs(graph);
   const facts = new GraphFacts(graph);
@@ -210,10 +230,13 @@ export function appendBackward(graph: OnnxGraph, spec: BackwardSpec): BackwardRe
   const requires = requiringGradientOf(units, facts, spec.wrt);
   const feeding = feedingLoss(graph, spec.loss);
   if (!requires.has(spec.loss)) {
-    throw new GradientError(`The loss "${spec.loss}" does not depend on ${spec.wrt.map((w) => `"${w}"`).join(', ')} through differentiable operations.`);
+    throw new GradientError(
+      `The loss "${spec.loss}" does not depend on ${spec.wrt.map((w) => `"${w}"`).join(', ')} through differentiable operations.`,
+    );
   }
   const active = units.filter(
-    ({ node }) => node.outputs.some((o) => o && requires.has(o) && feeding.has(o)) && node.inputs.some((i) => i && requires.has(i)),
+    ({ node }) =>
+      node.outputs.some((o) => o && requires.has(o) && feeding.has(o)) && node.inputs.some((i) => i && requires.has(i)),
   );
 
   const contributions = new Map<string, string[]>();

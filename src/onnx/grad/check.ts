@@ -54,10 +54,12 @@ export async function checkGradient(
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'basic' });
   try {
     const base = feeds[names.wrt];
-    if (!base || (base.type !== 'float64' && base.type !== 'float32')) throw new RangeError(`feed "${names.wrt}" must be a float tensor`);
+    if (!base || (base.type !== 'float64' && base.type !== 'float32'))
+      throw new RangeError(`feed "${names.wrt}" must be a float tensor`);
     const x = base.data as FloatArray;
     const make = (data: FloatArray) => new ort.Tensor(base.type as 'float32' | 'float64', data, base.dims);
-    const lossAt = async (data: FloatArray): Promise<number> => toNumber((await session.run({ ...feeds, [names.wrt]: make(data) }, [names.loss]))[names.loss]);
+    const lossAt = async (data: FloatArray): Promise<number> =>
+      toNumber((await session.run({ ...feeds, [names.wrt]: make(data) }, [names.loss]))[names.loss]);
     const first = await session.run(feeds, [names.loss, names.gradient]);
     const loss = toNumber(first[names.loss]);
     const grad = first[names.gradient].data as FloatArray;

@@ -39,12 +39,21 @@ export class GradEmitter {
   }
 
   /** One node with one output; its facts are inferred on the spot. */
-  op(opType: string, inputs: readonly (string | undefined)[], attributes: Record<string, AttributeInput | undefined> = {}): string {
+  op(
+    opType: string,
+    inputs: readonly (string | undefined)[],
+    attributes: Record<string, AttributeInput | undefined> = {},
+  ): string {
     return this.opMulti(opType, inputs, 1, attributes)[0];
   }
 
   /** One node with several outputs. */
-  opMulti(opType: string, inputs: readonly (string | undefined)[], outputs: number, attributes: Record<string, AttributeInput | undefined> = {}): string[] {
+  opMulti(
+    opType: string,
+    inputs: readonly (string | undefined)[],
+    outputs: number,
+    attributes: Record<string, AttributeInput | undefined> = {},
+  ): string[] {
     const node = this.graph.addNode({ opType, inputs, attributes, outputs });
     this.facts.learn(node);
     return [...node.outputs];
@@ -58,14 +67,18 @@ export class GradEmitter {
   /** Static rank of a value; throws (naming `why`) when unknown. */
   rank(name: string, why: string): number {
     const r = this.facts.rank(name);
-    if (r === undefined) throw new GradientError(`Cannot differentiate ${why}: the rank of "${name}" is not known from the graph.`);
+    if (r === undefined)
+      throw new GradientError(`Cannot differentiate ${why}: the rank of "${name}" is not known from the graph.`);
     return r;
   }
 
   /** Floating element type of a value that carries a gradient. */
   floatType(name: string): FloatType {
     const t = this.facts.of(name).type;
-    if (!isFloatType(t)) throw new GradientError(`Value "${name}" carries a gradient but its element type (${t ?? 'unknown'}) is not floating point.`);
+    if (!isFloatType(t))
+      throw new GradientError(
+        `Value "${name}" carries a gradient but its element type (${t ?? 'unknown'}) is not floating point.`,
+      );
     return t;
   }
 
@@ -124,8 +137,12 @@ export class GradEmitter {
 
   reduceSum(x: string, axes: readonly number[] | string, keepdims: boolean): string {
     const keep = keepdims ? 1 : 0;
-    if (this.opset >= 13) return this.op('ReduceSum', [x, typeof axes === 'string' ? axes : this.ints(axes)], { keepdims: keep });
-    if (typeof axes === 'string') throw new GradientError(`Reducing over axes computed at runtime needs opset 13 or later (the model has ${this.opset}).`);
+    if (this.opset >= 13)
+      return this.op('ReduceSum', [x, typeof axes === 'string' ? axes : this.ints(axes)], { keepdims: keep });
+    if (typeof axes === 'string')
+      throw new GradientError(
+        `Reducing over axes computed at runtime needs opset 13 or later (the model has ${this.opset}).`,
+      );
     return this.op('ReduceSum', [x], { axes: Attr.ints(axes), keepdims: keep });
   }
 
@@ -137,7 +154,8 @@ export class GradEmitter {
 
   unsqueeze(x: string, axes: readonly number[] | string): string {
     if (this.opset >= 13) return this.op('Unsqueeze', [x, typeof axes === 'string' ? axes : this.ints(axes)]);
-    if (typeof axes === 'string') throw new GradientError(`Unsqueeze over runtime axes needs opset 13 or later (the model has ${this.opset}).`);
+    if (typeof axes === 'string')
+      throw new GradientError(`Unsqueeze over runtime axes needs opset 13 or later (the model has ${this.opset}).`);
     return this.op('Unsqueeze', [x], { axes: Attr.ints(axes) });
   }
 
@@ -196,7 +214,11 @@ export class GradEmitter {
       if (decided) {
         if (axes.length === 0) return grad;
         let out = this.reduceSum(grad, axes, true);
-        if (lead > 0) out = this.squeeze(out, Array.from({ length: lead }, (_, i) => i));
+        if (lead > 0)
+          out = this.squeeze(
+            out,
+            Array.from({ length: lead }, (_, i) => i),
+          );
         this.facts.set(out, { type: this.of(grad).type, shape: xs });
         return out;
       }
@@ -205,17 +227,23 @@ export class GradEmitter {
   }
 
   private unbroadcastAtRuntime(grad: string, input: string, result: string): string {
-    if (this.opset < 13) throw new GradientError(`Broadcasting whose axes are only known at runtime needs opset 13 or later to differentiate (the model has ${this.opset}).`);
+    if (this.opset < 13)
+      throw new GradientError(
+        `Broadcasting whose axes are only known at runtime needs opset 13 or later to differentiate (the model has ${this.opset}).`,
+      );
     const inputShape = this.shape(input);
     const resultShape = this.shape(result);
     const xr = this.facts.rank(input);
     const gr = this.facts.rank(result);
     let padded = inputShape;
     if (xr !== undefined && gr !== undefined) {
-      if (gr > xr) padded = this.op('Concat', [this.ints(Array.from({ length: gr - xr }, () => 1)), inputShape], { axis: 0 });
+      if (gr > xr)
+        padded = this.op('Concat', [this.ints(Array.from({ length: gr - xr }, () => 1)), inputShape], { axis: 0 });
     } else {
       const missing = this.op('Sub', [this.op('Size', [resultShape]), this.op('Size', [inputShape])]);
-      const ones = this.op('ConstantOfShape', [this.unsqueeze(missing, [0])], { value: Attr.tensor(makeTensor('value', BigInt64Array.of(1n), [1])) });
+      const ones = this.op('ConstantOfShape', [this.unsqueeze(missing, [0])], {
+        value: Attr.tensor(makeTensor('value', BigInt64Array.of(1n), [1])),
+      });
       padded = this.op('Concat', [ones, inputShape], { axis: 0 });
     }
     const stretched = this.op('Not', [this.op('Equal', [padded, resultShape])]);

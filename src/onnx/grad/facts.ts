@@ -17,13 +17,51 @@ export interface ValueFacts {
 const UNKNOWN: ValueFacts = { type: undefined, shape: undefined };
 
 const SAME_AS_FIRST = new Set([
-  'Neg', 'Sqrt', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Erf', 'Reciprocal', 'Abs', 'Relu', 'Sin', 'Cos', 'Identity',
-  'Softmax', 'LogSoftmax', 'Trilu', 'CumSum', 'Floor', 'Ceil', 'Round', 'Sign', 'Clip', 'LeakyRelu', 'Gelu',
-  'Dropout', 'LayerNormalization', 'SimplifiedLayerNormalization', 'Softplus', 'HardSigmoid', 'Elu', 'Selu',
+  'Neg',
+  'Sqrt',
+  'Exp',
+  'Log',
+  'Tanh',
+  'Sigmoid',
+  'Erf',
+  'Reciprocal',
+  'Abs',
+  'Relu',
+  'Sin',
+  'Cos',
+  'Identity',
+  'Softmax',
+  'LogSoftmax',
+  'Trilu',
+  'CumSum',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Clip',
+  'LeakyRelu',
+  'Gelu',
+  'Dropout',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'Softplus',
+  'HardSigmoid',
+  'Elu',
+  'Selu',
 ]);
 const BROADCAST_SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod', 'Sum', 'Mean']);
 const BROADCAST_BOOL = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor']);
-const REDUCTIONS = new Set(['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceL1', 'ReduceSumSquare', 'ReduceLogSumExp']);
+const REDUCTIONS = new Set([
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceL2',
+  'ReduceL1',
+  'ReduceSumSquare',
+  'ReduceLogSumExp',
+]);
 /** Reductions whose axes moved from an attribute to an input, with the opset of the move. */
 const AXES_INPUT_SINCE: Readonly<Record<string, number>> = { ReduceSum: 13 };
 const AXES_INPUT_SINCE_OTHER_REDUCE = 18;
@@ -63,14 +101,21 @@ export class GraphFacts {
 
   constructor(private readonly graph: OnnxGraph) {
     for (const info of [...graph.inputs, ...graph.outputs]) {
-      this.facts.set(info.name, { type: asElementType(info.elementType), shape: info.shape ? [...info.shape] : undefined });
+      this.facts.set(info.name, {
+        type: asElementType(info.elementType),
+        shape: info.shape ? [...info.shape] : undefined,
+      });
     }
     for (const t of graph.initializers) {
       this.facts.set(t.name ?? '', { type: asElementType(elementTypeName(t.dataType)), shape: tensorDims(t) });
     }
     for (const v of graph.proto.valueInfo ?? []) {
       const info = graph.valueInfo(v.name ?? '');
-      if (info) this.facts.set(info.name, { type: asElementType(info.elementType), shape: info.shape ? [...info.shape] : undefined });
+      if (info)
+        this.facts.set(info.name, {
+          type: asElementType(info.elementType),
+          shape: info.shape ? [...info.shape] : undefined,
+        });
     }
     for (const node of graph.topologicalOrder()) this.inferNode(node);
   }
@@ -132,13 +177,16 @@ export class GraphFacts {
       if (op === 'LayerNormalization' || op === 'SimplifiedLayerNormalization') {
         const axis = node.int('axis', -1);
         const stats = x.shape ? x.shape.map((d, i) => (i >= normalize(axis, x.shape!.length) ? 1 : d)) : undefined;
-        const statType: ElementType | undefined = node.hasAttribute('stash_type') && node.int('stash_type') === 1 ? 'float32' : x.type;
+        const statType: ElementType | undefined =
+          node.hasAttribute('stash_type') && node.int('stash_type') === 1 ? 'float32' : x.type;
         return [x, { type: statType, shape: stats }, { type: statType, shape: stats }];
       }
       return [x, { type: 'bool', shape: x.shape }];
     }
-    if (BROADCAST_SAME_TYPE.has(op)) return [{ type: x.type, shape: broadcastShapes(node.inputs.map((_, i) => input(i).shape)) }];
-    if (BROADCAST_BOOL.has(op)) return [{ type: 'bool', shape: broadcastShapes(node.inputs.map((_, i) => input(i).shape)) }];
+    if (BROADCAST_SAME_TYPE.has(op))
+      return [{ type: x.type, shape: broadcastShapes(node.inputs.map((_, i) => input(i).shape)) }];
+    if (BROADCAST_BOOL.has(op))
+      return [{ type: 'bool', shape: broadcastShapes(node.inputs.map((_, i) => input(i).shape)) }];
     if (REDUCTIONS.has(op)) return [{ type: x.type, shape: this.reducedShape(node, x.shape) }];
     switch (op) {
       case 'Not':
@@ -168,7 +216,11 @@ export class GraphFacts {
       case 'ConvInteger':
         return [{ type: 'int32', shape: undefined }];
       case 'DynamicQuantizeLinear':
-        return [{ type: 'uint8', shape: x.shape }, { type: 'float32', shape: [] }, { type: 'uint8', shape: [] }];
+        return [
+          { type: 'uint8', shape: x.shape },
+          { type: 'float32', shape: [] },
+          { type: 'uint8', shape: [] },
+        ];
       case 'QuantizeLinear':
         return [{ type: input(2).type ?? 'uint8', shape: x.shape }];
       case 'DequantizeLinear':
@@ -181,7 +233,10 @@ export class GraphFacts {
       }
       case 'Transpose': {
         if (!x.shape) return [{ type: x.type, shape: undefined }];
-        const perm = node.ints('perm', x.shape.map((_, i) => x.shape!.length - 1 - i));
+        const perm = node.ints(
+          'perm',
+          x.shape.map((_, i) => x.shape!.length - 1 - i),
+        );
         return [{ type: x.type, shape: perm.map((p) => x.shape![p]) }];
       }
       case 'Reshape':
@@ -197,12 +252,22 @@ export class GraphFacts {
         const rank = x.shape.length + axes.length;
         const at = new Set(axes.map((a) => normalize(a, rank)));
         const rest = [...x.shape];
-        return [{ type: x.type, shape: Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : (rest.shift() as Dim))) }];
+        return [
+          { type: x.type, shape: Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : (rest.shift() as Dim))) },
+        ];
       }
       case 'Squeeze': {
         const axes = this.axesOf(node);
         if (!x.shape) return [{ type: x.type, shape: undefined }];
-        if (!axes) return [{ type: x.type, shape: x.shape.every((d) => d !== null && typeof d !== 'string') ? x.shape.filter((d) => d !== 1) : undefined }];
+        if (!axes)
+          return [
+            {
+              type: x.type,
+              shape: x.shape.every((d) => d !== null && typeof d !== 'string')
+                ? x.shape.filter((d) => d !== 1)
+                : undefined,
+            },
+          ];
         const at = new Set(axes.map((a) => normalize(a, x.shape!.length)));
         return [{ type: x.type, shape: x.shape.filter((_, i) => !at.has(i)) }];
       }
@@ -219,7 +284,10 @@ export class GraphFacts {
         if (!x.shape) return node.outputs.map(() => ({ type: x.type, shape: undefined }));
         const axis = normalize(node.int('axis', 0), x.shape.length);
         const sizes = node.hasAttribute('split') ? node.ints('split') : this.constantInts(node.inputs[1]);
-        return node.outputs.map((_, i) => ({ type: x.type, shape: x.shape!.map((d, k) => (k === axis ? (sizes?.[i] ?? null) : d)) }));
+        return node.outputs.map((_, i) => ({
+          type: x.type,
+          shape: x.shape!.map((d, k) => (k === axis ? (sizes?.[i] ?? null) : d)),
+        }));
       }
       case 'Slice': {
         if (!x.shape) return [{ type: x.type, shape: undefined }];
@@ -232,7 +300,8 @@ export class GraphFacts {
         const target = this.constantInts(node.inputs[1]);
         if (target) return [{ type: x.type, shape: broadcastShapes([x.shape, target]) }];
         const length = input(1).shape?.[0];
-        if (x.shape && typeof length === 'number') return [{ type: x.type, shape: Array.from({ length: Math.max(length, x.shape.length) }, () => null) }];
+        if (x.shape && typeof length === 'number')
+          return [{ type: x.type, shape: Array.from({ length: Math.max(length, x.shape.length) }, () => null) }];
         return [{ type: x.type, shape: undefined }];
       }
       case 'Gather': {
@@ -257,7 +326,8 @@ export class GraphFacts {
         const t = node.tensor('value');
         if (t) return [{ type: asElementType(elementTypeName(t.dataType)), shape: tensorDims(t) }];
         if (node.hasAttribute('value_float')) return [{ type: 'float32', shape: [] }];
-        if (node.hasAttribute('value_floats')) return [{ type: 'float32', shape: [node.floats('value_floats').length] }];
+        if (node.hasAttribute('value_floats'))
+          return [{ type: 'float32', shape: [node.floats('value_floats').length] }];
         if (node.hasAttribute('value_int')) return [{ type: 'int64', shape: [] }];
         if (node.hasAttribute('value_ints')) return [{ type: 'int64', shape: [node.ints('value_ints').length] }];
         return [UNKNOWN];

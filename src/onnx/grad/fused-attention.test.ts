@@ -69,12 +69,21 @@ function gqaModel(c: Case): OnnxModel {
   g.addInput('seqlens_k', 'int32', ['batch']);
   g.addInput('total_sequence_length', 'int32', []);
   const inputs: string[] = [
-    'query', c.packed ? '' : 'key', c.packed ? '' : 'value', 'past_key', 'past_value', 'seqlens_k', 'total_sequence_length',
+    'query',
+    c.packed ? '' : 'key',
+    c.packed ? '' : 'value',
+    'past_key',
+    'past_value',
+    'seqlens_k',
+    'total_sequence_length',
   ];
   if (c.rotaryHalf) {
     const { cos, sin } = caches(c.rotaryHalf);
     const table = (values: Float32Array) => (c.half ? floatValues('float16', values) : values);
-    inputs.push(g.addInitializer('cos_cache', table(cos), [MAX_POSITIONS, c.rotaryHalf], type), g.addInitializer('sin_cache', table(sin), [MAX_POSITIONS, c.rotaryHalf], type));
+    inputs.push(
+      g.addInitializer('cos_cache', table(cos), [MAX_POSITIONS, c.rotaryHalf], type),
+      g.addInitializer('sin_cache', table(sin), [MAX_POSITIONS, c.rotaryHalf], type),
+    );
   } else inputs.push('', '');
   if (c.positionIds) inputs.push(g.addInput('position_ids', 'int64', ['batch', 'sequence']));
   if (c.bias) {
@@ -82,7 +91,14 @@ function gqaModel(c: Case): OnnxModel {
     inputs.push(g.addInput('attention_bias', type, [1, c.heads, 'sequence', 'total']));
   }
   const attributes = { num_heads: c.heads, kv_num_heads: c.kvHeads, do_rotary: c.rotaryHalf ? 1 : 0, ...c.attributes };
-  g.addNode({ opType: 'GroupQueryAttention', domain: 'com.microsoft', inputs, outputs: ['output', 'present_key', 'present_value'], attributes, name: '/model/layers.3/attn/GroupQueryAttention' });
+  g.addNode({
+    opType: 'GroupQueryAttention',
+    domain: 'com.microsoft',
+    inputs,
+    outputs: ['output', 'present_key', 'present_value'],
+    attributes,
+    name: '/model/layers.3/attn/GroupQueryAttention',
+  });
   g.addOutput('output', type);
   g.addOutput('present_key', type);
   g.addOutput('present_value', type);
@@ -93,21 +109,28 @@ function feedsOf(c: Case, seed: number): Record<string, ort.Tensor> {
   const random = seededRandom(seed);
   const tensor = (dims: number[]) => {
     const values = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => normal(random));
-    return c.half ? new ort.Tensor('float16', floatValues('float16', values) as Uint16Array, dims) : new ort.Tensor('float32', values, dims);
+    return c.half
+      ? new ort.Tensor('float16', floatValues('float16', values) as Uint16Array, dims)
+      : new ort.Tensor('float32', values, dims);
   };
   const total = c.total ?? Math.max(...c.lengths);
   const feeds: Record<string, ort.Tensor> = {
     query: tensor([c.batch, c.sequence, (c.packed ? c.heads + 2 * c.kvHeads : c.heads) * c.head]),
     past_key: tensor([c.batch, c.kvHeads, c.past, c.head]),
     past_value: tensor([c.batch, c.kvHeads, c.past, c.head]),
-    seqlens_k: new ort.Tensor('int32', Int32Array.from(c.lengths, (n) => n - 1), [c.batch]),
+    seqlens_k: new ort.Tensor(
+      'int32',
+      Int32Array.from(c.lengths, (n) => n - 1),
+      [c.batch],
+    ),
     total_sequence_length: new ort.Tensor('int32', Int32Array.of(total), []),
   };
   if (!c.packed) {
     feeds.key = tensor([c.batch, c.sequence, c.kvHeads * c.head]);
     feeds.value = tensor([c.batch, c.sequence, c.kvHeads * c.head]);
   }
-  if (c.positionIds) feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from(c.positionIds, BigInt), [c.batch, c.sequence]);
+  if (c.positionIds)
+    feeds.position_ids = new ort.Tensor('int64', BigInt64Array.from(c.positionIds, BigInt), [c.batch, c.sequence]);
   if (c.bias) feeds.attention_bias = tensor([1, c.heads, c.sequence, Math.max(total, c.past)]);
   return feeds;
 }
@@ -159,7 +182,9 @@ async function compare(c: Case, seed = 1): Promise<Record<string, number>> {
   const feeds = feedsOf(c, seed);
   const expected = await run(gqaModel(c), feeds);
   const rewritten = gqaModel(c);
-  expect(rewriteFusedOps(rewritten.graph).rewritten).toEqual([{ node: '/model/layers.3/attn/GroupQueryAttention', opType: 'GroupQueryAttention' }]);
+  expect(rewriteFusedOps(rewritten.graph).rewritten).toEqual([
+    { node: '/model/layers.3/attn/GroupQueryAttention', opType: 'GroupQueryAttention' },
+  ]);
   expect(rewritten.graph.nodes.some((n) => n.domain === 'com.microsoft')).toBe(false);
   const actual = await run(rewritten, feeds);
   // A wrong rewrite moves these by O(1): the inputs are standard normal.
@@ -181,7 +206,18 @@ describe('GroupQueryAttention rewritten into standard ops', () => {
 
   for (const interleaved of [0, 1]) {
     it(`matches ONNX Runtime on a right-padded prompt, packed QKV, rotary ${interleaved ? 'interleaved' : 'in halves'}`, async () => {
-      expectClose(await compare({ ...grouped, batch: 2, sequence: 5, past: 0, lengths: [5, 3], packed: true, rotaryHalf: 8, attributes: { rotary_interleaved: interleaved } }));
+      expectClose(
+        await compare({
+          ...grouped,
+          batch: 2,
+          sequence: 5,
+          past: 0,
+          lengths: [5, 3],
+          packed: true,
+          rotaryHalf: 8,
+          attributes: { rotary_interleaved: interleaved },
+        }),
+      );
     });
   }
 
@@ -189,44 +225,139 @@ describe('GroupQueryAttention rewritten into standard ops', () => {
     expectClose(await compare({ ...grouped, batch: 2, sequence: 1, past: 5, lengths: [6, 4], total: 6 }));
   });
 
-  it('matches a cached step with rotary at each sequence\'s own position', async () => {
-    expectClose(await compare({ ...grouped, batch: 2, sequence: 1, past: 5, lengths: [6, 3], total: 6, packed: true, rotaryHalf: 8 }));
+  it("matches a cached step with rotary at each sequence's own position", async () => {
+    expectClose(
+      await compare({
+        ...grouped,
+        batch: 2,
+        sequence: 1,
+        past: 5,
+        lengths: [6, 3],
+        total: 6,
+        packed: true,
+        rotaryHalf: 8,
+      }),
+    );
   });
 
   for (const interleaved of [0, 1]) {
     it(`matches a second prompt on a past with partial rotary (${interleaved ? 'interleaved' : 'halves'}), one KV head`, async () => {
-      expectClose(await compare({ heads: 2, kvHeads: 1, head: 32, batch: 1, sequence: 3, past: 4, lengths: [7], packed: true, rotaryHalf: 8, attributes: { rotary_interleaved: interleaved } }));
+      expectClose(
+        await compare({
+          heads: 2,
+          kvHeads: 1,
+          head: 32,
+          batch: 1,
+          sequence: 3,
+          past: 4,
+          lengths: [7],
+          packed: true,
+          rotaryHalf: 8,
+          attributes: { rotary_interleaved: interleaved },
+        }),
+      );
     });
   }
 
   it('matches with softcap, a custom scale, a local window and attention_bias', async () => {
-    const c: Case = { ...grouped, batch: 2, sequence: 6, past: 0, lengths: [6, 4], rotaryHalf: 8, bias: true, attributes: { softcap: Attr.float(1.5), scale: Attr.float(0.3), local_window_size: 3 } };
+    const c: Case = {
+      ...grouped,
+      batch: 2,
+      sequence: 6,
+      past: 0,
+      lengths: [6, 4],
+      rotaryHalf: 8,
+      bias: true,
+      attributes: { softcap: Attr.float(1.5), scale: Attr.float(0.3), local_window_size: 3 },
+    };
     expectClose(await compare(c));
   });
 
   it('matches a cached step inside a local window', async () => {
-    expectClose(await compare({ ...grouped, batch: 2, sequence: 1, past: 6, lengths: [7, 5], total: 7, rotaryHalf: 8, attributes: { local_window_size: 3 } }));
+    expectClose(
+      await compare({
+        ...grouped,
+        batch: 2,
+        sequence: 1,
+        past: 6,
+        lengths: [7, 5],
+        total: 7,
+        rotaryHalf: 8,
+        attributes: { local_window_size: 3 },
+      }),
+    );
   });
 
   it('takes position_ids: only the first one on the first prompt, all of them on a cached step', async () => {
-    const prompt: Case = { ...grouped, batch: 2, sequence: 3, past: 0, lengths: [3, 3], packed: true, rotaryHalf: 8, positionIds: [4, 9, 1, 0, 0, 0] };
+    const prompt: Case = {
+      ...grouped,
+      batch: 2,
+      sequence: 3,
+      past: 0,
+      lengths: [3, 3],
+      packed: true,
+      rotaryHalf: 8,
+      positionIds: [4, 9, 1, 0, 0, 0],
+    };
     const diffs = await compare(prompt);
     expectClose(diffs);
-    expectClose(await compare({ ...grouped, batch: 2, sequence: 1, past: 4, lengths: [5, 5], total: 5, packed: true, rotaryHalf: 8, positionIds: [11, 20] }));
+    expectClose(
+      await compare({
+        ...grouped,
+        batch: 2,
+        sequence: 1,
+        past: 4,
+        lengths: [5, 5],
+        total: 5,
+        packed: true,
+        rotaryHalf: 8,
+        positionIds: [11, 20],
+      }),
+    );
   });
 
   it('computes head size and scale at runtime when the graph does not state them', async () => {
-    expectClose(await compare({ ...grouped, batch: 2, sequence: 4, past: 0, lengths: [4, 2], packed: true, rotaryHalf: 8, opaque: true }));
+    expectClose(
+      await compare({
+        ...grouped,
+        batch: 2,
+        sequence: 4,
+        past: 0,
+        lengths: [4, 2],
+        packed: true,
+        rotaryHalf: 8,
+        opaque: true,
+      }),
+    );
   });
 
-  it('matches in float16 (the fp16 exports), masking with float16\'s lowest value', async () => {
-    const diffs = await compare({ ...grouped, batch: 2, sequence: 5, past: 0, lengths: [5, 3], packed: true, rotaryHalf: 8, half: true });
+  it("matches in float16 (the fp16 exports), masking with float16's lowest value", async () => {
+    const diffs = await compare({
+      ...grouped,
+      batch: 2,
+      sequence: 5,
+      past: 0,
+      lengths: [5, 3],
+      packed: true,
+      rotaryHalf: 8,
+      half: true,
+    });
     // float16 keeps 11 bits: outputs of order 1 agree to a few of its steps.
     for (const [name, d] of Object.entries(diffs)) expect(d, name).toBeLessThan(1e-2);
   });
 
   it('places new keys with a one-hot product below opset 16 (no GatherElements gradient there)', async () => {
-    const c: Case = { ...grouped, batch: 2, sequence: 1, past: 4, lengths: [5, 3], total: 5, packed: true, rotaryHalf: 8, opset: 14 };
+    const c: Case = {
+      ...grouped,
+      batch: 2,
+      sequence: 1,
+      past: 4,
+      lengths: [5, 3],
+      total: 5,
+      packed: true,
+      rotaryHalf: 8,
+      opset: 14,
+    };
     expectClose(await compare(c));
     const model = gqaModel(c);
     rewriteFusedOps(model.graph);
@@ -249,7 +380,9 @@ describe('GroupQueryAttention rewritten into standard ops', () => {
     node.proto.name = 'attention';
     model.graph.refresh();
     rewriteFusedOps(model.graph);
-    expect(model.graph.producer(findAttentionProbabilities(model.graph)[0])?.name).toBe('/model/layers.0/attention/Softmax');
+    expect(model.graph.producer(findAttentionProbabilities(model.graph)[0])?.name).toBe(
+      '/model/layers.0/attention/Softmax',
+    );
   });
 
   it('differentiates through the rewrite (float64, past, rotary, grouped heads)', async () => {
@@ -267,7 +400,16 @@ describe('GroupQueryAttention rewritten into standard ops', () => {
         g.addInitializer('total', Int32Array.of(5), []);
         const inputs = ['qkv', '', '', 'past_k', 'past_v', 'seqlens', 'total', 'cos', 'sin'];
         const attributes = { num_heads: 4, kv_num_heads: 2, do_rotary: 1, rotary_interleaved: 1 };
-        return [...g.addNode({ opType: 'GroupQueryAttention', domain: 'com.microsoft', inputs, outputs: 3, attributes, name: '/model/layers.0/attn/GQA' }).outputs];
+        return [
+          ...g.addNode({
+            opType: 'GroupQueryAttention',
+            domain: 'com.microsoft',
+            inputs,
+            outputs: 3,
+            attributes,
+            name: '/model/layers.0/attn/GQA',
+          }).outputs,
+        ];
       },
     });
     expect(worst(results)).toBeLessThan(1e-6);

@@ -12,9 +12,22 @@ import { applyRotary, staticDim } from './fused-rotary.ts';
 
 /** GroupQueryAttention's inputs by position (ONNX Runtime 1.30's schema). */
 const INPUT = {
-  query: 0, key: 1, value: 2, pastKey: 3, pastValue: 4, seqlensK: 5, totalSequenceLength: 6,
-  cosCache: 7, sinCache: 8, positionIds: 9, attentionBias: 10, headSink: 11,
-  kScale: 12, vScale: 13, qNormWeight: 14, kNormWeight: 15,
+  query: 0,
+  key: 1,
+  value: 2,
+  pastKey: 3,
+  pastValue: 4,
+  seqlensK: 5,
+  totalSequenceLength: 6,
+  cosCache: 7,
+  sinCache: 8,
+  positionIds: 9,
+  attentionBias: 10,
+  headSink: 11,
+  kScale: 12,
+  vScale: 13,
+  qNormWeight: 14,
+  kNormWeight: 15,
 } as const;
 
 /** The most negative finite value of each float type: masked scores, so a row with no key left stays finite. */
@@ -52,25 +65,37 @@ interface Settings {
 function settingsOf(node: OnnxNode, refuse: (why: string) => never): Settings {
   const heads = node.int('num_heads', 0);
   const kvHeads = node.int('kv_num_heads', 0);
-  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads !== 0) refuse(`num_heads (${heads}) must be a positive multiple of kv_num_heads (${kvHeads})`);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads !== 0)
+    refuse(`num_heads (${heads}) must be a positive multiple of kv_num_heads (${kvHeads})`);
   if (node.int('causal', 1) !== 1) refuse('only causal attention (causal = 1) is supported');
-  if (node.int('smooth_softmax', 0) === 1) refuse('smooth softmax (an extra term in the denominator) has no standard Softmax form');
-  if (node.int('sliding_window_cache', 0) !== 0) refuse('window-sized KV buffers (sliding_window_cache) are not supported');
+  if (node.int('smooth_softmax', 0) === 1)
+    refuse('smooth softmax (an extra term in the denominator) has no standard Softmax form');
+  if (node.int('sliding_window_cache', 0) !== 0)
+    refuse('window-sized KV buffers (sliding_window_cache) are not supported');
   for (const attribute of ['k_quant_type', 'v_quant_type']) {
-    if (node.string(attribute, 'NONE') !== 'NONE') refuse(`a quantized KV cache (${attribute} ${node.string(attribute)}) is not supported`);
+    if (node.string(attribute, 'NONE') !== 'NONE')
+      refuse(`a quantized KV cache (${attribute} ${node.string(attribute)}) is not supported`);
   }
   const qkOutput = node.outputs[3];
   if (qkOutput) refuse('its output_qk output is used');
   const present = (i: number) => Boolean(node.inputs[i]);
-  if (present(INPUT.headSink)) refuse('head_sink (an extra term in the softmax denominator) has no standard Softmax form');
-  if (present(INPUT.kScale) || present(INPUT.vScale)) refuse('a quantized KV cache (k_scale, v_scale) is not supported');
-  if (present(INPUT.qNormWeight) || present(INPUT.kNormWeight)) refuse('per-head Q/K normalization (q_norm_weight, k_norm_weight) is not supported');
-  if (node.inputs.length > INPUT.kNormWeight + 1) refuse(`it has ${node.inputs.length} inputs, more than the operator defines`);
-  if (!present(INPUT.seqlensK) || !present(INPUT.totalSequenceLength)) refuse('it needs its seqlens_k and total_sequence_length inputs');
-  if (present(INPUT.key) !== present(INPUT.value)) refuse('key and value must both be given, or both packed into query');
-  if (present(INPUT.pastKey) !== present(INPUT.pastValue)) refuse('past_key and past_value must both be given or both absent');
+  if (present(INPUT.headSink))
+    refuse('head_sink (an extra term in the softmax denominator) has no standard Softmax form');
+  if (present(INPUT.kScale) || present(INPUT.vScale))
+    refuse('a quantized KV cache (k_scale, v_scale) is not supported');
+  if (present(INPUT.qNormWeight) || present(INPUT.kNormWeight))
+    refuse('per-head Q/K normalization (q_norm_weight, k_norm_weight) is not supported');
+  if (node.inputs.length > INPUT.kNormWeight + 1)
+    refuse(`it has ${node.inputs.length} inputs, more than the operator defines`);
+  if (!present(INPUT.seqlensK) || !present(INPUT.totalSequenceLength))
+    refuse('it needs its seqlens_k and total_sequence_length inputs');
+  if (present(INPUT.key) !== present(INPUT.value))
+    refuse('key and value must both be given, or both packed into query');
+  if (present(INPUT.pastKey) !== present(INPUT.pastValue))
+    refuse('past_key and past_value must both be given or both absent');
   const rotary = node.int('do_rotary', 0) === 1;
-  if (rotary && (!present(INPUT.cosCache) || !present(INPUT.sinCache))) refuse('do_rotary needs cos_cache and sin_cache');
+  if (rotary && (!present(INPUT.cosCache) || !present(INPUT.sinCache)))
+    refuse('do_rotary needs cos_cache and sin_cache');
   const window = node.int('local_window_size', -1);
   return {
     heads,
@@ -112,7 +137,9 @@ function computeType(facts: GraphFacts, node: OnnxNode, refuse: (why: string) =>
  */
 export function rewriteGroupQueryAttention(graph: OnnxGraph, node: OnnxNode, scope: string): void {
   const refuse = (why: string): never => {
-    throw new GradientError(`Cannot rewrite node "${node.name}" (com.microsoft GroupQueryAttention) into standard ops: ${why}.`);
+    throw new GradientError(
+      `Cannot rewrite node "${node.name}" (com.microsoft GroupQueryAttention) into standard ops: ${why}.`,
+    );
   };
   const s = settingsOf(node, refuse);
   const facts = new GraphFacts(graph);
@@ -182,8 +209,12 @@ export function rewriteGroupQueryAttention(graph: OnnxGraph, node: OnnxNode, sco
     const toHeadsFirst = (x: string) => op.transpose(x, [0, 2, 1, 3]);
     const keyIndex = op.range(zero, presentLength, one); // [T]
     const cache = { past, sequence, presentLength, keyIndex, type };
-    const presentKey = graph.withScope('/present_key', () => placeInCache(op, toHeadsFirst(k), pastKey, cache, presentKeyName || undefined));
-    const presentValue = graph.withScope('/present_value', () => placeInCache(op, toHeadsFirst(v), pastValue, cache, presentValueName || undefined));
+    const presentKey = graph.withScope('/present_key', () =>
+      placeInCache(op, toHeadsFirst(k), pastKey, cache, presentKeyName || undefined),
+    );
+    const presentValue = graph.withScope('/present_value', () =>
+      placeInCache(op, toHeadsFirst(v), pastValue, cache, presentValueName || undefined),
+    );
 
     // Every query head reads kv head h / (heads / kvHeads): repeat the kv heads in place.
     const group = s.heads / s.kvHeads;
@@ -197,7 +228,12 @@ export function rewriteGroupQueryAttention(graph: OnnxGraph, node: OnnxNode, sco
     const values = repeat(presentValue);
 
     let scores = op.matMul(toHeadsFirst(q), op.transpose(keys, [0, 1, 3, 2])); // [B, N, S, T]
-    const scale = s.scale !== 0 ? op.scalar(s.scale, type) : head !== undefined ? op.scalar(1 / Math.sqrt(head), type) : runtimeScale(op, q, type);
+    const scale =
+      s.scale !== 0
+        ? op.scalar(s.scale, type)
+        : head !== undefined
+          ? op.scalar(1 / Math.sqrt(head), type)
+          : runtimeScale(op, q, type);
     scores = op.mul(scores, scale);
     if (s.softcap > 0) {
       const cap = op.scalar(s.softcap, type);
@@ -238,7 +274,13 @@ interface CacheLayout {
  * The present cache [B, KV, T, D] as ONNX Runtime writes it: per sequence,
  * its first `past` rows from the past buffer, then the S new rows, then zeros.
  */
-function placeInCache(op: Ops, fresh: string, pastBuffer: string | undefined, c: CacheLayout, output: string | undefined): string {
+function placeInCache(
+  op: Ops,
+  fresh: string,
+  pastBuffer: string | undefined,
+  c: CacheLayout,
+  output: string | undefined,
+): string {
   const zero = op.int64(0);
   const keyRow = op.unsqueeze(c.keyIndex, [0]); // [1, T]
   const relative = op.sub(keyRow, op.unsqueeze(c.past, [1])); // [B, T]: row within the new tokens
@@ -252,8 +294,13 @@ function placeInCache(op: Ops, fresh: string, pastBuffer: string | undefined, c:
   if (noPast) return placed;
   // The past buffer, padded with zeros to T rows (T >= its length).
   const pastLength = op.gather(op.shape(pastBuffer), op.int64(2), 0);
-  const padShape = op.concat([op.shape(pastBuffer, 0, 2), op.reshape(op.sub(c.presentLength, pastLength), [1]), op.shape(pastBuffer, 3, 4)], 0);
-  const zeros = op.node('ConstantOfShape', [padShape], { value: Attr.tensor(makeFloatTensor('value', c.type, [0], [1])) });
+  const padShape = op.concat(
+    [op.shape(pastBuffer, 0, 2), op.reshape(op.sub(c.presentLength, pastLength), [1]), op.shape(pastBuffer, 3, 4)],
+    0,
+  );
+  const zeros = op.node('ConstantOfShape', [padShape], {
+    value: Attr.tensor(makeFloatTensor('value', c.type, [0], [1])),
+  });
   const padded = op.concat([pastBuffer, zeros], 2);
   const isPast = op.unsqueeze(op.less(keyRow, op.unsqueeze(c.past, [1])), [1, 3]);
   return op.where(isPast, padded, placed, { output });
@@ -264,7 +311,8 @@ function placeInCache(op: Ops, fresh: string, pastBuffer: string | undefined, c:
  * GatherElements where its gradient exists (opset 16), else a one-hot MatMul.
  */
 function gatherRows(op: Ops, fresh: string, index: string, fullShape: string, c: CacheLayout): string {
-  if ((op.graph.opsetVersion('') ?? 17) >= 16) return op.node('GatherElements', [fresh, op.expand(index, fullShape)], { axis: 2 });
+  if ((op.graph.opsetVersion('') ?? 17) >= 16)
+    return op.node('GatherElements', [fresh, op.expand(index, fullShape)], { axis: 2 });
   const newRows = op.range(op.int64(0), c.sequence, op.int64(1));
   const oneHot = op.cast(op.equal(index, op.unsqueeze(newRows, [0, 1, 2])), c.type); // [B, 1, T, S]
   return op.matMul(oneHot, fresh);

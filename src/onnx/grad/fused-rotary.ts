@@ -80,7 +80,14 @@ export function staticDim(facts: GraphFacts, value: string, axis: number): numbe
  * of rank 1 (one element): ONNX Runtime reads that as the first position of
  * every sequence.
  */
-function positionsOf(op: Ops, ids: string, idsRank: 1 | 2, asInt64: boolean, sequenceOf: string, sequenceAxis: number): string {
+function positionsOf(
+  op: Ops,
+  ids: string,
+  idsRank: 1 | 2,
+  asInt64: boolean,
+  sequenceOf: string,
+  sequenceAxis: number,
+): string {
   const positions = asInt64 ? ids : op.cast(ids, 'int64');
   if (idsRank === 2) return positions;
   const steps = op.range(op.int64(0), op.gather(op.shape(sequenceOf), op.int64(sequenceAxis), 0), op.int64(1));
@@ -104,7 +111,8 @@ export function rewriteRotaryEmbedding(graph: OnnxGraph, node: OnnxNode): void {
   const rank = facts.rank(x);
   if (rank !== 3 && rank !== 4) refuse('the rank of its input is not known from the graph (3 or 4 is needed)');
   const idsRank = facts.rank(ids);
-  if (idsRank !== 1 && idsRank !== 2) refuse('the rank of its position_ids is not known from the graph (1 or 2 is needed)');
+  if (idsRank !== 1 && idsRank !== 2)
+    refuse('the rank of its position_ids is not known from the graph (1 or 2 is needed)');
   const idsInt64 = facts.of(ids).type === 'int64';
   const interleaved = node.int('interleaved', 0) === 1;
   const half = staticDim(facts, cosCache, 1);
@@ -114,7 +122,12 @@ export function rewriteRotaryEmbedding(graph: OnnxGraph, node: OnnxNode): void {
     const op = new Ops(graph);
     if (rank === 4) {
       const positions = positionsOf(op, ids, idsRank, idsInt64, x, 2);
-      applyRotary(graph, x, { positions, cos: cosCache, sin: sinCache, interleaved, layout: 'bnsh', half, head: staticDim(facts, x, 3) }, output);
+      applyRotary(
+        graph,
+        x,
+        { positions, cos: cosCache, sin: sinCache, interleaved, layout: 'bnsh', half, head: staticDim(facts, x, 3) },
+        output,
+      );
       return;
     }
     const heads = node.int('num_heads', 0);
@@ -130,7 +143,15 @@ export function rewriteRotaryEmbedding(graph: OnnxGraph, node: OnnxNode): void {
       split = op.reshape(x, op.concat([op.int64s([0, 0, -1]), headSize], 0));
     }
     const positions = positionsOf(op, ids, idsRank, idsInt64, x, 1);
-    const rotated = applyRotary(graph, split, { positions, cos: cosCache, sin: sinCache, interleaved, layout: 'bsnh', half, head });
+    const rotated = applyRotary(graph, split, {
+      positions,
+      cos: cosCache,
+      sin: sinCache,
+      interleaved,
+      layout: 'bsnh',
+      half,
+      head,
+    });
     op.reshape(rotated, op.shape(x), { output });
   });
 }

@@ -12,7 +12,11 @@ import { gradientRuleFor } from './rules/index.ts';
 function randomTensor(shape: number[], seed: number): ort.Tensor {
   const random = seededRandom(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return new ort.Tensor('float32', Float32Array.from({ length: n }, () => random() * 2 - 1), shape);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n }, () => random() * 2 - 1),
+    shape,
+  );
 }
 
 async function run(model: OnnxModel, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
@@ -36,18 +40,47 @@ function fusedModel(kind: 'simplified' | 'skip-simplified' | 'skip'): OnnxModel 
   const g = model.graph;
   g.addInput('x', 'float32', [2, 3, 8]);
   g.addInput('skip', 'float32', [2, 3, 8]);
-  const gamma = g.addInitializer('gamma', Float32Array.from({ length: 8 }, (_, i) => 0.5 + i / 8), [8]);
-  const beta = g.addInitializer('beta', Float32Array.from({ length: 8 }, (_, i) => i / 16 - 0.2), [8]);
-  const bias = g.addInitializer('bias', Float32Array.from({ length: 8 }, (_, i) => 0.1 - i / 40), [8]);
+  const gamma = g.addInitializer(
+    'gamma',
+    Float32Array.from({ length: 8 }, (_, i) => 0.5 + i / 8),
+    [8],
+  );
+  const beta = g.addInitializer(
+    'beta',
+    Float32Array.from({ length: 8 }, (_, i) => i / 16 - 0.2),
+    [8],
+  );
+  const bias = g.addInitializer(
+    'bias',
+    Float32Array.from({ length: 8 }, (_, i) => 0.1 - i / 40),
+    [8],
+  );
   if (kind === 'simplified') {
-    g.addNode({ opType: 'SimplifiedLayerNormalization', inputs: ['x', gamma], outputs: ['y'], attributes: { axis: -1, epsilon: Attr.float(1e-5) } });
+    g.addNode({
+      opType: 'SimplifiedLayerNormalization',
+      inputs: ['x', gamma],
+      outputs: ['y'],
+      attributes: { axis: -1, epsilon: Attr.float(1e-5) },
+    });
     g.addOutput('y', 'float32');
   } else if (kind === 'skip-simplified') {
-    g.addNode({ opType: 'SkipSimplifiedLayerNormalization', domain: 'com.microsoft', inputs: ['x', 'skip', gamma, bias], outputs: ['y', '', '', 'sum'], attributes: { epsilon: Attr.float(1e-5) } });
+    g.addNode({
+      opType: 'SkipSimplifiedLayerNormalization',
+      domain: 'com.microsoft',
+      inputs: ['x', 'skip', gamma, bias],
+      outputs: ['y', '', '', 'sum'],
+      attributes: { epsilon: Attr.float(1e-5) },
+    });
     g.addOutput('y', 'float32');
     g.addOutput('sum', 'float32');
   } else {
-    g.addNode({ opType: 'SkipLayerNormalization', domain: 'com.microsoft', inputs: ['x', 'skip', gamma, beta, bias], outputs: ['y', '', '', 'sum'], attributes: { epsilon: Attr.float(1e-5) } });
+    g.addNode({
+      opType: 'SkipLayerNormalization',
+      domain: 'com.microsoft',
+      inputs: ['x', 'skip', gamma, beta, bias],
+      outputs: ['y', '', '', 'sum'],
+      attributes: { epsilon: Attr.float(1e-5) },
+    });
     g.addOutput('y', 'float32');
     g.addOutput('sum', 'float32');
   }
@@ -63,7 +96,9 @@ describe('fused contrib ops', () => {
       const rewritten = fusedModel(kind);
       const { rewritten: done } = rewriteFusedOps(rewritten.graph);
       expect(done).toHaveLength(1);
-      expect(rewritten.graph.nodes.every((n) => n.domain === '' && !n.opType.includes('LayerNormalization'))).toBe(true);
+      expect(rewritten.graph.nodes.every((n) => n.domain === '' && !n.opType.includes('LayerNormalization'))).toBe(
+        true,
+      );
       const actual = await run(rewritten, feeds);
       for (const name of Object.keys(expected)) expect(maxDiff(expected[name], actual[name])).toBeLessThan(1e-5);
     });
@@ -71,9 +106,21 @@ describe('fused contrib ops', () => {
 
   it('differentiates through a rewritten SkipSimplifiedLayerNormalization (float64)', async () => {
     const results = await gradientCheckOp({
-      inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 's', shape: [2, 3, 4] }, { name: 'gamma', shape: [4], range: [0.5, 1.5] }],
+      inputs: [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 's', shape: [2, 3, 4] },
+        { name: 'gamma', shape: [4], range: [0.5, 1.5] },
+      ],
       build: (g) => [
-        ...g.addNode({ opType: 'SkipSimplifiedLayerNormalization', domain: 'com.microsoft', inputs: ['x', 's', 'gamma'], outputs: ['y', '', '', 'sum'], attributes: { epsilon: Attr.float(1e-4) } }).outputs.filter(Boolean),
+        ...g
+          .addNode({
+            opType: 'SkipSimplifiedLayerNormalization',
+            domain: 'com.microsoft',
+            inputs: ['x', 's', 'gamma'],
+            outputs: ['y', '', '', 'sum'],
+            attributes: { epsilon: Attr.float(1e-4) },
+          })
+          .outputs.filter(Boolean),
       ],
     });
     expect(worst(results)).toBeLessThan(1e-6);
@@ -84,15 +131,29 @@ describe('fused contrib ops', () => {
     const model = OnnxModel.create({ opsets: { '': 17, 'com.microsoft': 1 } });
     const g = model.graph;
     g.addInput('x', 'float32', [1, 4, 8]);
-    g.addNode({ opType: op, domain: 'com.microsoft', inputs: ['x'], outputs: ['y'], name: '/model/layers.0/attn/Fused' });
+    g.addNode({
+      opType: op,
+      domain: 'com.microsoft',
+      inputs: ['x'],
+      outputs: ['y'],
+      name: '/model/layers.0/attn/Fused',
+    });
     g.addOutput('y', 'float32');
     return model;
   };
   const buildOn = (model: OnnxModel) => () =>
-    buildGradientModel(model, { wrt: ['x'], loss: (graph) => graph.addNode({ opType: 'ReduceSum', inputs: ['y'], attributes: { keepdims: 0 } }).outputs[0] });
+    buildGradientModel(model, {
+      wrt: ['x'],
+      loss: (graph) => graph.addNode({ opType: 'ReduceSum', inputs: ['y'], attributes: { keepdims: 0 } }).outputs[0],
+    });
 
   // MatMulNBits is refused only until its gradient rule lands.
-  const refused = ['MultiHeadAttention', 'Attention', 'PackedAttention', ...(gradientRuleFor('com.microsoft', 'MatMulNBits') ? [] : ['MatMulNBits'])];
+  const refused = [
+    'MultiHeadAttention',
+    'Attention',
+    'PackedAttention',
+    ...(gradientRuleFor('com.microsoft', 'MatMulNBits') ? [] : ['MatMulNBits']),
+  ];
   for (const op of refused) {
     it(`refuses ${op} on the gradient path, naming it`, () => {
       const build = buildOn(contribModel(op));

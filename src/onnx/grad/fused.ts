@@ -15,8 +15,10 @@ import { gradientRuleFor } from './rules/index.ts';
 
 /** Contrib ops teaching refuses, with the reason shown to the user. */
 const REFUSED: Readonly<Record<string, string>> = {
-  MultiHeadAttention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
-  Attention: 'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
+  MultiHeadAttention:
+    'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
+  Attention:
+    'its fused attention has no gradient and hides the attention probabilities; export the decoder with plain attention (MatMul, Softmax)',
   PackedAttention: 'its fused attention has no gradient; export the decoder with plain attention',
 };
 
@@ -44,7 +46,11 @@ export function rewriteFusedOps(graph: OnnxGraph, onPath: (node: OnnxNode) => bo
     const domain = node.domain;
     if (!isContribDomain(domain)) continue;
     const op = node.opType;
-    if (op === 'SimplifiedLayerNormalization' || op === 'SkipSimplifiedLayerNormalization' || op === 'SkipLayerNormalization') {
+    if (
+      op === 'SimplifiedLayerNormalization' ||
+      op === 'SkipSimplifiedLayerNormalization' ||
+      op === 'SkipLayerNormalization'
+    ) {
       rewriteNormalization(graph, facts, node);
     } else if (domain === 'com.microsoft' && op === 'GroupQueryAttention') {
       rewriteGroupQueryAttention(graph, node, attentionScope(node, attentionNodes++));
@@ -53,7 +59,9 @@ export function rewriteFusedOps(graph: OnnxGraph, onPath: (node: OnnxNode) => bo
     } else {
       if (domain === 'com.microsoft' && onPath(node) && !gradientRuleFor(domain, op)) {
         const reason = REFUSED[op] ?? 'it is an ONNX Runtime contrib operator without a gradient rule';
-        throw new GradientError(`Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`);
+        throw new GradientError(
+          `Cannot teach through this decoder: node "${node.name}" uses com.microsoft ${op}, and ${reason}.`,
+        );
       }
       continue;
     }
@@ -79,16 +87,28 @@ function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNod
   // A value computed by an earlier fused node may be unknown to the facts; its weight tells the type.
   const type = facts.of(inputs[0]).type ?? facts.of(op === 'SimplifiedLayerNormalization' ? inputs[1] : inputs[2]).type;
   if (!isFloatType(type)) {
-    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not a floating type.`);
+    throw new GradientError(
+      `Cannot rewrite node "${node.name}" (${op}): its input type ${type ?? 'unknown'} is not a floating type.`,
+    );
   }
   const eps = graph.constant(floatValues(type, [epsilon]), [], { name: `${scope}/epsilon`, elementType: type });
   const opset = graph.opsetVersion('') ?? 17;
   const meanOver = (x: string, axes: number[]): string => {
     if (opset >= 18) {
       const axesName = graph.constant(int64Values(axes), [axes.length], { name: `${scope}/axes` });
-      return graph.addNode({ opType: 'ReduceMean', inputs: [x, axesName], attributes: { keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];
+      return graph.addNode({
+        opType: 'ReduceMean',
+        inputs: [x, axesName],
+        attributes: { keepdims: 1 },
+        name: `${scope}/ReduceMean`,
+      }).outputs[0];
     }
-    return graph.addNode({ opType: 'ReduceMean', inputs: [x], attributes: { axes: Attr.ints(axes), keepdims: 1 }, name: `${scope}/ReduceMean` }).outputs[0];
+    return graph.addNode({
+      opType: 'ReduceMean',
+      inputs: [x],
+      attributes: { axes: Attr.ints(axes), keepdims: 1 },
+      name: `${scope}/ReduceMean`,
+    }).outputs[0];
   };
 
   let x = inputs[0];
@@ -100,7 +120,8 @@ function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNod
     const axis = node.int('axis', -1);
     if (axis >= 0) {
       const rank = facts.rank(x);
-      if (rank === undefined) throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): the rank of its input is not known.`);
+      if (rank === undefined)
+        throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): the rank of its input is not known.`);
       axes = Array.from({ length: rank - normalize(axis, rank) }, (_, i) => normalize(axis, rank) + i);
     } else {
       axes = Array.from({ length: -axis }, (_, i) => axis + i);
@@ -118,11 +139,15 @@ function rewriteNormalization(graph: OnnxGraph, facts: GraphFacts, node: OnnxNod
 
   const simplified = op !== 'SkipLayerNormalization';
   if (op === 'SkipSimplifiedLayerNormalization' && outputs[1] && graph.consumers(outputs[1]).length > 0) {
-    throw new GradientError(`Cannot rewrite node "${node.name}" (${op}): its mean output is used, and a simplified normalization has no mean.`);
+    throw new GradientError(
+      `Cannot rewrite node "${node.name}" (${op}): its mean output is used, and a simplified normalization has no mean.`,
+    );
   }
   const centered = simplified ? x : add('Sub', [x, meanOver(x, axes)]);
   const variance = meanOver(add('Mul', [centered, centered]), axes);
-  const inverseName = simplified ? (op === 'SimplifiedLayerNormalization' ? outputs[1] : outputs[2]) || undefined : outputs[2] || undefined;
+  const inverseName = simplified
+    ? (op === 'SimplifiedLayerNormalization' ? outputs[1] : outputs[2]) || undefined
+    : outputs[2] || undefined;
   const inverse = add('Reciprocal', [add('Sqrt', [add('Add', [variance, eps])])], inverseName);
   const scaled = add('Mul', [add('Mul', [centered, inverse]), gamma], beta ? undefined : outputs[0]);
   if (beta) add('Add', [scaled, beta], outputs[0]);

@@ -18,15 +18,29 @@ function twoLayer(): OnnxModel {
   const model = OnnxModel.create();
   const g = model.graph;
   g.addInput('x', 'float64', ['batch', 64]);
-  const w1 = g.addInitializer('w1', Float64Array.from({ length: 64 * 64 }, () => random() - 0.5), [64, 64]);
-  const w2 = g.addInitializer('w2', Float64Array.from({ length: 64 * 64 }, () => random() - 0.5), [64, 64]);
-  const h = g.addNode({ opType: 'Tanh', inputs: [g.addNode({ opType: 'MatMul', inputs: ['x', w1] }).outputs[0]] }).outputs[0];
+  const w1 = g.addInitializer(
+    'w1',
+    Float64Array.from({ length: 64 * 64 }, () => random() - 0.5),
+    [64, 64],
+  );
+  const w2 = g.addInitializer(
+    'w2',
+    Float64Array.from({ length: 64 * 64 }, () => random() - 0.5),
+    [64, 64],
+  );
+  const h = g.addNode({ opType: 'Tanh', inputs: [g.addNode({ opType: 'MatMul', inputs: ['x', w1] }).outputs[0]] })
+    .outputs[0];
   g.addNode({ opType: 'MatMul', inputs: [h, w2], outputs: ['y'] });
   g.addOutput('y', 'float64', ['batch', 64]);
   return model;
 }
 
-const sumOfSquares = (graph: OnnxModel['graph']) => graph.addNode({ opType: 'ReduceSum', inputs: [graph.addNode({ opType: 'Mul', inputs: ['y', 'y'] }).outputs[0]], attributes: { keepdims: 0 } }).outputs[0];
+const sumOfSquares = (graph: OnnxModel['graph']) =>
+  graph.addNode({
+    opType: 'ReduceSum',
+    inputs: [graph.addNode({ opType: 'Mul', inputs: ['y', 'y'] }).outputs[0]],
+    attributes: { keepdims: 0 },
+  }).outputs[0];
 
 async function gradientAt(file: string, x: Float64Array): Promise<Float64Array> {
   const session = await ort.InferenceSession.create(file);
@@ -76,7 +90,9 @@ describe('gradient models', () => {
 
   it('refuses to differentiate with respect to a value that is not an input', () => {
     expect(() => buildGradientModel(twoLayer(), { wrt: ['y'], loss: sumOfSquares })).toThrow(GradientError);
-    expect(() => buildGradientModel(twoLayer(), { wrt: ['nothing'], loss: sumOfSquares })).toThrow(/neither an input nor an initializer/);
+    expect(() => buildGradientModel(twoLayer(), { wrt: ['nothing'], loss: sumOfSquares })).toThrow(
+      /neither an input nor an initializer/,
+    );
   });
 
   it('says when the loss does not depend on the input', () => {

@@ -8,7 +8,14 @@ import path from 'node:path';
 import type { OnnxGraph } from '../graph.ts';
 import { externalDataFiles, resolveExternalPath } from '../model-io.ts';
 import { OnnxModel } from '../model.ts';
-import { DataLocation, encodeModel, type GraphProto, type ModelProto, type TensorProto, type ValueInfoProto } from '../proto.ts';
+import {
+  DataLocation,
+  encodeModel,
+  type GraphProto,
+  type ModelProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from '../proto.ts';
 import { isExternal } from '../tensor.ts';
 import { tensorValueInfo } from '../types.ts';
 import { appendBackward } from './backward.ts';
@@ -54,7 +61,11 @@ export function editableCopy(forward: OnnxModel): OnnxModel {
     valueInfo: [...(g.valueInfo ?? [])],
   };
   const proto: ModelProto = { ...forward.proto, graph, opsetImport: [...(forward.proto.opsetImport ?? [])] };
-  return new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal, sourceFile: forward.sourceFile });
+  return new OnnxModel(proto, {
+    baseDir: forward.baseDir,
+    readExternal: forward.readExternal,
+    sourceFile: forward.sourceFile,
+  });
 }
 
 /**
@@ -72,14 +83,18 @@ export function buildGradientModel(forward: OnnxModel, spec: GradientModelSpec):
 
   const lossName = spec.lossOutput ?? 'loss';
   // A gradient has its input's type and shape, which the input declares best.
-  const outputs: { name: string; value: string; like: string }[] = [{ name: lossName, value: lossValue, like: lossValue }];
-  for (const [input, grad] of Object.entries(gradients)) outputs.push({ name: graph.uniqueValueName(`${input}_grad`), value: grad, like: input });
+  const outputs: { name: string; value: string; like: string }[] = [
+    { name: lossName, value: lossValue, like: lossValue },
+  ];
+  for (const [input, grad] of Object.entries(gradients))
+    outputs.push({ name: graph.uniqueValueName(`${input}_grad`), value: grad, like: input });
   for (const keep of spec.keep ?? []) outputs.push({ name: keep, value: keep, like: keep });
 
   const facts = new GraphFacts(graph);
   const infos: ValueInfoProto[] = [];
   for (const { name, value, like } of outputs) {
-    if (name !== value) graph.addNode({ opType: 'Identity', inputs: [value], outputs: [name], name: `/grad/output/${name}` });
+    if (name !== value)
+      graph.addNode({ opType: 'Identity', inputs: [value], outputs: [name], name: `/grad/output/${name}` });
     const f = facts.of(like);
     if (!f.type) throw new GradientError(`The element type of output "${name}" is not known.`);
     infos.push(tensorValueInfo(name, f.type, f.shape));
@@ -88,7 +103,11 @@ export function buildGradientModel(forward: OnnxModel, spec: GradientModelSpec):
   graph.pruneUnused();
   const proto = working.proto;
   (proto.graph as GraphProto).node = graph.topologicalOrder().map((n) => n.proto);
-  const model = new OnnxModel(proto, { baseDir: forward.baseDir, readExternal: forward.readExternal, sourceFile: forward.sourceFile });
+  const model = new OnnxModel(proto, {
+    baseDir: forward.baseDir,
+    readExternal: forward.readExternal,
+    sourceFile: forward.sourceFile,
+  });
   return {
     model,
     loss: lossName,
@@ -126,7 +145,8 @@ function weightsInPlace(model: OnnxModel): ModelProto {
   if (!source) return model.proto;
   const initializer = (graph.initializer ?? []).map((tensor): TensorProto => {
     const raw = tensor.rawData;
-    if (!raw || raw.buffer !== source.bytes.buffer || raw.byteLength < IN_PLACE_MIN_BYTES || isExternal(tensor)) return tensor;
+    if (!raw || raw.buffer !== source.bytes.buffer || raw.byteLength < IN_PLACE_MIN_BYTES || isExternal(tensor))
+      return tensor;
     const { rawData: _raw, ...rest } = tensor;
     return {
       ...rest,
@@ -156,8 +176,10 @@ export function writeDerivedModel(model: OnnxModel, file: string): void {
   const proto = weightsInPlace(model);
   const external = externalDataFiles(model.proto);
   if (external.length > 0) {
-    if (!model.baseDir) throw new GradientError('The model keeps weights in external files but was not read from disk.');
-    for (const location of external) link(resolveExternalPath(model.baseDir, location), resolveExternalPath(dir, location));
+    if (!model.baseDir)
+      throw new GradientError('The model keeps weights in external files but was not read from disk.');
+    for (const location of external)
+      link(resolveExternalPath(model.baseDir, location), resolveExternalPath(dir, location));
   }
   if (proto !== model.proto && model.sourceFile) link(path.resolve(model.sourceFile.path), path.join(dir, SOURCE_LINK));
   const temp = `${target}.${process.pid}.tmp`;

@@ -34,7 +34,10 @@ export class BlockBuilder {
   /** A weight matrix stored [in, out] for MatMul (PyTorch keeps [out, in]; the name is the PyTorch one). */
   matrix(name: string, inFeatures: number, outFeatures: number): string {
     const std = this.initializerRange ?? 1 / Math.sqrt(inFeatures);
-    return this.graph.addInitializer(name, this.weights.normal(name, inFeatures * outFeatures, std), [inFeatures, outFeatures]);
+    return this.graph.addInitializer(name, this.weights.normal(name, inFeatures * outFeatures, std), [
+      inFeatures,
+      outFeatures,
+    ]);
   }
 
   /** A vector of weights drawn normal(0, std). */
@@ -90,7 +93,10 @@ export class BlockBuilder {
     const op = this.op;
     const headDim = width / heads;
     const split = (name: string): string =>
-      op.transpose(op.reshape(this.linear(x, `${module}.${name}`, width, width, true), [0, 0, heads, headDim]), [0, 2, 1, 3]);
+      op.transpose(
+        op.reshape(this.linear(x, `${module}.${name}`, width, width, true), [0, 0, heads, headDim]),
+        [0, 2, 1, 3],
+      );
     const q = split('q_proj');
     const k = split('k_proj');
     const v = split('v_proj');

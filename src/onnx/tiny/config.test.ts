@@ -5,7 +5,19 @@ import { UserError } from '../../errors.ts';
 describe('tiny model sizes', () => {
   it('fills small defaults and derives head size and image tokens per family', () => {
     const llava = resolveSizes('llava', {}, 500);
-    expect(llava).toMatchObject({ layers: 2, hiddenSize: 64, heads: 4, kvHeads: 2, headDim: 16, intermediateSize: 128, vocabSize: 500, patches: 16, imageTokens: 16, dtype: 'float32', seed: 0 });
+    expect(llava).toMatchObject({
+      layers: 2,
+      hiddenSize: 64,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 16,
+      intermediateSize: 128,
+      vocabSize: 500,
+      patches: 16,
+      imageTokens: 16,
+      dtype: 'float32',
+      seed: 0,
+    });
     expect(resolveSizes('minigpt-v2', { imageSize: 64, patchSize: 8 }, 500).imageTokens).toBe(16);
     expect(resolveSizes('llava', { heads: 1, hiddenSize: 8 }, 500).kvHeads).toBe(1);
   });

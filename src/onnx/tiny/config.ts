@@ -95,7 +95,8 @@ export const MINIGPT_V2_TOKEN_GROUP = 4;
 const VISION_LAYER_NORM_EPS = 1e-5;
 
 function positiveInt(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new UserError(`${name} must be a positive whole number (got ${value}).`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new UserError(`${name} must be a positive whole number (got ${value}).`);
   return value;
 }
 
@@ -113,22 +114,31 @@ export function resolveSizes(family: TinyFamily, options: TinyVlmOptions, baseVo
   const patchSize = positiveInt('patchSize', options.patchSize ?? 8);
   const vocabSize = positiveInt('vocabSize', options.vocabSize ?? baseVocab);
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`seed must be a whole number from 0 to 4294967295 (got ${seed}).`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new UserError(`seed must be a whole number from 0 to 4294967295 (got ${seed}).`);
   if (hiddenSize % heads !== 0) throw new UserError(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}.`);
   if (heads % kvHeads !== 0) throw new UserError(`heads ${heads} must be a multiple of kvHeads ${kvHeads}.`);
   const headDim = hiddenSize / heads;
-  if (headDim % 2 !== 0) throw new UserError(`The head size hiddenSize / heads = ${headDim} must be even for rotary embeddings.`);
-  if (visionHiddenSize % visionHeads !== 0) throw new UserError(`visionHiddenSize ${visionHiddenSize} must be a multiple of visionHeads ${visionHeads}.`);
-  if (imageSize % patchSize !== 0) throw new UserError(`imageSize ${imageSize} must be a multiple of patchSize ${patchSize}.`);
-  if (vocabSize < baseVocab) throw new UserError(`vocabSize ${vocabSize} is smaller than the tokenizer's ${baseVocab} tokens.`);
+  if (headDim % 2 !== 0)
+    throw new UserError(`The head size hiddenSize / heads = ${headDim} must be even for rotary embeddings.`);
+  if (visionHiddenSize % visionHeads !== 0)
+    throw new UserError(`visionHiddenSize ${visionHiddenSize} must be a multiple of visionHeads ${visionHeads}.`);
+  if (imageSize % patchSize !== 0)
+    throw new UserError(`imageSize ${imageSize} must be a multiple of patchSize ${patchSize}.`);
+  if (vocabSize < baseVocab)
+    throw new UserError(`vocabSize ${vocabSize} is smaller than the tokenizer's ${baseVocab} tokens.`);
   const patches = (imageSize / patchSize) ** 2;
   if (family === 'minigpt-v2' && patches % MINIGPT_V2_TOKEN_GROUP !== 0) {
-    throw new UserError(`MiniGPT-v2 groups vision tokens by ${MINIGPT_V2_TOKEN_GROUP}; ${patches} patches do not divide.`);
+    throw new UserError(
+      `MiniGPT-v2 groups vision tokens by ${MINIGPT_V2_TOKEN_GROUP}; ${patches} patches do not divide.`,
+    );
   }
   const dtype = options.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') throw new UserError(`dtype must be float32 or float64 (got ${String(dtype)}).`);
+  if (dtype !== 'float32' && dtype !== 'float64')
+    throw new UserError(`dtype must be float32 or float64 (got ${String(dtype)}).`);
   const initializerRange = options.initializerRange ?? null;
-  if (initializerRange !== null && !(initializerRange > 0)) throw new UserError(`initializerRange must be positive (got ${initializerRange}).`);
+  if (initializerRange !== null && !(initializerRange > 0))
+    throw new UserError(`initializerRange must be positive (got ${initializerRange}).`);
   return {
     family,
     seed,
@@ -149,7 +159,10 @@ export function resolveSizes(family: TinyFamily, options: TinyVlmOptions, baseVo
     visionHiddenSize,
     visionLayers: positiveInt('visionLayers', options.visionLayers ?? 2),
     visionHeads,
-    visionIntermediateSize: positiveInt('visionIntermediateSize', options.visionIntermediateSize ?? 2 * visionHiddenSize),
+    visionIntermediateSize: positiveInt(
+      'visionIntermediateSize',
+      options.visionIntermediateSize ?? 2 * visionHiddenSize,
+    ),
     layerNormEps: VISION_LAYER_NORM_EPS,
     initializerRange,
     patches,

@@ -26,7 +26,12 @@ export function attentionSoftmaxName(layer: number): string {
 }
 
 /** Graph input/output names of the decoder's cache for one layer. */
-export function cacheNames(layer: number): { pastKey: string; pastValue: string; presentKey: string; presentValue: string } {
+export function cacheNames(layer: number): {
+  pastKey: string;
+  pastValue: string;
+  presentKey: string;
+  presentValue: string;
+} {
   return {
     pastKey: `past_key_values.${layer}.key`,
     pastValue: `past_key_values.${layer}.value`,
@@ -37,13 +42,22 @@ export function cacheNames(layer: number): { pastKey: string; pastValue: string;
 
 function newModel(sizes: TinyVlmSizes, graphName: string): { model: OnnxModel; blocks: BlockBuilder } {
   const model = OnnxModel.create({ opsets: { '': TINY_OPSET }, graphName, producerName: 'myvlm-tiny' });
-  const blocks = new BlockBuilder(model.graph, new WeightFactory(sizes.seed, sizes.dtype), sizes.dtype, sizes.initializerRange);
+  const blocks = new BlockBuilder(
+    model.graph,
+    new WeightFactory(sizes.seed, sizes.dtype),
+    sizes.dtype,
+    sizes.initializerRange,
+  );
   return { model, blocks };
 }
 
 /** Token embedding table values (shared with a tied output head). */
 function embeddingTable(sizes: TinyVlmSizes): Float32Array | Float64Array {
-  return new WeightFactory(sizes.seed, sizes.dtype).normal('model.embed_tokens.weight', sizes.vocabSize * sizes.hiddenSize, 1);
+  return new WeightFactory(sizes.seed, sizes.dtype).normal(
+    'model.embed_tokens.weight',
+    sizes.vocabSize * sizes.hiddenSize,
+    1,
+  );
 }
 
 /** `embed_tokens.onnx`: one Gather from the embedding table. */
@@ -51,7 +65,10 @@ export function buildEmbedTokens(sizes: TinyVlmSizes): OnnxModel {
   const { model, blocks } = newModel(sizes, 'embed_tokens');
   const g = model.graph;
   g.addInput('input_ids', 'int64', ['batch_size', 'sequence_length']);
-  const table = g.addInitializer('model.embed_tokens.weight', embeddingTable(sizes), [sizes.vocabSize, sizes.hiddenSize]);
+  const table = g.addInitializer('model.embed_tokens.weight', embeddingTable(sizes), [
+    sizes.vocabSize,
+    sizes.hiddenSize,
+  ]);
   g.withScope('/model/embed_tokens', () => blocks.op.gather(table, 'input_ids', 0, { output: 'inputs_embeds' }));
   g.addOutput('inputs_embeds', sizes.dtype, ['batch_size', 'sequence_length', sizes.hiddenSize]);
   return model;
@@ -111,20 +128,31 @@ export function buildDecoder(sizes: TinyVlmSizes): OnnxModel {
     const prefix = `model.layers.${i}`;
     const names = cacheNames(i);
     hidden = g.withScope(`/model/layers.${i}`, () => {
-      const normed = g.withScope('/input_layernorm', () => blocks.rmsNorm(hidden, `${prefix}.input_layernorm`, H, sizes.rmsNormEps));
+      const normed = g.withScope('/input_layernorm', () =>
+        blocks.rmsNorm(hidden, `${prefix}.input_layernorm`, H, sizes.rmsNormEps),
+      );
       const attention = g.withScope('/attn', () => {
         const q = rotate(headsOf(blocks.linear(normed, `${prefix}.self_attn.q_proj`, H, heads * D, false), heads));
         const k = rotate(headsOf(blocks.linear(normed, `${prefix}.self_attn.k_proj`, H, kvHeads * D, false), kvHeads));
         const v = headsOf(blocks.linear(normed, `${prefix}.self_attn.v_proj`, H, kvHeads * D, false), kvHeads);
         const keys = op.concat([names.pastKey, k], 2, { output: names.presentKey });
         const values = op.concat([names.pastValue, v], 2, { output: names.presentValue });
-        const scores = op.mul(op.matMul(q, op.transpose(repeatKv(keys), [0, 1, 3, 2])), blocks.scalar(1 / Math.sqrt(D)));
+        const scores = op.mul(
+          op.matMul(q, op.transpose(repeatKv(keys), [0, 1, 3, 2])),
+          blocks.scalar(1 / Math.sqrt(D)),
+        );
         const probabilities = op.softmax(op.add(scores, mask), -1, { name: attentionSoftmaxName(i) });
-        const context = op.reshape(op.transpose(op.matMul(probabilities, repeatKv(values)), [0, 2, 1, 3]), [0, 0, heads * D]);
+        const context = op.reshape(op.transpose(op.matMul(probabilities, repeatKv(values)), [0, 2, 1, 3]), [
+          0,
+          0,
+          heads * D,
+        ]);
         return blocks.linear(context, `${prefix}.self_attn.o_proj`, heads * D, H, false);
       });
       const afterAttention = op.add(hidden, attention);
-      const normed2 = g.withScope('/post_attention_layernorm', () => blocks.rmsNorm(afterAttention, `${prefix}.post_attention_layernorm`, H, sizes.rmsNormEps));
+      const normed2 = g.withScope('/post_attention_layernorm', () =>
+        blocks.rmsNorm(afterAttention, `${prefix}.post_attention_layernorm`, H, sizes.rmsNormEps),
+      );
       const mlp = g.withScope('/mlp', () => {
         const gate = blocks.silu(blocks.linear(normed2, `${prefix}.mlp.gate_proj`, H, sizes.intermediateSize, false));
         const up = blocks.linear(normed2, `${prefix}.mlp.up_proj`, H, sizes.intermediateSize, false);
@@ -155,6 +183,7 @@ export function buildDecoder(sizes: TinyVlmSizes): OnnxModel {
 function tiedHead(g: OnnxModel['graph'], sizes: TinyVlmSizes): string {
   const table = embeddingTable(sizes);
   const transposed = table instanceof Float64Array ? new Float64Array(table.length) : new Float32Array(table.length);
-  for (let v = 0; v < sizes.vocabSize; v++) for (let h = 0; h < sizes.hiddenSize; h++) transposed[h * sizes.vocabSize + v] = table[v * sizes.hiddenSize + h];
+  for (let v = 0; v < sizes.vocabSize; v++)
+    for (let h = 0; h < sizes.hiddenSize; h++) transposed[h * sizes.vocabSize + v] = table[v * sizes.hiddenSize + h];
   return g.addInitializer('lm_head.weight', transposed, [sizes.hiddenSize, sizes.vocabSize]);
 }

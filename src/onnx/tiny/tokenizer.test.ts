@@ -60,7 +60,9 @@ describe('tiny tokenizer', () => {
       ],
       { tokenize: false, add_generation_prompt: true },
     );
-    expect(prompt).toBe('USER: <image>\nPlease caption this image of sks. ASSISTANT: sks sitting on a blue sofa.</s>USER: Where is sks? ASSISTANT:');
+    expect(prompt).toBe(
+      'USER: <image>\nPlease caption this image of sks. ASSISTANT: sks sitting on a blue sofa.</s>USER: Where is sks? ASSISTANT:',
+    );
   });
 
   it('pads the vocabulary on request and keeps ids stable', async () => {
@@ -70,6 +72,8 @@ describe('tiny tokenizer', () => {
     expect(padded.ids).toEqual(buildTokenizer(MINIGPT_V2_TOKENIZER).ids);
     const dir = await mkdtemp(path.join(scratch, 'minigpt-'));
     const tokenizer = await load(dir, MINIGPT_V2_TOKENIZER, base + 10);
-    expect(tokenizer.encode('[INST] <Img><ImageHere></Img> [/INST]', { add_special_tokens: false })).toEqual([4, 6, 8, 7, 5]);
+    expect(tokenizer.encode('[INST] <Img><ImageHere></Img> [/INST]', { add_special_tokens: false })).toEqual([
+      4, 6, 8, 7, 5,
+    ]);
   });
 });

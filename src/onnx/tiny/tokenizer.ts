@@ -103,7 +103,10 @@ export function baseVocabularySize(family: TokenizerFamily): number {
 export function buildTokenizer(family: TokenizerFamily, vocabSize?: number): TinyTokenizer {
   const entries = vocabulary(family, vocabSize ?? 0);
   const id = (token: string): number => entries.indexOf(token);
-  const specials = new Set<string>([...BASE_SPECIALS, ...family.addedTokens.filter((t) => t.special).map((t) => t.content)]);
+  const specials = new Set<string>([
+    ...BASE_SPECIALS,
+    ...family.addedTokens.filter((t) => t.special).map((t) => t.content),
+  ]);
   const added = [...BASE_SPECIALS.map((content) => ({ content, special: true })), ...family.addedTokens];
   const tokenizerJson = {
     version: '1.0',
@@ -153,7 +156,17 @@ export function buildTokenizer(family: TokenizerFamily, vocabSize?: number): Tin
     model_max_length: 2048,
     chat_template: family.chatTemplate,
     added_tokens_decoder: Object.fromEntries(
-      added.map((t) => [String(id(t.content)), { content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: specials.has(t.content) }]),
+      added.map((t) => [
+        String(id(t.content)),
+        {
+          content: t.content,
+          lstrip: false,
+          normalized: false,
+          rstrip: false,
+          single_word: false,
+          special: specials.has(t.content),
+        },
+      ]),
     ),
   };
   return {
@@ -169,23 +182,23 @@ export function buildTokenizer(family: TokenizerFamily, vocabSize?: number): Tin
  * image part may be a `{type: 'image'}` content item or a literal `<image>`.
  */
 export const LLAVA_CHAT_TEMPLATE =
-  "{% for message in messages %}" +
+  '{% for message in messages %}' +
   "{% if message['role'] == 'system' %}{{ message['content'] }} " +
   "{% elif message['role'] == 'user' %}USER: " +
   "{% if message['content'] is string %}{{ message['content'] }}" +
   "{% else %}{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n{% endif %}{% endfor %}" +
   "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %} " +
-  "{% else %}ASSISTANT: " +
+  '{% else %}ASSISTANT: ' +
   "{% if message['content'] is string %}{{ message['content'] }}" +
   "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}</s>" +
-  "{% endif %}{% endfor %}" +
-  "{% if add_generation_prompt %}ASSISTANT:{% endif %}";
+  '{% endif %}{% endfor %}' +
+  '{% if add_generation_prompt %}ASSISTANT:{% endif %}';
 
 /**
  * MiniGPT-v2's LLaMA-2 format: `[INST] <Img><ImageHere></Img> {text} [/INST]`.
  */
 export const MINIGPT_V2_CHAT_TEMPLATE =
-  "{% for message in messages %}" +
+  '{% for message in messages %}' +
   "{% if message['role'] == 'user' %}[INST] " +
   "{% if message['content'] is string %}{{ message['content'] }}" +
   "{% else %}{% for part in message['content'] %}{% if part['type'] == 'image' %}<Img><ImageHere></Img> {% endif %}{% endfor %}" +
@@ -193,7 +206,7 @@ export const MINIGPT_V2_CHAT_TEMPLATE =
   "{% elif message['role'] == 'assistant' %} " +
   "{% if message['content'] is string %}{{ message['content'] }}" +
   "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}</s>" +
-  "{% endif %}{% endfor %}";
+  '{% endif %}{% endfor %}';
 
 /** LLaVA: the `<image>` placeholder is the only added token. */
 export const LLAVA_TOKENIZER: TokenizerFamily = {

@@ -13,8 +13,17 @@ import { WeightFactory } from './weights.ts';
 const TO_END = Number.MAX_SAFE_INTEGER;
 
 function newModel(sizes: TinyVlmSizes): { model: OnnxModel; blocks: BlockBuilder } {
-  const model = OnnxModel.create({ opsets: { '': TINY_OPSET }, graphName: 'vision_encoder', producerName: 'myvlm-tiny' });
-  const blocks = new BlockBuilder(model.graph, new WeightFactory(sizes.seed, sizes.dtype), sizes.dtype, sizes.initializerRange);
+  const model = OnnxModel.create({
+    opsets: { '': TINY_OPSET },
+    graphName: 'vision_encoder',
+    producerName: 'myvlm-tiny',
+  });
+  const blocks = new BlockBuilder(
+    model.graph,
+    new WeightFactory(sizes.seed, sizes.dtype),
+    sizes.dtype,
+    sizes.initializerRange,
+  );
   model.graph.addInput('pixel_values', sizes.dtype, ['batch_size', 3, sizes.imageSize, sizes.imageSize]);
   return { model, blocks };
 }
@@ -36,16 +45,33 @@ function embedPatches(blocks: BlockBuilder, sizes: TinyVlmSizes, prefix: string,
     const batch = op.shape('pixel_values', 0, 1);
     const classTokens = op.expand(classToken, op.concat([batch, op.int64s([1, width])], 0));
     const tokens = op.concat([classTokens, embedded], 1);
-    const positions = blocks.vector(`${prefix}.position_embedding.weight`, (grid * grid + 1) * width, 0.02, [grid * grid + 1, width]);
+    const positions = blocks.vector(`${prefix}.position_embedding.weight`, (grid * grid + 1) * width, 0.02, [
+      grid * grid + 1,
+      width,
+    ]);
     return op.add(tokens, positions);
   });
 }
 
 /** One pre-norm transformer block of a vision tower. */
-function encoderLayer(blocks: BlockBuilder, sizes: TinyVlmSizes, x: string, module: string, activation: 'quick_gelu' | 'gelu'): string {
+function encoderLayer(
+  blocks: BlockBuilder,
+  sizes: TinyVlmSizes,
+  x: string,
+  module: string,
+  activation: 'quick_gelu' | 'gelu',
+): string {
   const { op } = blocks;
   const width = sizes.visionHiddenSize;
-  const attended = op.add(x, blocks.selfAttention(blocks.layerNorm(x, `${module}.layer_norm1`, width, sizes.layerNormEps), `${module}.self_attn`, width, sizes.visionHeads));
+  const attended = op.add(
+    x,
+    blocks.selfAttention(
+      blocks.layerNorm(x, `${module}.layer_norm1`, width, sizes.layerNormEps),
+      `${module}.self_attn`,
+      width,
+      sizes.visionHeads,
+    ),
+  );
   const normed = blocks.layerNorm(attended, `${module}.layer_norm2`, width, sizes.layerNormEps);
   const inner = blocks.linear(normed, `${module}.mlp.fc1`, width, sizes.visionIntermediateSize, true);
   const activated = activation === 'quick_gelu' ? blocks.quickGelu(inner) : blocks.geluTanh(inner);
@@ -63,15 +89,31 @@ export function buildLlavaVisionEncoder(sizes: TinyVlmSizes): OnnxModel {
   const tower = 'vision_tower.vision_model';
   const features = g.withScope('/vision_tower/vision_model', () => {
     let x = embedPatches(blocks, sizes, `${tower}.embeddings`, false);
-    x = g.withScope('/pre_layrnorm', () => blocks.layerNorm(x, `${tower}.pre_layrnorm`, sizes.visionHiddenSize, sizes.layerNormEps));
+    x = g.withScope('/pre_layrnorm', () =>
+      blocks.layerNorm(x, `${tower}.pre_layrnorm`, sizes.visionHiddenSize, sizes.layerNormEps),
+    );
     for (let i = 0; i < sizes.visionLayers - 1; i++) {
-      x = g.withScope(`/encoder/layers.${i}`, () => encoderLayer(blocks, sizes, x, `${tower}.encoder.layers.${i}`, 'quick_gelu'));
+      x = g.withScope(`/encoder/layers.${i}`, () =>
+        encoderLayer(blocks, sizes, x, `${tower}.encoder.layers.${i}`, 'quick_gelu'),
+      );
     }
     return op.slice(x, [1], [TO_END], [1]);
   });
   g.withScope('/multi_modal_projector', () => {
-    const hidden = blocks.linear(features, 'multi_modal_projector.linear_1', sizes.visionHiddenSize, sizes.hiddenSize, true);
-    const projected = blocks.linear(blocks.geluTanh(hidden), 'multi_modal_projector.linear_2', sizes.hiddenSize, sizes.hiddenSize, true);
+    const hidden = blocks.linear(
+      features,
+      'multi_modal_projector.linear_1',
+      sizes.visionHiddenSize,
+      sizes.hiddenSize,
+      true,
+    );
+    const projected = blocks.linear(
+      blocks.geluTanh(hidden),
+      'multi_modal_projector.linear_2',
+      sizes.hiddenSize,
+      sizes.hiddenSize,
+      true,
+    );
     op.identity(projected, { output: 'image_features' });
   });
   g.addOutput('image_features', sizes.dtype, ['batch_size', sizes.imageTokens, sizes.hiddenSize]);

@@ -5,7 +5,12 @@
 // towers 729 (27 x 27). The vision encoder's output is checked against it.
 
 /** The processor's count for a processed image of the given size, or null when the export does not say enough. */
-export function imageTokenCount(config: Record<string, unknown>, processorConfig: Record<string, unknown>, pixelHeight: number, pixelWidth: number): number | null {
+export function imageTokenCount(
+  config: Record<string, unknown>,
+  processorConfig: Record<string, unknown>,
+  pixelHeight: number,
+  pixelWidth: number,
+): number | null {
   const vision = (config.vision_config ?? {}) as Record<string, unknown>;
   const count = (patch: unknown, strategy: unknown, additional: unknown): number | null => {
     if (typeof patch !== 'number' || !(patch > 0)) return null;
@@ -14,7 +19,11 @@ export function imageTokenCount(config: Record<string, unknown>, processorConfig
   };
   // A processor config with a patch size counts exactly as Hugging Face's LlavaProcessor does.
   if (typeof processorConfig.patch_size === 'number') {
-    return count(processorConfig.patch_size, processorConfig.vision_feature_select_strategy, processorConfig.num_additional_image_tokens);
+    return count(
+      processorConfig.patch_size,
+      processorConfig.vision_feature_select_strategy,
+      processorConfig.num_additional_image_tokens,
+    );
   }
   if (typeof config.image_seq_length === 'number') return config.image_seq_length;
   // Older exports: the strategy lives in config.json, and "default" means a class token to drop.

@@ -9,7 +9,10 @@ import type { ChatTemplate } from './chat-template.ts';
 
 /** The slice of a transformers.js tokenizer the renderer uses. */
 export interface PromptTokenizer {
-  apply_chat_template(conversation: unknown[], options: { chat_template?: string; add_generation_prompt?: boolean; tokenize: false }): unknown;
+  apply_chat_template(
+    conversation: unknown[],
+    options: { chat_template?: string; add_generation_prompt?: boolean; tokenize: false },
+  ): unknown;
   encode(text: string, options?: { add_special_tokens?: boolean }): number[];
   decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
   readonly bos_token?: string | null;
@@ -60,13 +63,18 @@ export class PromptRenderer {
   constructor(private readonly parts: PromptRendererParts) {
     this.stops = new Set(parts.stopTokenIds);
     this.rows = parts.imageRows;
-    if (this.stops.size === 0) throw new OperatorError(`The ${parts.family.label} model names no end-of-sequence token; answers and teaching targets need one.`);
+    if (this.stops.size === 0)
+      throw new OperatorError(
+        `The ${parts.family.label} model names no end-of-sequence token; answers and teaching targets need one.`,
+      );
     this.style = parts.template ? this.detectStyle(parts.template) : 'family';
   }
 
   /** Where the template came from: a file of the export, or the family's built-in layout. */
   get templateSource(): string {
-    return this.parts.template && this.style !== 'family' ? this.parts.template.source : `${this.parts.family.id} family layout`;
+    return this.parts.template && this.style !== 'family'
+      ? this.parts.template.source
+      : `${this.parts.family.id} family layout`;
   }
 
   /** Placeholders per photo before concept rows. */
@@ -107,13 +115,20 @@ export class PromptRenderer {
     const prompt = this.encode(promptText);
     const full = this.encode(this.render([user, this.assistant(target)], false));
     if (full.length <= prompt.length || !prompt.every((id, i) => full[i] === id)) {
-      throw new OperatorError(`The chat template (${this.templateSource}) does not put the answer after the prompt for the target "${target}", so the prompt cannot be masked out.`);
+      throw new OperatorError(
+        `The chat template (${this.templateSource}) does not put the answer after the prompt for the target "${target}", so the prompt cannot be masked out.`,
+      );
     }
     const answer = this.endAnswer(full.slice(prompt.length));
     const ignore = EMBEDDING_TRAINING.ignoreLabel;
     const { ids, conceptPosition } = this.expand([...prompt, ...answer], conceptRows);
     const answerStart = ids.length - answer.length;
-    const example: TokenizedExample = { text: promptText, ids, conceptPosition, labels: ids.map((id, i) => (i >= answerStart ? id : ignore)) };
+    const example: TokenizedExample = {
+      text: promptText,
+      ids,
+      conceptPosition,
+      labels: ids.map((id, i) => (i >= answerStart ? id : ignore)),
+    };
     this.examples.set(key, example);
     return example;
   }
@@ -138,7 +153,11 @@ export class PromptRenderer {
 
   /** The user's turn as the chosen style writes it. */
   private user(instruction: string, withImage: boolean): unknown {
-    if (this.style === 'template-parts') return { role: 'user', content: [...(withImage ? [{ type: 'image' }] : []), { type: 'text', text: instruction }] };
+    if (this.style === 'template-parts')
+      return {
+        role: 'user',
+        content: [...(withImage ? [{ type: 'image' }] : []), { type: 'text', text: instruction }],
+      };
     return { role: 'user', content: this.contentText(instruction, withImage) };
   }
 
@@ -158,8 +177,13 @@ export class PromptRenderer {
       const prompt = this.parts.family.template.replace('{content}', () => user.content);
       return assistant ? `${prompt}${this.parts.family.answerPrefix}${assistant.content}` : prompt;
     }
-    const text = this.parts.tokenizer.apply_chat_template(messages, { chat_template: this.parts.template?.text, add_generation_prompt: generationPrompt, tokenize: false });
-    if (typeof text !== 'string') throw new OperatorError(`The chat template (${this.templateSource}) did not produce text.`);
+    const text = this.parts.tokenizer.apply_chat_template(messages, {
+      chat_template: this.parts.template?.text,
+      add_generation_prompt: generationPrompt,
+      tokenize: false,
+    });
+    if (typeof text !== 'string')
+      throw new OperatorError(`The chat template (${this.templateSource}) did not produce text.`);
     return text;
   }
 
@@ -168,7 +192,11 @@ export class PromptRenderer {
     const token = this.parts.family.imageToken;
     const placesImage = (content: unknown): boolean => {
       try {
-        const text = this.parts.tokenizer.apply_chat_template([{ role: 'user', content }], { chat_template: template.text, add_generation_prompt: true, tokenize: false });
+        const text = this.parts.tokenizer.apply_chat_template([{ role: 'user', content }], {
+          chat_template: template.text,
+          add_generation_prompt: true,
+          tokenize: false,
+        });
         return typeof text === 'string' && text.includes(PROBE) && text.split(token).length === 2;
       } catch {
         return false;
@@ -176,7 +204,9 @@ export class PromptRenderer {
     };
     if (placesImage([{ type: 'image' }, { type: 'text', text: PROBE }])) return 'template-parts';
     if (placesImage(this.contentText(PROBE, true))) return 'template-text';
-    throw new OperatorError(`The chat template in ${template.source} writes neither typed image parts nor plain text with ${token}; it cannot hold a photo.`);
+    throw new OperatorError(
+      `The chat template in ${template.source} writes neither typed image parts nor plain text with ${token}; it cannot hold a photo.`,
+    );
   }
 
   /** Tokenizes as the model's processor does: special tokens added unless the template already wrote the bos token. */
@@ -191,7 +221,11 @@ export class PromptRenderer {
     const at = ids.indexOf(imageTokenId);
     if (at < 0) return { ids, conceptPosition: -1 };
     if (ids.indexOf(imageTokenId, at + 1) >= 0) throw new UserError('A prompt may hold one photo only.');
-    const expanded = [...ids.slice(0, at), ...new Array<number>(imageRows + conceptRows).fill(imageTokenId), ...ids.slice(at + 1)];
+    const expanded = [
+      ...ids.slice(0, at),
+      ...new Array<number>(imageRows + conceptRows).fill(imageTokenId),
+      ...ids.slice(at + 1),
+    ];
     return { ids: expanded, conceptPosition: conceptRows > 0 ? at + imageRows : -1 };
   }
 }

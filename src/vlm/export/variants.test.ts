@@ -10,7 +10,16 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'myvlm-variants-'));
   await mkdir(path.join(dir, 'onnx'));
-  const stems = ['vision_encoder_int8', 'vision_encoder_fp16', 'vision_encoder_q4', 'embed_tokens', 'embed_tokens_q4', 'embed_tokens_int8', 'decoder_model_merged_q4', 'decoder_model_merged_q4f16'];
+  const stems = [
+    'vision_encoder_int8',
+    'vision_encoder_fp16',
+    'vision_encoder_q4',
+    'embed_tokens',
+    'embed_tokens_q4',
+    'embed_tokens_int8',
+    'decoder_model_merged_q4',
+    'decoder_model_merged_q4f16',
+  ];
   for (const stem of stems) await writeFile(path.join(dir, 'onnx', `${stem}.onnx`), '');
 });
 afterAll(async () => {
@@ -29,8 +38,13 @@ describe('precision variants of an export folder', () => {
 
   it('takes the asked precision, or names the missing files and what the folder has', () => {
     expect(chooseDtypes(dir, 'q4')).toEqual({ visionEncoder: 'q4', embedTokens: 'q4', decoder: 'q4' });
-    expect(chooseDtypes(dir, { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' })).toMatchObject({ visionEncoder: 'int8', decoder: 'q4' });
+    expect(chooseDtypes(dir, { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' })).toMatchObject({
+      visionEncoder: 'int8',
+      decoder: 'q4',
+    });
     expect(() => chooseDtypes(dir, 'bnb4')).toThrow(OperatorError);
-    expect(() => chooseDtypes(dir, 'int8')).toThrow('has no onnx/decoder_model_merged_int8.onnx. Precisions it has for all three graphs: q4.');
+    expect(() => chooseDtypes(dir, 'int8')).toThrow(
+      'has no onnx/decoder_model_merged_int8.onnx. Precisions it has for all three graphs: q4.',
+    );
   });
 });

@@ -4,7 +4,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError } from '../../errors.ts';
-import { graphPath, uniformDtypes, VLM_DTYPES, VLM_GRAPHS, type GraphDtypes, type VlmDtype, type VlmGraph } from '../../onnx/layout.ts';
+import {
+  graphPath,
+  uniformDtypes,
+  VLM_DTYPES,
+  VLM_GRAPHS,
+  type GraphDtypes,
+  type VlmDtype,
+  type VlmGraph,
+} from '../../onnx/layout.ts';
 
 /** Precisions present in a folder for every one of the three graphs, most exact first. */
 export function availableDtypes(dir: string): VlmDtype[] {
@@ -30,7 +38,10 @@ export function chooseDtypes(dir: string, requested: VlmDtype | GraphDtypes | nu
   }
   const pick = (graph: VlmGraph): VlmDtype => {
     const found = VLM_DTYPES.find((dtype) => existsSync(path.join(dir, graphPath(graph, dtype))));
-    if (!found) throw new OperatorError(`The folder ${dir} has no ${graphPath(graph, 'fp32')} (nor a ${VLM_DTYPES.slice(1).join(', ')} variant); is it a transformers.js-layout VLM export?`);
+    if (!found)
+      throw new OperatorError(
+        `The folder ${dir} has no ${graphPath(graph, 'fp32')} (nor a ${VLM_DTYPES.slice(1).join(', ')} variant); is it a transformers.js-layout VLM export?`,
+      );
     return found;
   };
   return { visionEncoder: pick('visionEncoder'), embedTokens: pick('embedTokens'), decoder: pick('decoder') };

@@ -88,10 +88,14 @@ export class VlmExport {
     ]);
     const family = options.family ?? detectFamily(config);
     const dtypes = chooseDtypes(root, options.dtype ?? null);
-    const files = Object.fromEntries(VLM_GRAPHS.map((g) => [g, path.join(root, graphPath(g, dtypes[g]))])) as Record<VlmGraph, string>;
+    const files = Object.fromEntries(VLM_GRAPHS.map((g) => [g, path.join(root, graphPath(g, dtypes[g]))])) as Record<
+      VlmGraph,
+      string
+    >;
     const text = (config.text_config ?? config) as Record<string, unknown>;
     const hiddenSize = Number(text.hidden_size);
-    if (!Number.isInteger(hiddenSize) || hiddenSize <= 0) throw new OperatorError(`The config.json in ${root} has no usable hidden_size.`);
+    if (!Number.isInteger(hiddenSize) || hiddenSize <= 0)
+      throw new OperatorError(`The config.json in ${root} has no usable hidden_size.`);
     const float64 = (text.torch_dtype ?? config.torch_dtype) === 'float64';
     const loopConfig = loopConfigFromJson(config, generation);
     const [tokenizer, images] = await Promise.all([
@@ -100,18 +104,46 @@ export class VlmExport {
     ]);
     const placeholder = tokenizer.convert_tokens_to_ids(family.imageToken);
     if (placeholder !== loopConfig.imageTokenId) {
-      throw new OperatorError(`The tokenizer in ${root} makes ${family.imageToken} token ${placeholder}, but config.json says the image token is ${loopConfig.imageTokenId}.`);
+      throw new OperatorError(
+        `The tokenizer in ${root} makes ${family.imageToken} token ${placeholder}, but config.json says the image token is ${loopConfig.imageTokenId}.`,
+      );
     }
     const probe = await images.prepare({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) });
     const imageRows = imageTokenCount(config, processorConfig, probe.inputHeight, probe.inputWidth);
-    const familyStops = tokenizer.convert_tokens_to_ids([...family.stopTokens]).filter((id): id is number => Number.isInteger(id));
-    const eos = [...loopConfig.eosTokenIds, ...(Number.isInteger(tokenizer.eos_token_id) ? [tokenizer.eos_token_id] : [])];
+    const familyStops = tokenizer
+      .convert_tokens_to_ids([...family.stopTokens])
+      .filter((id): id is number => Number.isInteger(id));
+    const eos = [
+      ...loopConfig.eosTokenIds,
+      ...(Number.isInteger(tokenizer.eos_token_id) ? [tokenizer.eos_token_id] : []),
+    ];
     const optimization = float64 ? 'basic' : 'all';
-    const [visionEncoder, embedTokens, decoder] = await Promise.all(VLM_GRAPHS.map((g) => options.sessions.get(files[g], { optimization })));
+    const [visionEncoder, embedTokens, decoder] = await Promise.all(
+      VLM_GRAPHS.map((g) => options.sessions.get(files[g], { optimization })),
+    );
     const loop = new VlmSessionLoop({ visionEncoder, embedTokens, decoder }, loopConfig);
     const rows = imageRows ?? (await loop.encodeImage(probe.pixelValues as unknown as ort.Tensor)).dims[1];
-    const prompts = new PromptRenderer({ tokenizer, family, template, imageTokenId: loopConfig.imageTokenId, imageRows: rows, stopTokenIds: [...new Set([...eos, ...familyStops])] });
-    return new VlmExport(root, family, dtypes, files, tokenizer, prompts, images, loop, hiddenSize, float64, options.sessions);
+    const prompts = new PromptRenderer({
+      tokenizer,
+      family,
+      template,
+      imageTokenId: loopConfig.imageTokenId,
+      imageRows: rows,
+      stopTokenIds: [...new Set([...eos, ...familyStops])],
+    });
+    return new VlmExport(
+      root,
+      family,
+      dtypes,
+      files,
+      tokenizer,
+      prompts,
+      images,
+      loop,
+      hiddenSize,
+      float64,
+      options.sessions,
+    );
   }
 
   /** Image-feature rows per photo (the prompt's placeholders before concept rows). */
@@ -134,11 +166,17 @@ export class VlmExport {
   async encode(input: VlmImageInput): Promise<ImageFeatures> {
     const encoded = await this.loop.encodeImage(input.pixelValues as unknown as ort.Tensor);
     const width = encoded.dims[encoded.dims.length - 1];
-    if (width !== this.hiddenSize) throw new OperatorError(`The vision encoder in ${this.dir} gives rows of ${width} values but the language model reads ${this.hiddenSize}.`);
+    if (width !== this.hiddenSize)
+      throw new OperatorError(
+        `The vision encoder in ${this.dir} gives rows of ${width} values but the language model reads ${this.hiddenSize}.`,
+      );
     const rows = floatData(encoded);
     const count = rows.length / width;
     if (count !== this.imageRows) {
-      if (this.rowsChecked) throw new OperatorError(`The vision encoder in ${this.dir} gave ${count} rows for this photo and ${this.imageRows} before; photos of varying size are not supported.`);
+      if (this.rowsChecked)
+        throw new OperatorError(
+          `The vision encoder in ${this.dir} gave ${count} rows for this photo and ${this.imageRows} before; photos of varying size are not supported.`,
+        );
       logger.warn(
         { dir: this.dir, encoderRows: count, processorRows: this.imageRows },
         'the vision encoder gives another number of rows than the processor configuration counts (patches, plus num_additional_image_tokens, minus one for strategy "default"); using the encoder\'s',
@@ -156,6 +194,10 @@ export class VlmExport {
     const out = features.rows instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
     out.set(features.rows.subarray(0, features.count * H));
     vectors.forEach((vector, i) => writeConceptRow(vector, features.referenceNorm, out, (features.count + i) * H));
-    return new ort.Tensor(out instanceof Float64Array ? 'float64' : 'float32', out, [1, features.count + vectors.length, H]);
+    return new ort.Tensor(out instanceof Float64Array ? 'float64' : 'float32', out, [
+      1,
+      features.count + vectors.length,
+      H,
+    ]);
   }
 }

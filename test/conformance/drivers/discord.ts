@@ -9,8 +9,16 @@ import { FakeDiscordServer, type SlashCommandInput } from '../../fakes/discord-s
 import type { Action, Answer, ChatDriver, Person, Photo, Place } from '../driver.ts';
 
 const people: Record<Person, { id: string; username: string; permissions: bigint }> = {
-  owner: { id: '21', username: 'olivia', permissions: PermissionFlagsBits.SendMessages | PermissionFlagsBits.UseApplicationCommands },
-  member: { id: '22', username: 'max', permissions: PermissionFlagsBits.SendMessages | PermissionFlagsBits.UseApplicationCommands },
+  owner: {
+    id: '21',
+    username: 'olivia',
+    permissions: PermissionFlagsBits.SendMessages | PermissionFlagsBits.UseApplicationCommands,
+  },
+  member: {
+    id: '22',
+    username: 'max',
+    permissions: PermissionFlagsBits.SendMessages | PermissionFlagsBits.UseApplicationCommands,
+  },
   admin: { id: '23', username: 'ada', permissions: PermissionFlagsBits.ManageGuild },
 };
 
@@ -30,7 +38,11 @@ function text(name: string, value: string): Options[number] {
 function optionsOf(action: Action): Options {
   switch (action.command) {
     case 'teach':
-      return [text('name', action.name), ...(action.kind ? [text('kind', action.kind)] : []), ...action.photos.map((p, i) => attachment(`photo${i + 1}`, p))];
+      return [
+        text('name', action.name),
+        ...(action.kind ? [text('kind', action.kind)] : []),
+        ...action.photos.map((p, i) => attachment(`photo${i + 1}`, p)),
+      ];
     case 'ask':
       return [text('question', action.question), attachment('photo', action.photo)];
     case 'caption':
@@ -48,7 +60,13 @@ function optionsOf(action: Action): Options {
 
 export async function createDiscordDriver(core: ConversationCore): Promise<ChatDriver> {
   const fake = await FakeDiscordServer.start();
-  const bot: DiscordHandle = await startDiscord({ core, token: fake.token, applicationId: fake.applicationId, apiUrl: fake.apiUrl, progressIntervalMs: 100 });
+  const bot: DiscordHandle = await startDiscord({
+    core,
+    token: fake.token,
+    applicationId: fake.applicationId,
+    apiUrl: fake.apiUrl,
+    progressIntervalMs: 100,
+  });
 
   return {
     platform: 'discord',
@@ -56,8 +74,16 @@ export async function createDiscordDriver(core: ConversationCore): Promise<ChatD
     async send(place: Place, person: Person, action: Action): Promise<Answer> {
       const { permissions, ...user } = people[person];
       const guildId = servers[place];
-      const interaction = fake.dispatchSlashCommand({ user, ...(guildId ? { guildId, permissions } : {}), name: action.command, options: optionsOf(action) });
-      await fake.waitFor(() => (interaction.callbacks.length > 0 ? true : undefined), `the deferral of /${action.command}`);
+      const interaction = fake.dispatchSlashCommand({
+        user,
+        ...(guildId ? { guildId, permissions } : {}),
+        name: action.command,
+        options: optionsOf(action),
+      });
+      await fake.waitFor(
+        () => (interaction.callbacks.length > 0 ? true : undefined),
+        `the deferral of /${action.command}`,
+      );
       await bot.idle();
       const messages = [interaction.original, ...interaction.followups].filter((m) => m !== null);
       return {

@@ -8,7 +8,15 @@ import { PassThrough } from 'node:stream';
 import { runTerminal } from '../../../adapters/terminal/terminal.ts';
 import type { ConversationCore } from '../../../src/assistant/turn.ts';
 import { waitUntil } from '../../fakes/http.ts';
-import { actionPhotos, actionText, type Action, type Answer, type ChatDriver, type Person, type Place } from '../driver.ts';
+import {
+  actionPhotos,
+  actionText,
+  type Action,
+  type Answer,
+  type ChatDriver,
+  type Person,
+  type Place,
+} from '../driver.ts';
 
 interface Session {
   input: PassThrough;
@@ -31,7 +39,15 @@ export async function createTerminalDriver(core: ConversationCore): Promise<Chat
     const output = new PassThrough();
     const created: Session = { input, printed: '', done: Promise.resolve() };
     output.on('data', (chunk: Buffer) => (created.printed += chunk.toString()));
-    created.done = runTerminal({ core, input, output, scope: `terminal:${place}`, cwd: workDir, outputDir: `out-${place}`, interactive: true });
+    created.done = runTerminal({
+      core,
+      input,
+      output,
+      scope: `terminal:${place}`,
+      cwd: workDir,
+      outputDir: `out-${place}`,
+      interactive: true,
+    });
     sessions.set(place, created);
     await waitUntil(() => (created.printed.endsWith(PROMPT) ? true : undefined), 'the first prompt');
     return created;
@@ -52,7 +68,11 @@ export async function createTerminalDriver(core: ConversationCore): Promise<Chat
       });
       chat.printed = '';
       chat.input.write(`${[actionText(action), ...paths].join(' ')}\n`);
-      await waitUntil(() => (chat.printed.endsWith(PROMPT) ? true : undefined), `the answer to ${actionText(action)}`, 30_000);
+      await waitUntil(
+        () => (chat.printed.endsWith(PROMPT) ? true : undefined),
+        `the answer to ${actionText(action)}`,
+        30_000,
+      );
       const lines = chat.printed.slice(0, -PROMPT.length).replace(/\n$/, '').split('\n');
       const images = lines.flatMap((line) => {
         const saved = IMAGE_SAVED.exec(line);

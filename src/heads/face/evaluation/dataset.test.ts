@@ -21,7 +21,14 @@ describe('loadFaceDataset', () => {
   it('reads identities, strangers and labelled group photos', () => {
     const groups = {
       groups: [
-        { file: 'g1.jpg', identities_present: ['anna'], faces: [{ box_xywh: [1, 2, 30, 40], label: 'anna' }, { box_xywh: [50, 2, 30, 40], label: 'not_enrolled: man' }] },
+        {
+          file: 'g1.jpg',
+          identities_present: ['anna'],
+          faces: [
+            { box_xywh: [1, 2, 30, 40], label: 'anna' },
+            { box_xywh: [50, 2, 30, 40], label: 'not_enrolled: man' },
+          ],
+        },
         { file: 'crowd.jpg', identities_present: [], faces: 'all not_enrolled' },
       ],
     };
@@ -53,6 +60,8 @@ describe('loadFaceDataset', () => {
     expect(() => loadFaceDataset(path.join(tmpdir(), 'no-such-folder-for-faces'))).toThrow(UserError);
     expect(() => loadFaceDataset(layout({ '_strangers/x.jpg': '' }))).toThrow(/no identity folders/);
     const bad = { groups: [{ file: 'g.jpg', identities_present: ['carol'], faces: [] }] };
-    expect(() => loadFaceDataset(layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) }))).toThrow(/carol/);
+    expect(() => loadFaceDataset(layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) }))).toThrow(
+      /carol/,
+    );
   });
 });

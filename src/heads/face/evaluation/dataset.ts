@@ -40,13 +40,18 @@ export interface FaceDataset {
 export function loadFaceDataset(root: string): FaceDataset {
   const dir = path.resolve(root);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${root} is not a folder.`);
-  const folders = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const folders = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   const identities = folders
     .filter((name) => !name.startsWith('_'))
     .map((name) => ({ name, photos: photosIn(path.join(dir, name)) }))
     .filter((identity) => identity.photos.length > 0);
   if (identities.length === 0) {
-    throw new UserError(`${root} has no identity folders (one folder of photos per person; folders starting with "_" are not people).`);
+    throw new UserError(
+      `${root} has no identity folders (one folder of photos per person; folders starting with "_" are not people).`,
+    );
   }
   const strangersDir = path.join(dir, '_strangers');
   const strangers = existsSync(strangersDir) ? photosIn(strangersDir) : [];
@@ -75,18 +80,32 @@ function loadGroups(dir: string, identities: ReadonlySet<string>): GroupPhoto[] 
   return groups.map((raw: unknown, i) => {
     const g = raw as { file?: unknown; identities_present?: unknown; faces?: unknown };
     if (typeof g.file !== 'string') throw new UserError(`${file}: group ${i} has no "file".`);
-    const present = Array.isArray(g.identities_present) ? g.identities_present.filter((x): x is string => typeof x === 'string') : [];
+    const present = Array.isArray(g.identities_present)
+      ? g.identities_present.filter((x): x is string => typeof x === 'string')
+      : [];
     const unknown = present.filter((name) => !identities.has(name));
-    if (unknown.length > 0) throw new UserError(`${file}: ${g.file} names ${unknown.join(', ')}, which have no folder.`);
-    const faces = Array.isArray(g.faces) ? g.faces.map((f: unknown) => labelledFace(f, identities, `${file}: ${g.file}`)) : [];
-    return { path: path.join(dir, g.file), present, faces, everyoneStranger: !Array.isArray(g.faces) && present.length === 0 };
+    if (unknown.length > 0)
+      throw new UserError(`${file}: ${g.file} names ${unknown.join(', ')}, which have no folder.`);
+    const faces = Array.isArray(g.faces)
+      ? g.faces.map((f: unknown) => labelledFace(f, identities, `${file}: ${g.file}`))
+      : [];
+    return {
+      path: path.join(dir, g.file),
+      present,
+      faces,
+      everyoneStranger: !Array.isArray(g.faces) && present.length === 0,
+    };
   });
 }
 
 function labelledFace(raw: unknown, identities: ReadonlySet<string>, where: string): LabelledFace {
   const f = raw as { box_xywh?: unknown; label?: unknown };
   const box = f.box_xywh;
-  if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number')) throw new UserError(`${where}: a face has no [x, y, w, h] box.`);
+  if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number'))
+    throw new UserError(`${where}: a face has no [x, y, w, h] box.`);
   const label = typeof f.label === 'string' ? f.label : '';
-  return { box: { x: box[0], y: box[1], width: box[2], height: box[3] }, identity: identities.has(label) ? label : null };
+  return {
+    box: { x: box[0], y: box[1], width: box[2], height: box[3] },
+    identity: identities.has(label) ? label : null,
+  };
 }

@@ -23,7 +23,18 @@ function direction(axis: number, tilt = 0, towards = (axis + 1) % 128): Float32A
 }
 
 function face(embedding: Float32Array, x = 0): EmbeddedFace {
-  return { box: { x, y: 0, width: 40, height: 40 }, score: 0.9, landmarks: [[0, 0], [1, 0], [0, 1], [0, 2], [1, 2]], embedding };
+  return {
+    box: { x, y: 0, width: 40, height: 40 },
+    score: 0.9,
+    landmarks: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ],
+    embedding,
+  };
 }
 
 const photo = (...faces: EmbeddedFace[]): EmbeddedPhoto => ({ width: 300, height: 100, faces });
@@ -36,7 +47,15 @@ const dataset: FaceDataset = {
   ],
   strangers: ['s1', 's2'],
   groups: [
-    { path: 'g1', present: ['anna', 'bob'], faces: [{ box: { x: 0, y: 0, width: 40, height: 40 }, identity: 'anna' }, { box: { x: 200, y: 0, width: 40, height: 40 }, identity: 'bob' }], everyoneStranger: false },
+    {
+      path: 'g1',
+      present: ['anna', 'bob'],
+      faces: [
+        { box: { x: 0, y: 0, width: 40, height: 40 }, identity: 'anna' },
+        { box: { x: 200, y: 0, width: 40, height: 40 }, identity: 'bob' },
+      ],
+      everyoneStranger: false,
+    },
     { path: 'g2', present: [], faces: [], everyoneStranger: true },
   ],
 };
@@ -58,7 +77,10 @@ const photos = new Map<string, EmbeddedPhoto>([
 /** Seeds whose one-shot choice teaches anna from a1..a3 and bob from b1..b2, so the counts below are known. */
 const SEEDS = Array.from({ length: 200 }, (_, seed) => seed).filter((seed) => {
   const teaching = chooseTeachingPhotos(dataset, 1, seed);
-  return ['a1', 'a2', 'a3'].includes([...(teaching.get('anna') ?? [])][0]) && ['b1', 'b2'].includes([...(teaching.get('bob') ?? [])][0]);
+  return (
+    ['a1', 'a2', 'a3'].includes([...(teaching.get('anna') ?? [])][0]) &&
+    ['b1', 'b2'].includes([...(teaching.get('bob') ?? [])][0])
+  );
 });
 
 describe('evaluateFaces', () => {
@@ -83,7 +105,16 @@ describe('evaluateFaces', () => {
     expect(strict.negatives).toBe(6 + 7);
     expect(strict.falsePositives).toBe(1); // bob fires on a4
     expect(strict.photosWithoutFace).toBe(1);
-    expect(strict.groups).toEqual({ photos: 2, enrolledFaces: 2, enrolledFound: 2, enrolledCorrect: 2, enrolledWrong: 0, enrolledUnassigned: 0, strangerFaces: 2, strangersAssigned: 0 });
+    expect(strict.groups).toEqual({
+      photos: 2,
+      enrolledFaces: 2,
+      enrolledFound: 2,
+      enrolledCorrect: 2,
+      enrolledWrong: 0,
+      enrolledUnassigned: 0,
+      strangerFaces: 2,
+      strangersAssigned: 0,
+    });
 
     const loose = evaluateFaces(head, dataset, photos, { shots: 1, seeds: [SEEDS[0]], threshold: 0.3 });
     expect(loose.falsePositives).toBeGreaterThan(strict.falsePositives); // the stranger s2 now passes as anna
@@ -96,7 +127,9 @@ describe('evaluateFaces', () => {
     expect(two.positives).toBe(one[0].positives + one[1].positives);
     expect(two.hits).toBe(one[0].hits + one[1].hits);
     expect(two.perIdentity[0].hits).toBe(one[0].perIdentity[0].hits + one[1].perIdentity[0].hits);
-    const sweep = [0.3, 0.9, 0.99].map((threshold) => evaluateFaces(head, dataset, photos, { shots: 1, seeds: [SEEDS[1]], threshold }));
+    const sweep = [0.3, 0.9, 0.99].map((threshold) =>
+      evaluateFaces(head, dataset, photos, { shots: 1, seeds: [SEEDS[1]], threshold }),
+    );
     const best = bestUnderFalsePositiveRate(sweep, 0.1);
     expect(best?.threshold).toBe(0.9);
     expect(bestUnderFalsePositiveRate(sweep, -1)).toBeNull();

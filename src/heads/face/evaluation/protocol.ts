@@ -87,11 +87,21 @@ export interface FaceEvalResult extends FaceEvalCounts {
 /** Teaching photos per identity: `shots` of them, chosen by a seeded shuffle. */
 export function chooseTeachingPhotos(dataset: FaceDataset, shots: number, seed: number): Map<string, Set<string>> {
   const random = seededRandom(seed);
-  return new Map(dataset.identities.map((identity) => [identity.name, new Set(shuffle([...identity.photos], random).slice(0, shots))]));
+  return new Map(
+    dataset.identities.map((identity) => [
+      identity.name,
+      new Set(shuffle([...identity.photos], random).slice(0, shots)),
+    ]),
+  );
 }
 
 /** Runs the protocol once per seed and sums the counts (identities weigh by their photos). */
-export function evaluateFaces(head: FaceHead, dataset: FaceDataset, photos: EmbeddedPhotos, options: { shots: number; seeds: readonly number[]; threshold: number }): FaceEvalResult {
+export function evaluateFaces(
+  head: FaceHead,
+  dataset: FaceDataset,
+  photos: EmbeddedPhotos,
+  options: { shots: number; seeds: readonly number[]; threshold: number },
+): FaceEvalResult {
   const runs = options.seeds.map((seed) => evaluateOnce(head, dataset, photos, options.shots, seed, options.threshold));
   const total = runs.reduce(addCounts);
   const rate = (n: number, d: number) => (d > 0 ? n / d : 0);
@@ -109,7 +119,14 @@ export function evaluateFaces(head: FaceHead, dataset: FaceDataset, photos: Embe
   };
 }
 
-function evaluateOnce(head: FaceHead, dataset: FaceDataset, photos: EmbeddedPhotos, shots: number, seed: number, threshold: number): FaceEvalCounts {
+function evaluateOnce(
+  head: FaceHead,
+  dataset: FaceDataset,
+  photos: EmbeddedPhotos,
+  shots: number,
+  seed: number,
+  threshold: number,
+): FaceEvalCounts {
   const teaching = chooseTeachingPhotos(dataset, shots, seed);
   const people: PersonKeys[] = [];
   const alone = (person: string, photo: EmbeddedPhoto) => {
@@ -119,9 +136,21 @@ function evaluateOnce(head: FaceHead, dataset: FaceDataset, photos: EmbeddedPhot
   const perIdentity: IdentityResult[] = [];
   for (const identity of dataset.identities) {
     const chosen = [...(teaching.get(identity.name) ?? [])];
-    const taught = head.teachFromFaces(chosen.map((p) => embedded(photos, p).faces), null, threshold);
+    const taught = head.teachFromFaces(
+      chosen.map((p) => embedded(photos, p).faces),
+      null,
+      threshold,
+    );
     if (taught.params.keys.length > 0) people.push({ conceptId: identity.name, params: taught.params });
-    perIdentity.push({ name: identity.name, teachingPhotos: chosen.length, keys: taught.params.keys.length / taught.params.dims, positives: 0, hits: 0, negatives: 0, falsePositives: 0 });
+    perIdentity.push({
+      name: identity.name,
+      teachingPhotos: chosen.length,
+      keys: taught.params.keys.length / taught.params.dims,
+      positives: 0,
+      hits: 0,
+      negatives: 0,
+      falsePositives: 0,
+    });
   }
   const byName = new Map(perIdentity.map((r) => [r.name, r]));
   const counts: FaceEvalCounts = {
@@ -144,7 +173,9 @@ function evaluateOnce(head: FaceHead, dataset: FaceDataset, photos: EmbeddedPhot
   for (const { path, present } of singles) {
     const photo = embedded(photos, path);
     if (photo.faces.length === 0) counts.photosWithoutFace++;
-    const fired = new Set(head.matchFaces(photo.faces, photo.width, people, threshold).sightings.map((s) => s.conceptId));
+    const fired = new Set(
+      head.matchFaces(photo.faces, photo.width, people, threshold).sightings.map((s) => s.conceptId),
+    );
     for (const identity of dataset.identities) {
       const result = byName.get(identity.name) as IdentityResult;
       if (present.includes(identity.name)) {
@@ -187,7 +218,12 @@ function evaluateOnce(head: FaceHead, dataset: FaceDataset, photos: EmbeddedPhot
 }
 
 /** Pairs labelled boxes with detected faces (best IoU first) and scores each assignment. */
-function scoreGroup(group: GroupPhoto, faces: readonly EmbeddedFace[], assigned: ReadonlyMap<number, string>, result: GroupResult): void {
+function scoreGroup(
+  group: GroupPhoto,
+  faces: readonly EmbeddedFace[],
+  assigned: ReadonlyMap<number, string>,
+  result: GroupResult,
+): void {
   result.photos++;
   if (group.everyoneStranger) {
     result.strangerFaces += faces.length;
@@ -195,10 +231,12 @@ function scoreGroup(group: GroupPhoto, faces: readonly EmbeddedFace[], assigned:
     return;
   }
   const pairs: Array<{ label: number; face: number; overlap: number }> = [];
-  group.faces.forEach((labelled, label) => faces.forEach((face, f) => {
-    const overlap = iou(labelled.box, face.box);
-    if (overlap >= GROUP_BOX_IOU) pairs.push({ label, face: f, overlap });
-  }));
+  group.faces.forEach((labelled, label) =>
+    faces.forEach((face, f) => {
+      const overlap = iou(labelled.box, face.box);
+      if (overlap >= GROUP_BOX_IOU) pairs.push({ label, face: f, overlap });
+    }),
+  );
   pairs.sort((a, b) => b.overlap - a.overlap);
   const faceOf = new Map<number, number>();
   const usedFaces = new Set<number>();
@@ -232,7 +270,16 @@ function embedded(photos: EmbeddedPhotos, path: string): EmbeddedPhoto {
 }
 
 function emptyGroups(): GroupResult {
-  return { photos: 0, enrolledFaces: 0, enrolledFound: 0, enrolledCorrect: 0, enrolledWrong: 0, enrolledUnassigned: 0, strangerFaces: 0, strangersAssigned: 0 };
+  return {
+    photos: 0,
+    enrolledFaces: 0,
+    enrolledFound: 0,
+    enrolledCorrect: 0,
+    enrolledWrong: 0,
+    enrolledUnassigned: 0,
+    strangerFaces: 0,
+    strangersAssigned: 0,
+  };
 }
 
 function addCounts(a: FaceEvalCounts, b: FaceEvalCounts): FaceEvalCounts {

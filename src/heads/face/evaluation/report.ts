@@ -62,6 +62,9 @@ export function formatSweep(results: readonly FaceEvalResult[], targetFpr: numbe
           `alone FPR ${pct(best.aloneFalsePositiveRate)}, groups ${best.groups.enrolledCorrect}/${best.groups.enrolledFound}).`
       : `No threshold keeps ${label} at or below ${pct(targetFpr)}.`;
   };
-  lines.push(describe('falsePositiveRate', 'FPR (all people taught together)'), describe('aloneFalsePositiveRate', 'FPR with each person taught alone'));
+  lines.push(
+    describe('falsePositiveRate', 'FPR (all people taught together)'),
+    describe('aloneFalsePositiveRate', 'FPR with each person taught alone'),
+  );
   return lines.join('\n');
 }

@@ -29,7 +29,11 @@ function gemm(transA: number, transB: number, alpha: number, beta: number, c: nu
       ...(c ? [{ name: 'c', shape: c }] : []),
     ],
     build: (g) => [
-      g.addNode({ opType: 'Gemm', inputs: c ? ['a', 'b', 'c'] : ['a', 'b'], attributes: { transA, transB, alpha: Attr.float(alpha), beta: Attr.float(beta) } }).outputs[0],
+      g.addNode({
+        opType: 'Gemm',
+        inputs: c ? ['a', 'b', 'c'] : ['a', 'b'],
+        attributes: { transA, transB, alpha: Attr.float(alpha), beta: Attr.float(beta) },
+      }).outputs[0],
     ],
   };
 }
@@ -38,7 +42,14 @@ describe('gradients of matrix products (float64, central differences)', () => {
   const cases: Record<string, OpCase> = {
     'MatMul [2,3,4] x [4,5] (a shared weight)': matMul([2, 3, 4], [4, 5]),
     'MatMul with broadcast batch [2,1,3,4] x [3,4,2]': matMul([2, 1, 3, 4], [3, 4, 2]),
-    'MatMul with symbolic shapes': matMul([2, 3, 4], [4, 5], [['b', 's', 'h'], ['h', 'o']]),
+    'MatMul with symbolic shapes': matMul(
+      [2, 3, 4],
+      [4, 5],
+      [
+        ['b', 's', 'h'],
+        ['h', 'o'],
+      ],
+    ),
     'MatMul vector x batch [4] x [2,4,3]': matMul([4], [2, 4, 3]),
     'MatMul batch x vector [2,3,4] x [4]': matMul([2, 3, 4], [4]),
     'MatMul vector x vector': matMul([4], [4]),
@@ -55,7 +66,10 @@ describe('gradients of matrix products (float64, central differences)', () => {
 
   it('leaves a frozen weight without a gradient and still differentiates the activation', async () => {
     const c: OpCase = {
-      inputs: [{ name: 'x', shape: [2, 3] }, { name: 'w', shape: [3, 4], initializer: true }],
+      inputs: [
+        { name: 'x', shape: [2, 3] },
+        { name: 'w', shape: [3, 4], initializer: true },
+      ],
       build: (g) => [g.addNode({ opType: 'MatMul', inputs: ['x', 'w'] }).outputs[0]],
     };
     const results = await gradientCheckOp(c);
@@ -67,7 +81,10 @@ describe('gradients of matrix products (float64, central differences)', () => {
 describe('gradient through a frozen weight (no transposed copy of it)', () => {
   it('matches central differences for a batched activation and a frozen weight (float64)', async () => {
     const c: OpCase = {
-      inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'w', shape: [4, 5], initializer: true }],
+      inputs: [
+        { name: 'x', shape: [2, 3, 4] },
+        { name: 'w', shape: [4, 5], initializer: true },
+      ],
       build: (g) => [g.addNode({ opType: 'MatMul', inputs: ['x', 'w'] }).outputs[0]],
     };
     expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
@@ -75,7 +92,10 @@ describe('gradient through a frozen weight (no transposed copy of it)', () => {
 
   it('matches central differences for a vector times a frozen weight (float64)', async () => {
     const c: OpCase = {
-      inputs: [{ name: 'x', shape: [4] }, { name: 'w', shape: [4, 5], initializer: true }],
+      inputs: [
+        { name: 'x', shape: [4] },
+        { name: 'w', shape: [4, 5], initializer: true },
+      ],
       build: (g) => [g.addNode({ opType: 'MatMul', inputs: ['x', 'w'] }).outputs[0]],
     };
     expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
@@ -84,8 +104,13 @@ describe('gradient through a frozen weight (no transposed copy of it)', () => {
   it('matches central differences for Gemm with a frozen B, with and without transB', async () => {
     for (const transB of [0, 1]) {
       const c: OpCase = {
-        inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: transB ? [4, 3] : [3, 4], initializer: true }],
-        build: (g) => [g.addNode({ opType: 'Gemm', inputs: ['a', 'b'], attributes: { transB, alpha: Attr.float(0.7) } }).outputs[0]],
+        inputs: [
+          { name: 'a', shape: [2, 3] },
+          { name: 'b', shape: transB ? [4, 3] : [3, 4], initializer: true },
+        ],
+        build: (g) => [
+          g.addNode({ opType: 'Gemm', inputs: ['a', 'b'], attributes: { transB, alpha: Attr.float(0.7) } }).outputs[0],
+        ],
       };
       expect(worst(await gradientCheckOp(c))).toBeLessThan(TOLERANCE);
     }
@@ -114,7 +139,8 @@ describe('gradient through a frozen weight (no transposed copy of it)', () => {
     });
     const x = Array.from({ length: 2 * 3 * K }, () => normal(random));
     // dx = (2 y R) · Wᵀ in float64, from the values as the model stores them.
-    const round = (v: number[]) => Array.from(floatValues(type, v) as ArrayLike<number>, (b) => (type === 'float16' ? fromFloat16Bits(b) : b));
+    const round = (v: number[]) =>
+      Array.from(floatValues(type, v) as ArrayLike<number>, (b) => (type === 'float16' ? fromFloat16Bits(b) : b));
     const [xs, ws, rs] = [round(x), round(w), round(r)];
     const expected = new Float64Array(2 * 3 * K);
     for (let row = 0; row < 6; row++) {
@@ -128,12 +154,19 @@ describe('gradient through a frozen weight (no transposed copy of it)', () => {
     return { model: built.model, gradient: built.gradients.x, x: floatValues(type, x), expected };
   }
 
-  for (const [type, tolerance] of [['float32', 1e-5], ['float64', 1e-12], ['float16', 1e-2]] as const) {
+  for (const [type, tolerance] of [
+    ['float32', 1e-5],
+    ['float64', 1e-12],
+    ['float16', 1e-2],
+  ] as const) {
     it(`keeps the ${type} weight the only copy of itself after ORT's optimization, and the gradient right`, async () => {
       const { model, gradient, x, expected } = frozenProduct(type);
       // A folded Transpose(W) would appear as a new [N, K] initializer.
       expect(await addedFloatInitializers(model, (K * N) / 2)).toEqual([]);
-      const session = await ort.InferenceSession.create(model.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      const session = await ort.InferenceSession.create(model.toBytes(), {
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      });
       try {
         const out = await session.run({ x: new ort.Tensor(type, x as Float32Array, [2, 3, K]) });
         const raw = out[gradient].data as ArrayLike<number>;

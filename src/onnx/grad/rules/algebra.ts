@@ -31,7 +31,11 @@ const matMul: GradRule = (ctx) => {
     if (ctx.wants(0) && rb === 2 && isFrozen(e, b)) out[0] = gradientThroughFrozenWeight(e, grad, b, a, ctx.label);
     else if (ctx.wants(0)) {
       const full = e.op('MatMul', [row, e.transposeLastTwo(b, ctx.label)]); // [..., 1, K]
-      out[0] = e.reduceSum(full, Array.from({ length: rb - 1 }, (_, i) => i), false);
+      out[0] = e.reduceSum(
+        full,
+        Array.from({ length: rb - 1 }, (_, i) => i),
+        false,
+      );
     }
     if (ctx.wants(1)) {
       const full = e.op('MatMul', [e.unsqueeze(a, [1]), row]); // [..., K, N]

@@ -39,18 +39,24 @@ export const FP4_VALUES = [...FP4_MAGNITUDES, ...FP4_MAGNITUDES.map((v) => -v)];
 
 /** NF4: the 16 quantiles of a standard normal distribution scaled to [-1, 1] (QLoRA). */
 export const NF4_VALUES = [
-  -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
-  0.7229568362236023, 1,
+  -1, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+  -0.09105003625154495, 0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1,
 ];
 
 /** The ops written here take their shapes, axes and pads as inputs (opset 11 and later). */
 function requireOpset11(e: GradEmitter, label: string): void {
-  if (e.opset < 11) throw new GradientError(`Cannot differentiate ${label}: rebuilding its quantized weight needs opset 11 or later; the model has opset ${e.opset}.`);
+  if (e.opset < 11)
+    throw new GradientError(
+      `Cannot differentiate ${label}: rebuilding its quantized weight needs opset 11 or later; the model has opset ${e.opset}.`,
+    );
 }
 
 function requireFrozen(e: GradEmitter, value: string, what: string, label: string): void {
-  if (!isFrozen(e, value)) throw new GradientError(`Cannot differentiate ${label}: its ${what} "${value}" is computed in the graph; only frozen (initializer) weights are supported.`);
+  if (!isFrozen(e, value))
+    throw new GradientError(
+      `Cannot differentiate ${label}: its ${what} "${value}" is computed in the graph; only frozen (initializer) weights are supported.`,
+    );
 }
 
 /**
@@ -63,13 +69,22 @@ function unpackCodes(e: GradEmitter, bytes: string, bits: number, lowFirst: bool
   if (bits === 8) return bytes;
   const perByte = 8 / bits;
   const positions = Array.from({ length: perByte }, (_, j) => (lowFirst ? j : perByte - 1 - j));
-  const left = e.graph.constant(Uint8Array.from(positions, (p) => 8 - bits * (p + 1)), [perByte], { name: `${e.graph.scope}/shift_left` });
+  const left = e.graph.constant(
+    Uint8Array.from(positions, (p) => 8 - bits * (p + 1)),
+    [perByte],
+    { name: `${e.graph.scope}/shift_left` },
+  );
   const right = e.graph.constant(Uint8Array.of(8 - bits), [1], { name: `${e.graph.scope}/shift_right` });
   const raised = e.op('BitShift', [bytes, left], { direction: 'LEFT' });
   return e.op('BitShift', [raised, right], { direction: 'RIGHT' });
 }
 
-function reshape(e: GradEmitter, x: string, dims: readonly number[], type: FloatType | 'uint8' | 'int32' | undefined): string {
+function reshape(
+  e: GradEmitter,
+  x: string,
+  dims: readonly number[],
+  type: FloatType | 'uint8' | 'int32' | undefined,
+): string {
   const out = e.op('Reshape', [x, e.ints(dims)]);
   e.facts.set(out, { type, shape: [...dims] });
   return out;
@@ -91,7 +106,12 @@ function rowsOf(e: GradEmitter, view: string, rows: Rows, total: number, axis = 
  * dY it multiplies, are anchored on the partial sum so far: they run one
  * after another, and only one slice of D is alive at a time.
  */
-export function productWithRebuiltWeight(e: GradEmitter, grad: string, shape: { n: number; k: number; align?: number }, rebuild: (rows: Rows, anchor: string) => string): string {
+export function productWithRebuiltWeight(
+  e: GradEmitter,
+  grad: string,
+  shape: { n: number; k: number; align?: number },
+  rebuild: (rows: Rows, anchor: string) => string,
+): string {
   const { n, k } = shape;
   const align = shape.align ?? 1;
   if (n * k <= DEQUANTIZATION_LIMIT.values) return e.op('MatMul', [grad, rebuild({ start: 0, end: n }, grad)]);
@@ -127,8 +147,14 @@ function nbitsLayout(node: OnnxNode, label: string): NBitsLayout {
   const n = node.int('N');
   const bits = node.int('bits', 4);
   const blockSize = node.int('block_size');
-  if (bits !== 2 && bits !== 4 && bits !== 8) throw new GradientError(`Cannot differentiate ${label}: ${bits}-bit MatMulNBits weights are not supported (2, 4 and 8 are).`);
-  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new GradientError(`Cannot differentiate ${label}: block_size ${blockSize} is not a power of two of at least 16.`);
+  if (bits !== 2 && bits !== 4 && bits !== 8)
+    throw new GradientError(
+      `Cannot differentiate ${label}: ${bits}-bit MatMulNBits weights are not supported (2, 4 and 8 are).`,
+    );
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new GradientError(
+      `Cannot differentiate ${label}: block_size ${blockSize} is not a power of two of at least 16.`,
+    );
   return { k, n, bits, blockSize, blocks: Math.ceil(k / blockSize) };
 }
 
@@ -139,7 +165,13 @@ function nbitsLayout(node: OnnxNode, label: string): NBitsLayout {
  * With g_idx, column k uses block g_idx[k] (ONNX Runtime computes that only
  * for 4 bits without packed zero points, so other combinations are refused).
  */
-export function nbitsTransposedWeight(e: GradEmitter, node: OnnxNode, rows: Rows, anchor: string, label: string): string {
+export function nbitsTransposedWeight(
+  e: GradEmitter,
+  node: OnnxNode,
+  rows: Rows,
+  anchor: string,
+  label: string,
+): string {
   const { k, n, bits, blockSize, blocks } = nbitsLayout(node, label);
   const r = rows.end - rows.start;
   requireOpset11(e, label);
@@ -166,7 +198,12 @@ export function nbitsTransposedWeight(e: GradEmitter, node: OnnxNode, rows: Rows
   const packedCodes =
     bits === 8
       ? rowsOf(e, runtimeView(e, packed, [n, blocks * blockSize], anchor), rows, n)
-      : reshape(e, unpackCodes(e, rowsOf(e, runtimeView(e, packed, [n, blocks, blob, 1], anchor), rows, n), bits, true), [r, blocks * blockSize], 'uint8');
+      : reshape(
+          e,
+          unpackCodes(e, rowsOf(e, runtimeView(e, packed, [n, blocks, blob, 1], anchor), rows, n), bits, true),
+          [r, blocks * blockSize],
+          'uint8',
+        );
   const codes = toFloat(e, packedCodes, type);
 
   // Zero points and scales per (column n, block): [N, blocks] to gather by g_idx, else [N, blocks, 1].
@@ -175,7 +212,12 @@ export function nbitsTransposedWeight(e: GradEmitter, node: OnnxNode, rows: Rows
   if (!zeroPoints) zero = e.scalar(2 ** (bits - 1), type);
   else if (packedZeroPoints && bits !== 8) {
     const columns = Math.ceil((blocks * bits) / 8);
-    const unpacked = reshape(e, unpackCodes(e, rowsOf(e, runtimeView(e, zeroPoints, [n, columns, 1], anchor), rows, n), bits, true), [r, columns * perByte], 'uint8');
+    const unpacked = reshape(
+      e,
+      unpackCodes(e, rowsOf(e, runtimeView(e, zeroPoints, [n, columns, 1], anchor), rows, n), bits, true),
+      [r, columns * perByte],
+      'uint8',
+    );
     const inBlocks = columns * perByte > blocks ? sliceAxis(e, unpacked, 1, blocks) : unpacked;
     zero = toFloat(e, gIdx ? inBlocks : e.unsqueeze(inBlocks, [2]), type);
   } else zero = toFloat(e, rowsOf(e, runtimeView(e, zeroPoints, perBlock, anchor), rows, n), type);
@@ -213,14 +255,26 @@ export function bnb4RowAlignment(node: OnnxNode): number {
  * flattened matrix (the last block may be short). `rows` must start at a
  * multiple of bnb4RowAlignment.
  */
-export function bnb4TransposedWeight(e: GradEmitter, node: OnnxNode, rows: Rows, anchor: string, label: string): string {
+export function bnb4TransposedWeight(
+  e: GradEmitter,
+  node: OnnxNode,
+  rows: Rows,
+  anchor: string,
+  label: string,
+): string {
   const k = node.int('K');
   const n = node.int('N');
   const blockSize = node.int('block_size');
   const quantType = node.int('quant_type');
   requireOpset11(e, label);
-  if (node.int('transB', 1) !== 1) throw new GradientError(`Cannot differentiate ${label}: MatMulBnb4 with transB 0 is not supported (ONNX Runtime does not run it either).`);
-  if (quantType !== BNB4_FP4 && quantType !== BNB4_NF4) throw new GradientError(`Cannot differentiate ${label}: unknown bnb4 quant_type ${quantType} (0 is FP4, 1 is NF4).`);
+  if (node.int('transB', 1) !== 1)
+    throw new GradientError(
+      `Cannot differentiate ${label}: MatMulBnb4 with transB 0 is not supported (ONNX Runtime does not run it either).`,
+    );
+  if (quantType !== BNB4_FP4 && quantType !== BNB4_NF4)
+    throw new GradientError(
+      `Cannot differentiate ${label}: unknown bnb4 quant_type ${quantType} (0 is FP4, 1 is NF4).`,
+    );
   const type = e.floatType(node.inputs[0]);
   const [, packed, absmax] = node.inputs;
   requireFrozen(e, packed, 'packed weight', label);
@@ -235,14 +289,28 @@ export function bnb4TransposedWeight(e: GradEmitter, node: OnnxNode, rows: Rows,
   const allBlocks = Math.ceil((n * k) / blockSize);
   const bytes = rowsOf(e, runtimeView(e, packed, [allBytes, 1], anchor), { start: byteStart, end: byteEnd }, allBytes);
   const flat = reshape(e, unpackCodes(e, bytes, 4, false), [2 * (byteEnd - byteStart)], 'uint8');
-  const codes = e.op('Cast', [2 * (byteEnd - byteStart) > count ? sliceAxis(e, flat, 0, count) : flat], { to: dataTypeOf('int32') });
-  const table = e.graph.constant(floatValues(type, quantType === BNB4_FP4 ? FP4_VALUES : NF4_VALUES), [16], { name: `${e.graph.scope}/bnb4_table`, elementType: type });
+  const codes = e.op('Cast', [2 * (byteEnd - byteStart) > count ? sliceAxis(e, flat, 0, count) : flat], {
+    to: dataTypeOf('int32'),
+  });
+  const table = e.graph.constant(floatValues(type, quantType === BNB4_FP4 ? FP4_VALUES : NF4_VALUES), [16], {
+    name: `${e.graph.scope}/bnb4_table`,
+    elementType: type,
+  });
   let values = e.op('Gather', [table, codes], { axis: 0 });
   const padding = blocks * blockSize - count;
   // Pads the short last block so every block is a row that its absmax scales.
   if (padding > 0) values = e.op('Pad', [values, e.ints([0, padding])]);
-  const scale = toFloat(e, rowsOf(e, runtimeView(e, absmax, [allBlocks, 1], anchor), { start: blockStart, end: blockEnd }, allBlocks), type);
-  const scaled = reshape(e, e.op('Mul', [reshape(e, values, [blocks, blockSize], type), scale]), [blocks * blockSize], type);
+  const scale = toFloat(
+    e,
+    rowsOf(e, runtimeView(e, absmax, [allBlocks, 1], anchor), { start: blockStart, end: blockEnd }, allBlocks),
+    type,
+  );
+  const scaled = reshape(
+    e,
+    e.op('Mul', [reshape(e, values, [blocks, blockSize], type), scale]),
+    [blocks * blockSize],
+    type,
+  );
   return reshape(e, padding > 0 ? sliceAxis(e, scaled, 0, count) : scaled, [rows.end - rows.start, k], type);
 }
 
@@ -257,7 +325,14 @@ export interface IntegerWeight {
 }
 
 /** D [N, K] = (Wᵀ - zero point) * scale of an integer weight, in `type` (rows of D: columns of W). */
-export function integerTransposedWeight(e: GradEmitter, w: IntegerWeight, type: FloatType, rows: Rows, anchor: string, label: string): string {
+export function integerTransposedWeight(
+  e: GradEmitter,
+  w: IntegerWeight,
+  type: FloatType,
+  rows: Rows,
+  anchor: string,
+  label: string,
+): string {
   requireFrozen(e, w.weight, 'integer weight', label);
   const [k, n] = frozenDims(e, w.weight, label);
   // Per column values become [N, 1] to scale the rows of D; a single value broadcasts as it is.
@@ -265,7 +340,8 @@ export function integerTransposedWeight(e: GradEmitter, w: IntegerWeight, type: 
     requireFrozen(e, value, what, label);
     const count = frozenDims(e, value, label).reduce((a, b) => a * b, 1);
     if (count === 1) return value;
-    if (count !== n) throw new GradientError(`Cannot differentiate ${label}: its ${what} has ${count} values for ${n} columns.`);
+    if (count !== n)
+      throw new GradientError(`Cannot differentiate ${label}: its ${what} has ${count} values for ${n} columns.`);
     return rowsOf(e, runtimeView(e, value, [n, 1], anchor), rows, n);
   };
   const transposed = e.transpose(rowsOf(e, runtimeView(e, w.weight, [k, n], anchor), rows, n, 1), [1, 0]);

@@ -20,7 +20,8 @@ export function isFrozen(e: GradEmitter, value: string): boolean {
 /** Static dims of a frozen value; throws (naming `why`) when they are not known. */
 export function frozenDims(e: GradEmitter, value: string, why: string): number[] {
   const shape = e.of(value).shape;
-  if (!shape || shape.some((d) => typeof d !== 'number')) throw new GradientError(`Cannot differentiate ${why}: the shape of "${value}" is not known.`);
+  if (!shape || shape.some((d) => typeof d !== 'number'))
+    throw new GradientError(`Cannot differentiate ${why}: the shape of "${value}" is not known.`);
   return shape as number[];
 }
 
@@ -63,7 +64,13 @@ export function runtimeView(e: GradEmitter, frozen: string, dims: readonly numbe
  * fold, and as Gemm's first operand it is not prepacked. Only activations
  * ([K, M]) are transposed.
  */
-export function gradientThroughFrozenWeight(e: GradEmitter, grad: string, weight: string, input: string, why: string): string {
+export function gradientThroughFrozenWeight(
+  e: GradEmitter,
+  grad: string,
+  weight: string,
+  input: string,
+  why: string,
+): string {
   const [k, n] = frozenDims(e, weight, why);
   const type = e.floatType(grad);
   const flat = e.op('Reshape', [grad, e.ints([-1, n])]);

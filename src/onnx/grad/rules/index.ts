@@ -8,7 +8,12 @@ import type { GradRule } from '../rule.ts';
 import { ALGEBRA_RULES } from './algebra.ts';
 import { LAYOUT_RULES } from './layout.ts';
 import { POINTWISE_RULES } from './pointwise.ts';
-import { QUANTIZED_CONTRIB_RULES, QUANTIZED_OUTPUT_FACTS, QUANTIZED_REGIONS, unmatchedDynamicQuantization } from './quantized.ts';
+import {
+  QUANTIZED_CONTRIB_RULES,
+  QUANTIZED_OUTPUT_FACTS,
+  QUANTIZED_REGIONS,
+  unmatchedDynamicQuantization,
+} from './quantized.ts';
 import { REDUCE_RULES } from './reduce.ts';
 import type { RegionMatcher } from './region.ts';
 
@@ -57,8 +62,36 @@ export function gradientRuleFor(domain: string, opType: string): GradRule | unde
  * (zero derivative almost everywhere).
  */
 export const NO_GRADIENT_OPS: ReadonlySet<string> = new Set([
-  'Shape', 'Size', 'ConstantOfShape', 'Range', 'Constant', 'NonZero', 'ArgMax', 'ArgMin', 'OneHot', 'TopK',
-  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf',
-  'Floor', 'Ceil', 'Round', 'Sign', 'EyeLike', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike',
-  'Multinomial', 'Bernoulli',
+  'Shape',
+  'Size',
+  'ConstantOfShape',
+  'Range',
+  'Constant',
+  'NonZero',
+  'ArgMax',
+  'ArgMin',
+  'OneHot',
+  'TopK',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'EyeLike',
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Multinomial',
+  'Bernoulli',
 ]);

@@ -14,19 +14,28 @@ function g(ctx: GradContext): string {
 }
 
 /** Reshape, Flatten, Squeeze and Unsqueeze keep the element order: reshape back. */
-const reshapeBack: GradRule = (ctx) => [ctx.wants(0) ? ctx.emit.reshapeLike(g(ctx), ctx.input(0)) : undefined, undefined];
+const reshapeBack: GradRule = (ctx) => [
+  ctx.wants(0) ? ctx.emit.reshapeLike(g(ctx), ctx.input(0)) : undefined,
+  undefined,
+];
 
 const transpose: GradRule = (ctx) => {
   if (!ctx.wants(0)) return [undefined];
   const e = ctx.emit;
   const rank = e.rank(ctx.input(0), ctx.label);
-  const perm = ctx.node.ints('perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+  const perm = ctx.node.ints(
+    'perm',
+    Array.from({ length: rank }, (_, i) => rank - 1 - i),
+  );
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => (inverse[p] = i));
   return [e.transpose(g(ctx), inverse)];
 };
 
-const expand: GradRule = (ctx) => [ctx.wants(0) ? ctx.emit.unbroadcast(g(ctx), ctx.input(0), ctx.output(0)) : undefined, undefined];
+const expand: GradRule = (ctx) => [
+  ctx.wants(0) ? ctx.emit.unbroadcast(g(ctx), ctx.input(0), ctx.output(0)) : undefined,
+  undefined,
+];
 
 /** A length-1 int64 vector holding dim `axis` of `value` (static when known). */
 function dimOf(e: GradEmitter, value: string, axis: number): string {
@@ -52,7 +61,11 @@ const concat: GradRule = (ctx) => {
     });
     return out;
   }
-  const lengths = e.op('Concat', inputs.map((x) => dimOf(e, x, axis)), { axis: 0 });
+  const lengths = e.op(
+    'Concat',
+    inputs.map((x) => dimOf(e, x, axis)),
+    { axis: 0 },
+  );
   const ends = e.op('CumSum', [lengths, e.ints([0], [])]);
   const starts = e.op('Sub', [ends, lengths]);
   inputs.forEach((_, i) => {
@@ -103,7 +116,10 @@ const slice: GradRule = (ctx) => {
     const count = e.facts.constantInts(starts)?.length ?? e.of(starts).shape?.[0];
     if (typeof count === 'number') axes = Array.from({ length: count }, (_, i) => i);
   }
-  if (!axes) throw new GradientError(`${ctx.label}: its axes are computed at runtime; only constant slice axes can be differentiated.`);
+  if (!axes)
+    throw new GradientError(
+      `${ctx.label}: its axes are computed at runtime; only constant slice axes can be differentiated.`,
+    );
   const type = e.floatType(x);
   const zero = makeFloatTensor('value', type, [0], [1]);
   let current = g(ctx);
@@ -111,11 +127,21 @@ const slice: GradRule = (ctx) => {
     const axis = normalize(rawAxis, rank);
     const dim = dimOf(e, x, axis);
     const everything = e.op('Range', [e.ints([0], []), e.squeeze(dim, [0]), e.ints([1], [])]);
-    const kept = e.op('Slice', [everything, sliceParam(e, starts, k), sliceParam(e, ends, k), e.ints([0]), stepsInput ? sliceParam(e, stepsInput, k) : undefined]);
+    const kept = e.op('Slice', [
+      everything,
+      sliceParam(e, starts, k),
+      sliceParam(e, ends, k),
+      e.ints([0]),
+      stepsInput ? sliceParam(e, stepsInput, k) : undefined,
+    ]);
     const along = e.op('Reshape', [kept, e.ints(Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1)))]);
     const currentShape = e.shape(current);
     const indices = e.op('Expand', [along, currentShape]);
-    const isAxis = e.graph.constant(Uint8Array.from({ length: rank }, (_, i) => (i === axis ? 1 : 0)), [rank], { name: '/grad/axis_mask', elementType: 'bool' });
+    const isAxis = e.graph.constant(
+      Uint8Array.from({ length: rank }, (_, i) => (i === axis ? 1 : 0)),
+      [rank],
+      { name: '/grad/axis_mask', elementType: 'bool' },
+    );
     const target = e.op('Where', [isAxis, dim, currentShape]);
     const zeros = e.op('ConstantOfShape', [target], { value: Attr.tensor(zero) });
     current = e.op('ScatterElements', [zeros, indices, current], { axis });
@@ -145,7 +171,9 @@ const gather: GradRule = (ctx) => {
   const zero = e.ints([0], []);
   const wrapped = e.op('Where', [e.op('Less', [indices, zero]), e.op('Add', [indices, sizeScalar]), indices]);
   const flatIndices = e.op('Reshape', [wrapped, e.ints([-1, 1])]); // [N, 1]
-  const oneHot = e.op('Cast', [e.op('Equal', [flatIndices, e.op('Range', [zero, sizeScalar, e.ints([1], [])])])], { to: dataTypeOf(type) }); // [N, D]
+  const oneHot = e.op('Cast', [e.op('Equal', [flatIndices, e.op('Range', [zero, sizeScalar, e.ints([1], [])])])], {
+    to: dataTypeOf(type),
+  }); // [N, D]
   // Gradient laid out as [index dims..., dims before axis..., dims after axis...], flattened to [N, rest].
   const gradRank = rank - 1 + indexRank;
   const indexDims = Array.from({ length: indexRank }, (_, i) => axis + i);
@@ -157,7 +185,11 @@ const gather: GradRule = (ctx) => {
   const rows = e.op('Reshape', [moved, e.op('Concat', [count, e.ints([-1])], { axis: 0 })]);
   const table = e.op('MatMul', [e.transpose(oneHot, [1, 0]), rows]); // [D, rest]
   // Back to data's layout: [D, before..., after...] then move D to `axis`.
-  const dataPerm = [axis, ...Array.from({ length: axis }, (_, i) => i), ...Array.from({ length: rank - axis - 1 }, (_, i) => axis + 1 + i)];
+  const dataPerm = [
+    axis,
+    ...Array.from({ length: axis }, (_, i) => i),
+    ...Array.from({ length: rank - axis - 1 }, (_, i) => axis + 1 + i),
+  ];
   const frontShape = e.op('Gather', [e.shape(data), e.ints(dataPerm)], { axis: 0 });
   const front = e.op('Reshape', [table, frontShape]);
   const inverse = new Array<number>(rank);
@@ -170,9 +202,15 @@ const gather: GradRule = (ctx) => {
 const gatherElements: GradRule = (ctx) => {
   if (!ctx.wants(0)) return [undefined, undefined];
   const e = ctx.emit;
-  if (e.opset < 16) throw new GradientError(`${ctx.label}: GatherElements can be differentiated from opset 16 (ScatterElements with add); the model has ${e.opset}.`);
+  if (e.opset < 16)
+    throw new GradientError(
+      `${ctx.label}: GatherElements can be differentiated from opset 16 (ScatterElements with add); the model has ${e.opset}.`,
+    );
   const zeros = e.zerosLike(ctx.input(0));
-  const out = e.op('ScatterElements', [zeros, ctx.input(1), g(ctx)], { axis: ctx.node.int('axis', 0), reduction: 'add' });
+  const out = e.op('ScatterElements', [zeros, ctx.input(1), g(ctx)], {
+    axis: ctx.node.int('axis', 0),
+    reduction: 'add',
+  });
   e.facts.set(out, e.of(ctx.input(0)));
   return [out, undefined];
 };

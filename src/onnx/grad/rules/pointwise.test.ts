@@ -5,7 +5,13 @@ import { dataTypeOf } from '../../tensor.ts';
 /** float64 central differences agree with a correct rule to ~1e-8; 1e-6 leaves room for conditioning. */
 const TOLERANCE = 1e-6;
 
-function binary(op: string, a: number[], b: number[], extra: Partial<OpCase> = {}, ranges: [[number, number]?, [number, number]?] = []): OpCase {
+function binary(
+  op: string,
+  a: number[],
+  b: number[],
+  extra: Partial<OpCase> = {},
+  ranges: [[number, number]?, [number, number]?] = [],
+): OpCase {
   return {
     inputs: [
       { name: 'a', shape: a, range: ranges[0] },
@@ -17,7 +23,10 @@ function binary(op: string, a: number[], b: number[], extra: Partial<OpCase> = {
 }
 
 function unary(op: string, range?: [number, number]): OpCase {
-  return { inputs: [{ name: 'x', shape: [2, 3, 4], range }], build: (g) => [g.addNode({ opType: op, inputs: ['x'] }).outputs[0]] };
+  return {
+    inputs: [{ name: 'x', shape: [2, 3, 4], range }],
+    build: (g) => [g.addNode({ opType: op, inputs: ['x'] }).outputs[0]],
+  };
 }
 
 describe('gradients of element-wise ops (float64, central differences)', () => {
@@ -39,13 +48,20 @@ describe('gradients of element-wise ops (float64, central differences)', () => {
     'Div, broadcast': binary('Div', [2, 3, 4], [4], {}, [undefined, positive]),
     'Pow, both inputs': binary('Pow', [2, 3], [3], {}, [positive, positive]),
     'Pow, constant exponent': {
-      inputs: [{ name: 'x', shape: [3, 4], range: positive }, { name: 'e', shape: [], initializer: true, range: [2, 2] }],
+      inputs: [
+        { name: 'x', shape: [3, 4], range: positive },
+        { name: 'e', shape: [], initializer: true, range: [2, 2] },
+      ],
       build: (g) => [g.addNode({ opType: 'Pow', inputs: ['x', 'e'] }).outputs[0]],
     },
     'Max, broadcast': binary('Max', [2, 3, 4], [4]),
     'Min, broadcast': binary('Min', [2, 3, 4], [3, 1]),
     'Sum of three, broadcast': {
-      inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }, { name: 'c', shape: [2, 1] }],
+      inputs: [
+        { name: 'a', shape: [2, 3] },
+        { name: 'b', shape: [3] },
+        { name: 'c', shape: [2, 1] },
+      ],
       build: (g) => [g.addNode({ opType: 'Sum', inputs: ['a', 'b', 'c'] }).outputs[0]],
     },
     Where: {
@@ -71,7 +87,8 @@ describe('gradients of element-wise ops (float64, central differences)', () => {
     'Cast through float32 and Erf (ONNX Runtime has no float64 Erf)': {
       inputs: [{ name: 'x', shape: [2, 5], range: [-1.5, 1.5] }],
       build: (g) => {
-        const narrow = g.addNode({ opType: 'Cast', inputs: ['x'], attributes: { to: dataTypeOf('float32') } }).outputs[0];
+        const narrow = g.addNode({ opType: 'Cast', inputs: ['x'], attributes: { to: dataTypeOf('float32') } })
+          .outputs[0];
         const erf = g.addNode({ opType: 'Erf', inputs: [narrow] }).outputs[0];
         return [g.addNode({ opType: 'Cast', inputs: [erf], attributes: { to: dataTypeOf('float64') } }).outputs[0]];
       },
@@ -91,8 +108,13 @@ describe('gradients of element-wise ops (float64, central differences)', () => {
       inputs: [{ name: 'x', shape: [3, 2] }],
       build: (g) => {
         const shape = g.addNode({ opType: 'Shape', inputs: ['x'] }).outputs[0];
-        const rows = g.addNode({ opType: 'Gather', inputs: [shape, g.constant(BigInt64Array.of(0n), [])], attributes: { axis: 0 } }).outputs[0];
-        const scale = g.addNode({ opType: 'Cast', inputs: [rows], attributes: { to: dataTypeOf('float64') } }).outputs[0];
+        const rows = g.addNode({
+          opType: 'Gather',
+          inputs: [shape, g.constant(BigInt64Array.of(0n), [])],
+          attributes: { axis: 0 },
+        }).outputs[0];
+        const scale = g.addNode({ opType: 'Cast', inputs: [rows], attributes: { to: dataTypeOf('float64') } })
+          .outputs[0];
         return [g.addNode({ opType: 'Mul', inputs: ['x', scale] }).outputs[0]];
       },
     };

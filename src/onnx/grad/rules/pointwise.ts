@@ -23,7 +23,10 @@ function unary(derivative: (ctx: GradContext, grad: string) => string): GradRule
   return (ctx) => [ctx.wants(0) ? derivative(ctx, g(ctx)) : undefined];
 }
 
-const add: GradRule = (ctx) => [ctx.wants(0) ? toInput(ctx, 0, g(ctx)) : undefined, ctx.wants(1) ? toInput(ctx, 1, g(ctx)) : undefined];
+const add: GradRule = (ctx) => [
+  ctx.wants(0) ? toInput(ctx, 0, g(ctx)) : undefined,
+  ctx.wants(1) ? toInput(ctx, 1, g(ctx)) : undefined,
+];
 
 const sub: GradRule = (ctx) => [
   ctx.wants(0) ? toInput(ctx, 0, g(ctx)) : undefined,
@@ -43,7 +46,9 @@ const div: GradRule = (ctx) => {
   // d(a/b)/db = -(a/b)/b, written with the output so a is not re-read.
   return [
     ctx.wants(0) ? toInput(ctx, 0, e.op('Div', [g(ctx), ctx.input(1)])) : undefined,
-    ctx.wants(1) ? toInput(ctx, 1, e.op('Neg', [e.op('Div', [e.op('Mul', [g(ctx), ctx.output(0)]), ctx.input(1)])])) : undefined,
+    ctx.wants(1)
+      ? toInput(ctx, 1, e.op('Neg', [e.op('Div', [e.op('Mul', [g(ctx), ctx.output(0)]), ctx.input(1)])]))
+      : undefined,
   ];
 };
 
@@ -55,16 +60,26 @@ const pow: GradRule = (ctx) => {
   if (e.of(exponent).type !== type) exponent = e.op('Cast', [exponent], { to: dataTypeOf(type) });
   return [
     ctx.wants(0)
-      ? toInput(ctx, 0, e.op('Mul', [g(ctx), e.op('Mul', [exponent, e.op('Pow', [base, e.op('Sub', [exponent, e.scalar(1, type)])])])]))
+      ? toInput(
+          ctx,
+          0,
+          e.op('Mul', [
+            g(ctx),
+            e.op('Mul', [exponent, e.op('Pow', [base, e.op('Sub', [exponent, e.scalar(1, type)])])]),
+          ]),
+        )
       : undefined,
-    ctx.wants(1) ? toInput(ctx, 1, e.op('Mul', [g(ctx), e.op('Mul', [ctx.output(0), e.op('Log', [base])])])) : undefined,
+    ctx.wants(1)
+      ? toInput(ctx, 1, e.op('Mul', [g(ctx), e.op('Mul', [ctx.output(0), e.op('Log', [base])])]))
+      : undefined,
   ];
 };
 
 /** Max and Min send the gradient to the input that won (the first one on ties). */
 function select(winsOp: 'GreaterOrEqual' | 'LessOrEqual'): GradRule {
   return (ctx) => {
-    if (ctx.node.inputs.length !== 2) throw new GradientError(`${ctx.label}: only the two-input form can be differentiated.`);
+    if (ctx.node.inputs.length !== 2)
+      throw new GradientError(`${ctx.label}: only the two-input form can be differentiated.`);
     const e = ctx.emit;
     const zero = e.scalar(0, e.floatType(ctx.output(0)));
     const firstWins = e.op(winsOp, [ctx.input(0), ctx.input(1)]);
@@ -95,7 +110,9 @@ const cast: GradRule = (ctx) => {
   if (isFloatType(type)) return [e.castTo(g(ctx), type)];
   if (type === undefined && e.opset >= 15) return [e.op('CastLike', [g(ctx), ctx.input(0)])];
   // Dropping the gradient here would silently cut every path through this Cast.
-  throw new GradientError(`${ctx.label}: the element type of its input "${ctx.input(0)}" is not known from the graph, and opset ${e.opset} has no CastLike to cast the gradient back.`);
+  throw new GradientError(
+    `${ctx.label}: the element type of its input "${ctx.input(0)}" is not known from the graph, and opset ${e.opset} has no CastLike to cast the gradient back.`,
+  );
 };
 
 /** Rules of the element-wise operators, by op type. */

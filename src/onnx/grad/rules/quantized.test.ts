@@ -40,7 +40,9 @@ function packLowFirst(codes: readonly number[], bits: number): Uint8Array {
 /** Adds input x (float32) and, for half models, a Cast to float16; returns the value to multiply. */
 function addInput(g: OnnxGraph, k: number, half: boolean): string {
   g.addInput('x', 'float32', [...X_SHAPE, k]);
-  return half ? g.addNode({ opType: 'Cast', inputs: ['x'], attributes: { to: dataTypeOf('float16') } }).outputs[0] : 'x';
+  return half
+    ? g.addNode({ opType: 'Cast', inputs: ['x'], attributes: { to: dataTypeOf('float16') } }).outputs[0]
+    : 'x';
 }
 
 /** Names the (float32) output y, casting back from float16. */
@@ -74,7 +76,9 @@ function nbitsModel(c: NBitsCase, seed = 1): OnnxModel {
   const inputs = [addInput(g, c.k, Boolean(c.half)), 'B', 'scales'];
   if (c.zeroPoints === 'packed') {
     const perRow = Math.ceil((blocks * c.bits) / 8) * (8 / c.bits);
-    const zero = Array.from({ length: c.n * perRow }, (_, i) => (i % perRow < blocks ? Math.floor(random() * 2 ** c.bits) : 0));
+    const zero = Array.from({ length: c.n * perRow }, (_, i) =>
+      i % perRow < blocks ? Math.floor(random() * 2 ** c.bits) : 0,
+    );
     g.addInitializer('zero_points', packLowFirst(zero, c.bits), [c.n, Math.ceil((blocks * c.bits) / 8)]);
     inputs.push('zero_points');
   } else if (c.zeroPoints === 'float') {
@@ -119,7 +123,9 @@ function bnb4Model(c: Bnb4Case, seed = 2): OnnxModel {
   const count = c.n * c.k;
   const bytes = Uint8Array.from({ length: Math.ceil(count / 2) }, () => Math.floor(random() * 256));
   g.addInitializer('B', bytes, [bytes.length]);
-  g.addInitializer('absmax', Float32Array.from(randoms(Math.ceil(count / c.blockSize), random, 0.2, 1.5)), [Math.ceil(count / c.blockSize)]);
+  g.addInitializer('absmax', Float32Array.from(randoms(Math.ceil(count / c.blockSize), random, 0.2, 1.5)), [
+    Math.ceil(count / c.blockSize),
+  ]);
   const y = g.addNode({
     opType: 'MatMulBnb4',
     domain: 'com.microsoft',
@@ -159,7 +165,8 @@ function integerModel(c: IntegerCase, seed = 3): OnnxModel {
     g.addInitializer(`w${i}_zero`, signed ? Int8Array.from(zeros) : Uint8Array.from(zeros), dims);
     g.addInitializer(`w${i}_scale`, Float32Array.from(randoms(c.perColumn ? n : 1, random, 0.001, 0.01)), dims);
     const integer = g.addNode({ opType: 'MatMulInteger', inputs: [q, `w${i}`, zero, `w${i}_zero`] }).outputs[0];
-    const asFloat = g.addNode({ opType: 'Cast', inputs: [integer], attributes: { to: dataTypeOf('float32') } }).outputs[0];
+    const asFloat = g.addNode({ opType: 'Cast', inputs: [integer], attributes: { to: dataTypeOf('float32') } })
+      .outputs[0];
     const product = g.addNode({ opType: 'Mul', inputs: [scale, `w${i}_scale`] }).outputs[0];
     products.push(g.addNode({ opType: 'Mul', inputs: [asFloat, product] }).outputs[0]);
   }
@@ -173,11 +180,18 @@ function integerModel(c: IntegerCase, seed = 3): OnnxModel {
 /** Runs forward + loss + backward; returns the gradient of x and the forward output y. */
 async function run(model: OnnxModel, loss: Loss, seed = 9): Promise<{ grad: Float32Array; y: Float32Array }> {
   const built = gradientModel(model, loss, seed);
-  const session = await ort.InferenceSession.create(built.model.toBytes(), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(built.model.toBytes(), {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  });
   try {
     const k = model.graph.inputs[0].shape?.[2] as number;
     const random = seededRandom(seed + 1);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: X_SHAPE[0] * X_SHAPE[1] * k }, () => normal(random)), [...X_SHAPE, k]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: X_SHAPE[0] * X_SHAPE[1] * k }, () => normal(random)),
+      [...X_SHAPE, k],
+    );
     const out = await session.run({ x });
     return { grad: out[built.gradients.x].data as Float32Array, y: out.y.data as Float32Array };
   } finally {
@@ -192,7 +206,11 @@ function gradientModel(model: OnnxModel, loss: Loss, seed = 9) {
     loss: (g) => {
       const n = g.outputs.find((o) => o.name === 'y')?.shape?.[2] as number;
       const random = seededRandom(seed);
-      const r = g.addInitializer('R', Float32Array.from({ length: X_SHAPE[0] * X_SHAPE[1] * n }, () => normal(random)), [...X_SHAPE, n]);
+      const r = g.addInitializer(
+        'R',
+        Float32Array.from({ length: X_SHAPE[0] * X_SHAPE[1] * n }, () => normal(random)),
+        [...X_SHAPE, n],
+      );
       const y = loss === 'square' ? g.addNode({ opType: 'Mul', inputs: ['y', 'y'] }).outputs[0] : 'y';
       const weighted = g.addNode({ opType: 'Mul', inputs: [y, r] }).outputs[0];
       return g.addNode({ opType: 'ReduceSum', inputs: [weighted], attributes: { keepdims: 0 } }).outputs[0];
@@ -233,7 +251,9 @@ async function expectTwinGradient(model: OnnxModel, tolerance: number, forwardTo
  * tensor). The loss's own folded constants are not the rule's business.
  */
 async function foldedCopies(model: OnnxModel, elements: number): Promise<string[]> {
-  const quantized = model.graph.nodes.find((n) => ['MatMulNBits', 'MatMulBnb4', 'DynamicQuantizeLinear'].includes(n.opType));
+  const quantized = model.graph.nodes.find((n) =>
+    ['MatMulNBits', 'MatMulBnb4', 'DynamicQuantizeLinear'].includes(n.opType),
+  );
   const scope = `/grad/${quantized?.name.replace(/^\//, '')}/`;
   const added = await addedFloatInitializers(gradientModel(model, 'square').model, elements);
   return added.filter((a) => a.name.startsWith(scope)).map((a) => `${a.name} [${a.dims.join(', ')}]`);
@@ -242,10 +262,37 @@ async function foldedCopies(model: OnnxModel, elements: number): Promise<string[
 describe('MatMulNBits gradient (the dequantized twin at the same upstream gradient)', () => {
   const cases: Record<string, NBitsCase> = {
     '4 bits, block 32, symmetric (the q4 exports)': { k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'none' },
-    '4 bits, K not a multiple of the block, packed zero points': { k: 80, n: 24, bits: 4, blockSize: 32, zeroPoints: 'packed' },
-    '4 bits, block 16, float zero points, bias': { k: 40, n: 24, bits: 4, blockSize: 16, zeroPoints: 'float', bias: true },
-    '4 bits, shuffled g_idx, float zero points': { k: 80, n: 24, bits: 4, blockSize: 32, zeroPoints: 'float', gIdx: 'shuffled' },
-    '4 bits, shuffled g_idx, no zero points': { k: 64, n: 24, bits: 4, blockSize: 16, zeroPoints: 'none', gIdx: 'shuffled' },
+    '4 bits, K not a multiple of the block, packed zero points': {
+      k: 80,
+      n: 24,
+      bits: 4,
+      blockSize: 32,
+      zeroPoints: 'packed',
+    },
+    '4 bits, block 16, float zero points, bias': {
+      k: 40,
+      n: 24,
+      bits: 4,
+      blockSize: 16,
+      zeroPoints: 'float',
+      bias: true,
+    },
+    '4 bits, shuffled g_idx, float zero points': {
+      k: 80,
+      n: 24,
+      bits: 4,
+      blockSize: 32,
+      zeroPoints: 'float',
+      gIdx: 'shuffled',
+    },
+    '4 bits, shuffled g_idx, no zero points': {
+      k: 64,
+      n: 24,
+      bits: 4,
+      blockSize: 16,
+      zeroPoints: 'none',
+      gIdx: 'shuffled',
+    },
     '2 bits, packed zero points, K cut in a block': { k: 40, n: 24, bits: 2, blockSize: 16, zeroPoints: 'packed' },
     '8 bits, packed zero points, K cut in a block': { k: 80, n: 24, bits: 8, blockSize: 32, zeroPoints: 'packed' },
     '8 bits, symmetric': { k: 64, n: 24, bits: 8, blockSize: 32, zeroPoints: 'none' },
@@ -257,8 +304,16 @@ describe('MatMulNBits gradient (the dequantized twin at the same upstream gradie
   }
 
   it('computes in float16 for float16 inputs (the q4f16 exports), 4 and 8 bits', async () => {
-    await expectTwinGradient(nbitsModel({ k: 80, n: 40, bits: 4, blockSize: 32, zeroPoints: 'packed', bias: true, half: true }), FLOAT16_TOLERANCE, FLOAT16_TOLERANCE);
-    await expectTwinGradient(nbitsModel({ k: 64, n: 40, bits: 8, blockSize: 32, zeroPoints: 'none', half: true }), FLOAT16_TOLERANCE, FLOAT16_TOLERANCE);
+    await expectTwinGradient(
+      nbitsModel({ k: 80, n: 40, bits: 4, blockSize: 32, zeroPoints: 'packed', bias: true, half: true }),
+      FLOAT16_TOLERANCE,
+      FLOAT16_TOLERANCE,
+    );
+    await expectTwinGradient(
+      nbitsModel({ k: 64, n: 40, bits: 8, blockSize: 32, zeroPoints: 'none', half: true }),
+      FLOAT16_TOLERANCE,
+      FLOAT16_TOLERANCE,
+    );
   });
 
   it('refuses g_idx with packed zero points, which ONNX Runtime does not compute as defined', () => {
@@ -269,11 +324,24 @@ describe('MatMulNBits gradient (the dequantized twin at the same upstream gradie
 
   it('leaves nothing for ORT to fold at session creation: no dequantized weight, no copy of its scales or zero points', async () => {
     // 48 columns x 2 or 4 blocks: the scales hold 96 or 192 values, the weight 3072.
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual([]);
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 16, zeroPoints: 'none', gIdx: 'shuffled' }), 192)).toEqual([]);
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 8, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual([]);
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 2, blockSize: 16, zeroPoints: 'packed' }), 192)).toEqual([]);
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'float', half: true }), 96)).toEqual([]);
+    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual(
+      [],
+    );
+    expect(
+      await foldedCopies(
+        nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 16, zeroPoints: 'none', gIdx: 'shuffled' }),
+        192,
+      ),
+    ).toEqual([]);
+    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 8, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual(
+      [],
+    );
+    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 2, blockSize: 16, zeroPoints: 'packed' }), 192)).toEqual(
+      [],
+    );
+    expect(
+      await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'float', half: true }), 96),
+    ).toEqual([]);
   });
 });
 
@@ -298,9 +366,27 @@ describe('MatMulBnb4 gradient (the dequantized twin at the same upstream gradien
 
 describe('DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul as one edge (straight-through)', () => {
   const cases: Record<string, IntegerCase> = {
-    'int8 weights, per-tensor scale (the q8 and int8 exports)': { k: 32, chains: 1, weight: 'int8', perColumn: false, residual: false },
-    'uint8 weights with a zero point (the uint8 exports)': { k: 32, chains: 1, weight: 'uint8', perColumn: false, residual: false },
-    'uint8 weights, per-column scales and zero points': { k: 32, chains: 1, weight: 'uint8', perColumn: true, residual: false },
+    'int8 weights, per-tensor scale (the q8 and int8 exports)': {
+      k: 32,
+      chains: 1,
+      weight: 'int8',
+      perColumn: false,
+      residual: false,
+    },
+    'uint8 weights with a zero point (the uint8 exports)': {
+      k: 32,
+      chains: 1,
+      weight: 'uint8',
+      perColumn: false,
+      residual: false,
+    },
+    'uint8 weights, per-column scales and zero points': {
+      k: 32,
+      chains: 1,
+      weight: 'uint8',
+      perColumn: true,
+      residual: false,
+    },
     'one quantization shared by three products, x also used directly (q, k, v and the residual)': {
       k: 32,
       chains: 3,
@@ -328,13 +414,22 @@ describe('DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul as one edge (str
   });
 
   it('refuses a DynamicQuantizeLinear whose scale is used elsewhere instead of differentiating only that path', () => {
-    const model = integerModel({ k: 16, chains: 1, weight: 'int8', perColumn: false, residual: false, scaleLeaks: true });
+    const model = integerModel({
+      k: 16,
+      chains: 1,
+      weight: 'int8',
+      perColumn: false,
+      residual: false,
+      scaleLeaks: true,
+    });
     expect(() => gradientModel(model, 'linear')).toThrow(GradientError);
     expect(() => gradientModel(model, 'linear')).toThrow(/DynamicQuantizeLinear is understood only when/);
   });
 
   it('leaves nothing for ORT to fold at session creation: no dequantized weight, no copy of its scales or zero points', async () => {
-    expect(await foldedCopies(integerModel({ k: 32, chains: 3, weight: 'uint8', perColumn: true, residual: true }), 32)).toEqual([]);
+    expect(
+      await foldedCopies(integerModel({ k: 32, chains: 3, weight: 'uint8', perColumn: true, residual: true }), 32),
+    ).toEqual([]);
   });
 });
 
@@ -349,7 +444,9 @@ describe('weights wider than the dequantization limit, rebuilt a slice of rows a
   });
 
   /** Backward MatMuls of the model: one per slice. */
-  const slices = (model: OnnxModel) => gradientModel(model, 'linear').model.graph.nodes.filter((n) => n.name.startsWith('/grad') && n.opType === 'MatMul').length;
+  const slices = (model: OnnxModel) =>
+    gradientModel(model, 'linear').model.graph.nodes.filter((n) => n.name.startsWith('/grad') && n.opType === 'MatMul')
+      .length;
 
   it('MatMulNBits: 4 bits with packed zero points, 8 bits, g_idx, float16', async () => {
     const cases: [NBitsCase, number][] = [
@@ -384,7 +481,9 @@ describe('weights wider than the dequantization limit, rebuilt a slice of rows a
   });
 
   it('leaves nothing for ORT to fold: every slice waits for the previous one', async () => {
-    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual([]);
+    expect(await foldedCopies(nbitsModel({ k: 64, n: 48, bits: 4, blockSize: 32, zeroPoints: 'packed' }), 96)).toEqual(
+      [],
+    );
     expect(await foldedCopies(bnb4Model({ k: 64, n: 48, blockSize: 64, quantType: 1 }), 48)).toEqual([]);
   });
 });

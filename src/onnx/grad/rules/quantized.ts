@@ -34,17 +34,25 @@ function g(ctx: GradContext): string {
 /** Refuses gradients for anything but input 0 (weights, scales, zero points, bias are frozen). */
 function onlyFloatInput(ctx: GradContext): void {
   ctx.node.inputs.forEach((input, i) => {
-    if (i > 0 && ctx.wants(i)) throw new GradientError(`Cannot differentiate ${ctx.label} with respect to "${input}": only its float input A gets a gradient; quantized weights, scales and bias stay frozen.`);
+    if (i > 0 && ctx.wants(i))
+      throw new GradientError(
+        `Cannot differentiate ${ctx.label} with respect to "${input}": only its float input A gets a gradient; quantized weights, scales and bias stay frozen.`,
+      );
   });
 }
 
 /** A rule for a MatMul whose weight D [N, K] (transposed) the backward rebuilds: dA = dY · D. */
-function weightOnlyQuantized(align: (node: OnnxNode) => number, transposedWeight: (ctx: GradContext, rows: Rows, anchor: string) => string): GradRule {
+function weightOnlyQuantized(
+  align: (node: OnnxNode) => number,
+  transposedWeight: (ctx: GradContext, rows: Rows, anchor: string) => string,
+): GradRule {
   return (ctx) => {
     onlyFloatInput(ctx);
     if (!ctx.wants(0)) return [];
     const shape = { n: ctx.node.int('N'), k: ctx.node.int('K'), align: align(ctx.node) };
-    const out = productWithRebuiltWeight(ctx.emit, g(ctx), shape, (rows, anchor) => transposedWeight(ctx, rows, anchor));
+    const out = productWithRebuiltWeight(ctx.emit, g(ctx), shape, (rows, anchor) =>
+      transposedWeight(ctx, rows, anchor),
+    );
     ctx.emit.facts.set(out, ctx.emit.of(ctx.input(0)));
     return [out];
   };
@@ -59,7 +67,12 @@ function weightOnlyQuantized(align: (node: OnnxNode) => number, transposedWeight
 function quantizedOutputFacts(facts: GraphFacts, node: OnnxNode): ValueFacts[] {
   const type = facts.of(node.inputs[2] ?? '').type;
   const a = facts.of(node.inputs[0] ?? '').shape;
-  return [{ type: isFloatType(type) ? type : facts.of(node.inputs[0] ?? '').type, shape: a ? [...a.slice(0, -1), node.int('N')] : undefined }];
+  return [
+    {
+      type: isFloatType(type) ? type : facts.of(node.inputs[0] ?? '').type,
+      shape: a ? [...a.slice(0, -1), node.int('N')] : undefined,
+    },
+  ];
 }
 
 /** Output facts of the quantized contrib MatMuls, keyed `domain:OpType`. */
@@ -74,7 +87,9 @@ export const QUANTIZED_CONTRIB_RULES: Readonly<Record<string, GradRule>> = {
     () => 1,
     (ctx, rows, anchor) => nbitsTransposedWeight(ctx.emit, ctx.node, rows, anchor, ctx.label),
   ),
-  'com.microsoft:MatMulBnb4': weightOnlyQuantized(bnb4RowAlignment, (ctx, rows, anchor) => bnb4TransposedWeight(ctx.emit, ctx.node, rows, anchor, ctx.label)),
+  'com.microsoft:MatMulBnb4': weightOnlyQuantized(bnb4RowAlignment, (ctx, rows, anchor) =>
+    bnb4TransposedWeight(ctx.emit, ctx.node, rows, anchor, ctx.label),
+  ),
 };
 
 // ---- DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul ------------------
@@ -115,11 +130,20 @@ function otherInput(node: OnnxNode, value: string): string | undefined {
  * that onnxruntime's quantize_dynamic writes, or undefined when `matMul` is
  * not the start of one.
  */
-function integerChain(graph: OnnxGraph, facts: GraphFacts, matMul: OnnxNode, quantized: string, scale: string, zeroPoint: string): IntegerChain | undefined {
-  if (!isStandard(matMul, 'MatMulInteger') || matMul.inputs[0] !== quantized || (matMul.inputs[2] ?? '') !== zeroPoint) return undefined;
+function integerChain(
+  graph: OnnxGraph,
+  facts: GraphFacts,
+  matMul: OnnxNode,
+  quantized: string,
+  scale: string,
+  zeroPoint: string,
+): IntegerChain | undefined {
+  if (!isStandard(matMul, 'MatMulInteger') || matMul.inputs[0] !== quantized || (matMul.inputs[2] ?? '') !== zeroPoint)
+    return undefined;
   const weight = matMul.inputs[1];
   const weightZeroPoint = matMul.inputs[3] ?? '';
-  if (!frozen(graph, weight) || facts.rank(weight) !== 2 || (weightZeroPoint && !frozen(graph, weightZeroPoint))) return undefined;
+  if (!frozen(graph, weight) || facts.rank(weight) !== 2 || (weightZeroPoint && !frozen(graph, weightZeroPoint)))
+    return undefined;
   const cast = soleConsumer(graph, matMul.outputs[0]);
   if (!cast || !isStandard(cast, 'Cast') || cast.int('to') !== 1) return undefined;
   const rescale = soleConsumer(graph, cast.outputs[0]);
@@ -158,7 +182,8 @@ function matchDynamicQuantization(graph: OnnxGraph, facts: GraphFacts, quantize:
   if (!graph.consumers(scale).every((c) => scaleProducts.has(c))) return undefined;
   if (!graph.consumers(zeroPoint).every((c) => matMuls.has(c))) return undefined;
   for (const product of scaleProducts) {
-    if (graphOutputs.has(product.outputs[0]) || !graph.consumers(product.outputs[0]).every((c) => rescales.has(c))) return undefined;
+    if (graphOutputs.has(product.outputs[0]) || !graph.consumers(product.outputs[0]).every((c) => rescales.has(c)))
+      return undefined;
   }
   const name = quantize.name || `${x}/DynamicQuantizeMatMul`;
   return {
@@ -176,7 +201,11 @@ function matchDynamicQuantization(graph: OnnxGraph, facts: GraphFacts, quantize:
         if (!grad) return [];
         const label = `${ctx.label}, ${chain.matMul.name || 'MatMulInteger'}`;
         const [k, n] = frozenDims(e, chain.weight.weight, label);
-        return [productWithRebuiltWeight(e, grad, { n, k }, (rows, anchor) => integerTransposedWeight(e, chain.weight, e.floatType(grad), rows, anchor, label))];
+        return [
+          productWithRebuiltWeight(e, grad, { n, k }, (rows, anchor) =>
+            integerTransposedWeight(e, chain.weight, e.floatType(grad), rows, anchor, label),
+          ),
+        ];
       });
       if (parts.length === 0) return [undefined];
       const sum = e.sum(parts);
@@ -187,7 +216,9 @@ function matchDynamicQuantization(graph: OnnxGraph, facts: GraphFacts, quantize:
 }
 
 /** Region matchers of the quantized patterns. */
-export const QUANTIZED_REGIONS: readonly RegionMatcher[] = [{ domain: '', opType: 'DynamicQuantizeLinear', match: matchDynamicQuantization }];
+export const QUANTIZED_REGIONS: readonly RegionMatcher[] = [
+  { domain: '', opType: 'DynamicQuantizeLinear', match: matchDynamicQuantization },
+];
 
 /**
  * The rule of a DynamicQuantizeLinear that no region took: it refuses,

@@ -65,8 +65,13 @@ const reduceMean: GradRule = (ctx) => {
 function reducedCount(e: GradEmitter, x: string, axes: Axes, y: string, type: FloatType): string {
   const shape = e.of(x).shape;
   if (shape && axes.kind !== 'runtime') {
-    const picked = axes.kind === 'all' ? shape : axes.kind === 'list' ? axes.axes.map((a) => shape[normalize(a, shape.length)]) : [];
-    if (picked.every((d) => typeof d === 'number')) return e.scalar((picked as number[]).reduce((p, q) => p * q, 1), type);
+    const picked =
+      axes.kind === 'all' ? shape : axes.kind === 'list' ? axes.axes.map((a) => shape[normalize(a, shape.length)]) : [];
+    if (picked.every((d) => typeof d === 'number'))
+      return e.scalar(
+        (picked as number[]).reduce((p, q) => p * q, 1),
+        type,
+      );
   }
   const total = e.op('Cast', [e.op('Size', [x])], { to: dataTypeOf(type) });
   const kept = e.op('Cast', [e.op('Size', [y])], { to: dataTypeOf(type) });
@@ -102,7 +107,8 @@ const logSoftmax: GradRule = (ctx) => {
 const layerNormalization: GradRule = (ctx) => {
   const e = ctx.emit;
   const node = ctx.node;
-  if (ctx.grad(1) || ctx.grad(2)) throw new GradientError(`${ctx.label}: gradients through its Mean or InvStdDev outputs are not supported.`);
+  if (ctx.grad(1) || ctx.grad(2))
+    throw new GradientError(`${ctx.label}: gradients through its Mean or InvStdDev outputs are not supported.`);
   const x = ctx.input(0);
   const scale = ctx.input(1);
   const type = e.floatType(x);
