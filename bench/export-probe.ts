@@ -5,7 +5,7 @@
 //   node --import tsx bench/export-probe.ts answer|teach <dir> <dtype> <photo> <cacheDir>
 import { readFileSync } from 'node:fs';
 import { decodeImage } from '../src/image/decode.ts';
-import type { VlmDtype } from '../src/onnx/layout.ts';
+import type { VlmDtype } from '../src/config/settings.ts';
 import { SessionPool } from '../src/models/session.ts';
 import { peakResidentMiB, residentMiB } from '../src/process-memory.ts';
 import { TeachableExport } from '../src/teach/teachable-export.ts';

@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { graphPath, type VlmDtype } from '../src/onnx/layout.ts';
+import { graphPath } from '../src/onnx/layout.ts';
+import { type VlmDtype } from '../src/config/settings.ts';
 import { availableDtypes } from '../src/vlm/export/variants.ts';
 import {
   ALL_REPLICA_VARIANTS,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoModelForImageTextToText, AutoProcessor, env, RawImage, type Tensor } from '@huggingface/transformers';
 import { measure, table, type BenchSection, type MeasureOptions, type Timing } from './harness.ts';
-import type { VlmDtype } from '../src/onnx/layout.ts';
+import type { VlmDtype } from '../src/config/settings.ts';
 import { writeTinyLlava } from '../src/onnx/tiny/factory.ts';
 import { SessionPool } from '../src/models/session.ts';
 import { VlmExport } from '../src/vlm/export/vlm-export.ts';

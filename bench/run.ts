@@ -1,6 +1,8 @@
 // `npm run bench [name ...]`: runs every bench/*.bench.ts (or the named ones)
 // one after the other and prints their markdown sections. Paste the output
-// into docs/benchmarks.md together with the machine it ran on.
+// into docs/benchmarks.md together with the machine it ran on. A development
+// script: the product never imports bench/.
+import 'dotenv/config';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,7 +11,7 @@ import type { Benchmark } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export async function runBenchmarks(names: readonly string[]): Promise<number> {
+async function runBenchmarks(names: readonly string[]): Promise<number> {
   const files = readdirSync(here)
     .filter((f) => f.endsWith('.bench.ts'))
     .filter((f) => names.length === 0 || names.includes(f.replace(/\.bench\.ts$/, '')))
@@ -27,3 +29,5 @@ export async function runBenchmarks(names: readonly string[]): Promise<number> {
   }
   return 0;
 }
+
+process.exitCode = await runBenchmarks(process.argv.slice(2));

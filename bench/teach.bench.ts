@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { VlmDtype } from '../src/onnx/layout.ts';
+import type { VlmDtype } from '../src/config/settings.ts';
 import { measureTeachingCost, type PeakMemory, type TeachingCost } from '../src/teach/teaching-cost.ts';
 import { REPLICA_FOLDERS, REPLICAS_DIR } from '../test/support/replicas.ts';
 import { table, type BenchSection } from './harness.ts';

@@ -5,7 +5,8 @@
 import { isUserError, UserError } from '../errors.ts';
 import { drawLabelledBoxes } from '../image/draw.ts';
 import type { DecodedImage, ImageLimits } from '../image/decode.ts';
-import type { Box, ConceptHeads, PersonSighting, Recognition } from '../heads/types.ts';
+import type { Box } from '../image/box.ts';
+import type { ConceptHeads, PersonSighting, Recognition } from '../heads/types.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import { mentions } from '../vlm/identifiers.ts';

@@ -4,7 +4,7 @@
 import { Assistant } from './assistant.ts';
 import { EmbeddingLessons } from './lessons.ts';
 import type { Settings } from '../config/settings.ts';
-import { createConceptHeads } from '../heads/index.ts';
+import { createConceptHeads } from '../heads/concept-heads.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import { SessionPool } from '../models/session.ts';

@@ -3,7 +3,7 @@
 // It answers "how long will a lesson take here, and how much memory" before a
 // bot relies on the model.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { VLM_DTYPES } from '../onnx/layout.ts';
+import { VLM_DTYPES } from '../config/settings.ts';
 import { measureTeachingCost, type PeakMemory } from '../teach/teaching-cost.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
 import { vlmTarget } from './vlm-target.ts';

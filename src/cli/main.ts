@@ -57,12 +57,12 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     run: async (args) => (await import('./onnx.ts')).onnxCommand(args),
   },
   bench: {
-    summary:
-      'run the benchmarks (`bench [name ...]`), or measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
+    summary: 'measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
     run: async (args) => {
-      if (args[0] === 'teach' && args.slice(1).some((a) => a.startsWith('-')))
-        return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
-      return (await import('../../bench/run.ts')).runBenchmarks(args);
+      if (args[0] === 'teach') return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
+      throw new UserError(
+        "Usage: myvlm bench teach --vlm <id|dir> [--dtype q4] [--json]. The repository's benchmarks run with `npm run bench`.",
+      );
     },
   },
 };

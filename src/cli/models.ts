@@ -4,7 +4,8 @@
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { VLM_MODELS, vlmFiles } from '../models/catalog/vlm.ts';
-import { uniformDtypes, type VlmDtype } from '../onnx/layout.ts';
+import { uniformDtypes } from '../onnx/layout.ts';
+import { type VlmDtype } from '../config/settings.ts';
 import { parseFlags } from './flags.ts';
 import { isResearchOnly, formatLicenceNotice, type LicenceNotice } from '../models/licence.ts';
 import { allModels } from '../models/registry.ts';

@@ -9,7 +9,7 @@ import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
-import { VLM_DTYPES } from '../onnx/layout.ts';
+import { VLM_DTYPES } from '../config/settings.ts';
 import { chooseIdentifier } from '../assistant/names.ts';
 import { defaultTraining, teachLesson, type JobEvent } from '../teach/job.ts';
 import { TeachableExport } from '../teach/teachable-export.ts';

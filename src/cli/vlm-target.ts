@@ -9,7 +9,8 @@ import { log } from '../log.ts';
 import { formatLicenceNotice } from '../models/licence.ts';
 import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
 import type { RuntimeOptions } from '../models/session.ts';
-import { VLM_DTYPES, type GraphDtypes, type VlmDtype } from '../onnx/layout.ts';
+import { type GraphDtypes } from '../onnx/layout.ts';
+import { VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
 import { locateVlm, type LocatedVlm } from '../vlm/load.ts';
 
 /** A located model and how to open it. */

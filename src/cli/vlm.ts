@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
-import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
+import { VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
 

@@ -5,10 +5,16 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
-import { VLM_DTYPES, type VlmDtype } from '../onnx/layout.ts';
-import type { ExecutionProvider } from '../models/session.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Where ONNX Runtime runs the models (MYVLM_EXECUTION_PROVIDER); a GPU provider falls back to the CPU per node. */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** The precisions a transformers.js-layout export can ship each graph in (MYVLM_VLM_DTYPE), by transformers.js's dtype names, most exact first. */
+export const VLM_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+export type VlmDtype = (typeof VLM_DTYPES)[number];
 
 export interface Settings {
   /** Where concept memory lives (SQLite + photo blobs). */
@@ -137,7 +143,7 @@ export function loadSettings(env: Env = process.env): Settings {
     offline: flag(env, 'MYVLM_OFFLINE'),
     hubEndpoint: url(env, 'MYVLM_HF_ENDPOINT') ?? 'https://huggingface.co',
     hubToken: text(env, 'HF_TOKEN'),
-    executionProvider: choice(env, 'MYVLM_EXECUTION_PROVIDER', ['cpu', 'cuda', 'webgpu'] as const, 'cpu'),
+    executionProvider: choice(env, 'MYVLM_EXECUTION_PROVIDER', EXECUTION_PROVIDERS, 'cpu'),
     intraOpThreads: integer(env, 'MYVLM_THREADS', 0, 0, 256),
     faceDetector: text(env, 'MYVLM_FACE_DETECTOR') ?? 'yunet-2023mar',
     faceRecognizer: text(env, 'MYVLM_FACE_RECOGNIZER') ?? 'arcface-r50-buffalo-l',

@@ -1,15 +1,9 @@
 // What the conversation core needs from recognition: teach a head from
 // photos, and find which of a scope's concepts are in a new photo. The face
 // head (src/heads/face) and the object head (src/heads/object) sit behind it.
+import type { Box } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
-
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 /** Where in the photo, in words a reply can use. */
 export type Position = 'left' | 'centre' | 'right';

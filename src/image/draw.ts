@@ -1,13 +1,9 @@
 // Labelled boxes drawn on a photo: how the assistant shows where Rex is.
 import sharp from 'sharp';
+import type { Box } from './box.ts';
 import type { RgbImage } from './decode.ts';
 
-export interface LabelledBox {
-  /** Pixels of the photo: left, top, width, height. */
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+export interface LabelledBox extends Box {
   label: string;
   /** CSS colour; a palette colour by index when omitted. */
   color?: string;

@@ -2,12 +2,11 @@
 // they are created once per (file, runtime options) and reused; the execution
 // provider comes from configuration, with a clear message when it is missing.
 import * as ort from 'onnxruntime-node';
+import type { ExecutionProvider } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 
 const logger = moduleLogger('session');
-
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 
 export interface RuntimeOptions {
   executionProvider: ExecutionProvider;

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkModel, validateGraph } from './check.ts';
+import { checkModel, validateGraph } from '../../test/support/onnx-check.ts';
 import { OnnxModel } from './model.ts';
 import { Ops } from './ops.ts';
 import { Attr } from './node.ts';

@@ -2,10 +2,7 @@
 // reads it: onnx/{vision_encoder,embed_tokens,decoder_model_merged}<suffix>.onnx,
 // one suffix per precision (full precision has none). Real downloads, the
 // replicas and the tiny generated models share it.
-
-/** The precisions a transformers.js-layout export can ship each graph in, by transformers.js's dtype names, most exact first. */
-export const VLM_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
-export type VlmDtype = (typeof VLM_DTYPES)[number];
+import type { VlmDtype } from '../config/settings.ts';
 
 /** The three graphs of an export. */
 export const VLM_GRAPHS = ['visionEncoder', 'embedTokens', 'decoder'] as const;

@@ -5,7 +5,7 @@
 // VQA, the base model's answers to the paper's ten questions (Table 1).
 import type { RgbImage } from '../image/decode.ts';
 import type { ConceptKind } from '../memory/concept.ts';
-import { fillConcept, teachingPrompts, type CaptionFamily } from '../config/prompts.ts';
+import { fillConcept, teachingPrompts, type CaptionFamily } from '../vlm/prompts.ts';
 import type { TeachableVlm } from './teachable.ts';
 
 /** A teaching photo and the caption its sender wrote (null when none). */

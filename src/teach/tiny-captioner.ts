@@ -26,7 +26,7 @@ import { writeConceptRow } from '../vlm/injection.ts';
 import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from './loss-graph.ts';
 import { SessionPool } from '../models/session.ts';
 import { VlmExport } from '../vlm/export/vlm-export.ts';
-import { fillConcept, teachingPrompts } from '../config/prompts.ts';
+import { fillConcept, teachingPrompts } from '../vlm/prompts.ts';
 import { syntheticScene, type SyntheticScene } from './synthetic-photos.ts';
 import { augmentPhoto } from './trainer.ts';
 

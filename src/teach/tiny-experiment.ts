@@ -11,7 +11,7 @@ import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import type { TinyVlmOptions } from '../onnx/tiny/config.ts';
 import { TeachableExport } from './teachable-export.ts';
-import { fillConcept, teachingPrompts } from '../config/prompts.ts';
+import { fillConcept, teachingPrompts } from '../vlm/prompts.ts';
 import { syntheticScene } from './synthetic-photos.ts';
 import { writeTinyCaptioner } from './tiny-captioner.ts';
 import { captionTargets, containsWord } from './targets.ts';

@@ -3,7 +3,7 @@
 // by default, where a concept embedding takes its scale from, how strongly
 // teaching regularizes attention, and how it writes a box. A new checkpoint
 // of a known family needs a registry entry, not code.
-import { CONCEPT_PLACEHOLDER, teachingPrompts, type CaptionFamily } from '../config/prompts.ts';
+import { CONCEPT_PLACEHOLDER, teachingPrompts, type CaptionFamily } from './prompts.ts';
 import { EMBEDDING_TRAINING, GENERATION } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
 import type { VlmFamilyId } from '../models/catalog/vlm.ts';

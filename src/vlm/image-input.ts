@@ -5,7 +5,7 @@
 import { AutoImageProcessor, RawImage, type Tensor } from '@huggingface/transformers';
 import type { RgbImage } from '../image/decode.ts';
 import { toPhotoPoint, type InputTransform } from '../image/tensor.ts';
-import type { Box } from '../heads/types.ts';
+import type { Box } from '../image/box.ts';
 import type { NormalizedBox } from './boxes.ts';
 
 /** The processor fields the geometry reads (transformers.js ImageProcessor). */

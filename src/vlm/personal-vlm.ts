@@ -3,7 +3,7 @@
 // box around one concept. Concepts enter as one token each (their stored
 // embedding for this model); prompts speak identifiers, answers speak names.
 import { UserError } from '../errors.ts';
-import type { Box } from '../heads/types.ts';
+import type { Box } from '../image/box.ts';
 import type { RgbImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptRecord } from '../memory/concept.ts';

@@ -10,7 +10,7 @@ import { decodeModel, encodeModel } from '../../src/onnx/proto.ts';
 import { readModel, writeModel } from '../../src/onnx/model-io.ts';
 import { inspectModel, formatInspection } from '../../src/onnx/inspect.ts';
 import { tensorToArray } from '../../src/onnx/tensor.ts';
-import { validateGraph } from '../../src/onnx/check.ts';
+import { validateGraph } from '../support/onnx-check.ts';
 import { onnxCommand } from '../../src/cli/onnx.ts';
 import { SHARED_MODELS } from '../support/paths.ts';
 

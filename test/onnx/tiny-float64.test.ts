@@ -14,7 +14,7 @@ import {
 } from '../../src/onnx/tiny/factory.ts';
 import type { VlmSessionLoop } from '../../src/onnx/session-loop.ts';
 import { openExport, type OpenedExport } from '../support/exports.ts';
-import { checkModel } from '../../src/onnx/check.ts';
+import { checkModel } from '../support/onnx-check.ts';
 import { sessionOptionsFor } from '../../src/onnx/runtime.ts';
 import { maxAbsDiff, referenceLogits } from './reference-llama.ts';
 

@@ -5,7 +5,7 @@
 // nothing is copied).
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { VLM_DTYPES, type VlmDtype } from '../../src/onnx/layout.ts';
+import { VLM_DTYPES, type VlmDtype } from '../../src/config/settings.ts';
 import { SHARED_MODELS } from './paths.ts';
 
 export const REPLICAS_DIR = path.join(SHARED_MODELS, 'vlm-replicas');

@@ -3,7 +3,7 @@
 // regularization on, checked against central differences in float64.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkGradient } from '../../src/onnx/grad/check.ts';
+import { checkGradient } from '../support/gradient-check.ts';
 import { resolveSizes } from '../../src/onnx/tiny/config.ts';
 import { buildDecoder, cacheNames } from '../../src/onnx/tiny/decoder.ts';
 import { baseVocabularySize, LLAVA_TOKENIZER } from '../../src/onnx/tiny/tokenizer.ts';

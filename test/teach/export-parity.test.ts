@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fillConcept, teachingPrompts } from '../../src/config/prompts.ts';
+import { fillConcept, teachingPrompts } from '../../src/vlm/prompts.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { SessionPool } from '../../src/models/session.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';

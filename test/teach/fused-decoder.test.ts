@@ -6,7 +6,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkGradient } from '../../src/onnx/grad/check.ts';
+import { checkGradient } from '../support/gradient-check.ts';
 import { rewriteFusedOps } from '../../src/onnx/grad/fused.ts';
 import { readModel } from '../../src/onnx/model-io.ts';
 import type { OnnxModel } from '../../src/onnx/model.ts';

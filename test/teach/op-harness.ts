@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import type { OnnxGraph } from '../../src/onnx/graph.ts';
 import { OnnxModel } from '../../src/onnx/model.ts';
-import { checkGradient, type GradientCheckResult } from '../../src/onnx/grad/check.ts';
+import { checkGradient, type GradientCheckResult } from '../support/gradient-check.ts';
 import { buildGradientModel } from '../../src/onnx/grad/gradient-model.ts';
 import { seededRandom } from '../../src/random.ts';
 import type { Dim } from '../../src/onnx/types.ts';

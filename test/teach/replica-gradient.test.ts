@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkGradient } from '../../src/onnx/grad/check.ts';
+import { checkGradient } from '../support/gradient-check.ts';
 import { readModel } from '../../src/onnx/model-io.ts';
 import { normal, seededRandom } from '../../src/random.ts';
 import { buildTeachingModel, LOSS_INPUTS, LOSS_OUTPUTS } from '../../src/teach/loss-graph.ts';

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Assistant } from '../../src/assistant/assistant.ts';
 import { vlmCommand } from '../../src/cli/vlm.ts';
-import { createConceptHeads } from '../../src/heads/index.ts';
+import { createConceptHeads } from '../../src/heads/concept-heads.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { KeyvConceptStore } from '../../src/memory/keyv-store.ts';
 import { SessionPool } from '../../src/models/session.ts';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { Assistant } from '../../src/assistant/assistant.ts';
 import type { Reply } from '../../src/assistant/turn.ts';
-import { createConceptHeads } from '../../src/heads/index.ts';
+import { createConceptHeads } from '../../src/heads/concept-heads.ts';
 import type { ConceptHeads } from '../../src/heads/types.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { KeyvConceptStore } from '../../src/memory/keyv-store.ts';

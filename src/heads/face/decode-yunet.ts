@@ -2,7 +2,7 @@
 // five landmarks on an anchor-free grid) into faces in model-input pixels.
 // The formula is the one OpenCV's FaceDetectorYN uses for the 2023mar model.
 import type { FiveLandmarks, Point } from './types.ts';
-import type { Box } from '../types.ts';
+import type { Box } from '../../image/box.ts';
 
 /** A float tensor as the decoders read it: ONNX Runtime outputs and hand-made test tensors alike. */
 export interface FloatTensor {

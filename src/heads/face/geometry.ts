@@ -1,6 +1,7 @@
 // Box arithmetic shared by the detectors, the matcher and the evaluation:
 // overlap, non-maximum suppression, and where in the photo a face sits.
-import type { Box, Position } from '../types.ts';
+import type { Box } from '../../image/box.ts';
+import type { Position } from '../types.ts';
 
 /** Intersection over union of two boxes; 0 when either is empty. */
 export function iou(a: Box, b: Box): number {

@@ -2,7 +2,7 @@
 // photo pixels, an aligned crop, an embedded face. Detectors and recognizers
 // sit behind the two small interfaces below, whatever model family they run.
 import type { RgbImage } from '../../image/decode.ts';
-import type { Box } from '../types.ts';
+import type { Box } from '../../image/box.ts';
 
 /** A point in photo pixels, [x, y]. */
 export type Point = readonly [number, number];

@@ -1,7 +1,8 @@
 // What the Hugging Face hub holds at each pinned revision the registry uses:
 // per file, its exact size and sha256 where a stored hub page shows them.
 // Catalog entries take their hub files from here, so a typo fails at import.
-import { graphPath, VLM_DTYPES, VLM_GRAPHS } from '../../onnx/layout.ts';
+import { graphPath, VLM_GRAPHS } from '../../onnx/layout.ts';
+import { VLM_DTYPES } from '../../config/settings.ts';
 import type { ModelFile } from '../entry.ts';
 
 /**

@@ -3,14 +3,8 @@
 // (exported by hand: no official ONNX exists), and the tiny generated models
 // that tests and benchmarks use. Each entry names the precision of each of
 // its three graphs; the files to fetch follow from that choice.
-import {
-  graphPath,
-  uniformDtypes,
-  VLM_DTYPES,
-  VLM_GRAPHS,
-  type GraphDtypes,
-  type VlmDtype,
-} from '../../onnx/layout.ts';
+import { graphPath, uniformDtypes, VLM_GRAPHS, type GraphDtypes } from '../../onnx/layout.ts';
+import { VLM_DTYPES, type VlmDtype } from '../../config/settings.ts';
 import type { ModelEntryBase, ModelFile } from '../entry.ts';
 import { hubFile, hubFileMap } from './hub-files.ts';
 

@@ -4,15 +4,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { OperatorError } from '../../errors.ts';
-import {
-  graphPath,
-  uniformDtypes,
-  VLM_DTYPES,
-  VLM_GRAPHS,
-  type GraphDtypes,
-  type VlmDtype,
-  type VlmGraph,
-} from '../../onnx/layout.ts';
+import { graphPath, uniformDtypes, VLM_GRAPHS, type GraphDtypes, type VlmGraph } from '../../onnx/layout.ts';
+import { VLM_DTYPES, type VlmDtype } from '../../config/settings.ts';
 
 /** Precisions present in a folder for every one of the three graphs, most exact first. */
 export function availableDtypes(dir: string): VlmDtype[] {

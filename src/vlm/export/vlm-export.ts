@@ -11,7 +11,8 @@ import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transforme
 import { OperatorError } from '../../errors.ts';
 import { moduleLogger } from '../../log.ts';
 import type { RgbImage } from '../../image/decode.ts';
-import { graphPath, VLM_GRAPHS, type GraphDtypes, type VlmDtype, type VlmGraph } from '../../onnx/layout.ts';
+import { graphPath, VLM_GRAPHS, type GraphDtypes, type VlmGraph } from '../../onnx/layout.ts';
+import { type VlmDtype } from '../../config/settings.ts';
 import type { SessionPool } from '../../models/session.ts';
 import { floatData, type FloatArray } from '../../onnx/runtime.ts';
 import { loopConfigFromJson, VlmSessionLoop } from '../../onnx/session-loop.ts';

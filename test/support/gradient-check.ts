@@ -3,8 +3,8 @@
 // every element at once) and a few single coordinates. Run in float64, the
 // two agree to many digits when every rule is right.
 import * as ort from 'onnxruntime-node';
-import { seededRandom, normal } from '../../random.ts';
-import type { OnnxModel } from '../model.ts';
+import { seededRandom, normal } from '../../src/random.ts';
+import type { OnnxModel } from '../../src/onnx/model.ts';
 
 /** Options of a gradient check; defaults in the comments. */
 export interface GradientCheckOptions {

@@ -2,10 +2,10 @@
 // defined once before use, outputs computed, operator sets imported), then
 // the real judge, ONNX Runtime, which must load it.
 import * as ort from 'onnxruntime-node';
-import { OnnxGraph } from './graph.ts';
-import type { OnnxModel } from './model.ts';
-import { modelToStandaloneBytes } from './model-io.ts';
-import { sessionOptionsFor, usesFloat64 } from './runtime.ts';
+import { OnnxGraph } from '../../src/onnx/graph.ts';
+import type { OnnxModel } from '../../src/onnx/model.ts';
+import { modelToStandaloneBytes } from '../../src/onnx/model-io.ts';
+import { sessionOptionsFor, usesFloat64 } from '../../src/onnx/runtime.ts';
 
 /**
  * Structural problems of a graph, in plain words (empty when none). Names
