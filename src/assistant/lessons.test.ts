@@ -18,7 +18,7 @@ import { uniformDtypes } from '../onnx/layout.ts';
 import { DEFAULT_RUNTIME } from '../models/session.ts';
 import { defaultTraining, JOB_FILES, type EmbeddingJobSpec } from '../teach/job.ts';
 import { EmbeddingJobs, type JobUpdate } from '../teach/jobs.ts';
-import { syntheticScene } from '../teach/synthetic-photos.ts';
+import { syntheticScene } from '../teach/miniature/scenes.ts';
 import { VLM_FAMILIES } from '../vlm/families.ts';
 import type { PersonalVlm } from '../vlm/personal-vlm.ts';
 import type { VlmProvider } from '../vlm/provider.ts';

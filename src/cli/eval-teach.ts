@@ -6,7 +6,7 @@
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { UserError } from '../errors.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
-import { runTinyTeachExperiment, type TinyExperimentResult } from '../teach/tiny-experiment.ts';
+import { runTinyTeachExperiment, type TinyExperimentResult } from '../teach/miniature/experiment.ts';
 
 const USAGE = `Usage: myvlm eval teach --tiny [--seed S] [--seeds N] [--steps N] [--json]
   --tiny       run the miniature experiment on a generated tiny LLaVA (the only mode so far)

@@ -6,7 +6,7 @@
 // turn one seed's pretraining into a weaker captioner), so the bars hold for
 // the median, and the controls hold for every seed.
 import { describe, expect, it } from 'vitest';
-import { runTinyTeachExperiment, type TinyExperimentResult } from '../../src/teach/tiny-experiment.ts';
+import { runTinyTeachExperiment, type TinyExperimentResult } from '../../src/teach/miniature/experiment.ts';
 
 const SEEDS = [0, 1, 2, 3, 4];
 

@@ -14,7 +14,7 @@ import type { StoredCheckpoint } from '../../src/teach/checkpoint.ts';
 import { JOB_FILES, type EmbeddingJobSpec } from '../../src/teach/job.ts';
 import { describeUpdate, EmbeddingJobs, type JobUpdate } from '../../src/teach/jobs.ts';
 import type { JobAttempts } from '../../src/teach/job-folders.ts';
-import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
+import { syntheticScene } from '../../src/teach/miniature/scenes.ts';
 import { REPO_ROOT } from '../support/paths.ts';
 import { TEST_JOB, testEnvironment } from './fixtures/test-job.ts';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyMiniGptV2 } from '../../src/onnx/tiny/factory.ts';
 import { defaultTraining, teachLesson } from '../../src/teach/job.ts';
-import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
+import { syntheticScene } from '../../src/teach/miniature/scenes.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';
 import { referenceNorm } from '../../src/vlm/injection.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RuntimeOptions } from '../../src/models/session.ts';
 import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { EmbeddingJobs, type JobUpdate } from '../../src/teach/jobs.ts';
-import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
+import { syntheticScene } from '../../src/teach/miniature/scenes.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';
 import { TEST_JOB } from './fixtures/test-job.ts';
 

@@ -10,7 +10,7 @@ import { writeTinyLlava, type TinyVlmDirectory } from '../../src/onnx/tiny/facto
 import { normal, seededRandom } from '../../src/random.ts';
 import { initialConceptVector } from '../../src/teach/concept-vector.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';
-import { syntheticScene } from '../../src/teach/synthetic-photos.ts';
+import { syntheticScene } from '../../src/teach/miniature/scenes.ts';
 import { vqaTargets, type PhotoTargets } from '../../src/teach/targets.ts';
 import { trainConceptEmbedding, type TrainingState } from '../../src/teach/trainer.ts';
 

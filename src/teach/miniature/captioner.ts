@@ -8,27 +8,27 @@
 // the prompt is what lets a concept token make a real LLaVA say "sks"). Half
 // the examples carry one extra visual row after the image, the slot concept
 // tokens use. The vision encoder and token embeddings stay as generated.
-import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { moduleLogger } from '../log.ts';
+import { EMBEDDING_TRAINING } from '../../config/defaults.ts';
+import { moduleLogger } from '../../log.ts';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import { buildGradientModel } from '../onnx/grad/gradient-model.ts';
-import { graphPath } from '../onnx/layout.ts';
-import { OnnxModel } from '../onnx/model.ts';
-import { readModel, writeModel } from '../onnx/model-io.ts';
-import { sessionOptionsFor } from '../onnx/runtime.ts';
-import { tensorDims } from '../onnx/tensor.ts';
-import type { TinyVlmOptions } from '../onnx/tiny/config.ts';
-import { writeTinyLlava } from '../onnx/tiny/factory.ts';
-import { normal, seededRandom } from '../random.ts';
-import { adamWStep, initialAdamWState } from './adamw.ts';
-import { writeConceptRow } from '../vlm/injection.ts';
-import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from './loss-graph.ts';
-import { SessionPool } from '../models/session.ts';
-import { VlmExport } from '../vlm/export/vlm-export.ts';
-import { fillConcept, teachingPrompts } from '../vlm/prompts.ts';
-import { syntheticScene, type SyntheticScene } from './synthetic-photos.ts';
-import { augmentPhoto } from './trainer.ts';
+import { buildGradientModel } from '../../onnx/grad/gradient-model.ts';
+import { graphPath } from '../../onnx/layout.ts';
+import { OnnxModel } from '../../onnx/model.ts';
+import { readModel, writeModel } from '../../onnx/model-io.ts';
+import { sessionOptionsFor } from '../../onnx/runtime.ts';
+import { tensorDims } from '../../onnx/tensor.ts';
+import type { TinyVlmOptions } from '../../onnx/tiny/config.ts';
+import { writeTinyLlava } from '../../onnx/tiny/factory.ts';
+import { normal, seededRandom } from '../../random.ts';
+import { adamWStep, initialAdamWState } from '../adamw.ts';
+import { writeConceptRow } from '../../vlm/injection.ts';
+import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from '../loss-graph.ts';
+import { SessionPool } from '../../models/session.ts';
+import { VlmExport } from '../../vlm/export/vlm-export.ts';
+import { fillConcept, teachingPrompts } from '../../vlm/prompts.ts';
+import { syntheticScene, type SyntheticScene } from './scenes.ts';
+import { augmentPhoto } from '../trainer.ts';
 
 const logger = moduleLogger('tiny-captioner');
 

@@ -1,6 +1,6 @@
 // MyVLM's personalized-captioning experiment in miniature, from nothing: a
 // generated tiny LLaVA pretrained to caption synthetic scenes
-// (tiny-captioner.ts), generated photos of a concept it has never seen, the
+// (captioner.ts), generated photos of a concept it has never seen, the
 // full teaching pipeline (targets, augmentation, regularized loss, AdamW),
 // then greedy captions of held-out photos with the concept token appended
 // (its head firing) and of photos without it. Reports the paper's recall and
@@ -8,14 +8,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import type { TinyVlmOptions } from '../onnx/tiny/config.ts';
-import { TeachableExport } from './teachable-export.ts';
-import { fillConcept, teachingPrompts } from '../vlm/prompts.ts';
-import { syntheticScene } from './synthetic-photos.ts';
-import { writeTinyCaptioner } from './tiny-captioner.ts';
-import { captionTargets, containsWord } from './targets.ts';
-import { trainConceptEmbedding, type TrainingProgress } from './trainer.ts';
+import { EMBEDDING_TRAINING } from '../../config/defaults.ts';
+import type { TinyVlmOptions } from '../../onnx/tiny/config.ts';
+import { TeachableExport } from '../teachable-export.ts';
+import { fillConcept, teachingPrompts } from '../../vlm/prompts.ts';
+import { syntheticScene } from './scenes.ts';
+import { writeTinyCaptioner } from './captioner.ts';
+import { captionTargets, containsWord } from '../targets.ts';
+import { trainConceptEmbedding, type TrainingProgress } from '../trainer.ts';
 
 /** Settings of the miniature experiment; defaults in the comments. */
 export interface TinyExperimentOptions {

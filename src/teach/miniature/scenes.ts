@@ -4,8 +4,8 @@
 // little figure), or the concept: a sky-blue-and-white checkered disc, which
 // to a captioner that never saw it is just "a blue ball" or "a white ball". Every
 // scene is seeded, so the experiment repeats exactly.
-import type { RgbImage } from '../image/decode.ts';
-import { seededRandom } from '../random.ts';
+import type { RgbImage } from '../../image/decode.ts';
+import { seededRandom } from '../../random.ts';
 
 /** Places a scene can show: background colours (top, bottom) and the caption word. */
 export const SCENE_PLACES = [
