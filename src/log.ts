@@ -2,6 +2,7 @@
 // Logs go to stderr so that stdout stays clean for the terminal chat and for
 // `--json` output. Secrets (tokens) and image bytes are redacted by path.
 import { pino, type Logger } from 'pino';
+import { whoMustAct, type OperatorError } from './errors.ts';
 
 const REDACT = [
   'token',
@@ -27,6 +28,24 @@ export const log: Logger = pino(
 
 export function moduleLogger(module: string): Logger {
   return log.child({ module });
+}
+
+/**
+ * Logs a failure by who must act on it: a user's mistake at debug level (the
+ * chat already told them), an operator's problem as one warning line with its
+ * hint, a bug as an error with its stack.
+ */
+export function logFailure(logger: Logger, error: unknown, what: string, context: Record<string, unknown> = {}): void {
+  switch (whoMustAct(error)) {
+    case 'user':
+      logger.debug({ ...context, problem: (error as Error).message }, what);
+      return;
+    case 'operator':
+      logger.warn({ ...context, hint: (error as OperatorError).hint }, `${what}: ${(error as OperatorError).message}`);
+      return;
+    default:
+      logger.error({ ...context, err: error }, what);
+  }
 }
 
 export type { Logger };

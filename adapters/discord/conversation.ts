@@ -11,8 +11,8 @@ import {
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import type { ConversationCore, IncomingImage, Turn } from '../../src/assistant/turn.ts';
-import { isUserError, messageForUser, UserError } from '../../src/errors.ts';
-import { moduleLogger } from '../../src/log.ts';
+import { messageFor, UserError } from '../../src/errors.ts';
+import { logFailure, moduleLogger } from '../../src/log.ts';
 import { downloadAttachments, looksLikeImage } from './attachments.ts';
 import type { DiscordNotices } from './notices.ts';
 import { DESCRIBE_MESSAGE_COMMAND, TEACH_PHOTO_OPTIONS } from './commands.ts';
@@ -97,10 +97,9 @@ export class DiscordConversation {
       const reply = await this.options.core.handle(turn, { onStatus: (update) => progress.update(update) });
       await progress.finish(reply);
     } catch (error) {
-      if (!isUserError(error))
-        logger.error({ err: loggable(error), command: interaction.commandName }, 'Discord turn failed');
+      logFailure(logger, loggable(error), 'Discord turn failed', { command: interaction.commandName });
       await progress
-        .finish({ text: messageForUser(error), images: [] })
+        .finish({ text: messageFor(error, 'chat'), images: [] })
         .catch((sendError: unknown) => logger.error({ err: loggable(sendError) }, 'could not send the error answer'));
     }
   }

@@ -7,8 +7,8 @@ import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import { parseCommand } from '../../src/assistant/command.ts';
 import type { ConversationCore, IncomingImage, Notice, Turn } from '../../src/assistant/turn.ts';
-import { isUserError, messageForUser } from '../../src/errors.ts';
-import { moduleLogger } from '../../src/log.ts';
+import { messageFor } from '../../src/errors.ts';
+import { logFailure, moduleLogger } from '../../src/log.ts';
 import { readAddressing, type BotIdentity } from './addressing.ts';
 import { AlbumGatherer, ALBUM_QUIET_MS, RecentAlbums } from './albums.ts';
 import { TelegramNotices } from './notices.ts';
@@ -117,9 +117,9 @@ export class TelegramConversation {
       await status.settle();
       await sendReply(this.options.api, target, reply);
     } catch (error) {
-      if (!isUserError(error)) logger.error({ err: loggable(error), chat: lead.chat.id }, 'Telegram turn failed');
+      logFailure(logger, loggable(error), 'Telegram turn failed', { chat: lead.chat.id });
       await status.settle();
-      await sendReply(this.options.api, target, { text: messageForUser(error), images: [] }).catch(
+      await sendReply(this.options.api, target, { text: messageFor(error, 'chat'), images: [] }).catch(
         (sendError: unknown) =>
           logger.error({ err: loggable(sendError), chat: lead.chat.id }, 'could not send the error answer'),
       );

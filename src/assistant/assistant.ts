@@ -1,11 +1,11 @@
 // The conversation core: one `Turn` in, one `Reply` out, for every adapter.
 // It reads the command, runs it against the scope's memory and heads, and
-// turns every failure into a plain answer: a UserError as it is, anything
-// else logged with its cause and answered with a short apology.
-import { isUserError, messageForUser } from '../errors.ts';
+// turns every failure into a plain answer fit for whoever reads it (see
+// src/errors.ts: who must act decides what is said and what is logged).
+import { messageFor, type Audience } from '../errors.ts';
 import type { ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads } from '../heads/types.ts';
-import { moduleLogger } from '../log.ts';
+import { logFailure, moduleLogger } from '../log.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
 import type { EmbeddingLessons } from './lessons.ts';
@@ -20,6 +20,12 @@ const logger = moduleLogger('assistant');
 
 export interface AssistantDeps {
   store: ConceptStore;
+  /**
+   * Who reads the replies: people in a chat (the default), who are told only
+   * that the operator must act, or the operator at the terminal, who is told
+   * what to do.
+   */
+  audience?: Audience;
   /** Null when no recognition models are available; the assistant says so. */
   heads: ConceptHeads | null;
   imageLimits: ImageLimits;
@@ -39,9 +45,8 @@ export class Assistant implements ConversationCore {
     try {
       return await this.dispatch(turn, options);
     } catch (error) {
-      if (!isUserError(error))
-        logger.error({ err: error, scope: turn.scope, command: turn.text.slice(0, 40) }, 'turn failed');
-      return text(messageForUser(error));
+      logFailure(logger, error, 'turn failed', { scope: turn.scope, command: turn.text.slice(0, 40) });
+      return text(messageFor(error, this.deps.audience ?? 'chat'));
     }
   }
 

@@ -1,7 +1,7 @@
 // `myvlm <command>`: the one command-line entry. `npm start` runs `myvlm
 // start`; every other command is for scripts, evaluation and maintenance.
 import dotenv from 'dotenv';
-import { messageForUser, isUserError, OperatorError, UserError } from '../errors.ts';
+import { messageFor, UserError, whoMustAct } from '../errors.ts';
 import { log } from '../log.ts';
 
 type Command = (args: string[]) => Promise<number>;
@@ -91,12 +91,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args);
   } catch (error) {
-    if (isUserError(error) || error instanceof OperatorError) {
-      process.stderr.write(`myvlm: ${error.message}\n`);
-      return 1;
-    }
-    log.error({ err: error }, 'command failed');
-    process.stderr.write(`myvlm: ${messageForUser(error)}\n`);
+    if (whoMustAct(error) === 'developer') log.error({ err: error }, 'command failed');
+    process.stderr.write(`myvlm: ${messageFor(error, 'operator')}\n`);
     return 1;
   }
 }
