@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConversationCore, Notice, Reply, Turn } from '../src/assistant/turn.ts';
 import { loadSettings } from '../src/config/settings.ts';
-import { ConfigError, UserError } from '../src/errors.ts';
+import { ConfigError, OperatorError } from '../src/errors.ts';
 import { FakeDiscordServer } from '../test/fakes/discord-server.ts';
 import { FakeTelegramServer } from '../test/fakes/telegram-server.ts';
 import { hasMessengerSettings, startAdapters } from './start.ts';
@@ -25,8 +25,8 @@ class HeldCore implements ConversationCore {
 /** Answers at once and publishes the notices the test gives it, as the assistant does for lessons. */
 class NoticeCore implements ConversationCore {
   readonly listeners = new Set<(notice: Notice) => void>();
-  async handle(turn: Turn): Promise<Reply> {
-    return { text: `done: ${turn.text}`, images: [] };
+  handle(turn: Turn): Promise<Reply> {
+    return Promise.resolve({ text: `done: ${turn.text}`, images: [] });
   }
   onNotice(listener: (notice: Notice) => void): () => void {
     this.listeners.add(listener);
@@ -113,7 +113,8 @@ describe('startAdapters', () => {
       { signals: [] },
     );
     const error = await start.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UserError);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).hint).toBe('Fix it in the environment or in .env (see .env.example).');
     expect((error as Error).message.split('\n')).toEqual([
       'TELEGRAM_BOT_TOKEN: Telegram rejected the token (401 Unauthorized); copy it again from @BotFather',
       'DISCORD_TOKEN: Discord rejected the token (401 Unauthorized); copy it again from the Bot page of the developer portal',

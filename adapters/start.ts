@@ -4,7 +4,7 @@
 // finish before the process moves on. Each started messenger is subscribed
 // to the core's notices (background lessons), so it can show their progress.
 // The CLI falls back to the terminal chat when no messenger is configured.
-import { ConfigError, isUserError, UserError } from '../src/errors.ts';
+import { ConfigError, OperatorError } from '../src/errors.ts';
 import type { Settings } from '../src/config/settings.ts';
 import type { ConversationCore } from '../src/assistant/turn.ts';
 import { moduleLogger } from '../src/log.ts';
@@ -37,8 +37,9 @@ export function hasMessengerSettings(settings: Pick<Settings, 'telegram' | 'disc
 
 /**
  * Starts Telegram and/or Discord from settings. A rejected token or an
- * unreachable server fails with a UserError of one line per messenger (and
- * stops any adapter that did start), never a stack trace.
+ * unreachable server fails with an OperatorError of one line per messenger,
+ * and what to do as its hint (and stops any adapter that did start), never a
+ * stack trace.
  */
 export async function startAdapters(
   settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes'>,
@@ -78,9 +79,13 @@ export async function startAdapters(
   );
   if (failures.length > 0) {
     await Promise.all(adapters.map((a) => a.stop()));
-    const unexpected = failures.find((f) => !isUserError(f.error));
+    const unexpected = failures.find((f) => !(f.error instanceof OperatorError));
     if (unexpected) throw unexpected.error;
-    throw new UserError(failures.map((f) => oneLine(f.platform, f.error as UserError)).join('\n'));
+    const explained = failures.map((f) => ({ platform: f.platform, error: f.error as OperatorError }));
+    const hints = [...new Set(explained.flatMap(({ error }) => (error.hint ? [error.hint] : [])))];
+    throw new OperatorError(explained.map(({ platform, error }) => oneLine(platform, error)).join('\n'), {
+      hint: hints.join(' ') || undefined,
+    });
   }
 
   const unsubscribes = adapters.map((adapter) => subscribe(core, adapter));
@@ -136,7 +141,7 @@ function describe(adapter: AdapterHandle): string {
 }
 
 /** "Telegram: ..." unless the message already names its messenger or variable. */
-function oneLine(platform: string, error: UserError): string {
+function oneLine(platform: string, error: OperatorError): string {
   const message = error.message.split('\n')[0];
   return message.startsWith(platform) || /^[A-Z_]+: /.test(message) ? message : `${platform}: ${message}`;
 }

@@ -23,7 +23,7 @@ export interface MeasureOptions {
   budgetMs?: number;
 }
 
-export async function measure(fn: () => unknown | Promise<unknown>, options: MeasureOptions = {}): Promise<Timing> {
+export async function measure(fn: () => unknown, options: MeasureOptions = {}): Promise<Timing> {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
   const budgetMs = options.budgetMs ?? 10_000;

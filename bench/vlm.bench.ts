@@ -21,6 +21,7 @@ import {
 } from '@huggingface/transformers';
 import type { RgbImage } from '../src/image/decode.ts';
 import type { ConceptRecord } from '../src/memory/concept.ts';
+import { InternalError } from '../src/errors.ts';
 import { SessionPool } from '../src/models/session.ts';
 import type { VlmSessionLoop } from '../src/onnx/session-loop.ts';
 import { VlmExport } from '../src/vlm/export/vlm-export.ts';
@@ -155,7 +156,7 @@ function ours(vlm: PersonalVlm, image: RgbImage, concepts: ConceptRecord[]): () 
       onToken,
     });
     if (answer.generation.tokens.length !== NEW_TOKENS)
-      throw new Error('a variant generated a different number of tokens');
+      throw new InternalError('A variant generated a different number of tokens.');
     return { totalMs: performance.now() - started, firstTokenMs };
   };
 }
@@ -183,12 +184,21 @@ function vanillaTransformers(
   return async () => {
     processor ??= await AutoProcessor.from_pretrained(dir, { local_files_only: true });
     const started = performance.now();
-    const inputs = await processor(
+    // The processor is typed as returning any; for one photo and one prompt it gives these three tensors.
+    const inputs = (await processor(
       new RawImage(image.data, image.width, image.height, 3),
       `USER: <image>\n${LLAVA_INSTRUCTION} ASSISTANT:`,
-    );
+    )) as { input_ids: Tensor; attention_mask: Tensor; pixel_values: Tensor };
     const streamer = new FirstToken(started);
-    await model.generate({ ...inputs, do_sample: false, max_new_tokens: NEW_TOKENS, eos_token_id: [], streamer });
+    // generate() takes any BaseStreamer, but its typings (through GenerationConfig) ask for a TextStreamer.
+    const anyStreamer = streamer as unknown as NonNullable<Parameters<PreTrainedModel['generate']>[0]['streamer']>;
+    await model.generate({
+      ...inputs,
+      do_sample: false,
+      max_new_tokens: NEW_TOKENS,
+      eos_token_id: [],
+      streamer: anyStreamer,
+    });
     return { totalMs: performance.now() - started, firstTokenMs: streamer.at };
   };
 }

@@ -40,7 +40,7 @@ export function proportionalMiB(): number | null {
  * highest value seen, MiB (null where the kernel does not report it).
  */
 export function sampleProportionalPeak(everyMs = 25): { stop: () => Promise<number | null> } {
-  if (proportionalMiB() === null) return { stop: async () => null };
+  if (proportionalMiB() === null) return { stop: () => Promise.resolve(null) };
   const peak = new Float64Array(new SharedArrayBuffer(8));
   const sampler = new Worker(
     `const { workerData } = require('node:worker_threads');

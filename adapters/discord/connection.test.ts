@@ -1,6 +1,6 @@
 import { DiscordAPIError } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, UserError } from '../../src/errors.ts';
+import { ConfigError, OperatorError } from '../../src/errors.ts';
 import { explainDiscordFailure } from './connection.ts';
 import { loggable } from './loggable.ts';
 
@@ -23,8 +23,9 @@ describe('explainDiscordFailure', () => {
     const offline = explainDiscordFailure(
       Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
     );
-    expect(offline).toBeInstanceOf(UserError);
+    expect(offline).toBeInstanceOf(OperatorError);
     expect(offline.message).toBe('Discord: cannot reach the API (ECONNREFUSED)');
+    expect((offline as OperatorError).hint).toMatch(/online/);
     const other = new RangeError('something else');
     expect(explainDiscordFailure(other)).toBe(other);
   });

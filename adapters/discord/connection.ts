@@ -3,7 +3,7 @@
 // advertises. discord.js has no gateway option of its own: it connects to the
 // URL that GET /gateway/bot answers, so the override rewrites that answer.
 import { DefaultRestOptions, type RESTOptions, type ResponseLike } from 'discord.js';
-import { ConfigError, UserError } from '../../src/errors.ts';
+import { ConfigError, OperatorError } from '../../src/errors.ts';
 
 export interface DiscordConnection {
   /** The bot token from the developer portal's Bot page. */
@@ -40,9 +40,9 @@ function jsonResponse(original: ResponseLike, value: unknown): ResponseLike {
     headers: original.headers,
     body: null,
     bodyUsed: false,
-    json: async () => JSON.parse(text) as unknown,
-    text: async () => text,
-    arrayBuffer: async () => new TextEncoder().encode(text).buffer as ArrayBuffer,
+    json: () => Promise.resolve(JSON.parse(text) as unknown),
+    text: () => Promise.resolve(text),
+    arrayBuffer: () => Promise.resolve(new TextEncoder().encode(text).buffer),
   };
 }
 
@@ -59,9 +59,9 @@ export function explainDiscordFailure(error: unknown): Error {
     );
   }
   if (code === 'DisallowedIntents')
-    return new UserError(
-      'Discord refused the gateway intents this bot asked for; check the Bot page of the developer portal',
-    );
+    return new OperatorError('Discord refused the gateway intents this bot asked for.', {
+      hint: 'Check the privileged intents on the Bot page of the developer portal.',
+    });
   if (status === 403 || code === 50001) {
     return new ConfigError(
       'DISCORD_APPLICATION_ID',
@@ -69,7 +69,9 @@ export function explainDiscordFailure(error: unknown): Error {
     );
   }
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|UND_ERR_)/.test(code)) {
-    return new UserError(`Discord: cannot reach the API (${String(code)})`);
+    return new OperatorError(`Discord: cannot reach the API (${String(code)})`, {
+      hint: 'Check that this machine is online, and DISCORD_API_URL if you set it.',
+    });
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeDiscordServer, type FakeInteraction } from '../../test/fakes/discord-server.ts';
-import { testAssistant, testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
+import { testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
 import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
 import { DESCRIBE_MESSAGE_COMMAND, discordCommands, registerDiscordCommands } from './commands.ts';
 import { startDiscord, type DiscordHandle } from './discord.ts';
@@ -27,10 +27,8 @@ const jpeg = (i: number, filename = `p${i}.jpg`) => ({ bytes: photos[i], filenam
 
 class RecordingCore implements ConversationCore {
   readonly turns: Turn[] = [];
-  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({
-    text: `ok: ${turn.text}`,
-    images: [],
-  });
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = (turn) =>
+    Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
     this.turns.push(turn);
     return this.answer(turn, options);
@@ -61,7 +59,7 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
     await fake.close();
   });
   afterEach(() => {
-    core.answer = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+    core.answer = (turn) => Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
   });
 
   async function finished(interaction: FakeInteraction): Promise<FakeInteraction> {
@@ -194,9 +192,9 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
 
   it("puts a server's lesson in one message in the channel of its /teach, after the answer, edited to the final sentence", async () => {
     const lesson = { scope: 'discord:guild:5001', key: 'lesson-rex' };
-    core.answer = async (turn) => {
+    core.answer = (turn) => {
       bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
-      return { text: `ok: ${turn.text}`, images: [] };
+      return Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
     };
     const teach = await finished(
       fake.dispatchSlashCommand({
@@ -266,7 +264,7 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
   });
 
   it('continues text past 2000 characters in follow-ups', async () => {
-    core.answer = async () => ({ text: `${'word '.repeat(700)}end`, images: [] });
+    core.answer = () => Promise.resolve({ text: `${'word '.repeat(700)}end`, images: [] });
     const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'help' }));
     expect(interaction.original?.content.length).toBeLessThanOrEqual(2000);
     expect(interaction.followups).toHaveLength(1);
@@ -283,9 +281,7 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
   });
 
   it('answers a failing core with an apology', async () => {
-    core.answer = async () => {
-      throw new Error('boom');
-    };
+    core.answer = () => Promise.reject(new Error('boom'));
     const interaction = await finished(fake.dispatchSlashCommand({ user: alice, name: 'concepts' }));
     expect(interaction.original?.content).toMatch(/^Sorry, something went wrong/);
   });

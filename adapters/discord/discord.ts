@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { ConversationCore, Notice } from '../../src/assistant/turn.ts';
-import { UserError } from '../../src/errors.ts';
+import { OperatorError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { discordCommands } from './commands.ts';
 import { explainDiscordFailure, restOptions, type DiscordConnection } from './connection.ts';
@@ -70,7 +70,9 @@ export async function startDiscord(options: DiscordAdapterOptions): Promise<Disc
   } catch (error) {
     await client.destroy();
     throw error instanceof Error && error.name === 'AbortError'
-      ? new UserError('Discord: the gateway did not become ready in 30 s')
+      ? new OperatorError('Discord: the gateway did not become ready in 30 s', {
+          hint: 'Check that this machine is online, and DISCORD_GATEWAY_URL if you set it.',
+        })
       : explainDiscordFailure(error);
   }
   const username = client.user?.username ?? 'bot';

@@ -67,7 +67,7 @@ export class DiscordNotices {
 
   /** Sends the pending edits of the messages already posted (at shutdown). */
   async settle(): Promise<void> {
-    await Promise.all([...this.messages.values()].map((m) => m?.settle()));
+    await Promise.all([...this.messages.values()].flatMap((m) => (m ? [m.settle()] : [])));
   }
 
   private open(notice: Notice, place: NoticePlace): EditedMessage | null {

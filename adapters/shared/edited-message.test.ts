@@ -8,11 +8,13 @@ import { EditedMessage, type MessageSink } from './edited-message.ts';
 class RecordingSink implements MessageSink {
   readonly calls: Array<{ kind: 'send' | 'edit'; text: string; at: number }> = [];
   failNext = false;
-  async send(text: string): Promise<void> {
+  send(text: string): Promise<void> {
     this.record('send', text);
+    return Promise.resolve();
   }
-  async edit(text: string): Promise<void> {
+  edit(text: string): Promise<void> {
     this.record('edit', text);
+    return Promise.resolve();
   }
   private record(kind: 'send' | 'edit', text: string): void {
     if (this.failNext) {

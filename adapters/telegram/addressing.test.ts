@@ -16,7 +16,7 @@ function message(text: string, chat: Message['chat'] = group, extra: Partial<Mes
     text,
     entities: entitiesOf(text),
     ...extra,
-  } as Message;
+  };
 }
 
 describe('readAddressing', () => {

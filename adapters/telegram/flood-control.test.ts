@@ -10,9 +10,9 @@ function scripted(
   >,
 ) {
   const at: number[] = [];
-  const prev = (async () => {
+  const prev = (() => {
     at.push(Date.now());
-    return results.shift();
+    return Promise.resolve(results.shift());
   }) as unknown as ApiCallFn;
   return { prev, at };
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationCore, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { FakeTelegramServer } from '../../test/fakes/telegram-server.ts';
-import { testAssistant, testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
+import { testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
 import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
 import { telegramScope } from './conversation.ts';
 import { startTelegram, type TelegramHandle } from './telegram.ts';
@@ -24,10 +24,8 @@ const photos = ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg'].map(
 /** Records turns and answers with what the test scripts. */
 class RecordingCore implements ConversationCore {
   readonly turns: Turn[] = [];
-  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = async (turn) => ({
-    text: `ok: ${turn.text}`,
-    images: [],
-  });
+  answer: (turn: Turn, options: TurnOptions) => Promise<Reply> = (turn) =>
+    Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
     this.turns.push(turn);
     return this.answer(turn, options);
@@ -62,7 +60,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     await fake.close();
   });
   afterEach(() => {
-    core.answer = async (turn) => ({ text: `ok: ${turn.text}`, images: [] });
+    core.answer = (turn) => Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
   });
 
   async function answerTo(messageId: number) {
@@ -189,9 +187,9 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
 
   it('shows a lesson started by /teach in one status message answering it, after the answer, edited to the final sentence', async () => {
     const lesson = { scope: telegramScope(privateChat.id), key: 'lesson-rex' };
-    core.answer = async (turn) => {
+    core.answer = (turn) => {
       bot.notify({ ...lesson, text: 'Learning Rex: about to start…', done: false });
-      return { text: `ok: ${turn.text}`, images: [] };
+      return Promise.resolve({ text: `ok: ${turn.text}`, images: [] });
     };
     const [message] = fake.sendAsUser({
       chat: privateChat,
@@ -256,16 +254,17 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   });
 
   it('sends images with sendPhoto, the text as caption, and splits long text', async () => {
-    core.answer = async () => ({
-      text: 'Anna is here.',
-      images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }],
-    });
+    core.answer = () =>
+      Promise.resolve({
+        text: 'Anna is here.',
+        images: [{ bytes: photos[1], mimeType: 'image/jpeg', name: 'refer-anna.jpg' }],
+      });
     const [refer] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/refer Anna', photos: [photos[0]] });
     const photo = await answerTo(refer.message_id);
     expect(photo.photo && Buffer.from(photo.photo).equals(Buffer.from(photos[1]))).toBe(true);
     expect(photo.text).toBe('Anna is here.');
 
-    core.answer = async () => ({ text: `${'word '.repeat(1500)}end`, images: [] });
+    core.answer = () => Promise.resolve({ text: `${'word '.repeat(1500)}end`, images: [] });
     const [long] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/help' });
     await answerTo(long.message_id);
     const parts = fake.botMessages.filter((m) => m.replyTo === long.message_id);
@@ -291,9 +290,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
   });
 
   it('answers a failing core with an apology, not silence', async () => {
-    core.answer = async () => {
-      throw new Error('boom');
-    };
+    core.answer = () => Promise.reject(new Error('boom'));
     const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
     const answer = await answerTo(message.message_id);
     expect(answer.text).toMatch(/^Sorry, something went wrong/);

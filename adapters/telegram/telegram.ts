@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
 import { COMMANDS, type ConversationCore, type Notice } from '../../src/assistant/turn.ts';
-import { ConfigError, UserError } from '../../src/errors.ts';
+import { ConfigError, OperatorError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { TelegramConversation } from './conversation.ts';
 import { floodControl } from './flood-control.ts';
@@ -52,7 +52,7 @@ export interface TelegramHandle {
 
 /**
  * Starts the Telegram bot. Fails with a one-line ConfigError when Telegram
- * rejects the token, and with a UserError when the Bot API cannot be reached.
+ * rejects the token, and with an OperatorError when the Bot API cannot be reached.
  */
 export async function startTelegram(options: TelegramAdapterOptions): Promise<TelegramHandle> {
   const apiRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
@@ -160,14 +160,16 @@ function explainStartFailure(error: unknown, apiRoot: string): Error {
     );
   }
   if (error instanceof GrammyError && error.error_code === 409) {
-    return new UserError(
-      'Telegram: another program is receiving updates for this bot (409 Conflict); stop it, or use only one of polling and webhook',
-    );
+    return new OperatorError('Telegram: another program is receiving updates for this bot (409 Conflict)', {
+      hint: 'Stop it, or use only one of polling and webhook.',
+    });
   }
   if (error instanceof HttpError) {
     // The cause's message would show the request URL, which holds the token; its code does not.
     const code = (error.error as { code?: string } | undefined)?.code ?? 'network error';
-    return new UserError(`Telegram: cannot reach the Bot API${apiRoot ? ` at ${apiRoot}` : ''} (${code})`);
+    return new OperatorError(`Telegram: cannot reach the Bot API${apiRoot ? ` at ${apiRoot}` : ''} (${code})`, {
+      hint: 'Check that this machine is online, and TELEGRAM_API_ROOT if you set it.',
+    });
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -39,14 +39,18 @@ export interface AssistantDeps {
 }
 
 export class Assistant implements ConversationCore {
-  constructor(private readonly deps: AssistantDeps) {}
+  private readonly deps: AssistantDeps & { audience: Audience };
+
+  constructor(deps: AssistantDeps) {
+    this.deps = { ...deps, audience: deps.audience ?? 'chat' };
+  }
 
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
     try {
       return await this.dispatch(turn, options);
     } catch (error) {
       logFailure(logger, error, 'turn failed', { scope: turn.scope, command: turn.text.slice(0, 40) });
-      return text(messageFor(error, this.deps.audience ?? 'chat'));
+      return text(messageFor(error, this.deps.audience));
     }
   }
 

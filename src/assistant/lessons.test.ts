@@ -4,12 +4,12 @@
 // lesson learned from, re-checked when another write lands first). The
 // lessons here run on a VLM whose folder is missing, so their workers fail
 // at once: what is checked is what they were started with.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { ConflictError } from '../errors.ts';
+import { ConflictError, OperatorError } from '../errors.ts';
 import { encodeJpeg } from '../image/decode.ts';
 import type { ConceptEmbedding, ConceptRecord, PhotoRef } from '../memory/concept.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
@@ -153,7 +153,7 @@ function missingVlm(): VlmProvider {
     model: { dtypes: uniformDtypes('fp32') },
     family: VLM_FAMILIES['llava-vicuna'],
   } as unknown as PersonalVlm;
-  return { spec: vlm.dir, get: async () => vlm, dispose: async () => {} };
+  return { spec: vlm.dir, get: () => Promise.resolve(vlm), dispose: async () => {} };
 }
 
 async function jpeg(scope: string, seed: number, extra: Partial<PhotoRef>): Promise<PhotoRef> {
@@ -206,9 +206,17 @@ describe('EmbeddingLessons', () => {
       cacheDir: path.join(dir, 'cache'),
     });
     const specs = specsAtQueue(lessons);
+    const lines: string[] = [];
+    lessons.onUpdate((update, line) => {
+      if (update.state === 'failed') lines.push(line);
+    });
     expect(await lessons.start(rex)).toBe("I'm also learning to describe Rex by name; /concepts shows how far I am.");
     await lessons.whenIdle();
     await lessons.close();
+    // The missing model folder fails the lesson in its worker: the operator's problem, told to the chat as such.
+    expect(lines).toEqual([
+      'I could not finish learning to talk about Rex: something on my side needs the attention of whoever runs me.',
+    ]);
     expect(specs).toHaveLength(1);
     // The newest teach first (in the order sent), then the older ones; never a not-it photo.
     expect(specs[0].learnedFrom).toEqual({ conceptVersion: 1, photos: [2, 3, 4, 0].map((i) => rex.photos[i].sha256) });
@@ -219,6 +227,30 @@ describe('EmbeddingLessons', () => {
       modelId: MODEL,
       concept: { name: 'Rex', identifier: 'Rex', kind: 'object' },
     });
+  });
+
+  it('starts no lesson while the VLM cannot be loaded, whoever must act on that', async () => {
+    const rex = await store.create({
+      scope: SCOPE,
+      name: 'Rex',
+      kind: 'object',
+      owner: 'telegram:user:1',
+      photos: [await jpeg(SCOPE, 1, {})],
+    });
+    for (const error of [
+      new OperatorError('Model "tiny-llava" is missing 1 file(s): config.json.', { hint: 'Fetch it.' }),
+      new TypeError('undefined is not a function'),
+    ]) {
+      const broken: VlmProvider = { spec: 'tiny-llava', get: () => Promise.reject(error), dispose: async () => {} };
+      const lessons = new EmbeddingLessons(store, broken, dir, {
+        runtime: DEFAULT_RUNTIME,
+        cacheDir: path.join(dir, 'cache'),
+      });
+      expect(await lessons.start(rex)).toBeNull();
+      await lessons.close();
+    }
+    expect(existsSync(path.join(dir, 'jobs'))).toBe(true);
+    expect(readdirSync(path.join(dir, 'jobs'))).toEqual([]);
   });
 
   it('at start, gives a lesson to every concept of every scope with example photos and none for this VLM, and to no other', async () => {

@@ -7,7 +7,7 @@
 // VLM was configured.
 import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { ConflictError, isUserError } from '../errors.ts';
+import { ConflictError } from '../errors.ts';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding, ConceptRecord, PhotoRef } from '../memory/concept.ts';
@@ -118,16 +118,16 @@ export class EmbeddingLessons {
     await this.jobs.close();
   }
 
-  /** The VLM, or null when it cannot be loaded: that disables lessons only, and the log says why. */
+  /**
+   * The VLM, or null when it cannot be loaded, whoever must act on that: it
+   * disables lessons only. The provider has logged why (with the operator's
+   * hint or the bug's stack).
+   */
   private async loadVlm(): Promise<PersonalVlm | null> {
     try {
       return await this.vlm.get();
-    } catch (error) {
-      if (!isUserError(error)) throw error;
-      logger.warn(
-        { vlm: this.vlm.spec, reason: error.message },
-        'no lesson: the vision-language model cannot be loaded',
-      );
+    } catch {
+      logger.warn({ vlm: this.vlm.spec }, 'no lesson: the vision-language model cannot be loaded');
       return null;
     }
   }

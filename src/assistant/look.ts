@@ -2,11 +2,17 @@
 // without a command) and where someone is (`/refer`). With a vision-language
 // model the concepts that fired join the image tokens and the model answers
 // by name; without one the concept heads answer alone, and say so.
-import { isUserError, UserError } from '../errors.ts';
+import { UserError, type Audience } from '../errors.ts';
 import { drawLabelledBoxes } from '../image/draw.ts';
 import type { DecodedImage, ImageLimits } from '../image/decode.ts';
 import type { Box } from '../image/box.ts';
-import type { ConceptHeads, PersonSighting, Recognition } from '../heads/types.ts';
+import {
+  headProblem,
+  type ConceptHeads,
+  type HeadProblem,
+  type PersonSighting,
+  type Recognition,
+} from '../heads/types.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import { mentions } from '../vlm/identifiers.ts';
@@ -15,6 +21,7 @@ import type { PersonalVlm } from '../vlm/personal-vlm.ts';
 import { validateName } from './names.ts';
 import { decodeQuestionPhoto } from './photos.ts';
 import type { OutgoingImage, Reply, Turn, TurnOptions } from './turn.ts';
+import { unavailableLines } from './unavailable.ts';
 
 export const NO_VLM_NOTE = 'No vision-language model is configured, so I can only tell who and what I recognize.';
 
@@ -27,6 +34,8 @@ export interface LookDeps {
   imageLimits: ImageLimits;
   /** The configured vision-language model; absent or null answers from the heads alone. */
   vlm?: VlmProvider | null;
+  /** Who reads the replies: says how much of an operator's problem they are told. */
+  audience: Audience;
 }
 
 /** Who and what the scope's concepts find in the turn's photo. */
@@ -39,21 +48,20 @@ async function recognizeTurnPhoto(deps: LookDeps, turn: Turn, what: string, opti
   return { image, note, concepts, recognition };
 }
 
-/** The loaded VLM, or why there is none to use (null reason: none configured). */
-async function loadVlm(deps: LookDeps): Promise<{ model: PersonalVlm } | { model: null; reason: string | null }> {
-  if (!deps.vlm) return { model: null, reason: null };
+/** The loaded VLM, or why there is none to use (null problem: none configured). A bug is thrown. */
+async function loadVlm(deps: LookDeps): Promise<{ model: PersonalVlm } | { model: null; problem: HeadProblem | null }> {
+  if (!deps.vlm) return { model: null, problem: null };
   try {
     return { model: await deps.vlm.get() };
   } catch (error) {
-    if (!isUserError(error)) throw error;
-    return { model: null, reason: error.message };
+    return { model: null, problem: headProblem(error) };
   }
 }
 
-function noVlmNote(reason: string | null): string {
-  return reason === null
-    ? NO_VLM_NOTE
-    : `The vision-language model is not available (${reason}), so I can only tell who and what I recognize.`;
+function noVlmNote(deps: LookDeps, problem: HeadProblem | null): string {
+  if (problem === null) return NO_VLM_NOTE;
+  const headline = 'The vision-language model is not available, so I can only tell who and what I recognize.';
+  return unavailableLines({ what: 'the vision-language model', headline, problem }, deps.audience);
 }
 
 /**
@@ -72,7 +80,7 @@ export async function describe(
   if (!vlm.model) {
     const lines = [recognition ? sentenceFor(recognition, concepts) : 'Recognition is not set up on this assistant.'];
     if (note) lines.push(note);
-    lines.push(noVlmNote(vlm.reason));
+    lines.push(noVlmNote(deps, vlm.problem));
     return { text: lines.join('\n'), images: [] };
   }
   const fired = firedConcepts(recognition, concepts);
@@ -114,7 +122,7 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
   const lines: string[] = [];
   let images: OutgoingImage[] = [];
   /** Said last, after the photo note: why the answer comes from the heads alone. */
-  let headsOnly: string | null = vlm.model ? null : noVlmNote(vlm.reason);
+  let headsOnly: string | null = vlm.model ? null : noVlmNote(deps, vlm.problem);
   if (!person && !object) {
     lines.push(`I could not find ${concept.name} in this photo.`);
     if (recognition && recognition.people.length + recognition.objects.length > 0)

@@ -8,7 +8,7 @@ import type { ConceptKind, ConceptRecord } from '../memory/concept.ts';
 export const NAME_MAX_LENGTH = 40;
 
 // Letters (any script), digits, spaces, apostrophes, hyphens and dots.
-const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} '’.\-]*$/u;
+const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} '’.-]*$/u;
 
 /** Normalizes and validates a display name; throws a UserError that says what is allowed. */
 export function validateName(raw: string): string {

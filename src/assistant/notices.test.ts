@@ -43,12 +43,31 @@ describe('lessonNotice', () => {
       text: 'Learned how to talk about Rex.',
       done: true,
     });
-    expect(notice({ ...job, state: 'failed', message: 'the model is missing', userFacing: true })).toMatchObject({
-      text: 'I could not finish learning to talk about Rex: the model is missing',
+    expect(notice({ ...job, state: 'failed', message: 'the photo is too small', actor: 'user' })).toMatchObject({
+      text: 'I could not finish learning to talk about Rex: the photo is too small',
       done: true,
     });
     expect(notice({ ...job, state: 'cancelled' })).toMatchObject({ text: 'Stopped learning Rex.', done: true });
     expect(notice({ ...job, state: 'cancelled' }).step).toBeUndefined();
+  });
+
+  it('tells a chat who must act on a failed lesson, without the paths and settings meant for the operator', () => {
+    const operator = notice({
+      ...job,
+      state: 'failed',
+      message: 'Cannot read config.json of the model in /srv/models/llava.',
+      actor: 'operator',
+      hint: 'Set MYVLM_VLM to a model folder.',
+    });
+    expect(operator).toMatchObject({
+      text: 'I could not finish learning to talk about Rex: something on my side needs the attention of whoever runs me.',
+      done: true,
+    });
+    expect(operator.text).not.toMatch(/srv|MYVLM_VLM|config\.json/);
+    expect(notice({ ...job, state: 'failed', message: 'x is undefined', actor: 'developer' })).toMatchObject({
+      text: 'I could not finish learning to talk about Rex.',
+      done: true,
+    });
   });
 });
 

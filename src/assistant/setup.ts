@@ -4,6 +4,7 @@
 import { Assistant } from './assistant.ts';
 import { EmbeddingLessons } from './lessons.ts';
 import type { Settings } from '../config/settings.ts';
+import type { Audience } from '../errors.ts';
 import { createConceptHeads } from '../heads/concept-heads.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
 import type { ConceptStore } from '../memory/store.ts';
@@ -20,7 +21,12 @@ export interface AssistantRuntime {
   close(): Promise<void>;
 }
 
-export async function createAssistant(settings: Settings): Promise<AssistantRuntime> {
+/**
+ * `audience` is who reads the replies: 'operator' behind the terminal chat
+ * and one-shot commands (told what to do about their problems), 'chat'
+ * behind the messengers (told only that the operator must act).
+ */
+export async function createAssistant(settings: Settings, audience: Audience): Promise<AssistantRuntime> {
   const store = await KeyvConceptStore.open({ directory: settings.dataDir });
   const sessions = new SessionPool({
     executionProvider: settings.executionProvider,
@@ -44,6 +50,7 @@ export async function createAssistant(settings: Settings): Promise<AssistantRunt
   await lessons?.resume();
   const assistant = new Assistant({
     store,
+    audience,
     heads,
     imageLimits,
     vlm,

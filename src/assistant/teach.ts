@@ -3,10 +3,10 @@
 // negatives the scope has), keep the photos, and store one new version of the
 // concept. Nothing is stored unless the head could be fit.
 import { createHash } from 'node:crypto';
-import { UserError } from '../errors.ts';
+import { OperatorError, UserError, type Audience } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { decodeImage, encodeJpeg, type DecodedImage, type ImageLimits } from '../image/decode.ts';
-import type { ConceptHeads, PhotoOutcome } from '../heads/types.ts';
+import type { ConceptHeads, HeadProblem, PhotoOutcome } from '../heads/types.ts';
 import type { ConceptKind, ConceptRecord, HeadParams, PhotoRef } from '../memory/concept.ts';
 import { conceptNameKey, type ConceptStore } from '../memory/store.ts';
 import { splitTeachArgs } from './command.ts';
@@ -15,6 +15,7 @@ import { assertMayChange } from './permissions.ts';
 import { decodeTurnPhotos, photoLabel, type TurnPhotos } from './photos.ts';
 import type { EmbeddingLessons } from './lessons.ts';
 import type { Turn, TurnOptions } from './turn.ts';
+import { unavailableLines } from './unavailable.ts';
 
 const logger = moduleLogger('teach');
 
@@ -26,6 +27,8 @@ export interface TeachDeps {
   heads: ConceptHeads | null;
   imageLimits: ImageLimits;
   lessons?: EmbeddingLessons | null;
+  /** Who reads the replies: says how much of an operator's problem they are told. */
+  audience: Audience;
 }
 
 export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: TurnOptions): Promise<string> {
@@ -50,11 +53,12 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
     existing?.kind ??
     statedKind ??
     (await guessKind(
+      deps,
       heads,
       name,
       photos.decoded.map((p) => p.image),
     ));
-  await assertAvailable(heads, kind);
+  await assertAvailable(deps, heads, kind);
   await options.onStatus?.({ text: kind === 'person' ? `Learning ${name}'s face…` : `Learning to recognize ${name}…` });
 
   const fitted =
@@ -129,7 +133,7 @@ export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: 
     `Send photos of things that are not ${concept.name} with the caption /notit ${concept.name}.`,
     options,
   );
-  await assertAvailable(heads, 'object');
+  await assertAvailable(deps, heads, 'object');
   await options.onStatus?.({ text: `Learning what is not ${concept.name}…` });
   const fitted = await fitObject(
     deps,
@@ -150,7 +154,9 @@ export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: 
 
 function requireHeads(deps: TeachDeps): ConceptHeads {
   if (!deps.heads)
-    throw new UserError('Recognition is not set up on this assistant, so I cannot learn new people or things yet.');
+    throw new OperatorError('Recognition is not set up on this assistant, so it cannot learn people or things.', {
+      hint: 'Give the assistant concept heads: createAssistant (src/assistant/setup.ts) builds them from the settings.',
+    });
   return deps.heads;
 }
 
@@ -169,10 +175,30 @@ async function readPhotos(
   return photos;
 }
 
-async function assertAvailable(heads: ConceptHeads, kind: ConceptKind): Promise<void> {
-  const availability = await heads.availability();
-  const reason = kind === 'person' ? availability.person : availability.object;
-  if (reason) throw new UserError(`I cannot learn ${kind === 'person' ? 'people' : 'things'} right now: ${reason}`);
+async function assertAvailable(deps: TeachDeps, heads: ConceptHeads, kind: ConceptKind): Promise<void> {
+  const problem = (await heads.availability())[kind];
+  if (problem) throw headUnavailable(deps, problem, kind);
+}
+
+/**
+ * A refusal that says why the head cannot work, worded for the reader. It is
+ * a UserError because its text is final: `unavailableLines` already chose
+ * what this reader may see and logged the problem for the operator.
+ */
+function headUnavailable(deps: TeachDeps, problem: HeadProblem, kind: ConceptKind, alternative?: string): UserError {
+  const person = kind === 'person';
+  const lines = [
+    unavailableLines(
+      {
+        what: person ? 'face recognition' : 'object recognition',
+        headline: `I cannot learn ${person ? 'people' : 'things'} at the moment.`,
+        problem,
+      },
+      deps.audience,
+    ),
+  ];
+  if (alternative) lines.push(alternative);
+  return new UserError(lines.join('\n'), { cause: problem });
 }
 
 /** Fits an object head on all of the concept's examples and negatives, old and new. */
@@ -261,12 +287,15 @@ export function examples(concept: ConceptRecord): PhotoRef[] {
 }
 
 /** Person when most photos show a face; without a face detector the user has to say. */
-async function guessKind(heads: ConceptHeads, name: string, images: readonly DecodedImage[]): Promise<ConceptKind> {
+async function guessKind(
+  deps: TeachDeps,
+  heads: ConceptHeads,
+  name: string,
+  images: readonly DecodedImage[],
+): Promise<ConceptKind> {
   const { person } = await heads.availability();
   if (person)
-    throw new UserError(
-      `I cannot recognize faces right now: ${person}\nIf ${name} is a thing or a pet, send /teach ${name} object.`,
-    );
+    throw headUnavailable(deps, person, 'person', `If ${name} is a thing or a pet, send /teach ${name} object.`);
   const counts = await Promise.all(images.map((image) => heads.countFaces(image)));
   return counts.filter((n) => n > 0).length * 2 > images.length ? 'person' : 'object';
 }

@@ -1,13 +1,11 @@
 // `myvlm eval faces <dir> --shots N`: the people-head evaluation on a
 // folder-per-identity set. Every photo is embedded once; teaching, matching
 // and threshold sweeps then run on the stored embeddings.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { FACE } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { resolveOptionsFrom } from '../models/resolve.ts';
-import { UserError } from '../errors.ts';
-import { parseFlags, wholeNumber } from './flags.ts';
+import { OperatorError, UserError } from '../errors.ts';
+import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
 import { findModel } from '../models/registry.ts';
 import { SessionPool } from '../models/session.ts';
@@ -89,8 +87,8 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
       ...(values['no-flip'] ? { flipAverage: false } : {}),
       ...(minFace === undefined ? {} : { minRecognizableFace: minFace }),
     });
-    const unavailable = await head.availability();
-    if (unavailable) throw new UserError(unavailable);
+    const problem = await head.availability();
+    if (problem) throw problem;
     const started = Date.now();
     const photos = await embedDataset(head, dataset);
     const embedSeconds = (Date.now() - started) / 1000;
@@ -141,17 +139,13 @@ async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<s
   const photos = new Map<string, EmbeddedPhoto>();
   for (const [i, file] of paths.entries()) {
     if (photos.has(file)) continue;
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (cause) {
-      throw new UserError(`Cannot read ${path.relative(dataset.root, file)}.`, { cause });
-    }
+    const bytes = await readNamedFile(file);
     const image = await decodeImage(bytes).catch((cause: unknown) => {
-      throw new UserError(
-        `${path.relative(dataset.root, file)}: ${cause instanceof Error ? cause.message : String(cause)}`,
-        { cause },
-      );
+      // The set's photos are the operator's: name the file and let them replace it.
+      throw new OperatorError(`${file}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        cause,
+        hint: 'Replace that photo or take it out of the set.',
+      });
     });
     photos.set(file, { width: image.width, height: image.height, faces: await head.embedFaces(image) });
     if (process.stderr.isTTY) process.stderr.write(`\rEmbedding faces: ${i + 1}/${paths.length}`);

@@ -6,6 +6,7 @@ import { hasMessengerSettings, startAdapters } from '../../adapters/start.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
+import type { Readable, Writable } from 'node:stream';
 import type { Notice } from '../assistant/turn.ts';
 import { log } from '../log.ts';
 
@@ -17,7 +18,20 @@ export function terminalPrints(notice: Notice): boolean {
   return notice.done || (notice.step !== undefined && notice.step.at % TERMINAL_NOTICE_EVERY_STEPS === 0);
 }
 
-export async function chatCommand(args: string[]): Promise<number> {
+/** Where the terminal chat reads and writes: the process's own streams, or a test's. */
+export interface TerminalStreams {
+  input: Readable;
+  output: Writable;
+  /** Show a prompt and a greeting. */
+  interactive: boolean;
+}
+
+/** The process's streams, taken only when the chat starts (reading `process.stdin` opens it). */
+function processStreams(): TerminalStreams {
+  return { input: process.stdin, output: process.stdout, interactive: process.stdin.isTTY === true };
+}
+
+export async function chatCommand(args: string[], streams: TerminalStreams = processStreams()): Promise<number> {
   const settings = loadSettings(process.env);
   const scope = valueOf(args, '--scope') ?? 'terminal:local';
   // Routine logs would interleave with the conversation; warnings still show.
@@ -26,19 +40,14 @@ export async function chatCommand(args: string[]): Promise<number> {
     process.env.MYVLM_LOG_LEVEL = 'warn';
     log.level = 'warn';
   }
-  const runtime = await createAssistant(settings);
+  // Whoever types in the terminal runs the assistant: they are told what to do about a problem of theirs.
+  const runtime = await createAssistant(settings, 'operator');
   // Lessons run in the background: say when one of this chat's ends, and every 25 steps meanwhile.
   const unsubscribe = runtime.assistant.onNotice((notice) => {
-    if (notice.scope === scope && terminalPrints(notice)) process.stdout.write(`… ${notice.text}\n`);
+    if (notice.scope === scope && terminalPrints(notice)) streams.output.write(`… ${notice.text}\n`);
   });
   try {
-    await runTerminal({
-      core: runtime.assistant,
-      input: process.stdin,
-      output: process.stdout,
-      scope,
-      interactive: process.stdin.isTTY === true,
-    });
+    await runTerminal({ core: runtime.assistant, ...streams, scope });
   } finally {
     unsubscribe();
     await runtime.close();
@@ -52,7 +61,7 @@ export async function startCommand(args: string[]): Promise<number> {
     process.stderr.write('No TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set: starting the terminal chat.\n');
     return chatCommand(args);
   }
-  const runtime = await createAssistant(settings);
+  const runtime = await createAssistant(settings, 'chat');
   try {
     const started = await startAdapters(settings, runtime.assistant);
     process.stderr.write(`Started ${started.description}. Press Ctrl-C to stop.\n`);

@@ -3,11 +3,9 @@
 // template and image processor, targets from the model, the paper's
 // optimizer), printing the loss at every checkpoint. It checks that an export
 // teaches before a bot relies on it; nothing is stored.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
+import { OperatorError, UserError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
 import { VLM_DTYPES } from '../config/settings.ts';
 import { chooseIdentifier } from '../assistant/names.ts';
@@ -16,7 +14,7 @@ import { TeachableExport } from '../teach/teachable-export.ts';
 import type { TeachingPhoto } from '../teach/targets.ts';
 import { describeDtypes } from '../vlm/export/variants.ts';
 import { VLM_FAMILIES } from '../vlm/families.ts';
-import { parseFlags, wholeNumber } from './flags.ts';
+import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { dtypeFlag, vlmTarget } from './vlm-target.ts';
 
 const USAGE = `Usage: myvlm teach <name> <photo>... [--vlm <id or folder>] [--dtype ${VLM_DTYPES.join('|')}] [--steps N] [--seed S] [--kind object|person] [--caption TEXT] [--json]
@@ -79,16 +77,15 @@ export async function teachCommand(args: string[]): Promise<number> {
   const settings = loadSettings(process.env);
   const photos: TeachingPhoto[] = [];
   for (const file of photoPaths) {
-    const bytes = await readFile(path.resolve(file)).catch((cause: unknown) => {
-      throw new UserError(`Cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, { cause });
+    const bytes = await readNamedFile(file);
+    const image = await decodeImage(new Uint8Array(bytes), {
+      maxBytes: settings.maxImageBytes,
+      maxPixels: settings.maxImagePixels,
+    }).catch((cause: unknown) => {
+      // The decoder words its refusal for a chat; here the photo is a file the operator named.
+      throw new OperatorError(`${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     });
-    photos.push({
-      image: await decodeImage(new Uint8Array(bytes), {
-        maxBytes: settings.maxImageBytes,
-        maxPixels: settings.maxImagePixels,
-      }),
-      caption: values.caption ?? null,
-    });
+    photos.push({ image, caption: values.caption ?? null });
   }
 
   const { located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json), settings);

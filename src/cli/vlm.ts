@@ -5,13 +5,14 @@
 //   myvlm refer <image> <name> [--out <file.png>] [--vlm ...] [--dtype ...] [--scope ...]
 // Concepts come from the store in MYVLM_DATA_DIR, from the chosen scope
 // (default the terminal chat's, so what `myvlm chat` learned is known here).
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createAssistant } from '../assistant/setup.ts';
 import { loadSettings } from '../config/settings.ts';
 import { VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
 import { UserError } from '../errors.ts';
 import { log } from '../log.ts';
+import { readNamedFile } from './flags.ts';
 
 export type VlmCommandName = 'caption' | 'ask' | 'refer';
 
@@ -89,17 +90,14 @@ export async function vlmCommand(command: VlmCommandName, args: string[]): Promi
     return 2;
   }
   const imagePath = path.resolve(parsed.positional[0]);
-  const bytes = await readFile(imagePath).catch((cause: unknown) => {
-    throw new UserError(`Cannot read ${imagePath}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`, {
-      cause,
-    });
-  });
+  const bytes = await readNamedFile(imagePath);
   const settings = loadSettings(process.env);
   if (parsed.flags.vlm) settings.vlm = parsed.flags.vlm;
   if (parsed.flags.dtype) settings.vlmDtype = parsed.flags.dtype as VlmDtype;
   // Routine logs would mix with the answer; warnings still show.
   if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
-  const runtime = await createAssistant(settings);
+  // The answer is printed for the operator, who is told what to do about a problem of theirs.
+  const runtime = await createAssistant(settings, 'operator');
   try {
     const reply = await runtime.assistant.handle(
       {

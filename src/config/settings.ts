@@ -90,21 +90,13 @@ function choice<T extends string>(env: Env, name: string, options: readonly T[],
   return raw as T;
 }
 
+const URL_PROTOCOLS = ['http:', 'https:', 'ws:', 'wss:'];
+
 function url(env: Env, name: string): string | null {
   const raw = text(env, name);
   if (raw === null) return null;
-  try {
-    const parsed = new URL(raw);
-    if (
-      parsed.protocol !== 'http:' &&
-      parsed.protocol !== 'https:' &&
-      parsed.protocol !== 'ws:' &&
-      parsed.protocol !== 'wss:'
-    )
-      throw new Error();
-  } catch {
+  if (!URL.canParse(raw) || !URL_PROTOCOLS.includes(new URL(raw).protocol))
     throw new ConfigError(name, `expected an http(s) or ws(s) URL, got "${raw}"`);
-  }
   return raw;
 }
 

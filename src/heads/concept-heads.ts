@@ -2,7 +2,6 @@
 // conversation core uses to teach concepts and to find a scope's concepts in
 // a photo. Models load on first use; a missing one disables only its head.
 import type { Settings } from '../config/settings.ts';
-import { isUserError, UserError } from '../errors.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import { findModel } from '../models/registry.ts';
@@ -10,9 +9,17 @@ import { resolveOptionsFrom, type ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
 import { FaceHead } from './face/head.ts';
 import { ObjectHead } from './object/object-head.ts';
-import type { ConceptHeads, HeadsAvailability, ObjectNegatives, Recognition, TeachResult } from './types.ts';
+import {
+  headProblem,
+  type ConceptHeads,
+  type HeadProblem,
+  type HeadsAvailability,
+  type ObjectNegatives,
+  type Recognition,
+  type TeachResult,
+} from './types.ts';
 
-/** Loads a head once; remembers why it could not be loaded (missing files, unknown id) and tries again later. */
+/** Loads a head once; a failed load (missing files, unknown id) is tried again on the next call. */
 class LazyHead<T> {
   private loading: Promise<T> | null = null;
 
@@ -26,14 +33,13 @@ class LazyHead<T> {
     return this.loading;
   }
 
-  /** Null when the head works; otherwise the reason, fit for chat. */
-  async reason(): Promise<string | null> {
+  /** Null when the head works; otherwise what stops it. A bug is thrown. */
+  async problem(): Promise<HeadProblem | null> {
     try {
       await this.get();
       return null;
     } catch (error) {
-      if (isUserError(error)) return error.message;
-      throw error;
+      return headProblem(error);
     }
   }
 }
@@ -45,7 +51,7 @@ export class ScopeHeads implements ConceptHeads {
   ) {}
 
   async availability(): Promise<HeadsAvailability> {
-    return { person: await this.face.reason(), object: await this.object.reason() };
+    return { person: await this.face.problem(), object: await this.object.problem() };
   }
 
   async countFaces(image: DecodedImage): Promise<number> {
@@ -76,8 +82,8 @@ export class ScopeHeads implements ConceptHeads {
     );
     const scope = concepts[0]?.scope ?? '';
     const [faceMatch, objectMatch] = await Promise.all([
-      (await this.face.reason()) === null ? (await this.face.get()).match(image, people) : null,
-      objects.length > 0 && (await this.object.reason()) === null
+      (await this.face.problem()) === null ? (await this.face.get()).match(image, people) : null,
+      objects.length > 0 && (await this.object.problem()) === null
         ? (await this.object.get()).match(image, objects, scope)
         : null,
     ]);
@@ -106,8 +112,8 @@ export function createConceptHeads(settings: Settings, sessions: SessionPool): C
       resolve,
       threshold: settings.faceThreshold,
     });
-    const reason = await head.availability();
-    if (reason) throw new UserError(reason);
+    const problem = await head.availability();
+    if (problem) throw problem;
     return head;
   });
   const object = new LazyHead(() =>

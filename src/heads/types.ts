@@ -1,6 +1,7 @@
 // What the conversation core needs from recognition: teach a head from
 // photos, and find which of a scope's concepts are in a new photo. The face
 // head (src/heads/face) and the object head (src/heads/object) sit behind it.
+import { OperatorError, UserError } from '../errors.ts';
 import type { Box } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
@@ -47,10 +48,23 @@ export interface ObjectNegatives {
   otherConcepts: DecodedImage[];
 }
 
-/** Null when available; otherwise the plain reason (missing model files...). */
+/**
+ * Why a head cannot work, as an error that says who must act: usually the
+ * operator (model files missing, a bad setting). The assistant words it for
+ * whoever reads the reply (`messageFor` in src/errors.ts).
+ */
+export type HeadProblem = UserError | OperatorError;
+
+/** Returns `error` when someone other than a developer can fix it; rethrows a bug. */
+export function headProblem(error: unknown): HeadProblem {
+  if (error instanceof UserError || error instanceof OperatorError) return error;
+  throw error;
+}
+
+/** Null when a head works; otherwise what stops it. */
 export interface HeadsAvailability {
-  person: string | null;
-  object: string | null;
+  person: HeadProblem | null;
+  object: HeadProblem | null;
 }
 
 export interface ConceptHeads {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError, OperatorError } from '../errors.ts';
 import {
   base64ToFloat32,
   CONCEPT_FORMAT,
@@ -8,6 +9,16 @@ import {
   StoredConceptError,
 } from './codec.ts';
 import type { ConceptRecord } from './concept.ts';
+
+/** A stored concept read back as plain JSON, to damage it field by field. */
+interface StoredJson {
+  format: number;
+  concept: { head: unknown; embeddings: unknown };
+}
+
+function storedJson(record: ConceptRecord): StoredJson {
+  return JSON.parse(JSON.stringify(encodeConcept(record))) as StoredJson;
+}
 
 function bitsOf(values: Float32Array): number[] {
   return Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
@@ -104,7 +115,9 @@ describe('float32 base64', () => {
 
   it('refuses text that is not base64 of whole floats', () => {
     expect(() => base64ToFloat32('AAAA')).toThrow(StoredConceptError); // 3 bytes
-    expect(() => base64ToFloat32('not base64!')).toThrow(/base64/);
+    expect(() => base64ToFloat32('AAAA')).toThrow(/3 bytes, not a multiple of 4/);
+    expect(() => base64ToFloat32('not base64!')).toThrow(StoredConceptError);
+    expect(() => base64ToFloat32('not base64!')).toThrow(/not valid base64/);
   });
 });
 
@@ -133,35 +146,55 @@ describe('concept codec', () => {
   it('tags the format version and refuses unknown ones', () => {
     const stored = encodeConcept(sampleRecord());
     expect(stored.format).toBe(CONCEPT_FORMAT);
+    expect(() => decodeConcept({ ...stored, format: CONCEPT_FORMAT + 1 })).toThrow(StoredConceptError);
     expect(() => decodeConcept({ ...stored, format: CONCEPT_FORMAT + 1 })).toThrow(/newer version/);
     expect(() => decodeConcept({ concept: stored.concept })).toThrow(StoredConceptError);
+    expect(() => decodeConcept({ concept: stored.concept })).toThrow(/no format\/concept envelope/);
+  });
+
+  it("says a damaged store is the operator's to fix, and a malformed write a bug", () => {
+    const damaged = (() => {
+      try {
+        return decodeConcept({ concept: {} });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(damaged).toBeInstanceOf(OperatorError);
+    expect((damaged as OperatorError).hint).toMatch(/^Restore the concept store \(MYVLM_DATA_DIR\) from a backup/);
+    expect(() => encodeConcept({ ...sampleRecord(), version: 0 })).toThrow(InternalError);
   });
 
   it('refuses malformed records on the way in and damaged ones on the way out', () => {
     const record = sampleRecord();
-    expect(() => encodeConcept({ ...record, version: 0 })).toThrow(/version/);
+    expect(() => encodeConcept({ ...record, version: 0 })).toThrow(InternalError);
+    expect(() => encodeConcept({ ...record, version: 0 })).toThrow(/refusing to store a malformed concept: version/);
     const nanLoss = sampleRecord();
     nanLoss.embeddings['llava-1.6'].finalLoss = Number.NaN;
+    expect(() => encodeConcept(nanLoss)).toThrow(InternalError);
     expect(() => encodeConcept(nanLoss)).toThrow(/finalLoss/);
     const wrongBias = sampleRecord();
     if (wrongBias.head?.type === 'linear') wrongBias.head.bias = new Float32Array(3);
+    expect(() => encodeConcept(wrongBias)).toThrow(InternalError);
     expect(() => encodeConcept(wrongBias)).toThrow(/head\.bias/);
 
-    const stored = JSON.parse(JSON.stringify(encodeConcept(record)));
-    stored.concept.head.weight = [1, 2, 3];
-    expect(() => decodeConcept(stored)).toThrow(/head\.weight/);
+    const stored = storedJson(record);
+    stored.concept.head = { ...(stored.concept.head as object), weight: [1, 2, 3] };
+    expect(() => decodeConcept(stored)).toThrow(StoredConceptError);
+    expect(() => decodeConcept(stored)).toThrow(/stored concept is damaged: head\.weight/);
     stored.concept.head = {
       type: 'face',
       recognizer: 'r',
       dims: 3,
       keys: { $f32: float32ToBase64(new Float32Array(4)) },
     };
+    expect(() => decodeConcept(stored)).toThrow(StoredConceptError);
     expect(() => decodeConcept(stored)).toThrow(/multiple of dims/);
   });
 
   it('keeps an own "__proto__" model id as data', () => {
     const record = sampleRecord();
-    const stored = JSON.parse(JSON.stringify(encodeConcept(record)));
+    const stored = storedJson(record);
     stored.concept.embeddings = JSON.parse(
       `{"__proto__": {"vector": {"$f32": "${float32ToBase64(new Float32Array([1]))}"}, "steps": 1, "finalLoss": null, "updatedAt": "2025-01-01T00:00:00Z"}}`,
     );

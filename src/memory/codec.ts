@@ -4,6 +4,7 @@
 // payloads) at 4/3 characters per byte, where JSON numbers would cost ~10
 // characters per float and lose NaN and -0.
 import { endianness } from 'node:os';
+import { InternalError, OperatorError } from '../errors.ts';
 import type { ConceptRecord } from './concept.ts';
 import { parseConceptRecord } from './record-shape.ts';
 
@@ -21,9 +22,19 @@ export interface StoredConcept {
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** A record that could not be encoded or decoded; internal, never the user's fault. */
-export class StoredConceptError extends Error {
+/**
+ * A stored record that cannot be read back: the concept database on disk is
+ * damaged, or was written by a newer version. Only the operator can fix it.
+ * (A record this process fails to write is a bug: an InternalError.)
+ */
+export class StoredConceptError extends OperatorError {
   override readonly name = 'StoredConceptError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, {
+      ...options,
+      hint: 'Restore the concept store (MYVLM_DATA_DIR) from a backup, or run the version of this program that wrote it.',
+    });
+  }
 }
 
 const FLOAT32_TAG = '$f32';
@@ -55,9 +66,7 @@ export function encodeConcept(record: ConceptRecord): StoredConcept {
   try {
     checked = parseConceptRecord(record);
   } catch (error) {
-    throw new StoredConceptError(`refusing to store a malformed concept: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new InternalError(`refusing to store a malformed concept: ${(error as Error).message}`, { cause: error });
   }
   return { format: CONCEPT_FORMAT, concept: toJson(checked, 'concept') };
 }
@@ -67,7 +76,7 @@ export function decodeConcept(stored: unknown): ConceptRecord {
   if (typeof stored !== 'object' || stored === null || !('format' in stored) || !('concept' in stored)) {
     throw new StoredConceptError('stored concept has no format/concept envelope');
   }
-  const { format, concept } = stored as { format: unknown; concept: unknown };
+  const { format, concept } = stored;
   if (format !== CONCEPT_FORMAT) {
     // Older layouts are migrated here once a second format exists.
     throw new StoredConceptError(
@@ -89,14 +98,14 @@ function toJson(value: unknown, path: string): JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     // JSON would silently write NaN and Infinity as null.
-    if (!Number.isFinite(value)) throw new StoredConceptError(`${path} is ${value}; plain numbers must be finite`);
+    if (!Number.isFinite(value)) throw new InternalError(`${path} is ${value}; plain numbers must be finite`);
     return value;
   }
   if (Array.isArray(value)) return value.map((item, i) => toJson(item, `${path}[${i}]`));
   if (typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJson(item, `${path}.${key}`)]));
   }
-  throw new StoredConceptError(`${path} has type ${typeof value}, which cannot be stored`);
+  throw new InternalError(`${path} has type ${typeof value}, which cannot be stored`);
 }
 
 function fromJson(value: unknown): unknown {

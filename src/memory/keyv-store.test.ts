@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, UserError } from '../errors.ts';
-import { float32ToBase64 } from './codec.ts';
+import { ConflictError, InternalError, UserError } from '../errors.ts';
+import { float32ToBase64, StoredConceptError } from './codec.ts';
 import type { PhotoRef } from './concept.ts';
 import { DATABASE_FILE, KeyvConceptStore, type StoreStep } from './keyv-store.ts';
 import { ConceptNotFoundError, type NewConcept } from './store.ts';
@@ -97,7 +97,7 @@ describe('KeyvConceptStore basics', () => {
     expect(back).toEqual(made);
     expect(bitsOf(back!.embeddings['llava-1.6'].vector)).toEqual(bitsOf(vector));
     expect(await store.list(SCOPE)).toEqual([made]);
-    expect(new TextDecoder().decode((await store.getPhoto(SCOPE, photo.sha256))!)).toBe('JPEG-ish bytes reopen');
+    expect(new TextDecoder().decode(await store.getPhoto(SCOPE, photo.sha256))).toBe('JPEG-ish bytes reopen');
   });
 
   it('keeps float data compact in the SQLite row (about 4/3 bytes per float byte)', async () => {
@@ -127,9 +127,13 @@ describe('KeyvConceptStore basics', () => {
       role: 'example',
       addedAt: new Date().toISOString(),
     };
+    await expect(store.create(person('Anna', SCOPE, { photos: [ghost] }))).rejects.toThrow(InternalError);
     await expect(store.create(person('Anna', SCOPE, { photos: [ghost] }))).rejects.toThrow(/putPhoto must come before/);
     expect(await store.list(SCOPE)).toEqual([]);
     const anna = await store.create(person('Anna'));
+    await expect(store.update(SCOPE, anna.id, 1, (d) => ({ ...d, id: crypto.randomUUID() }))).rejects.toThrow(
+      InternalError,
+    );
     await expect(store.update(SCOPE, anna.id, 1, (d) => ({ ...d, id: crypto.randomUUID() }))).rejects.toThrow(
       /may not alter id/,
     );
@@ -142,6 +146,7 @@ describe('KeyvConceptStore basics', () => {
   });
 
   it('refuses a second open of the same folder, and takes over a dead process lock', async () => {
+    await expect(KeyvConceptStore.open({ directory: dir })).rejects.toThrow(InternalError);
     await expect(KeyvConceptStore.open({ directory: dir })).rejects.toThrow(/already open in this process/);
     await store.close();
     await writeFile(path.join(dir, 'store.lock'), '2147483646'); // no such process
@@ -320,7 +325,8 @@ describe('photos', () => {
     await writeFile(file, 'tampered');
     expect(await store.getPhoto(SCOPE, b.sha256)).toBeNull();
     expect(await store.getPhoto(SCOPE, '../../concepts.sqlite')).toBeNull();
-    await expect(store.putPhoto(SCOPE, new Uint8Array(0))).rejects.toThrow(UserError);
+    await expect(store.putPhoto(SCOPE, new Uint8Array(0))).rejects.toThrow(InternalError);
+    await expect(store.putPhoto(SCOPE, new Uint8Array(0))).rejects.toThrow('refusing to store an empty photo');
   });
 });
 
@@ -372,6 +378,7 @@ describe('crashes between writes', () => {
     await raw.disconnect();
     store = await KeyvConceptStore.open({ directory: dir });
     expect(await store.list(SCOPE)).toEqual([anna]);
+    await expect(store.get(SCOPE, bob.id)).rejects.toThrow(StoredConceptError);
     await expect(store.get(SCOPE, bob.id)).rejects.toThrow(/damaged/);
     expect(await store.forget(SCOPE, bob.id)).toBe(true);
     expect(await store.get(SCOPE, bob.id)).toBeNull();

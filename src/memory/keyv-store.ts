@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
-import { Keyv } from 'keyv';
-import { ConflictError, UserError } from '../errors.ts';
+import { Keyv, type DeserializedData } from 'keyv';
+import { ConflictError, InternalError, OperatorError, UserError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
-import { decodeConcept, encodeConcept, type StoredConcept } from './codec.ts';
+import { decodeConcept, encodeConcept, StoredConceptError, type StoredConcept } from './codec.ts';
 import type { ConceptRecord, Scope } from './concept.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { PhotoBlobs, scopeFolder } from './photo-blobs.ts';
@@ -86,7 +86,8 @@ export class KeyvConceptStore implements ConceptStore {
       store: sqlite,
       namespace: NAMESPACE,
       serialize: (data) => JSON.stringify(data),
-      deserialize: (text) => JSON.parse(text),
+      // Only the envelope's shape is assumed here; decodeConcept checks every record it reads.
+      deserialize: <Value>(text: string) => JSON.parse(text) as DeserializedData<Value>,
       throwOnErrors: true,
     });
     keyv.on('error', (error: unknown) => log.error({ err: error }, 'concept database error'));
@@ -111,7 +112,7 @@ export class KeyvConceptStore implements ConceptStore {
   }
 
   async scopes(): Promise<Scope[]> {
-    if (this.closed) throw new Error('the concept store is closed');
+    if (this.closed) throw new InternalError('the concept store is closed');
     const found = new Set<Scope>();
     // Keys are `<encoded scope>/<id>`, and encodeURIComponent never emits '/'.
     for (const key of await this.keysBetween(`${NAMESPACE}:`, `${NAMESPACE};`)) {
@@ -240,7 +241,7 @@ export class KeyvConceptStore implements ConceptStore {
     const draft = structuredClone(current);
     const changed = change(draft) ?? draft;
     if (changed.id !== current.id || changed.scope !== current.scope || changed.createdAt !== current.createdAt) {
-      throw new Error('a concept change may not alter id, scope or createdAt');
+      throw new InternalError('a concept change may not alter id, scope or createdAt');
     }
     requireName(changed.name);
     if (conceptNameKey(changed.name) !== conceptNameKey(current.name)) {
@@ -255,9 +256,9 @@ export class KeyvConceptStore implements ConceptStore {
   }
 
   private check(scope: Scope): void {
-    if (this.closed) throw new Error('the concept store is closed');
+    if (this.closed) throw new InternalError('the concept store is closed');
     if (typeof scope !== 'string' || scope.length === 0)
-      throw new TypeError('a concept store call needs a non-empty scope');
+      throw new InternalError('a concept store call needs a non-empty scope');
   }
 
   private async readOne(scope: Scope, id: string): Promise<ConceptRecord | null> {
@@ -265,7 +266,8 @@ export class KeyvConceptStore implements ConceptStore {
     const stored = await this.keyv.get(recordKey(scope, id));
     if (stored === undefined) return null;
     const record = decodeConcept(stored);
-    if (record.scope !== scope || record.id !== id) throw new Error(`stored concept ${id} does not match its key`);
+    if (record.scope !== scope || record.id !== id)
+      throw new StoredConceptError(`stored concept ${id} does not match its key`);
     return record;
   }
 
@@ -293,7 +295,7 @@ export class KeyvConceptStore implements ConceptStore {
         try {
           const record = decodeConcept(stored);
           if ((scope !== null && record.scope !== scope) || recordKey(record.scope, record.id) !== batch[i]) {
-            throw new Error('record does not match its key');
+            throw new StoredConceptError('record does not match its key');
           }
           records.push(record);
         } catch (error) {
@@ -310,7 +312,9 @@ export class KeyvConceptStore implements ConceptStore {
     const stored = encodeConcept(record);
     for (const photo of record.photos) {
       if (!(await this.photos.has(record.scope, photo.sha256))) {
-        throw new Error(`photo ${photo.sha256} is not stored in this scope; putPhoto must come before the record`);
+        throw new InternalError(
+          `photo ${photo.sha256} is not stored in this scope; putPhoto must come before the record`,
+        );
       }
     }
     this.beforeStep('write-record');
@@ -355,10 +359,10 @@ async function configureDatabase(sqlite: KeyvSqlite, file: string): Promise<void
     const [row] = (await sqlite.query('PRAGMA secure_delete')) as Array<Record<string, unknown>>;
     if (Object.values(row ?? {})[0] !== 1) throw new Error('SQLite did not enable secure_delete');
   } catch (error) {
-    throw new UserError(
-      `Cannot open the concept database ${file}: ${(error as Error).message}. Restore it from a backup, or move it away to start with an empty memory.`,
-      { cause: error },
-    );
+    throw new OperatorError(`Cannot open the concept database ${file}: ${(error as Error).message}.`, {
+      cause: error,
+      hint: 'Restore it from a backup, or move it away to start with an empty memory.',
+    });
   }
 }
 

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { InternalError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import type { Scope } from './concept.ts';
 
@@ -34,7 +34,8 @@ export class PhotoBlobs {
 
   /** Stores `bytes` for `scope` (idempotent) and returns their sha256. */
   async put(scope: Scope, bytes: Uint8Array): Promise<string> {
-    if (bytes.byteLength === 0) throw new UserError('That photo is empty.');
+    // Photos are stored re-encoded after decoding, so an empty one is a bug.
+    if (bytes.byteLength === 0) throw new InternalError('refusing to store an empty photo');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const folder = scopeFolder(scope);
     this.pending.set(`${folder}/${sha256}`, Date.now() + PENDING_PHOTO_MS);

@@ -1,6 +1,8 @@
 // The shape check for concept records, used on every write and every read:
 // a damaged row or a buggy caller is caught at the store's edge, with the path
-// of the bad field, instead of surfacing later as a wrong recognition.
+// of the bad field, instead of surfacing later as a wrong recognition. Its
+// plain Errors only name the field; the codec (codec.ts) decides who must act:
+// a bad write is a bug, a bad read a damaged store.
 import { OBJECT_HEAD } from '../config/defaults.ts';
 import type {
   ConceptEmbedding,

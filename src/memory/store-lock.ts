@@ -4,7 +4,7 @@
 // died is taken over.
 import { open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { InternalError, OperatorError } from '../errors.ts';
 
 const LOCK_FILE = 'store.lock';
 const openHere = new Set<string>();
@@ -13,7 +13,8 @@ const openHere = new Set<string>();
 export async function claimStoreDirectory(directory: string): Promise<() => Promise<void>> {
   const resolved = path.resolve(directory);
   if (openHere.has(resolved)) {
-    throw new UserError(`The concept store in ${resolved} is already open in this process.`);
+    // One store object per folder is this program's own rule; breaking it is a bug.
+    throw new InternalError(`The concept store in ${resolved} is already open in this process.`);
   }
   const file = path.join(resolved, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -33,14 +34,16 @@ export async function claimStoreDirectory(directory: string): Promise<() => Prom
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
       if (Number.isSafeInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new UserError(
-          `The concept store in ${resolved} is in use by process ${holder}. Stop it first: two processes writing one store could lose updates.`,
-        );
+        throw new OperatorError(`The concept store in ${resolved} is in use by process ${holder}.`, {
+          hint: 'Stop that process first (two processes writing one store could lose updates), or give this one another MYVLM_DATA_DIR.',
+        });
       }
       await rm(file, { force: true });
     }
   }
-  throw new UserError(`Could not lock the concept store in ${resolved}; another process keeps claiming it.`);
+  throw new OperatorError(`Could not lock the concept store in ${resolved}; another process keeps claiming it.`, {
+    hint: 'Stop the other process that uses this folder, or give this one another MYVLM_DATA_DIR.',
+  });
 }
 
 function isAlive(pid: number): boolean {

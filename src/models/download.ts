@@ -7,7 +7,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import type { ModelFile } from './entry.ts';
 
 /**
@@ -56,7 +56,7 @@ export interface DownloadRequest {
   onBytes?: (receivedBytes: number, totalBytes: number | null) => void;
 }
 
-/** Downloads `request.url` to `request.target`, verified; throws TransferError, or UserError for a corrupt or unwritable file. */
+/** Downloads `request.url` to `request.target`, verified; throws TransferError, or OperatorError for a corrupt or unwritable file. */
 export async function downloadFile(request: DownloadRequest): Promise<void> {
   const { target, file } = request;
   await mkdir(path.dirname(target), { recursive: true });
@@ -124,8 +124,9 @@ export async function downloadFile(request: DownloadRequest): Promise<void> {
     (file.sha256 !== undefined && digest !== file.sha256)
   ) {
     await rm(partial, { force: true });
-    throw new UserError(
-      `The download of ${request.label} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted; try again.`,
+    throw new OperatorError(
+      `The download of ${request.label} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted.`,
+      { hint: 'Try again; if it keeps happening, a proxy or the mirror (MYVLM_HF_ENDPOINT) is changing the file.' },
     );
   }
   try {
@@ -215,9 +216,9 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function unwritable(target: string, error: Error): UserError {
-  return new UserError(
-    `Could not write ${target} (${error.message}). Check the free space and permissions of the model cache (MYVLM_CACHE_DIR).`,
-    { cause: error },
-  );
+function unwritable(target: string, error: Error): OperatorError {
+  return new OperatorError(`Could not write ${target} (${error.message}).`, {
+    cause: error,
+    hint: 'Check the free space and permissions of the model cache (MYVLM_CACHE_DIR).',
+  });
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeWeights, serve, startFakeHub, toyHubEntry, type FakeHub } from '../../test/fakes/hub.ts';
 import { delay } from '../../test/fakes/http.ts';
-import { ModelMissingError, UserError } from '../errors.ts';
+import { ModelMissingError, OperatorError } from '../errors.ts';
 import type { ModelEntryBase } from './entry.ts';
 import { resolveModel, type DownloadProgress, type LicenceNotice } from './resolve.ts';
 
@@ -74,8 +74,9 @@ describe('resolveModel', () => {
     const error = await resolveModel(corrupt, { cacheDir, allowDownload: true, hubEndpoint: hub.origin }).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toMatch(/corrupt/);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toMatch(/^The download of toy-model\/onnx\/model\.onnx is corrupt: /);
+    expect((error as OperatorError).hint).toMatch(/^Try again/);
     expect(existsSync(path.join(cacheDir, 'toy-model', 'onnx/model.onnx'))).toBe(false);
     expect(partFiles(path.join(cacheDir, 'toy-model', 'onnx'))).toEqual([]);
   });
@@ -86,8 +87,8 @@ describe('resolveModel', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ModelMissingError);
-    expect((error as Error).message).toMatch(/onnx\/model\.onnx/);
-    expect((error as Error).message).toMatch(/MYVLM_MODELS_DIR/);
+    expect((error as ModelMissingError).message).toMatch(/onnx\/model\.onnx/);
+    expect((error as ModelMissingError).hint).toMatch(/MYVLM_MODELS_DIR/);
     expect(hub.requests.length).toBe(before);
   });
 
@@ -96,7 +97,8 @@ describe('resolveModel', () => {
     const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin }).catch(
       (e: unknown) => e,
     );
-    expect((error as Error).message).toMatch(/Unzip buffalo_l\.zip/);
+    expect(error).toBeInstanceOf(ModelMissingError);
+    expect((error as ModelMissingError).hint).toMatch(/^Unzip buffalo_l\.zip into <models dir>\/toy\./);
   });
 
   it('two resolves of one file in one process share a single download', async () => {

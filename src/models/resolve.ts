@@ -5,7 +5,7 @@
 import type { Settings } from '../config/settings.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ModelMissingError, UserError } from '../errors.ts';
+import { InternalError, ModelMissingError, OperatorError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { DOWNLOAD_CONNECT_TIMEOUT_MS, DOWNLOAD_IDLE_TIMEOUT_MS, downloadFile, TransferError } from './download.ts';
 import type { ModelEntryBase, ModelFile } from './entry.ts';
@@ -159,15 +159,19 @@ function announceLicence(entry: ModelEntryBase, options: ResolveOptions): void {
   options.onLicence?.(notice);
 }
 
-/** Turns a failed transfer into a message that says whose problem it is and what to do. */
+/**
+ * Turns a failed transfer into an operator error (only whoever runs the
+ * assistant can fix a download) whose message says what went wrong, and
+ * whose hint says what to do.
+ */
 function downloadFailure(
   entry: ModelEntryBase,
   file: ModelFile,
   url: string,
   cause: unknown,
   context: { hint: string; where: string; missing: string[]; tokenSent: boolean },
-): Error {
-  if (cause instanceof UserError) return cause;
+): OperatorError {
+  if (cause instanceof OperatorError) return cause;
   const label = `${entry.id}/${file.path}`;
   if (!(cause instanceof TransferError)) {
     return new ModelMissingError(
@@ -183,40 +187,45 @@ function downloadFailure(
       : `${file.remotePath ?? file.path} at ${entry.source.kind === 'url' ? entry.source.baseUrl : url}`;
   switch (cause.kind) {
     case 'auth':
-      return new UserError(
-        `The hub refused to send ${where} (HTTP ${status}): the repository is gated or private. ` +
-          (context.tokenSent
+      return new OperatorError(
+        `The hub refused to send ${where} (HTTP ${status}): the repository is gated or private.`,
+        {
+          cause,
+          hint: context.tokenSent
             ? 'The HF_TOKEN that was sent does not grant access: accept the model terms on its hub page with the account that owns the token, or use a token with read access.'
-            : 'Accept the model terms on its hub page, create a read access token in your hub settings, and set HF_TOKEN to it.'),
-        { cause },
+            : 'Accept the model terms on its hub page, create a read access token in your hub settings, and set HF_TOKEN to it.',
+        },
       );
     case 'not-found':
-      return new UserError(
+      return new OperatorError(
         `The server has no ${where} (HTTP 404 from ${host}). The model registry names a file or revision the server does not have: ` +
-          `this is a problem with the registry entry (or with the mirror in MYVLM_HF_ENDPOINT), not with your connection. Please report it; meanwhile you can place the files yourself. ${context.where}`,
-        { cause },
+          'this is a problem with the registry entry (or with the mirror in MYVLM_HF_ENDPOINT), not with your connection.',
+        { cause, hint: `Please report it; meanwhile you can place the files yourself. ${context.where}` },
       );
     case 'server':
-      return new UserError(
-        `${host} answered HTTP ${status} for ${label}: a problem on the server's side. Try again in a while, or place the files yourself. ${context.where}`,
-        { cause },
-      );
+      return new OperatorError(`${host} answered HTTP ${status} for ${label}: a problem on the server's side.`, {
+        cause,
+        hint: `Try again in a while, or place the files yourself. ${context.where}`,
+      });
     case 'http':
-      return new UserError(
-        status === 429
-          ? `${host} is rate-limiting downloads (HTTP 429) of ${label}. Wait a few minutes and try again${context.tokenSent ? '' : ', or set HF_TOKEN: signed-in downloads get a higher limit'}.`
-          : `Downloading ${label} from ${host} failed (${cause.message}). ${context.where}`,
-        { cause },
-      );
+      return status === 429
+        ? new OperatorError(`${host} is rate-limiting downloads (HTTP 429) of ${label}.`, {
+            cause,
+            hint: `Wait a few minutes and try again${context.tokenSent ? '' : ', or set HF_TOKEN: signed-in downloads get a higher limit'}.`,
+          })
+        : new OperatorError(`Downloading ${label} from ${host} failed (${cause.message}).`, {
+            cause,
+            hint: context.where,
+          });
     case 'connect-timeout':
-      return new UserError(
-        `No response from ${host} within ${duration(cause.detail.timeoutMs)} while starting the download of ${label}: the network or the server is down or very slow. Try again later, or place the files yourself. ${context.where}`,
-        { cause },
+      return new OperatorError(
+        `No response from ${host} within ${duration(cause.detail.timeoutMs)} while starting the download of ${label}: the network or the server is down or very slow.`,
+        { cause, hint: `Try again later, or place the files yourself. ${context.where}` },
       );
     case 'idle-timeout':
-      return new UserError(
-        `The download of ${label} stalled: no data from ${host} for ${duration(cause.detail.timeoutMs)}. The unfinished file was deleted; try again, or place the files yourself. ${context.where}`,
-        { cause },
+      return new OperatorError(
+        `The download of ${label} stalled: no data from ${host} for ${duration(cause.detail.timeoutMs)}. The unfinished file was deleted.`,
+        { cause, hint: `Try again, or place the files yourself. ${context.where}` },
       );
     case 'network':
       return new ModelMissingError(
@@ -287,7 +296,8 @@ function fileUrl(entry: ModelEntryBase, file: ModelFile, hubEndpoint: string): s
     case 'url':
       return `${entry.source.baseUrl.replace(/\/$/, '')}/${remote}`;
     default:
-      throw new Error(`model ${entry.id} has no download source`);
+      // resolveModel never downloads manual or generated models.
+      throw new InternalError(`Model ${entry.id} has no download source.`);
   }
 }
 

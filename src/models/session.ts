@@ -3,7 +3,7 @@
 // provider comes from configuration, with a clear message when it is missing.
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 
 const logger = moduleLogger('session');
@@ -28,8 +28,9 @@ export function assertProviderAvailable(provider: ExecutionProvider): void {
   if (provider === 'cpu') return;
   const backends = ort.listSupportedBackends().map((b) => b.name);
   if (!backends.includes(provider)) {
-    throw new UserError(
-      `The ${provider} execution provider is not available (this build has: ${backends.join(', ')}). ${GPU_HINTS[provider]}`,
+    throw new OperatorError(
+      `The ${provider} execution provider is not available (this build has: ${backends.join(', ')}).`,
+      { hint: GPU_HINTS[provider] },
     );
   }
 }
@@ -93,12 +94,15 @@ export class SessionPool {
         const provider = this.runtime.executionProvider;
         // A build that lists a GPU provider whose libraries were never installed (ONNXRUNTIME_NODE_INSTALL=skip) fails only here.
         if (provider !== 'cpu' && /Failed to load (shared )?library|providers_|AppendExecutionProvider/.test(detail)) {
-          throw new UserError(
-            `The ${provider} execution provider is not available here: ONNX Runtime could not load its libraries. ${GPU_HINTS[provider]}`,
-            { cause },
+          throw new OperatorError(
+            `The ${provider} execution provider is not available here: ONNX Runtime could not load its libraries.`,
+            { cause, hint: GPU_HINTS[provider] },
           );
         }
-        throw new UserError(`Could not load the model file ${modelPath}: ${detail}`, { cause });
+        throw new OperatorError(`Could not load the model file ${modelPath}: ${detail}`, {
+          cause,
+          hint: 'The file is damaged or not an ONNX model this ONNX Runtime can run: download or export the model again (`npx myvlm models fetch <id>` for a registry model).',
+        });
       });
       this.sessions.set(key, session);
     }

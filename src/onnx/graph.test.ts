@@ -4,7 +4,7 @@ import { checkModel, validateGraph } from '../../test/support/onnx-check.ts';
 import { OnnxModel } from './model.ts';
 import { Ops } from './ops.ts';
 import { Attr } from './node.ts';
-import { UserError } from '../errors.ts';
+import { InternalError } from '../errors.ts';
 
 /** y = softmax(x @ W + b) over the last axis, with scoped names. */
 function smallModel(opset = 17): OnnxModel {
@@ -34,7 +34,10 @@ describe('OnnxGraph', () => {
     expect(Array.from(g.initializerData('head.bias') as Float32Array)).toEqual([0.5, 0, -0.5]);
     expect(g.valueInfo('head.weight')).toMatchObject({ elementType: 'float32', shape: [2, 3] });
     expect(g.uniqueValueName('y')).toBe('y_1');
-    expect(() => g.addInitializer('head.bias', Float32Array.of(1), [1])).toThrow(UserError);
+    expect(() => g.addInitializer('head.bias', Float32Array.of(1), [1])).toThrow(InternalError);
+    expect(() => g.addInitializer('head.bias', Float32Array.of(1), [1])).toThrow(
+      'The graph already has a value named "head.bias".',
+    );
     const node = g.addNode({ opType: 'Relu', inputs: ['y'] });
     expect(node.name).toBe('/Relu');
     expect(g.addNode({ opType: 'Relu', inputs: ['y'] }).name).toBe('/Relu_1');
@@ -52,7 +55,8 @@ describe('OnnxGraph', () => {
     expect(g.topologicalOrder().map((n) => n.name)).toEqual(['early', 'late', 'free']);
     g.addNode({ opType: 'Add', inputs: ['c', 'e'], outputs: ['f'], name: 'loop1' });
     g.addNode({ opType: 'Neg', inputs: ['f'], outputs: ['e'], name: 'loop2' });
-    expect(() => g.topologicalOrder()).toThrow(/cycle/);
+    expect(() => g.topologicalOrder()).toThrow(InternalError);
+    expect(() => g.topologicalOrder()).toThrow(/^The graph has a cycle \(around loop1, loop2\)\.$/);
   });
 
   it('prunes what no output needs and removes nodes', () => {

@@ -1,7 +1,7 @@
 // A graph you can walk, look things up in, append to and serialize. It is an
 // index over a GraphProto: reads never copy, and what was loaded from a file
 // is written back as it was. The gradient-graph builder works on this class.
-import { UserError } from '../errors.ts';
+import { InternalError } from '../errors.ts';
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from './proto.ts';
 import { makeAttribute, OnnxNode, type AttributeInput } from './node.ts';
 import {
@@ -131,7 +131,7 @@ export class OnnxGraph {
   /** An initializer's values as a typed array (external data read from disk). */
   initializerData(name: string): TensorData {
     const t = this.initializerMap.get(name);
-    if (!t) throw new UserError(`The graph has no initializer "${name}".`);
+    if (!t) throw new InternalError(`The graph has no initializer "${name}".`);
     return tensorToArray(t, this.readExternal);
   }
   /** The node that computes a value; undefined for inputs, initializers and outer-scope values. */
@@ -201,7 +201,7 @@ export class OnnxGraph {
         .filter((n) => !done.has(n))
         .slice(0, 3)
         .map((n) => n.name || n.opType);
-      throw new UserError(`The graph has a cycle (around ${stuck.join(', ')}).`);
+      throw new InternalError(`The graph has a cycle (around ${stuck.join(', ')}).`);
     }
     return order;
   }
@@ -248,7 +248,7 @@ export class OnnxGraph {
   /** Declares an existing value as a graph output. */
   addOutput(name: string, elementType: ElementType, shape?: readonly Dim[]): string {
     if ((this.proto.output ?? []).some((o) => o.name === name))
-      throw new UserError(`"${name}" is already an output of the graph.`);
+      throw new InternalError(`"${name}" is already an output of the graph.`);
     own<ValueInfoProto>(this.proto as Record<string, unknown>, 'output').push(
       tensorValueInfo(name, elementType, shape),
     );
@@ -351,13 +351,13 @@ export class OnnxGraph {
     return before - this.nodeList.length - this.initializers.length;
   }
   private claimValueName(name: string): void {
-    if (!name) throw new UserError('A graph value needs a name.');
+    if (!name) throw new InternalError('A graph value needs a name.');
     if (
       this.initializerMap.has(name) ||
       this.producers.has(name) ||
       (this.proto.input ?? []).some((i) => i.name === name)
     ) {
-      throw new UserError(`The graph already has a value named "${name}".`);
+      throw new InternalError(`The graph already has a value named "${name}".`);
     }
     this.valueNames.add(name);
   }

@@ -4,9 +4,10 @@
 import { closeSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { InternalError, OperatorError } from '../errors.ts';
 import { OnnxModel } from './model.ts';
 import {
+  DAMAGED_MODEL_HINT,
   DataLocation,
   encodeModel,
   type AttributeProto,
@@ -30,7 +31,10 @@ export function resolveExternalPath(baseDir: string, location: string): string {
   const resolved = path.resolve(baseDir, location);
   const relative = path.relative(path.resolve(baseDir), resolved);
   if (path.isAbsolute(location) || relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new UserError(`The model points to external data outside its folder ("${location}"); refusing to read it.`);
+    throw new OperatorError(
+      `The model points to external data outside its folder ("${location}"); refusing to read it.`,
+      { hint: 'Use a model whose files all live in its own folder, from a source you trust.' },
+    );
   }
   return resolved;
 }
@@ -39,19 +43,26 @@ export function resolveExternalPath(baseDir: string, location: string): string {
 export function externalDataReader(baseDir: string): ExternalDataReader {
   return ({ location, offset, length }: ExternalLocation) => {
     const file = resolveExternalPath(baseDir, location);
-    if (length === undefined) throw new UserError(`External tensor in "${location}" has no length.`);
+    if (length === undefined)
+      throw new OperatorError(`External tensor in "${location}" has no length.`, { hint: DAMAGED_MODEL_HINT });
     let fd: number;
     try {
       fd = openSync(file, 'r');
     } catch (cause) {
-      throw new UserError(`The model's external data file "${location}" is missing next to it.`, { cause });
+      throw new OperatorError(`The model's external data file "${location}" is missing next to it.`, {
+        cause,
+        hint: `Copy ${location} into the folder of the .onnx file that names it, or download the model again.`,
+      });
     }
     try {
       const out = new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const n = readSync(fd, out, done, length - done, offset + done);
-        if (n === 0) throw new UserError(`The external data file "${location}" is shorter than the model expects.`);
+        if (n === 0)
+          throw new OperatorError(`The external data file "${location}" is shorter than the model expects.`, {
+            hint: DAMAGED_MODEL_HINT,
+          });
         done += n;
       }
       return out;
@@ -67,9 +78,9 @@ export async function readModel(file: string): Promise<OnnxModel> {
   try {
     bytes = await readFile(file);
   } catch (cause) {
-    throw new UserError(
+    throw new OperatorError(
       `Cannot read the model file ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}.`,
-      { cause },
+      { cause, hint: 'Check that the path is right and that this process may read the file.' },
     );
   }
   const baseDir = path.dirname(path.resolve(file));
@@ -123,7 +134,7 @@ function placeTensors(model: OnnxModel, location: string | undefined, minBytes: 
     let raw: Uint8Array | undefined;
     if (isExternal(tensor)) {
       if (!model.readExternal)
-        throw new UserError(`Tensor "${tensor.name ?? ''}" is external but the model was not read from a file.`);
+        throw new InternalError(`Tensor "${tensor.name ?? ''}" is external but the model was not read from a file.`);
       const where = externalLocation(tensor);
       raw = model.readExternal({
         ...where,

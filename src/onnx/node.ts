@@ -1,8 +1,9 @@
 // One node of a graph, read through typed accessors, and the attribute
 // values the builder accepts when it creates nodes.
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import {
   AttributeType,
+  DAMAGED_MODEL_HINT,
   int64FromNumber,
   int64ToNumber,
   type AttributeProto,
@@ -128,7 +129,10 @@ export class OnnxNode {
   private required<T>(name: string, value: T | undefined, fallback: T | undefined, kind: string): T {
     if (value !== undefined) return value;
     if (fallback !== undefined) return fallback;
-    throw new UserError(`Node "${this.name}" (${this.opType}) has no ${kind} attribute "${name}".`);
+    // The operator's definition requires it: the file, not the code that reads it, is at fault.
+    throw new OperatorError(`Node "${this.name}" (${this.opType}) has no ${kind} attribute "${name}".`, {
+      hint: DAMAGED_MODEL_HINT,
+    });
   }
 
   /** An INT attribute (int64 extremes come back as +-9.22e18). */

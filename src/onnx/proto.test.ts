@@ -3,7 +3,7 @@ import { decodeModel, encodeModel, int64FromNumber, int64ToBigInt, int64ToNumber
 import { OnnxModel } from './model.ts';
 import { Attr } from './node.ts';
 import { makeTensor } from './tensor.ts';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 
 describe('int64 helpers', () => {
   it('keeps every value exact through bigint and clamps numbers past the int64 range to its ends', () => {
@@ -69,13 +69,20 @@ describe('decodeModel / encodeModel', () => {
     expect(node.strings('strings')).toEqual(['a', 'b']);
     expect(node.graphAttributes().map((a) => a.graph.name)).toEqual(['then']);
     expect(node.int('missing', 3)).toBe(3);
-    expect(() => node.int('missing')).toThrow(UserError);
+    expect(() => node.int('missing')).toThrow(OperatorError);
+    expect(() => node.int('missing')).toThrow(/has no int attribute "missing"/);
   });
 
-  it('turns bytes that are not a model into a UserError naming the source', () => {
-    expect(() => decodeModel(Uint8Array.of(0x0a, 0xff, 0xff, 0xff), 'broken.onnx')).toThrow(
-      /broken\.onnx is not a readable ONNX file/,
-    );
+  it('turns bytes that are not a model into an OperatorError naming the source, with what to do', () => {
+    let thrown: unknown;
+    try {
+      decodeModel(Uint8Array.of(0x0a, 0xff, 0xff, 0xff), 'broken.onnx');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(OperatorError);
+    expect((thrown as OperatorError).message).toMatch(/^broken\.onnx is not a readable ONNX file/);
+    expect((thrown as OperatorError).hint).toMatch(/download or export the model again/);
   });
 
   it('writes only the fields a message carries (proto2 presence)', () => {

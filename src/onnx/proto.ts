@@ -2,8 +2,7 @@
 // bytes into messages and back. Messages decoded from a file keep every field
 // the file had (and only those), so an untouched model re-encodes to the same
 // bytes; messages built by the project are plain objects of the same shape.
-import protobuf from 'protobufjs';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import { ModelProtoType } from './schema.ts';
 
 /** A 64-bit integer as protobufjs decodes it (a `Long`), or a plain number when built here. */
@@ -175,24 +174,28 @@ export const AttributeType = {
 /** TensorProto.DataLocation: where a tensor's bytes live. */
 export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
 
+/** What the operator can do about an ONNX file that breaks the format: get a good copy of it. */
+export const DAMAGED_MODEL_HINT =
+  'The file is damaged, incomplete or not written to the ONNX format: download or export the model again (`npx myvlm models fetch <id>` for a registry model).';
+
 /**
- * Parses the bytes of an .onnx file. Bad bytes become a UserError that names
- * the file, because a truncated download is the usual cause.
+ * Parses the bytes of an .onnx file. Bad bytes become an OperatorError that
+ * names the file, because a truncated download is the usual cause.
  */
 export function decodeModel(bytes: Uint8Array, source = 'the model'): ModelProto {
   try {
     return ModelProtoType.decode(bytes) as unknown as ModelProto;
   } catch (cause) {
-    throw new UserError(
+    throw new OperatorError(
       `${source} is not a readable ONNX file (${cause instanceof Error ? cause.message : String(cause)}).`,
-      { cause },
+      { cause, hint: DAMAGED_MODEL_HINT },
     );
   }
 }
 
 /** Serializes a model; fields are written in field-number order, as the C++ serializer does. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  return ModelProtoType.encode(model as unknown as protobuf.Message).finish();
+  return ModelProtoType.encode(model).finish();
 }
 
 const TWO_32 = 4294967296;

@@ -8,7 +8,7 @@
 // run with the same code. Generation runs one sequence at a time; a teaching
 // step's shared prefix is cached for a whole batch at once.
 import * as ort from 'onnxruntime-node';
-import { OperatorError, UserError } from '../errors.ts';
+import { InternalError, OperatorError } from '../errors.ts';
 import { floatData, floatTensor, inputType, type FloatArray } from './runtime.ts';
 import { int64Values } from './tensor.ts';
 
@@ -292,7 +292,7 @@ export class VlmSessionLoop {
       request.imageFeatures ?? (request.pixelValues ? await this.encodeImage(request.pixelValues) : undefined);
     if (features) embeds = this.placeImageFeatures(request.inputIds, embeds, features);
     else if (request.inputIds.includes(this.config.imageTokenId))
-      throw new UserError('The prompt has image placeholders but no image was given.');
+      throw new InternalError('The prompt has image placeholders but no image was given.');
     return this.forward(embeds, this.emptyCache());
   }
 

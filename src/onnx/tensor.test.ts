@@ -15,7 +15,7 @@ import {
   toFloat16Bits,
 } from './tensor.ts';
 import { DataLocation, int64FromNumber, type TensorProto } from './proto.ts';
-import { UserError } from '../errors.ts';
+import { InternalError } from '../errors.ts';
 
 describe('tensors as data', () => {
   it('stores typed arrays as raw little-endian bytes and reads them back unchanged', () => {
@@ -97,7 +97,8 @@ describe('tensors as data', () => {
       return file.slice(offset, offset + (length ?? 0));
     });
     expect(Array.from(read as Float32Array)).toEqual([1.5, -2]);
-    expect(() => tensorToArray(external)).toThrow(UserError);
+    expect(() => tensorToArray(external)).toThrow(InternalError);
+    expect(() => tensorToArray(external)).toThrow(/keeps its data in an external file; read the model from its path/);
   });
 
   it('maps element type names to ONNX codes and back', () => {

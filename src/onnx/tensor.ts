@@ -1,7 +1,8 @@
 // Tensors as data: ONNX element types, and conversion between TensorProto
 // (raw bytes, typed fields or external data) and JavaScript typed arrays.
-import { UserError } from '../errors.ts';
+import { InternalError, OperatorError } from '../errors.ts';
 import {
+  DAMAGED_MODEL_HINT,
   DataLocation,
   entriesToRecord,
   INT64_MAX,
@@ -194,7 +195,10 @@ export interface ExternalLocation {
 /** Reads the external-data entries of a tensor. */
 export function externalLocation(tensor: TensorProto): ExternalLocation {
   const entries = entriesToRecord(tensor.externalData);
-  if (!entries.location) throw new UserError(`Tensor "${tensor.name ?? ''}" is marked external but names no file.`);
+  if (!entries.location)
+    throw new OperatorError(`Tensor "${tensor.name ?? ''}" is marked external but names no file.`, {
+      hint: DAMAGED_MODEL_HINT,
+    });
   return {
     location: entries.location,
     offset: entries.offset ? Number(entries.offset) : 0,
@@ -299,7 +303,7 @@ export function tensorToArray(tensor: TensorProto, readExternal?: ExternalDataRe
   const count = elementCount(tensorDims(tensor));
   if (isExternal(tensor)) {
     if (!readExternal)
-      throw new UserError(
+      throw new InternalError(
         `Tensor "${tensor.name ?? ''}" keeps its data in an external file; read the model from its path.`,
       );
     const where = externalLocation(tensor);
@@ -309,8 +313,9 @@ export function tensorToArray(tensor: TensorProto, readExternal?: ExternalDataRe
   if (tensor.rawData && tensor.rawData.byteLength > 0) {
     const expected = byteLength(dataType, count);
     if (expected !== undefined && tensor.rawData.byteLength < expected) {
-      throw new UserError(
+      throw new OperatorError(
         `Tensor "${tensor.name ?? ''}" holds ${tensor.rawData.byteLength} bytes, ${expected} expected.`,
+        { hint: DAMAGED_MODEL_HINT },
       );
     }
     return fromRaw(dataType, tensor.rawData, count);

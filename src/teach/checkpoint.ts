@@ -6,31 +6,36 @@
 // from them, like the concept store's own photo files.
 import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { OperatorError } from '../errors.ts';
 import type { TrainingState } from './trainer.ts';
 
 /** Mode of every file written here: read and written by the owner only. */
 export const PRIVATE_FILE_MODE = 0o600;
 
-/** Writes `bytes` to `file` atomically (temp + fsync + rename + fsync of the folder), as a private (0600) file. */
+/**
+ * Writes `bytes` to `file` atomically (temp + fsync + rename + fsync of the
+ * folder), as a private (0600) file. A write that fails (a full disk, a
+ * folder this process may not write) is an OperatorError.
+ */
 export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
   try {
-    // The mode given to open applies only to a new file; a leftover temp keeps its own.
-    fchmodSync(fd, PRIVATE_FILE_MODE);
-    writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  try {
+    const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
+    try {
+      // The mode given to open applies only to a new file; a leftover temp keeps its own.
+      fchmodSync(fd, PRIVATE_FILE_MODE);
+      writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, file);
-  } catch (error) {
+  } catch (cause) {
     rmSync(temp, { force: true });
-    throw error;
+    throw new OperatorError(`Cannot write ${file} (${cause instanceof Error ? cause.message : String(cause)}).`, {
+      cause,
+      hint: 'Check the free space and the permissions of that folder.',
+    });
   }
   try {
     const dir = openSync(path.dirname(file), 'r');
@@ -54,9 +59,12 @@ export function readJsonIfPresent<T>(file: string): T | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OperatorError(`Cannot read ${file} (${cause instanceof Error ? cause.message : String(cause)}).`, {
+      cause,
+      hint: 'Check the permissions of that folder.',
+    });
   }
   return JSON.parse(text) as T;
 }

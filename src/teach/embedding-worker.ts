@@ -2,15 +2,15 @@
 // the conversation thread, relays its events, and stops between steps when
 // the owner sends `cancel`. Started by EmbeddingJobs (jobs.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { isUserError } from '../errors.ts';
 import { runEmbeddingJob, type JobEnvironment, type JobEvent } from './job.ts';
+import { lessonFailure, type LessonFailure } from './lesson-run.ts';
 
 /** Messages from the worker to its owner. */
 export type WorkerMessage =
   | { type: 'event'; event: JobEvent }
   | { type: 'finished' }
   | { type: 'cancelled' }
-  | { type: 'failed'; message: string; userFacing: boolean };
+  | { type: 'failed'; failure: LessonFailure };
 
 /** Messages from the owner to the worker. */
 export type OwnerMessage = { type: 'cancel' };
@@ -30,13 +30,8 @@ if (port) {
     .then(() => post({ type: 'finished' }))
     .catch((error: unknown) => {
       if (controller.signal.aborted) post({ type: 'cancelled' });
-      // The error class does not survive postMessage, so say here whether its message is fit for a chat.
-      else
-        post({
-          type: 'failed',
-          message: error instanceof Error ? error.message : String(error),
-          userFacing: isUserError(error),
-        });
+      // The error class does not survive postMessage, so say here who must act on it.
+      else post({ type: 'failed', failure: lessonFailure(error) });
     })
     .finally(() => port.close());
 }

@@ -27,7 +27,7 @@ export interface JobAttempts {
   setAside: { at: string; reported: boolean } | null;
 }
 
-const FRESH_ATTEMPTS: JobAttempts = Object.freeze({ running: null, crashes: [], setAside: null }) as JobAttempts;
+const FRESH_ATTEMPTS: JobAttempts = Object.freeze({ running: null, crashes: [], setAside: null });
 
 /** The jobs folder. */
 export class JobFolders {

@@ -14,11 +14,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
+import { InternalError } from '../errors.ts';
 import { decodeImage } from '../image/decode.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
 import type { GraphDtypes } from '../onnx/layout.ts';
 import type { RuntimeOptions } from '../models/session.ts';
-import type { VlmFamily } from '../vlm/families.ts';
+import { sanitizeUserText, type VlmFamily } from '../vlm/families.ts';
 import {
   fromCheckpoint,
   readJsonIfPresent,
@@ -209,7 +210,8 @@ export async function runEmbeddingJob(
   options: { signal?: AbortSignal; onEvent?: (event: JobEvent) => void } = {},
 ): Promise<StoredResult> {
   const spec = readJsonIfPresent<EmbeddingJobSpec>(path.join(jobDir, JOB_FILES.spec));
-  if (!spec) throw new Error(`no ${JOB_FILES.spec} in ${jobDir}`);
+  // EmbeddingJobs writes job.json before it starts a job.
+  if (!spec) throw new InternalError(`There is no ${JOB_FILES.spec} in ${jobDir}.`);
   const done = readJsonIfPresent<StoredResult>(path.join(jobDir, JOB_FILES.result));
   if (done) return done;
   const emit = options.onEvent ?? (() => {});
@@ -225,8 +227,11 @@ export async function runEmbeddingJob(
   try {
     options.signal?.throwIfAborted();
     const photos: TeachingPhoto[] = [];
-    for (const p of spec.photos)
-      photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption: p.caption });
+    for (const p of spec.photos) {
+      // A caption is the user's text: chat markers and image placeholders in it must not reach a prompt.
+      const caption = p.caption === null ? null : sanitizeUserText(vlm.model.family, p.caption) || null;
+      photos.push({ image: await decodeImage(readFileSync(path.join(jobDir, p.file))), caption });
+    }
     const targetsFile = path.join(jobDir, JOB_FILES.targets);
     const checkpointFile = path.join(jobDir, JOB_FILES.checkpoint);
     const runKey = runKeyOf(spec);

@@ -20,15 +20,22 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
-import { UserError } from '../errors.ts';
+import { InternalError, type Actor } from '../errors.ts';
 import type { RgbImage } from '../image/decode.ts';
-import { moduleLogger } from '../log.ts';
+import { logFailure, moduleLogger } from '../log.ts';
 import type { ConceptEmbedding } from '../memory/concept.ts';
 import type { GraphDtypes } from '../onnx/layout.ts';
 import type { VlmFamily } from '../vlm/families.ts';
-import { defaultTraining, embeddingOf, type EmbeddingJobSpec, type JobEnvironment, type JobEvent } from './job.ts';
+import {
+  defaultTraining,
+  embeddingOf,
+  JOB_FILES,
+  type EmbeddingJobSpec,
+  type JobEnvironment,
+  type JobEvent,
+} from './job.ts';
 import { CRASHES_BEFORE_SET_ASIDE, JobFolders, type JobAttempts } from './job-folders.ts';
-import { CANCEL_GRACE_MS, runLesson, type RunOutcome } from './lesson-run.ts';
+import { CANCEL_GRACE_MS, failureError, lessonFailure, runLesson, type RunOutcome } from './lesson-run.ts';
 import type { ConceptToTeach } from './targets.ts';
 
 const logger = moduleLogger('teach-jobs');
@@ -81,8 +88,12 @@ export type JobUpdate = { jobId: string; scope: string; conceptId: string; model
   | { state: 'preparing'; stage: 'model' | 'targets' }
   | { state: 'training'; step: number; steps: number; loss: number }
   | { state: 'done'; steps: number; finalLoss: number | null }
-  /** `setAside`: the lesson crashed twice and waits for a new /teach (or /forget). */
-  | { state: 'failed'; message: string; userFacing: boolean; setAside?: boolean }
+  /**
+   * `actor`: who must act on the failure; `message` is fit for a chat only
+   * from a user's error, and `hint` is the operator's. `setAside`: the lesson
+   * crashed twice and waits for a new /teach (or /forget).
+   */
+  | { state: 'failed'; message: string; actor: Actor; hint?: string; setAside?: boolean }
   | { state: 'cancelled' }
 );
 
@@ -101,7 +112,15 @@ export function describeUpdate(update: JobUpdate): string {
       return `Learned how to talk about ${update.name}.`;
     case 'failed':
       if (update.setAside) return `I couldn't finish learning to describe ${update.name}: ${update.message}`;
-      return `I could not finish learning to talk about ${update.name}${update.userFacing ? `: ${update.message}` : '.'}`;
+      switch (update.actor) {
+        case 'user':
+          return `I could not finish learning to talk about ${update.name}: ${update.message}`;
+        // The message and hint name files and settings: they are in the log, for whoever runs the assistant.
+        case 'operator':
+          return `I could not finish learning to talk about ${update.name}: something on my side needs the attention of whoever runs me.`;
+        default:
+          return `I could not finish learning to talk about ${update.name}.`;
+      }
     case 'cancelled':
       return `Stopped learning ${update.name}.`;
   }
@@ -180,8 +199,8 @@ export class EmbeddingJobs {
    * concept and model (running, pending or set aside) is cancelled first.
    */
   async start(request: TeachRequest): Promise<string> {
-    if (request.photos.length === 0)
-      throw new UserError(`There are no photos of ${request.concept.name} to learn from.`);
+    // Callers pick the photos and start only with some (see EmbeddingLessons).
+    if (request.photos.length === 0) throw new InternalError(`A lesson of ${request.concept.name} needs photos.`);
     const id = EmbeddingJobs.jobId(request.scope, request.conceptId, request.modelId);
     const previous = this.starting.get(id)?.work;
     const entry = { scope: request.scope, conceptId: request.conceptId, work: Promise.resolve() as Promise<unknown> };
@@ -248,7 +267,7 @@ export class EmbeddingJobs {
    * when that process died: one crash; at the second it is set aside (and
    * reported) instead. Set-aside jobs are never queued.
    */
-  async resumePending(): Promise<string[]> {
+  resumePending(): Promise<string[]> {
     const ids: string[] = [];
     for (const spec of this.folders.specs((id) => this.starting.has(id))) {
       if (this.running.has(spec.id) || this.queue.some((s) => s.id === spec.id) || this.starting.has(spec.id)) continue;
@@ -269,7 +288,7 @@ export class EmbeddingJobs {
       this.enqueue(spec);
       ids.push(spec.id);
     }
-    return ids;
+    return Promise.resolve(ids);
   }
 
   /** Resolves when nothing is queued or running. */
@@ -345,10 +364,11 @@ export class EmbeddingJobs {
 
   /** Tells the lesson's chat, once, that it was set aside. */
   private report(spec: EmbeddingJobSpec, attempts: JobAttempts): void {
+    // Teaching again is the user's way to retry.
     const update = this.publish(spec, {
       state: 'failed',
       message: setAsideMessage(spec.concept.name),
-      userFacing: true,
+      actor: 'user',
       setAside: true,
     });
     this.setAsideReports.set(spec.id, update);
@@ -362,6 +382,13 @@ export class EmbeddingJobs {
     }
   }
 
+  /** Logs a failure by who must act on it and tells the lesson's listeners (the chat sees only what describeUpdate says). */
+  private fail(spec: EmbeddingJobSpec, error: unknown, what: string): void {
+    logFailure(logger, error, what, { job: spec.id, scope: spec.scope, concept: spec.conceptId });
+    const { message, actor, hint } = lessonFailure(error);
+    this.publish(spec, { state: 'failed', message, actor, ...(hint ? { hint } : {}) });
+  }
+
   private publish(
     spec: EmbeddingJobSpec,
     change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>,
@@ -373,7 +400,7 @@ export class EmbeddingJobs {
       modelId: spec.modelId,
       name: spec.concept.name,
       ...change,
-    } as JobUpdate;
+    };
     if (update.state === 'done' || update.state === 'failed' || update.state === 'cancelled')
       this.latest.delete(spec.id);
     else this.latest.set(spec.id, update);
@@ -395,25 +422,15 @@ export class EmbeddingJobs {
       try {
         this.folders.markRunning(spec.id);
       } catch (error) {
-        logger.error({ err: error, job: spec.id }, 'could not start a lesson: its folder cannot be written');
-        this.publish(spec, {
-          state: 'failed',
-          message: error instanceof Error ? error.message : String(error),
-          userFacing: false,
-        });
+        this.fail(spec, error, 'could not start a lesson: its folder cannot be written');
         continue;
       }
       try {
         this.running.set(spec.id, this.launch(spec));
       } catch (error) {
         // The worker could not even be created (not a crash of the lesson).
-        logger.error({ err: error, job: spec.id }, 'could not start a lesson');
         this.folders.clearMark(spec.id);
-        this.publish(spec, {
-          state: 'failed',
-          message: error instanceof Error ? error.message : String(error),
-          userFacing: false,
-        });
+        this.fail(spec, error, 'could not start a lesson');
       }
     }
     this.settle();
@@ -464,7 +481,7 @@ export class EmbeddingJobs {
         // The lesson itself is over (result.json written): dying while storing is not a crash of it; a restart just stores again.
         this.folders.clearMark(spec.id);
         const result = this.folders.result(spec.id);
-        if (!result) throw new Error('the job finished without a result file');
+        if (!result) throw new InternalError(`The lesson finished without writing ${JOB_FILES.result}.`);
         const stored = await this.options.save(spec, embeddingOf(result));
         this.folders.remove(spec.id);
         // Stored nothing on purpose (the concept was forgotten or re-taught): the lesson simply ends.
@@ -474,21 +491,19 @@ export class EmbeddingJobs {
         const attempts = this.recordCrash(spec, this.folders.attempts(spec.id), outcome.reason);
         retry = attempts.setAside === null;
       } else {
-        const failure =
-          outcome.kind === 'failed' ? outcome : { message: 'the lesson stopped without a result', userFacing: false };
-        logger.error({ job: spec.id, concept: spec.conceptId, message: failure.message }, 'teaching job failed');
         this.folders.remove(spec.id);
-        this.publish(spec, { state: 'failed', message: failure.message, userFacing: failure.userFacing });
+        this.fail(
+          spec,
+          outcome.kind === 'failed'
+            ? failureError(outcome.failure)
+            : new InternalError('The lesson stopped without a result while nobody had cancelled it.'),
+          'teaching job failed',
+        );
       }
     } catch (error) {
       // Storing failed: keep the folder (result.json included) so a restart stores it again.
       this.folders.clearMark(spec.id);
-      logger.error({ err: error, job: spec.id }, 'storing the taught embedding failed');
-      this.publish(spec, {
-        state: 'failed',
-        message: error instanceof Error ? error.message : String(error),
-        userFacing: error instanceof UserError,
-      });
+      this.fail(spec, error, 'storing the taught embedding failed');
     } finally {
       this.running.delete(spec.id);
       // Retried from its last checkpoint (the job resumes from its folder), after its old run has left `running`.

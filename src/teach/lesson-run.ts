@@ -4,7 +4,7 @@
 // ERR_WORKER_OUT_OF_MEMORY at its heap limit, or an exit) has crashed: only
 // the worker goes, never the assistant.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { UserError } from '../errors.ts';
+import { InternalError, OperatorError, UserError, whoMustAct, type Actor } from '../errors.ts';
 import type { OwnerMessage, WorkerMessage } from './embedding-worker.ts';
 import { runEmbeddingJob, type JobEnvironment, type JobEvent } from './job.ts';
 
@@ -33,11 +33,41 @@ export const LESSON_RESOURCE_LIMITS: Readonly<ResourceLimits> = Object.freeze({
   maxOldGenerationSizeMb: LESSON_HEAP_LIMIT_MB,
 });
 
+/**
+ * A lesson's error as plain data: postMessage drops error classes, so the
+ * failure says who must act, with the operator's hint, and for a bug its
+ * stack (the log needs where it happened, which was in the worker).
+ */
+export interface LessonFailure {
+  message: string;
+  actor: Actor;
+  hint?: string;
+  stack?: string;
+}
+
+/** The plain-data form of an error, for the other side of the worker boundary. */
+export function lessonFailure(error: unknown): LessonFailure {
+  const actor = whoMustAct(error);
+  const failure: LessonFailure = { message: error instanceof Error ? error.message : String(error), actor };
+  if (error instanceof OperatorError && error.hint) failure.hint = error.hint;
+  if (actor === 'developer' && error instanceof Error && error.stack) failure.stack = error.stack;
+  return failure;
+}
+
+/** The error a failure was made from, of the class that says who must act (for logFailure). */
+export function failureError(failure: LessonFailure): Error {
+  if (failure.actor === 'user') return new UserError(failure.message);
+  if (failure.actor === 'operator') return new OperatorError(failure.message, { hint: failure.hint });
+  const error = new InternalError(failure.message);
+  if (failure.stack) error.stack = failure.stack;
+  return error;
+}
+
 /** How a run ended. `crashed`: the worker died without saying. */
 export type RunOutcome =
   | { kind: 'finished' }
   | { kind: 'cancelled' }
-  | { kind: 'failed'; message: string; userFacing: boolean }
+  | { kind: 'failed'; failure: LessonFailure }
   | { kind: 'crashed'; reason: string };
 
 /** A run in progress. */
@@ -67,13 +97,7 @@ export function runLesson(jobDir: string, options: LessonRunOptions): LessonRun 
     }).then(
       (): RunOutcome => ({ kind: 'finished' }),
       (error: unknown): RunOutcome =>
-        controller.signal.aborted
-          ? { kind: 'cancelled' }
-          : {
-              kind: 'failed',
-              message: error instanceof Error ? error.message : String(error),
-              userFacing: error instanceof UserError,
-            },
+        controller.signal.aborted ? { kind: 'cancelled' } : { kind: 'failed', failure: lessonFailure(error) },
     );
     return { stop: () => controller.abort(new Error('stopped')), ended };
   }
@@ -92,7 +116,7 @@ export function runLesson(jobDir: string, options: LessonRunOptions): LessonRun 
       if (message.type === 'event') options.onEvent(message.event);
       else if (message.type === 'finished') outcome = { kind: 'finished' };
       else if (message.type === 'cancelled') outcome = { kind: 'cancelled' };
-      else outcome = { kind: 'failed', message: message.message, userFacing: message.userFacing };
+      else outcome = { kind: 'failed', failure: message.failure };
     });
     // An uncaught error in the worker, e.g. ERR_WORKER_OUT_OF_MEMORY at the heap limit: the worker is gone without an outcome.
     worker.on(

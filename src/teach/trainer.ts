@@ -4,6 +4,7 @@
 // drawn per photo each step, a checkpoint every 25 steps and at the end.
 // Every step's randomness is derived from (seed, step), so a run resumed
 // from a checkpoint continues exactly as the uninterrupted run would have.
+import { OperatorError } from '../errors.ts';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { adjustBrightness, flipHorizontal, rotate } from '../image/augment.ts';
 import type { RgbImage } from '../image/decode.ts';
@@ -170,7 +171,11 @@ export async function trainConceptEmbedding(
       batch.push({ features, instruction: choice.instruction, target: choice.target });
     }
     const result = await vlm.lossAndGradient(batch, state.vector, lambda);
-    if (!Number.isFinite(result.loss)) throw new Error(`the loss became ${result.loss} at step ${state.step + 1}`);
+    // Low-precision exports can overflow where fp32 does not; on fp32 it would be a bug.
+    if (!Number.isFinite(result.loss))
+      throw new OperatorError(`The teaching loss became ${result.loss} at step ${state.step + 1}.`, {
+        hint: 'Teach the model in fp32 (MYVLM_VLM_DTYPE=fp32); if it already runs in fp32, report it as a bug.',
+      });
     const info = adamWStep(state.vector, result.gradient, state.optimizer, options.optimizer);
     state.step += 1;
     state.losses.push(result.loss);

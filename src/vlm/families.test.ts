@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import {
   captionInstruction,
   detectFamily,
@@ -48,7 +48,9 @@ describe('VLM families', () => {
     expect(detectFamily({ model_type: 'llava', text_config: { model_type: 'qwen2' } }).id).toBe('llava-qwen');
     expect(detectFamily({ model_type: 'llava_onevision', text_config: { model_type: 'qwen2' } }).id).toBe('llava-qwen');
     expect(detectFamily({ model_type: 'minigpt_v2' }).id).toBe('minigpt-v2');
-    expect(() => detectFamily({ model_type: 'blip-2' })).toThrow(UserError);
+    expect(() => detectFamily({ model_type: 'blip-2' })).toThrow(OperatorError);
+    expect(() => detectFamily({ model_type: 'blip-2' })).toThrow(/config\.json says model_type "blip-2"/);
+    expect(() => detectFamily({})).toThrow(/model_type "\(none\)"/);
   });
 
   it('strip chat markers and placeholders from user text', () => {

@@ -5,7 +5,7 @@
 // of a known family needs a registry entry, not code.
 import { CONCEPT_PLACEHOLDER, teachingPrompts, type CaptionFamily } from './prompts.ts';
 import { EMBEDDING_TRAINING, GENERATION } from '../config/defaults.ts';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import type { VlmFamilyId } from '../models/catalog/vlm.ts';
 import type { BoxSyntaxId } from './boxes.ts';
 
@@ -163,16 +163,17 @@ const LLAVA_MODEL_TYPES = new Set(['llava', 'llava_onevision', 'llava_qwen2']);
 
 /** The family of an export, read from its config.json. */
 export function detectFamily(config: Record<string, unknown>): VlmFamily {
-  const modelType = String(config.model_type ?? '');
+  const modelType = typeof config.model_type === 'string' ? config.model_type : '';
   if (modelType === 'minigpt_v2') return VLM_FAMILIES['minigpt-v2'];
   if (LLAVA_MODEL_TYPES.has(modelType)) {
     const text = (config.text_config ?? {}) as Record<string, unknown>;
-    return QWEN_TEXT_MODELS.has(String(text.model_type ?? ''))
+    return typeof text.model_type === 'string' && QWEN_TEXT_MODELS.has(text.model_type)
       ? VLM_FAMILIES['llava-qwen']
       : VLM_FAMILIES['llava-vicuna'];
   }
-  throw new UserError(
+  throw new OperatorError(
     `This model's config.json says model_type "${modelType || '(none)'}"; the personalized VLM knows LLaVA (llava, llava_onevision, llava_qwen2) and MiniGPT-v2 (minigpt_v2) exports.`,
+    { hint: 'Set MYVLM_VLM to a LLaVA or MiniGPT-v2 export; `npx myvlm models` lists the ones the assistant knows.' },
   );
 }
 

@@ -4,7 +4,7 @@
 // precision. The family comes from the registry or the folder's config.json.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { OperatorError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { VLM_MODELS, vlmFiles, type VlmEntry } from '../models/catalog/vlm.ts';
 import { uniformDtypes } from '../onnx/layout.ts';
@@ -35,14 +35,19 @@ export interface LocatedVlm {
   entry: VlmEntry | null;
 }
 
-/** Resolves a registry id (downloading its files for the precision when allowed) or checks a folder. */
+/**
+ * Resolves a registry id (downloading its files for the precision when
+ * allowed) or checks a folder. The spec and precision come from the settings
+ * or a command's flags: a bad one is the operator's to fix.
+ */
 export async function locateVlm(spec: string, options: Pick<OpenVlmOptions, 'resolve' | 'dtype'>): Promise<LocatedVlm> {
   const entry = VLM_MODELS.find((e) => e.id === spec);
   if (entry) {
     const dtypes = options.dtype ? uniformDtypes(options.dtype) : entry.dtype;
     if (options.dtype && !entry.dtypes.includes(options.dtype)) {
-      throw new UserError(
+      throw new OperatorError(
         `${entry.id} comes in ${entry.dtypes.join(', ')}; there is no ${options.dtype} version of it.`,
+        { hint: `Set MYVLM_VLM_DTYPE to one of ${entry.dtypes.join(', ')}, or leave it unset for the default.` },
       );
     }
     const resolved = await resolveModel({ ...entry, files: vlmFiles(entry, dtypes) }, options.resolve);
@@ -50,8 +55,9 @@ export async function locateVlm(spec: string, options: Pick<OpenVlmOptions, 'res
   }
   const dir = path.resolve(spec);
   if (existsSync(dir) && statSync(dir).isDirectory()) return { id: vlmIdForFolder(dir), dir, entry: null };
-  throw new UserError(
+  throw new OperatorError(
     `"${spec}" is neither a known vision-language model (${VLM_MODELS.map((e) => e.id).join(', ')}) nor a model folder.`,
+    { hint: 'Set MYVLM_VLM to a known model id or to the folder of an export; `npx myvlm models` lists the ids.' },
   );
 }
 

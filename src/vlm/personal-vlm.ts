@@ -2,7 +2,7 @@
 // photo, turned into a personalized caption, an answer to a question, or a
 // box around one concept. Concepts enter as one token each (their stored
 // embedding for this model); prompts speak identifiers, answers speak names.
-import { UserError } from '../errors.ts';
+import { InternalError, UserError } from '../errors.ts';
 import type { Box } from '../image/box.ts';
 import type { RgbImage } from '../image/decode.ts';
 import { moduleLogger } from '../log.ts';
@@ -208,8 +208,9 @@ export class PersonalVlm {
     const { model } = this;
     const decoding = this.family.decoding;
     const maxNewTokens = request.maxNewTokens ?? decoding.maxNewTokens;
+    // Callers pass the family's setting or a constant of their own.
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
-      throw new UserError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
+      throw new InternalError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
     // Features first: the prompt has one placeholder per feature row.
     const features = await model.encode(prepared ?? (await model.images.prepare(request.image)));
     const prompt = model.prompts.prompt(instruction, { conceptRows: injected.length });

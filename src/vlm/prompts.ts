@@ -5,10 +5,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OperatorError } from '../errors.ts';
 import type { ConceptKind } from '../memory/concept.ts';
 
 /** Where the prompt files live: `prompts/` at the repository root. */
 export const PROMPTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../prompts');
+
+/** The prompt files ship with the assistant; one that fails the checks was edited or lost where it runs. */
+const PROMPT_FILE_HINT = 'Restore the prompts/ folder from the release of the assistant, or fix the edit.';
+
+/** A prompt file the assistant cannot use. */
+function promptFileError(problem: string, cause?: unknown): OperatorError {
+  return new OperatorError(problem, { cause, hint: PROMPT_FILE_HINT });
+}
 
 /** The placeholder every prompt uses for the concept's identifier. */
 export const CONCEPT_PLACEHOLDER = '{concept}';
@@ -30,21 +39,25 @@ function readJson(name: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (cause) {
-    throw new Error(`cannot read the prompt file ${file} (${cause instanceof Error ? cause.message : String(cause)})`);
+    throw promptFileError(
+      `Cannot read the prompt file ${file} (${cause instanceof Error ? cause.message : String(cause)}).`,
+      cause,
+    );
   }
 }
 
 function text(value: unknown, where: string, needsConcept = true): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new Error(`prompts/${where} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw promptFileError(`prompts/${where} must be a non-empty string.`);
   if (needsConcept && !value.includes(CONCEPT_PLACEHOLDER))
-    throw new Error(`prompts/${where} must contain ${CONCEPT_PLACEHOLDER}`);
+    throw promptFileError(`prompts/${where} must contain ${CONCEPT_PLACEHOLDER}.`);
   return value;
 }
 
 function instructionList(name: string): string[] {
   const list = readJson(name).instructions;
   if (!Array.isArray(list) || list.length === 0)
-    throw new Error(`prompts/${name}.json needs a non-empty "instructions" list`);
+    throw promptFileError(`prompts/${name}.json needs a non-empty "instructions" list.`);
   return list.map((v, i) => text(v, `${name}.json instruction ${i + 1}`));
 }
 

@@ -1,11 +1,11 @@
 // The configured VLM as the conversation core holds it: nothing (not even
 // transformers.js) loads until the first photo needs it, and a model that
-// cannot be loaded disables only the VLM answers, saying why, instead of
-// taking the assistant down.
+// cannot be loaded disables only the VLM answers instead of taking the
+// assistant down. Its failure keeps its class, so the chat hears who must act
+// (messageFor) and the log gets the operator's hint or the bug's stack.
 import type { Settings } from '../config/settings.ts';
 import { resolveOptionsFrom } from '../models/resolve.ts';
-import { isUserError, UserError } from '../errors.ts';
-import { moduleLogger } from '../log.ts';
+import { logFailure, moduleLogger } from '../log.ts';
 import type { SessionPool } from '../models/session.ts';
 import type { OpenVlmOptions } from './load.ts';
 import type { PersonalVlm } from './personal-vlm.ts';
@@ -16,7 +16,11 @@ const logger = moduleLogger('vlm');
 export interface VlmProvider {
   /** The configured registry id or folder, for messages. */
   readonly spec: string;
-  /** The loaded model; a UserError says why it cannot be used. */
+  /**
+   * The loaded model. A failed load rejects with its own error, already
+   * logged: an OperatorError (the model's files, the configuration), a
+   * UserError, or anything else for a bug.
+   */
   get(): Promise<PersonalVlm>;
   dispose(): Promise<void>;
 }
@@ -31,12 +35,8 @@ export function lazyVlm(spec: string, options: OpenVlmOptions): VlmProvider {
         .then(({ openVlm }) => openVlm(spec, options))
         .catch((error: unknown) => {
           loading = null;
-          if (!isUserError(error)) logger.error({ err: error, spec }, 'loading the vision-language model failed');
-          throw isUserError(error)
-            ? error
-            : new UserError(`The vision-language model ${spec} could not be loaded; the details are in the log.`, {
-                cause: error,
-              });
+          logFailure(logger, error, 'loading the vision-language model failed', { spec });
+          throw error;
         });
       return loading;
     },

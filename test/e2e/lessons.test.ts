@@ -119,6 +119,7 @@ describe('background embedding lessons', () => {
 
     const after = await createAssistant(
       testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: runtime.modelDir }),
+      'chat',
     );
     try {
       const folder = after.lessons!.jobFolder(billyBefore, modelId);
@@ -164,7 +165,10 @@ describe('background embedding lessons', () => {
       text: '/teach Max object',
     });
     await before.close();
-    const after = await createAssistant(testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: broken }));
+    const after = await createAssistant(
+      testSettings({ MYVLM_DATA_DIR: before.settings.dataDir, MYVLM_VLM: broken }),
+      'chat',
+    );
     try {
       await after.lessons!.whenIdle();
       const reply = await after.assistant.handle({

@@ -62,7 +62,7 @@ describe('myvlm teach and caption on real-format exports', () => {
       steps: 10,
     });
     expect(report.lossEnd as number).toBeLessThan(report.lossStart as number);
-    expect(report.checkpoints).toEqual([{ step: 10, loss: expect.any(Number) }]);
+    expect(report.checkpoints).toEqual([{ step: 10, loss: expect.any(Number) as number }]);
   }, 120_000);
 
   it('teach: refuses what it cannot do with a plain line and the usage', () => {
@@ -101,7 +101,12 @@ describe('myvlm teach and caption on real-format exports', () => {
     );
     expect(run.code, run.stderr).toBe(0);
     const cost = JSON.parse(run.stdout) as Record<string, number | null | Record<string, number | null>>;
-    expect(cost).toMatchObject({ dtype: 'q4', batch: 2, sequence: expect.any(Number), prefix: expect.any(Number) });
+    expect(cost).toMatchObject({
+      dtype: 'q4',
+      batch: 2,
+      sequence: expect.any(Number) as number,
+      prefix: expect.any(Number) as number,
+    });
     // The prompt's image rows (576 for LLaVA-1.5) come before the concept row: they are the cached prefix.
     expect(cost.prefix as number).toBeGreaterThanOrEqual(576);
     expect(cost.sequence as number).toBeGreaterThan(cost.prefix as number);

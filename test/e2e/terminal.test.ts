@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
+import { chatCommand } from '../../src/cli/start.ts';
+import { OPERATOR_NOTICE } from '../../src/errors.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { sharedPhoto } from '../support/paths.ts';
 import { testAssistant } from '../support/assistant.ts';
@@ -82,6 +84,63 @@ describe('terminal chat, end to end', () => {
     for (const suffix of ['-wal', '-journal']) {
       const file = path.join(dataDir, `concepts.sqlite${suffix}`);
       if (existsSync(file)) expect(readFileSync(file).includes(Buffer.from('Obama'))).toBe(false);
+    }
+  });
+});
+
+describe('a missing model, told to whoever can act on it', () => {
+  let emptyModels: string;
+  let photoPath: string;
+  /** The operator's view: what is missing, and where the files go. */
+  const operatorView = /^Model "[^"]+" is missing \d+ file\(s\): .+ Set MYVLM_MODELS_DIR to a folder with /m;
+
+  beforeAll(async () => {
+    emptyModels = mkdtempSync(path.join(tmpdir(), 'myvlm-no-models-'));
+    photoPath = path.join(mkdtempSync(path.join(tmpdir(), 'myvlm-photo-')), 'anna.jpg');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c08050' } })
+      .jpeg()
+      .toFile(photoPath);
+  });
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('shows the terminal (the operator) the problem and its hint', async () => {
+    vi.stubEnv('MYVLM_DATA_DIR', mkdtempSync(path.join(tmpdir(), 'myvlm-data-')));
+    vi.stubEnv('MYVLM_CACHE_DIR', mkdtempSync(path.join(tmpdir(), 'myvlm-cache-')));
+    vi.stubEnv('MYVLM_MODELS_DIR', emptyModels);
+    vi.stubEnv('MYVLM_OFFLINE', '1');
+    vi.stubEnv('MYVLM_VLM', '');
+    vi.stubEnv('MYVLM_LOG_LEVEL', 'silent');
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    input.end(`/teach Anna "${photoPath}"\n`);
+    // The command `myvlm chat` runs, so this checks what it tells the assistant about its reader.
+    await expect(chatCommand([], { input, output, interactive: false })).resolves.toBe(0);
+    expect(printed).toMatch(/^I cannot learn people at the moment\.$/m);
+    expect(printed).toMatch(operatorView);
+    expect(printed).toMatch(/^If Anna is a thing or a pet, send \/teach Anna object\.$/m);
+    expect(printed).not.toContain(OPERATOR_NOTICE);
+  });
+
+  it('shows a chat only that the operator must act', async () => {
+    const runtime = await testAssistant({ MYVLM_MODELS_DIR: emptyModels }, 'chat');
+    try {
+      const reply = await runtime.assistant.handle({
+        scope: 'test:chat',
+        user: 'test:anna',
+        isScopeAdmin: true,
+        text: '/teach Anna',
+        images: [{ bytes: new Uint8Array(readFileSync(photoPath)), name: 'anna.jpg' }],
+      });
+      expect(reply.text).toBe(
+        `I cannot learn people at the moment.\n${OPERATOR_NOTICE}\nIf Anna is a thing or a pet, send /teach Anna object.`,
+      );
+    } finally {
+      await runtime.close();
     }
   });
 });

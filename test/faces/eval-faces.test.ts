@@ -5,8 +5,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evalFacesCommand } from '../../src/cli/eval-faces.ts';
-import { UserError } from '../../src/errors.ts';
+import { OperatorError, UserError } from '../../src/errors.ts';
 import { SHARED_MODELS, sharedPhoto } from '../support/paths.ts';
+
+/** The fields of `eval faces --json --sweep` this test reads. */
+interface EvalJson {
+  positives: number;
+  negatives: number;
+  recall: number;
+  falsePositiveRate: number;
+  missRate: number;
+  missed: number;
+  sweep: Array<{ recall: number }>;
+  bestUnderTargetFpr: { falsePositiveRate: number };
+}
 
 let root = '';
 const saved = { models: process.env.MYVLM_MODELS_DIR, offline: process.env.MYVLM_OFFLINE };
@@ -70,7 +82,7 @@ describe('myvlm eval faces', () => {
     expect(code).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const result = JSON.parse(lines[0]);
+    const result = JSON.parse(lines[0]) as EvalJson;
     expect(result).toMatchObject({
       identities: 3,
       shots: 2,
@@ -110,9 +122,15 @@ describe('myvlm eval faces', () => {
 
   it('refuses bad arguments with a plain message', async () => {
     await expect(run(root, '--shots', 'two')).rejects.toThrow(UserError);
+    await expect(run(root, '--shots', 'two')).rejects.toThrow('--shots takes a whole number of at least 1, not "two".');
+    await expect(run(root, '--threshold', '3')).rejects.toThrow(UserError);
     await expect(run(root, '--threshold', '3')).rejects.toThrow(/cosine similarity/);
+    await expect(run()).rejects.toThrow(UserError);
     await expect(run()).rejects.toThrow(/one dataset folder/);
     await expect(run(root, '--recognizer', 'nope')).rejects.toThrow(/Unknown face-recognition model "nope"/);
     await expect(run(root, '--frobnicate')).rejects.toThrow(UserError);
+    await expect(run(root, '--frobnicate')).rejects.toThrow(/--frobnicate/);
+    await expect(run(path.join(root, 'no-such-set'))).rejects.toThrow(OperatorError);
+    await expect(run(path.join(root, 'no-such-set'))).rejects.toThrow(/no-such-set is not a folder\./);
   });
 });

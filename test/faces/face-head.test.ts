@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ModelMissingError, operatorMessage } from '../../src/errors.ts';
 import { decodeImage, type DecodedImage } from '../../src/image/decode.ts';
 import { findModel } from '../../src/models/registry.ts';
 import { SessionPool } from '../../src/models/session.ts';
@@ -187,9 +188,11 @@ describe('FaceHead on real photos', () => {
       sessions,
       resolve: { modelsDir: SHARED_MODELS, cacheDir: path.join(SHARED_MODELS, 'no-cache'), allowDownload: false },
     });
-    const reason = await missing.availability();
-    expect(reason).toMatch(/w600k_r50\.onnx/);
-    expect(reason).toMatch(/buffalo_l/);
+    const problem = await missing.availability();
+    expect(problem).toBeInstanceOf(ModelMissingError);
+    const told = operatorMessage(problem as ModelMissingError);
+    expect(told).toMatch(/w600k_r50\.onnx/);
+    expect(told).toMatch(/buffalo_l/);
     expect(await head.availability()).toBeNull();
   });
 });

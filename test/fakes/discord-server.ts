@@ -105,7 +105,7 @@ export class FakeDiscordServer {
     const http = await listenOnLoopback((req, res) => fake!.route(req, res));
     const gateway = new WebSocketServer({ server: http.server, path: '/gateway' });
     fake = new FakeDiscordServer(http, gateway, token, applicationId, { id: applicationId, username: 'MyVLM' });
-    gateway.on('connection', (socket) => fake!.onConnection(socket));
+    gateway.on('connection', (socket) => fake.onConnection(socket));
     return fake;
   }
 
@@ -197,7 +197,10 @@ export class FakeDiscordServer {
     socket.on('close', () => this.sockets.delete(socket));
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     socket.on('message', (raw) => {
-      const payload = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
+      const text = (Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw)).toString(
+        'utf8',
+      );
+      const payload = JSON.parse(text) as { op: number; d: Record<string, unknown> };
       if (payload.op === 1) {
         this.heartbeats++;
         socket.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
@@ -353,7 +356,8 @@ export class FakeDiscordServer {
     }
     if (method === 'GET' && path === '/gateway') return [200, { url: this.gatewayUrl }];
     if (method === 'POST' && path === '/users/@me/channels') {
-      const recipient = String((JSON.parse(body.toString('utf8')) as { recipient_id?: unknown }).recipient_id ?? '');
+      const { recipient_id } = JSON.parse(body.toString('utf8')) as { recipient_id?: string | number };
+      const recipient = String(recipient_id ?? '');
       if (!/^\d+$/.test(recipient)) return [400, { message: 'Invalid Form Body', code: 50035 }];
       const channelId = this.channelFor({ user: { id: recipient, username: `user${recipient}` } });
       this.dmChannels.set(recipient, channelId);

@@ -187,7 +187,7 @@ export class FakeTelegramServer {
       chat,
       from: this.bot,
       text: sent.text,
-    } as Message;
+    };
   }
 
   /** Waits for a bot message matching `predicate`. */
@@ -292,8 +292,8 @@ export class FakeTelegramServer {
         this.commands = p.commands as BotCommand[];
         return true;
       case 'getchatmember': {
-        const status = this.memberStatus.get(`${p.chat_id}:${p.user_id}`) ?? 'member';
-        return { status, user: { id: Number(p.user_id), is_bot: false, first_name: `User ${p.user_id}` } };
+        const status = this.memberStatus.get(`${String(p.chat_id)}:${String(p.user_id)}`) ?? 'member';
+        return { status, user: { id: Number(p.user_id), is_bot: false, first_name: `User ${String(p.user_id)}` } };
       }
       case 'sendchataction':
         return true;

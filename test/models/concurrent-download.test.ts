@@ -2,10 +2,12 @@
 // time: each writes its own part file and renames it into place, so neither
 // corrupts nor deletes the other's download.
 import { spawn } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageFor } from '../../src/errors.ts';
 import { resolveModel } from '../../src/models/resolve.ts';
 import { fakeWeights, startFakeHub, type FakeHub } from '../fakes/hub.ts';
 import { delay } from '../fakes/http.ts';
@@ -36,7 +38,7 @@ const bothAsked = pairBarrier();
 /** Requests of the second test: the first to ask has its connection dropped a third of the way. */
 const bothAskedAgain = pairBarrier();
 
-async function stream(res: import('node:http').ServerResponse, until: number): Promise<void> {
+async function stream(res: ServerResponse, until: number): Promise<void> {
   res.writeHead(200, { 'content-length': payload.length });
   for (let offset = 0; offset < until; offset += 65_536) {
     res.write(payload.subarray(offset, Math.min(offset + 65_536, until)));
@@ -133,7 +135,7 @@ describe('two processes resolving one file', () => {
       allowDownload: true,
     }).then(
       () => 'resolved',
-      (error: unknown) => `failed ${String(error)}`,
+      (error: unknown) => `failed ${messageFor(error, 'operator')}`,
     );
     const [childResult, hereResult] = await Promise.all([child, here]);
     const outcomes = [childResult.output.trim().split(' ')[0], hereResult.split(' ')[0]].sort();

@@ -29,7 +29,7 @@ describe.skipIf(!existsSync(YUNET))('myvlm models fetch', () => {
     hub = await startFakeHub({
       '/opencv/face_detection_yunet/resolve/main/face_detection_yunet_2023mar.onnx': (req, res) => {
         errWhenAsked = err.text();
-        serve(readFileSync(YUNET))(req, res);
+        return serve(readFileSync(YUNET))(req, res);
       },
     });
   });

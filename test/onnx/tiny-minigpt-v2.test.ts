@@ -55,7 +55,7 @@ describe('tiny MiniGPT-v2', () => {
   });
 
   it('formats the [INST] prompt and generates through the session loop', async () => {
-    const prompt = tokenizer.apply_chat_template(
+    const prompt = tokenizer.apply_chat_template<false>(
       [
         {
           role: 'user',
@@ -63,7 +63,7 @@ describe('tiny MiniGPT-v2', () => {
         },
       ],
       { tokenize: false },
-    ) as string;
+    );
     expect(prompt).toBe('[INST] <Img><ImageHere></Img> [caption] A short image caption of Bob: [/INST]');
     const ids = tokenizer.encode(prompt);
     expect(ids.filter((id) => id === tiny.tokenIds.image)).toHaveLength(1);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createAssistant, type AssistantRuntime } from '../../src/assistant/setup.ts';
 import { loadSettings, type Settings } from '../../src/config/settings.ts';
+import type { Audience } from '../../src/errors.ts';
 import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
 import { SHARED_MODELS } from './paths.ts';
 
@@ -22,11 +23,13 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
   });
 }
 
+/** The real assistant; `audience` is who reads its replies (a chat, unless a test plays the terminal). */
 export async function testAssistant(
   overrides: Record<string, string> = {},
+  audience: Audience = 'chat',
 ): Promise<AssistantRuntime & { settings: Settings }> {
   const settings = testSettings(overrides);
-  return { ...(await createAssistant(settings)), settings };
+  return { ...(await createAssistant(settings, audience)), settings };
 }
 
 /** The real assistant with a tiny generated LLaVA as its VLM (written to a temporary folder). */

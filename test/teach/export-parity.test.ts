@@ -21,12 +21,13 @@ const REPLICAS = path.join(SHARED_MODELS, 'vlm-replicas');
 function recordFeeds(): { feeds: Record<string, ort.Tensor>[]; stop(): void } {
   const feeds: Record<string, ort.Tensor>[] = [];
   const prototype = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .apply(this), on the session it belongs to
   const original = prototype.run;
   const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (
     this: ort.InferenceSession,
     ...args: Parameters<ort.InferenceSession['run']>
   ) {
-    feeds.push(args[0] as Record<string, ort.Tensor>);
+    feeds.push(args[0]);
     return (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
   });
   return { feeds, stop: () => spy.mockRestore() };

@@ -89,7 +89,10 @@ describe('EmbeddingJobs', () => {
     const jobs = new EmbeddingJobs({
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
-      save: async (spec, embedding) => void saved.push({ spec, embedding }),
+      save: (spec, embedding) => {
+        saved.push({ spec, embedding });
+        return Promise.resolve();
+      },
     });
     const updates = collect(jobs);
     const id = await jobs.start({
@@ -124,7 +127,10 @@ describe('EmbeddingJobs', () => {
     const jobs = new EmbeddingJobs({
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
-      save: async () => void saves++,
+      save: () => {
+        saves++;
+        return Promise.resolve();
+      },
     });
     const updates = collect(jobs);
     const id = await jobs.start({ ...TEST_JOB, modelDir, photos: photos(), training: { steps: 5000 } });
@@ -186,7 +192,10 @@ describe('EmbeddingJobs', () => {
     const jobs = new EmbeddingJobs({
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
-      save: async (_spec, embedding) => void saved.push(embedding),
+      save: (_spec, embedding) => {
+        saved.push(embedding);
+        return Promise.resolve();
+      },
     });
     const updates = collect(jobs);
     expect(await jobs.resumePending()).toEqual([jobId]);
@@ -213,7 +222,10 @@ describe('EmbeddingJobs', () => {
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir: path.join(scratch, 'jobs-d'),
       threads: 'inline',
-      save: async (_spec, embedding) => void reference.push(embedding),
+      save: (_spec, embedding) => {
+        reference.push(embedding);
+        return Promise.resolve();
+      },
     });
     await inline.start({ ...TEST_JOB, modelDir, photos: photos() });
     await inline.whenIdle();
@@ -229,7 +241,10 @@ describe('EmbeddingJobs', () => {
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
       resourceLimits: { maxOldGenerationSizeMb: 64 },
-      save: async () => void saves++,
+      save: () => {
+        saves++;
+        return Promise.resolve();
+      },
     });
     const updates = collect(jobs);
     await jobs.start({
@@ -245,7 +260,7 @@ describe('EmbeddingJobs', () => {
     expect(last).toMatchObject({
       state: 'failed',
       setAside: true,
-      userFacing: true,
+      actor: 'user',
       jobId,
       scope: TEST_JOB.scope,
       conceptId: TEST_JOB.conceptId,
@@ -272,7 +287,10 @@ describe('EmbeddingJobs', () => {
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
       resourceLimits: { maxOldGenerationSizeMb: 64 },
-      save: async () => void saves++,
+      save: () => {
+        saves++;
+        return Promise.resolve();
+      },
     });
     const again = collect(restarted);
     expect(await restarted.resumePending()).toEqual([]);
@@ -310,7 +328,10 @@ describe('EmbeddingJobs', () => {
     const jobs = new EmbeddingJobs({
       environment: testEnvironment(path.join(scratch, 'cache')),
       dir,
-      save: async () => void saves++,
+      save: () => {
+        saves++;
+        return Promise.resolve();
+      },
     });
     const updates = collect(jobs);
     expect(await jobs.resumePending()).toEqual([]);

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RuntimeOptions } from '../../src/models/session.ts';
 import { writeTinyLlava } from '../../src/onnx/tiny/factory.ts';
-import { EmbeddingJobs, type JobUpdate } from '../../src/teach/jobs.ts';
+import { describeUpdate, EmbeddingJobs, type JobUpdate } from '../../src/teach/jobs.ts';
 import { syntheticScene } from '../../src/teach/miniature/scenes.ts';
 import { TeachableExport } from '../../src/teach/teachable-export.ts';
 import { TEST_JOB } from './fixtures/test-job.ts';
@@ -68,9 +68,7 @@ describe('teaching sessions', () => {
         runtime: { executionProvider: 'cuda', intraOpThreads: 0, interOpThreads: 0 },
         cacheDir: path.join(scratch, 'cache'),
       },
-      save: async () => {
-        throw new Error('nothing should be saved');
-      },
+      save: () => Promise.reject(new Error('nothing should be saved')),
     });
     const updates: JobUpdate[] = [];
     jobs.onUpdate((u) => updates.push(u));
@@ -84,8 +82,14 @@ describe('teaching sessions', () => {
     await jobs.close();
     const failed = updates.find((u) => u.state === 'failed');
     expect(failed).toBeDefined();
-    expect(failed?.state === 'failed' && failed.message).toMatch(
-      /The cuda execution provider is not available here: ONNX Runtime could not load its libraries\. Reinstall ONNX Runtime with its CUDA 12 libraries/,
+    // An operator's problem in the worker stays one on this side: the hint for the log, a notice for the chat.
+    expect(failed).toMatchObject({
+      actor: 'operator',
+      message: 'The cuda execution provider is not available here: ONNX Runtime could not load its libraries.',
+    });
+    expect(failed?.state === 'failed' && failed.hint).toMatch(/^Reinstall ONNX Runtime with its CUDA 12 libraries/);
+    expect(describeUpdate(failed!)).toBe(
+      'I could not finish learning to talk about Rex: something on my side needs the attention of whoever runs me.',
     );
   });
 });

@@ -33,7 +33,8 @@ let vanillaInputs: { input_ids: Tensor; attention_mask: Tensor; pixel_values: Te
 const photo = testCard(48, 40);
 
 async function vanillaTokens(options: Record<string, unknown>, seed: number): Promise<number[]> {
-  random.seed(seed);
+  // transformers.js types its shared generator's methods as any; seed(n) is what it documents.
+  (random as unknown as { seed(n: number): void }).seed(seed);
   const sequences = (await vanilla.generate({ ...vanillaInputs, ...options })) as Tensor;
   return Array.from(sequences.data as BigInt64Array, Number).slice(vanillaInputs.input_ids.dims[1]);
 }

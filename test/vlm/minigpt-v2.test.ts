@@ -56,10 +56,10 @@ afterAll(async () => {
 
 /** What the plain session loop says for an instruction, greedily, in MiniGPT-v2's own chat template. */
 async function plainTokens(instruction: string, maxNewTokens: number, stop?: number[]): Promise<number[]> {
-  const prompt = tokenizer.apply_chat_template(
+  const prompt = tokenizer.apply_chat_template<false>(
     [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: instruction }] }],
     { tokenize: false },
-  ) as string;
+  );
   const ids = expandPlaceholders(tokenizer.encode(prompt), tiny.tokenIds.image, tiny.sizes.imageTokens);
   return (await plainLoop.generate({ inputIds: ids, pixelValues: pixels, maxNewTokens, stopTokenIds: stop })).tokens;
 }

@@ -5,9 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { AutoTokenizer } from '@huggingface/transformers';
 import { vi } from 'vitest';
-import type { RgbImage } from '../../src/image/decode.ts';
 import type { ConceptRecord } from '../../src/memory/concept.ts';
 import { readModel, writeModel } from '../../src/onnx/model-io.ts';
 import { writeTinyMiniGptV2 } from '../../src/onnx/tiny/factory.ts';
@@ -63,6 +62,7 @@ export function recordDecoderCalls(): { calls: DecoderCall[]; prefills(): Decode
   const calls: DecoderCall[] = [];
   // The typings describe a factory; at run time every session (transformers.js's too) is an instance of this class.
   const prototype = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .apply(this), on the session it belongs to
   const original = prototype.run;
   const spy = vi.spyOn(prototype, 'run').mockImplementation(async function (
     this: ort.InferenceSession,
@@ -147,9 +147,7 @@ export async function writeScriptedMiniGptV2(
     const { promptTokens } = (
       await probe.refer({ image: { width: 8, height: 8, data: new Uint8Array(192) }, target, maxNewTokens: 1 })
     ).generation;
-    const tokenizer = (await AutoTokenizer.from_pretrained(tiny.dir, {
-      local_files_only: true,
-    })) as PreTrainedTokenizer;
+    const tokenizer = await AutoTokenizer.from_pretrained(tiny.dir, { local_files_only: true });
     await scriptDecoder(tiny.dir, promptTokens - 1, [
       ...tokenizer.encode(answer, { add_special_tokens: false }),
       tiny.tokenIds.eos,

@@ -5,6 +5,7 @@
 // made this way, so their embeddings depend on it.
 import type { RgbImage } from '../../image/decode.ts';
 import { FACE } from '../../config/defaults.ts';
+import { InternalError } from '../../errors.ts';
 import type { FiveLandmarks, Point } from './types.ts';
 
 /**
@@ -42,7 +43,7 @@ export interface Similarity {
  */
 export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
   if (from.length !== to.length || from.length < 2)
-    throw new Error('a similarity transform needs at least two point pairs');
+    throw new InternalError('a similarity transform needs at least two point pairs');
   const n = from.length;
   let mpx = 0,
     mpy = 0,
@@ -66,7 +67,7 @@ export function estimateSimilarity(from: readonly Point[], to: readonly Point[])
     cross += px * qy - py * qx;
     norm += px * px + py * py;
   }
-  if (norm === 0) throw new Error('landmarks all coincide; no transform');
+  if (norm === 0) throw new InternalError('landmarks all coincide; no transform');
   const a = dot / norm;
   const b = cross / norm;
   return { a, b, tx: mqx - (a * mpx - b * mpy), ty: mqy - (b * mpx + a * mpy) };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OperatorError } from '../../errors.ts';
 import { decodeScrfd } from './decode-scrfd.ts';
 import type { FloatTensor } from './decode-yunet.ts';
 
@@ -51,8 +52,10 @@ describe('decodeScrfd', () => {
 
   it('refuses outputs of the wrong count or shape', () => {
     const outputs = emptyOutputs(64, 32, 2, false);
+    expect(() => decodeScrfd(outputs.slice(0, 6), context)).toThrow(OperatorError);
     expect(() => decodeScrfd(outputs.slice(0, 6), context)).toThrow(/expects 9 outputs/);
     outputs[4] = { data: new Float32Array(10), dims: [10, 1] };
+    expect(() => decodeScrfd(outputs, context)).toThrow(OperatorError);
     expect(() => decodeScrfd(outputs, context)).toThrow(/boxes of stride 16/);
   });
 });

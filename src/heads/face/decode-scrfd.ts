@@ -2,6 +2,7 @@
 // its siblings): anchor-based, several anchors per grid cell, boxes and
 // landmarks predicted as distances from the anchor centre in stride units.
 import type { DecodeContext, FloatTensor, RawFace } from './decode-yunet.ts';
+import { wrongFaceExport } from './tensor-names.ts';
 import type { FiveLandmarks, Point } from './types.ts';
 
 export interface ScrfdContext extends DecodeContext {
@@ -20,8 +21,8 @@ export interface ScrfdContext extends DecodeContext {
 export function decodeScrfd(ordered: readonly FloatTensor[], context: ScrfdContext): RawFace[] {
   const levels = context.strides.length;
   if (ordered.length !== levels * 3) {
-    throw new Error(
-      `SCRFD decoder expects ${levels * 3} outputs (scores, boxes, landmarks for ${levels} strides), got ${ordered.length}`,
+    throw wrongFaceExport(
+      `The SCRFD decoder expects ${levels * 3} outputs (scores, boxes, landmarks for ${levels} strides), got ${ordered.length}.`,
     );
   }
   const faces: RawFace[] = [];
@@ -57,11 +58,11 @@ export function decodeScrfd(ordered: readonly FloatTensor[], context: ScrfdConte
 }
 
 function checked(tensor: FloatTensor | undefined, anchors: number, channels: number, what: string): Float32Array {
-  if (!tensor) throw new Error(`SCRFD output for ${what} is missing`);
+  if (!tensor) throw wrongFaceExport(`The SCRFD output for ${what} is missing.`);
   const last = tensor.dims[tensor.dims.length - 1];
   if (last !== channels || tensor.data.length < anchors * channels) {
-    throw new Error(
-      `SCRFD output for ${what} has shape [${tensor.dims.join(', ')}], expected ${anchors} x ${channels}`,
+    throw wrongFaceExport(
+      `The SCRFD output for ${what} has shape [${tensor.dims.join(', ')}], expected ${anchors} x ${channels}.`,
     );
   }
   return tensor.data;

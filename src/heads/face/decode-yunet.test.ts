@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OperatorError } from '../../errors.ts';
 import { decodeYunet, type FloatTensor } from './decode-yunet.ts';
 
 const STRIDES = [8, 16, 32];
@@ -55,6 +56,9 @@ describe('decodeYunet', () => {
   it('names a missing or short output', () => {
     const outputs = emptyOutputs(32, 32);
     delete outputs.kps_16;
+    expect(() =>
+      decodeYunet(outputs, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 }),
+    ).toThrow(OperatorError);
     expect(() =>
       decodeYunet(outputs, { inputWidth: 32, inputHeight: 32, strides: STRIDES, scoreThreshold: 0.5 }),
     ).toThrow(/kps_16/);

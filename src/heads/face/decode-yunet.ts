@@ -1,6 +1,7 @@
 // Decodes YuNet's raw outputs (per stride: class score, objectness, box and
 // five landmarks on an anchor-free grid) into faces in model-input pixels.
 // The formula is the one OpenCV's FaceDetectorYN uses for the 2023mar model.
+import { wrongFaceExport } from './tensor-names.ts';
 import type { FiveLandmarks, Point } from './types.ts';
 import type { Box } from '../../image/box.ts';
 
@@ -73,9 +74,12 @@ export function tensorFor(
   channels: number,
 ): FloatTensor {
   const tensor = outputs[name];
-  if (!tensor) throw new Error(`face detector output "${name}" is missing (got ${Object.keys(outputs).join(', ')})`);
+  if (!tensor)
+    throw wrongFaceExport(`The face detector has no output "${name}" (it has ${Object.keys(outputs).join(', ')}).`);
   if (tensor.data.length < cells * channels) {
-    throw new Error(`face detector output "${name}" has ${tensor.data.length} values, expected ${cells} x ${channels}`);
+    throw wrongFaceExport(
+      `The face detector output "${name}" has ${tensor.data.length} values, expected ${cells} x ${channels}.`,
+    );
   }
   return tensor;
 }

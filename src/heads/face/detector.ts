@@ -9,7 +9,7 @@ import { ort } from '../../models/session.ts';
 import { decodeScrfd } from './decode-scrfd.ts';
 import { decodeYunet, type FloatTensor, type RawFace } from './decode-yunet.ts';
 import { clipBox, nonMaximumSuppression } from './geometry.ts';
-import { pickTensorName } from './tensor-names.ts';
+import { pickTensorName, wrongFaceExport } from './tensor-names.ts';
 import type { DetectedFace, FaceDetector, FiveLandmarks, Point } from './types.ts';
 
 /** The model input for one photo: its pixel size and how to map back. */
@@ -150,7 +150,8 @@ export function writePaddedNchw(
 }
 
 function floatTensor(tensor: ort.Tensor | undefined, name: string): FloatTensor {
-  if (!tensor || tensor.type !== 'float32') throw new Error(`face detector output "${name}" is not a float32 tensor`);
+  if (!tensor || tensor.type !== 'float32')
+    throw wrongFaceExport(`The face detector output "${name}" is not a float32 tensor.`);
   return { data: tensor.data as Float32Array, dims: tensor.dims };
 }
 

@@ -6,9 +6,8 @@ import type { FaceHeadParams } from '../../memory/concept.ts';
 import type { FaceDetectorEntry, FaceRecognizerEntry } from '../../models/catalog/faces.ts';
 import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
 import type { SessionPool } from '../../models/session.ts';
-import { isUserError } from '../../errors.ts';
 import { moduleLogger } from '../../log.ts';
-import type { PersonSighting, PhotoOutcome, TeachResult } from '../types.ts';
+import { headProblem, type HeadProblem, type PersonSighting, type PhotoOutcome, type TeachResult } from '../types.ts';
 import { alignFace, canAlign } from './align.ts';
 import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
 import { horizontalPosition } from './geometry.ts';
@@ -93,14 +92,13 @@ export class FaceHead {
     return this.options.detector.id;
   }
 
-  /** Null when both models can be loaded; otherwise the reason, fit for chat (e.g. where to put missing files). */
-  async availability(): Promise<string | null> {
+  /** Null when both models can be loaded; otherwise what stops them (missing files: where to put them). A bug is thrown. */
+  async availability(): Promise<HeadProblem | null> {
     try {
       await this.load();
       return null;
     } catch (error) {
-      if (isUserError(error)) return error.message;
-      throw error;
+      return headProblem(error);
     }
   }
 

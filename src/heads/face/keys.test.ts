@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../errors.ts';
 import { assignFaces, keyCount, nearestKeySimilarity, toFaceHeadParams, unpackKeys } from './keys.ts';
 
 /** A unit vector in 3-d at `degrees` from the x axis, in the x-y plane. */
@@ -15,6 +16,7 @@ describe('face keys', () => {
     expect(keyCount(params)).toBe(2);
     expect([...params.keys]).toEqual([1, 0, 0, ...at(90)]);
     expect(unpackKeys(params).map((k) => [...k])).toEqual([[...at(0)], [...at(90)]]);
+    expect(() => toFaceHeadParams('test', 3, [new Float32Array(2)])).toThrow(InternalError);
     expect(() => toFaceHeadParams('test', 3, [new Float32Array(2)])).toThrow(/2-d key/);
   });
 

@@ -2,6 +2,7 @@
 // assignment of a photo's faces to the scope's people. Pure functions over
 // embeddings, so the evaluation reuses exactly what the assistant runs.
 import type { FaceHeadParams } from '../../memory/concept.ts';
+import { InternalError } from '../../errors.ts';
 
 /** A person of the scope, as the matcher sees them. */
 export interface PersonKeys {
@@ -69,7 +70,7 @@ export function assignFaces(
 export function toFaceHeadParams(recognizer: string, dims: number, keys: readonly Float32Array[]): FaceHeadParams {
   const packed = new Float32Array(keys.length * dims);
   keys.forEach((key, i) => {
-    if (key.length !== dims) throw new Error(`a ${key.length}-d key cannot join ${dims}-d keys`);
+    if (key.length !== dims) throw new InternalError(`a ${key.length}-d key cannot join ${dims}-d keys`);
     packed.set(key, i * dims);
   });
   return { type: 'face', recognizer, dims, keys: packed };

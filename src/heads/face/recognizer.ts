@@ -4,8 +4,9 @@
 import type { RgbImage } from '../../image/decode.ts';
 import { writeNchw } from '../../image/tensor.ts';
 import type { FaceRecognizerEntry } from '../../models/catalog/faces.ts';
+import { InternalError } from '../../errors.ts';
 import { ort } from '../../models/session.ts';
-import { pickTensorName } from './tensor-names.ts';
+import { pickTensorName, wrongFaceExport } from './tensor-names.ts';
 import type { FaceRecognizer } from './types.ts';
 
 /** A face recognizer over one ONNX Runtime session (MobileFaceNet, ArcFace...). */
@@ -32,7 +33,8 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     if (crops.length === 0) return [];
     for (const crop of crops) {
       if (crop.width !== this.inputSize || crop.height !== this.inputSize) {
-        throw new Error(
+        // alignFace makes every crop at the recognizer's input size.
+        throw new InternalError(
           `${this.id} expects ${this.inputSize}x${this.inputSize} crops, got ${crop.width}x${crop.height}`,
         );
       }
@@ -71,8 +73,8 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     });
     const output = results[this.outputName];
     if (!output || output.type !== 'float32' || output.data.length !== inputs.length * this.dims) {
-      throw new Error(
-        `${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, expected [${inputs.length}, ${this.dims}] float32`,
+      throw wrongFaceExport(
+        `The face recognizer ${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, expected [${inputs.length}, ${this.dims}] float32.`,
       );
     }
     const values = output.data as Float32Array;

@@ -4,7 +4,7 @@
 // concept) and optional `random/*.jpg` (unrelated photos).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../errors.ts';
+import { OperatorError } from '../../errors.ts';
 
 export interface ObjectDataset {
   root: string;
@@ -16,19 +16,23 @@ export interface ObjectDataset {
 }
 
 const PHOTO = /\.(jpe?g|png|webp)$/i;
+const LAYOUT_HINT =
+  'An evaluation folder holds concepts/<concept>/*.jpg, and optionally negatives/<concept>/*.jpg and random/*.jpg.';
 
-/** Lists the photos of an evaluation folder; a wrong folder is a UserError that says what is expected. */
+/**
+ * Lists the photos of an evaluation folder. The folder is named on the
+ * command line, so a wrong one is an OperatorError that says what is expected.
+ */
 export function loadObjectDataset(root: string): ObjectDataset {
   const conceptsDir = path.join(root, 'concepts');
   if (!isDirectory(conceptsDir)) {
-    throw new UserError(
-      `${root} has no concepts/ folder. Expected concepts/<concept>/*.jpg, optionally negatives/<concept>/*.jpg and random/*.jpg.`,
-    );
+    throw new OperatorError(`${root} has no concepts/ folder.`, { hint: LAYOUT_HINT });
   }
   const concepts = subfolders(conceptsDir)
     .map((name) => ({ name, photos: photosIn(path.join(conceptsDir, name)) }))
     .filter((c) => c.photos.length > 0);
-  if (concepts.length === 0) throw new UserError(`${conceptsDir} holds no concept folders with photos.`);
+  if (concepts.length === 0)
+    throw new OperatorError(`${conceptsDir} holds no concept folders with photos.`, { hint: LAYOUT_HINT });
   const hardNegatives = new Map<string, string[]>();
   const negativesDir = path.join(root, 'negatives');
   if (isDirectory(negativesDir)) {

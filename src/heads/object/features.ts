@@ -3,6 +3,7 @@
 // ViT-B/32 by default, the paper's DFN5B CLIP ViT-H/14, the small MobileNetV3
 // that tests use). Photos are resized and normalized as the registry entry
 // says and run through the encoder in batches.
+import { OperatorError } from '../../errors.ts';
 import type { RgbImage } from '../../image/decode.ts';
 import { fitImage, writeNchw } from '../../image/tensor.ts';
 import { moduleLogger } from '../../log.ts';
@@ -75,14 +76,14 @@ export class OnnxImageFeatureExtractor implements ImageFeatureExtractor {
     const outputs = await session.run({ [this.entry.input]: input });
     const output = outputs[this.entry.output];
     if (!output) {
-      throw new Error(
-        `model ${this.id} has no output "${this.entry.output}" (it has ${Object.keys(outputs).join(', ')}); the registry entry is wrong`,
+      throw wrongExport(
+        `The image feature model ${this.id} has no output "${this.entry.output}" (it has ${Object.keys(outputs).join(', ')}).`,
       );
     }
     const values = output.data as Float32Array;
     if (values.length !== images.length * this.dims) {
-      throw new Error(
-        `model ${this.id} returned ${values.length} values for ${images.length} photo(s); the registry says ${this.dims} per photo`,
+      throw wrongExport(
+        `The image feature model ${this.id} returned ${values.length} values for ${images.length} photo(s); its catalog entry says ${this.dims} per photo.`,
       );
     }
     const vectors: Float32Array[] = [];
@@ -110,6 +111,13 @@ export async function openImageFeatureExtractor(
   const modelPath = resolved.files[entry.files[0].path];
   logger.debug({ id, modelPath }, 'image feature extractor ready');
   return new OnnxImageFeatureExtractor(entry, modelPath, options.sessions ?? new SessionPool(), options.batchSize);
+}
+
+/** An encoder whose graph is not what its catalog entry says: the operator placed another export. */
+function wrongExport(problem: string): OperatorError {
+  return new OperatorError(problem, {
+    hint: 'Use the export its entry in src/models/catalog/features.ts describes, or choose another model with MYVLM_IMAGE_FEATURES.',
+  });
 }
 
 function isImageList(images: RgbImage | readonly RgbImage[]): images is readonly RgbImage[] {

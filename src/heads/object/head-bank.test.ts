@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../errors.ts';
 import type { LinearHeadParams } from '../../memory/concept.ts';
 import { seededRandom, normal } from '../../random.ts';
 import { HeadBank, scoreHeads } from './head-bank.ts';
@@ -83,7 +84,9 @@ describe('HeadBank', () => {
       /trained on y/,
     );
     expect(() => bank.upsert({ conceptId: 'a', params: randomHead(9, 1) })).toThrow(/9-d/);
-    expect(() => bank.probabilities(new Float32Array(9))).toThrow(RangeError);
+    expect(() => bank.upsert({ conceptId: 'a', params: randomHead(9, 1) })).toThrow(InternalError);
+    expect(() => bank.probabilities(new Float32Array(9))).toThrow(InternalError);
+    expect(() => bank.probabilities(new Float32Array(9))).toThrow('feature of length 9, bank of 8');
   });
 
   it('grows past its first capacity and scores 10,000 heads in one product', () => {

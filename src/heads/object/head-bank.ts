@@ -4,6 +4,7 @@
 // offset e, and a head's own centring folds into its offset. Only the L2 step
 // depends on the head, and it is a per-row scale of the same product.
 import type { LinearHeadParams } from '../../memory/concept.ts';
+import { InternalError } from '../../errors.ts';
 import { createMatVecKernel, ROW_ALIGNMENT, type MatVecKernel } from './matvec-kernel.ts';
 import { inverseNorm } from './normalization.ts';
 
@@ -82,7 +83,7 @@ export class HeadBank {
   /** Adds or replaces one head. */
   upsert(head: ScopedHead): void {
     if (!this.accepts(head.params)) {
-      throw new RangeError(
+      throw new InternalError(
         `head of ${head.conceptId} was trained on ${head.params.extractor} (${head.params.dims}-d), not ${this.extractor} (${this.dims}-d)`,
       );
     }
@@ -124,7 +125,8 @@ export class HeadBank {
 
   /** p(positive) of every head for one raw feature of this bank's extractor, in bank order. */
   probabilities(feature: Float32Array): Float32Array {
-    if (feature.length !== this.dims) throw new RangeError(`feature of length ${feature.length}, bank of ${this.dims}`);
+    if (feature.length !== this.dims)
+      throw new InternalError(`feature of length ${feature.length}, bank of ${this.dims}`);
     const n = this.ids.length;
     const floats = this.kernel.floats();
     floats.set(feature, 0);

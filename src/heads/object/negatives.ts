@@ -6,7 +6,7 @@
 // - an optional folder of generic photos (MYVLM_GENERIC_NEGATIVES_DIR).
 // How much each source helps is measured in docs/objects.md.
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../../errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { moduleLogger } from '../../log.ts';
 import { seededRandom, shuffle } from '../../random.ts';
@@ -39,16 +39,19 @@ export class GenericNegatives {
     private readonly limit: number = MAX_GENERIC_NEGATIVES,
   ) {}
 
-  /** Checks the folder exists and holds photos; a UserError names the setting otherwise. */
+  /** Checks the folder exists and holds photos; a ConfigError names the setting otherwise. */
   files(): string[] {
     let files: string[];
     try {
       files = photosIn(this.directory);
     } catch (cause) {
-      throw new UserError(`MYVLM_GENERIC_NEGATIVES_DIR: cannot read the folder ${this.directory}.`, { cause });
+      throw new ConfigError(
+        'MYVLM_GENERIC_NEGATIVES_DIR',
+        `cannot read the folder ${this.directory} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`,
+      );
     }
     if (files.length === 0)
-      throw new UserError(`MYVLM_GENERIC_NEGATIVES_DIR: ${this.directory} holds no JPEG, PNG or WebP photos.`);
+      throw new ConfigError('MYVLM_GENERIC_NEGATIVES_DIR', `${this.directory} holds no JPEG, PNG or WebP photos`);
     // A fixed seed: the same folder always gives the same sample, so cached features are reused.
     return shuffle(files, seededRandom(0)).slice(0, this.limit);
   }

@@ -3,6 +3,7 @@
 // object concepts are in a new photo. Features are computed once per photo
 // (and per augmented view when teaching) and shared through one cache.
 import { moduleLogger } from '../../log.ts';
+import { InternalError } from '../../errors.ts';
 import type { LinearHeadParams } from '../../memory/concept.ts';
 import type { ResolveOptions } from '../../models/resolve.ts';
 import type { SessionPool } from '../../models/session.ts';
@@ -135,7 +136,7 @@ export class ObjectHead {
       positives.push(photo);
       outcomes.push({ index, accepted: true });
     });
-    if (positives.length === 0) throw new RangeError('teach needs at least one positive photo');
+    if (positives.length === 0) throw new InternalError('teach needs at least one positive photo');
 
     const plan = viewPlan(Math.max(this.positiveViews, this.negativeViews));
     const positiveViews = await this.features.views(positives, plan.slice(0, this.positiveViews));

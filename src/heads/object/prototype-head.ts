@@ -8,6 +8,7 @@
 // least similar teaching view, less a margin, so every teaching photo passes.
 // Measured in docs/objects.md against training on real negatives.
 import { OBJECT_HEAD } from '../../config/defaults.ts';
+import { InternalError } from '../../errors.ts';
 import type { LinearHeadParams } from '../../memory/concept.ts';
 import { inverseNorm } from './normalization.ts';
 
@@ -34,7 +35,7 @@ export function prototypeHead(
   seed: number,
 ): LinearHeadParams {
   if (positives.length === 0 || positives[0].length === 0)
-    throw new RangeError('a prototype head needs at least one positive photo');
+    throw new InternalError('a prototype head needs at least one positive photo');
   const dims = positives[0][0].length;
   const sum = new Float64Array(dims);
   for (const views of positives) {

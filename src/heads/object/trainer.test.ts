@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../errors.ts';
 import { seededRandom, normal } from '../../random.ts';
 import { positiveProbability } from './linear-head.ts';
 import { normalizeFeature } from './normalization.ts';
@@ -69,6 +70,9 @@ describe('trainObjectHead', () => {
 
   it('refuses empty classes and mismatched feature lengths', () => {
     const f = Float32Array.of(1, 2);
+    expect(() => trainObjectHead({ positives: [], negatives: [[f]] }, { extractor: 'x', seed: 1 })).toThrow(
+      InternalError,
+    );
     expect(() => trainObjectHead({ positives: [], negatives: [[f]] }, { extractor: 'x', seed: 1 })).toThrow(/positive/);
     expect(() => trainObjectHead({ positives: [[f]], negatives: [] }, { extractor: 'x', seed: 1 })).toThrow(/negative/);
     expect(() =>

@@ -4,6 +4,7 @@
 // by sampling among each photo's precomputed flipped and rotated views. Pure
 // TypeScript over cached features: milliseconds, not seconds.
 import { OBJECT_HEAD } from '../../config/defaults.ts';
+import { InternalError } from '../../errors.ts';
 import type { LinearHeadParams } from '../../memory/concept.ts';
 import { seededRandom } from '../../random.ts';
 import { cosineLearningRate, initLinearLayer, LinearHeadOptimizer } from './linear-head.ts';
@@ -50,15 +51,15 @@ export function trainObjectHead(
   options: HeadTrainingOptions,
 ): { params: LinearHeadParams; report: HeadTrainingReport } {
   const started = performance.now();
-  if (set.positives.length === 0) throw new RangeError('an object head needs at least one positive photo');
+  if (set.positives.length === 0) throw new InternalError('an object head needs at least one positive photo');
   if (set.negatives.length === 0)
-    throw new RangeError('an object head needs at least one negative photo (see negatives.ts for a fresh install)');
+    throw new InternalError('an object head needs at least one negative photo (see negatives.ts for a fresh install)');
   const dims = set.positives[0][0]?.length ?? 0;
   const all = [...set.positives, ...set.negatives];
   for (const views of all) {
-    if (views.length === 0) throw new RangeError('every training photo needs at least one view');
+    if (views.length === 0) throw new InternalError('every training photo needs at least one view');
     for (const f of views)
-      if (f.length !== dims) throw new RangeError(`feature of length ${f.length} where ${dims} was expected`);
+      if (f.length !== dims) throw new InternalError(`feature of length ${f.length} where ${dims} was expected`);
   }
   const steps = options.steps ?? OBJECT_HEAD.steps;
   const batchSize = options.batchSize ?? OBJECT_HEAD.batchSize;
@@ -83,8 +84,8 @@ export function trainObjectHead(
     gradientClipNorm: options.gradientClipNorm ?? OBJECT_HEAD.gradientClipNorm,
   });
   const positiveShare = Math.ceil(batchSize / 2);
-  const batch: Float32Array[] = new Array(batchSize);
-  const labels: number[] = new Array(batchSize);
+  const batch = new Array<Float32Array>(batchSize);
+  const labels = new Array<number>(batchSize);
   const window = Math.max(1, Math.floor(steps / 10));
   let initialLoss = 0;
   let finalLoss = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../errors.ts';
 import { IDENTITY_VIEW, renderView, viewPlan, viewTag } from './views.ts';
 
 describe('viewPlan', () => {
@@ -13,7 +14,8 @@ describe('viewPlan', () => {
   it('gives a mirrored second view for K = 2, and refuses K < 1', () => {
     expect(viewPlan(1)).toEqual([IDENTITY_VIEW]);
     expect(viewPlan(2)[1]).toEqual({ flip: true, degrees: 0 });
-    expect(() => viewPlan(0)).toThrow(RangeError);
+    expect(() => viewPlan(0)).toThrow(InternalError);
+    expect(() => viewPlan(0)).toThrow('view count must be a positive integer, got 0');
   });
 });
 

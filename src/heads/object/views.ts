@@ -5,6 +5,7 @@
 // A fixed plan means the same photo always yields the same views, so their
 // features are computed once per (photo, view) for good.
 import { OBJECT_HEAD } from '../../config/defaults.ts';
+import { InternalError } from '../../errors.ts';
 import { flipHorizontal, rotate } from '../../image/augment.ts';
 import type { RgbImage } from '../../image/decode.ts';
 
@@ -41,7 +42,7 @@ export const NEGATIVE_VIEWS = 1;
  */
 export function viewPlan(count: number, maxDegrees: number = OBJECT_HEAD.maxRotationDegrees): ViewSpec[] {
   if (!Number.isInteger(count) || count < 1)
-    throw new RangeError(`view count must be a positive integer, got ${count}`);
+    throw new InternalError(`view count must be a positive integer, got ${count}`);
   if (count === 1) return [IDENTITY_VIEW];
   if (count === 2) return [IDENTITY_VIEW, { flip: true, degrees: 0 }];
   const views: ViewSpec[] = [IDENTITY_VIEW];

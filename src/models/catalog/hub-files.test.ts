@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InternalError } from '../../errors.ts';
 import { allModels } from '../registry.ts';
 import { FACE_DETECTORS } from './faces.ts';
 import { IMAGE_FEATURE_EXTRACTORS } from './features.ts';
@@ -24,6 +25,7 @@ describe('hub file table', () => {
   });
 
   it('throws for an unknown repository, revision or path, naming it', () => {
+    expect(() => hubFile('someone/else', 'main', 'model.onnx')).toThrow(InternalError);
     expect(() => hubFile('someone/else', 'main', 'model.onnx')).toThrow(/no table for repository someone\/else/);
     expect(() => hubFile('opencv/face_detection_yunet', 'v1', 'x.onnx')).toThrow(
       /no table at revision v1 \(known: main\)/,

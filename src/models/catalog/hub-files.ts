@@ -1,6 +1,7 @@
 // What the Hugging Face hub holds at each pinned revision the registry uses:
 // per file, its exact size and sha256 where a stored hub page shows them.
 // Catalog entries take their hub files from here, so a typo fails at import.
+import { InternalError } from '../../errors.ts';
 import { graphPath, VLM_GRAPHS } from '../../onnx/layout.ts';
 import { VLM_DTYPES } from '../../config/settings.ts';
 import type { ModelFile } from '../entry.ts';
@@ -150,12 +151,13 @@ export const HUB_FILES: Readonly<Record<string, Readonly<Record<string, FileTabl
   },
 };
 
+// The catalog asks only for files it lists: a miss is a mistake in the catalog's own code.
 function revisionTable(repo: string, revision: string): FileTable {
   const revisions = HUB_FILES[repo];
-  if (!revisions) throw new Error(`hub-files: no table for repository ${repo}`);
+  if (!revisions) throw new InternalError(`hub-files: no table for repository ${repo}`);
   const files = revisions[revision];
   if (!files)
-    throw new Error(
+    throw new InternalError(
       `hub-files: ${repo} has no table at revision ${revision} (known: ${Object.keys(revisions).join(', ')})`,
     );
   return files;
@@ -164,7 +166,7 @@ function revisionTable(repo: string, revision: string): FileTable {
 /** The facts of one hub file; throws for a repository, revision or path the table does not list. */
 export function hubFacts(repo: string, revision: string, remotePath: string): HubFileFacts {
   const facts = revisionTable(repo, revision)[remotePath];
-  if (!facts) throw new Error(`hub-files: ${repo}@${revision} has no file ${remotePath}`);
+  if (!facts) throw new InternalError(`hub-files: ${repo}@${revision} has no file ${remotePath}`);
   return facts;
 }
 

@@ -4,6 +4,7 @@
 // several consumers. Groups of nodes that only make sense together (a matched
 // region, see rules/region.ts) are walked as one unit with one rule. The
 // result is more nodes in the same graph.
+import { InternalError } from '../../errors.ts';
 import { OnnxGraph } from '../graph.ts';
 import { Attr, OnnxNode } from '../node.ts';
 import { makeFloatTensor } from '../tensor.ts';
@@ -57,7 +58,7 @@ function checkClosed(graph: OnnxGraph, region: GradRegion): void {
   const outputs = new Set(region.outputs);
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   const fail = (why: string) => {
-    throw new GradientError(`The gradient region "${region.name}" (${region.description}) is malformed: ${why}.`);
+    throw new InternalError(`The gradient region "${region.name}" (${region.description}) is malformed: ${why}.`);
   };
   for (const out of region.outputs) if (!inner.has(out)) fail(`its output "${out}" is not computed inside it`);
   for (const value of inner) {
@@ -86,7 +87,7 @@ function findRegions(graph: OnnxGraph, facts: GraphFacts): GradRegion[] {
       const region = matcher.match(graph, facts, node);
       if (!region) continue;
       if (region.nodes.some((n) => claimed.has(n))) {
-        throw new GradientError(
+        throw new InternalError(
           `The gradient region "${region.name}" overlaps another region; a node can be differentiated only once.`,
         );
       }
@@ -218,7 +219,7 @@ export function appendBackward(graph: OnnxGraph, spec: BackwardSpec): BackwardRe
   for (const name of spec.wrt) {
     const isInput = graph.inputs.some((i) => i.name === name) || graph.isInitializer(name);
     if (!isInput)
-      throw new GradientError(
+      throw new InternalError(
         `"${name}" is neither an input nor an initializer of the graph; only those can be differentiated.`,
       );
   }

@@ -2,11 +2,11 @@
 // model's opset expects, constants of the right element type, zeros shaped
 // like a value, and the reduction that undoes broadcasting. Everything it
 // emits is standard ONNX, so the gradient graph runs wherever the model does.
-import { UserError } from '../../errors.ts';
+import { OperatorError } from '../../errors.ts';
 import type { OnnxGraph } from '../graph.ts';
 import { Attr, type AttributeInput } from '../node.ts';
 import { dataTypeOf, floatValues, int64Values, makeFloatTensor, makeTensor, type ElementType } from '../tensor.ts';
-import { GraphFacts, normalize, sameDim, type ValueFacts } from './facts.ts';
+import { normalize, sameDim, type GraphFacts, type ValueFacts } from './facts.ts';
 
 /** Floating element types a gradient can flow in. */
 export type FloatType = 'float32' | 'float64' | 'float16' | 'bfloat16';
@@ -18,9 +18,19 @@ export function isFloatType(type: ElementType | undefined): type is FloatType {
   return type !== undefined && FLOAT_TYPES.has(type);
 }
 
-/** Raised when a graph cannot be differentiated; the message names the node and the reason. */
-export class GradientError extends UserError {
+/**
+ * Raised when an export's graph cannot be differentiated; the message names
+ * the node and the reason. The export is what the code cannot handle, so it is
+ * the operator's to change: the same model in another precision or from
+ * another exporter usually has a graph teaching understands.
+ */
+export class GradientError extends OperatorError {
   override readonly name = 'GradientError';
+  constructor(message: string) {
+    super(message, {
+      hint: 'Teach on another export of the model: another precision (MYVLM_VLM_DTYPE, fp32 is the safest) or another model (MYVLM_VLM).',
+    });
+  }
 }
 
 /** Emits backward-pass nodes into a graph, opset-aware and typed. */

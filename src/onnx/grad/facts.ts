@@ -277,7 +277,7 @@ export class GraphFacts {
         if (!first) return [{ type: x.type, shape: undefined }];
         const axis = normalize(node.int('axis'), first.length);
         const sizes = shapes.map((s) => s?.[axis]);
-        const total = sizes.every((d) => typeof d === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : null;
+        const total = sizes.every((d) => typeof d === 'number') ? sizes.reduce((a, b) => a + b, 0) : null;
         return [{ type: x.type, shape: first.map((d, i) => (i === axis ? total : d)) }];
       }
       case 'Split': {

@@ -5,6 +5,7 @@
 // linked to) the forward model's external data file it reads that same file.
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { InternalError, OperatorError } from '../../errors.ts';
 import type { OnnxGraph } from '../graph.ts';
 import { externalDataFiles, resolveExternalPath } from '../model-io.ts';
 import { OnnxModel } from '../model.ts';
@@ -177,7 +178,7 @@ export function writeDerivedModel(model: OnnxModel, file: string): void {
   const external = externalDataFiles(model.proto);
   if (external.length > 0) {
     if (!model.baseDir)
-      throw new GradientError('The model keeps weights in external files but was not read from disk.');
+      throw new InternalError('The model keeps weights in external files but was not read from disk.');
     for (const location of external)
       link(resolveExternalPath(model.baseDir, location), resolveExternalPath(dir, location));
   }
@@ -186,8 +187,11 @@ export function writeDerivedModel(model: OnnxModel, file: string): void {
   try {
     writeFileSync(temp, encodeModel(proto));
     renameSync(temp, target);
-  } catch (error) {
+  } catch (cause) {
     rmSync(temp, { force: true });
-    throw error;
+    throw new OperatorError(`Cannot write ${target} (${cause instanceof Error ? cause.message : String(cause)}).`, {
+      cause,
+      hint: 'Check the free space and the permissions of that folder.',
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSizes } from './config.ts';
-import { UserError } from '../../errors.ts';
+import { OperatorError } from '../../errors.ts';
 
 describe('tiny model sizes', () => {
   it('fills small defaults and derives head size and image tokens per family', () => {
@@ -33,7 +33,11 @@ describe('tiny model sizes', () => {
       [{ seed: -1 }, /seed must be/],
       [{ initializerRange: 0 }, /initializerRange must be positive/],
     ];
-    for (const [options, reason] of cases) expect(() => resolveSizes('llava', options, 100)).toThrow(reason);
-    expect(() => resolveSizes('minigpt-v2', { imageSize: 24 }, 100)).toThrow(UserError);
+    for (const [options, reason] of cases) {
+      expect(() => resolveSizes('llava', options, 100)).toThrow(OperatorError);
+      expect(() => resolveSizes('llava', options, 100)).toThrow(reason);
+    }
+    expect(() => resolveSizes('minigpt-v2', { imageSize: 24 }, 100)).toThrow(OperatorError);
+    expect(() => resolveSizes('minigpt-v2', { imageSize: 24 }, 100)).toThrow(/groups vision tokens by 4; 9 patches/);
   });
 });

@@ -1,7 +1,7 @@
 // Sizes of the tiny generated models: the options a caller may set, their
 // defaults (small enough that a test runs in seconds on two cores), and the
 // checks that keep a combination buildable.
-import { UserError } from '../../errors.ts';
+import { OperatorError } from '../../errors.ts';
 
 /** The model families the factories write. */
 export type TinyFamily = 'llava' | 'minigpt-v2';
@@ -94,9 +94,16 @@ export const MINIGPT_V2_TOKEN_GROUP = 4;
 /** LayerNorm epsilon of both vision towers (CLIP's value). */
 const VISION_LAYER_NORM_EPS = 1e-5;
 
+/** Sizes come from whoever writes a tiny model: `myvlm onnx tiny` flags, a test or a benchmark. */
+function sizeError(problem: string): OperatorError {
+  return new OperatorError(problem, {
+    hint: 'Choose sizes that fit together; `npx myvlm onnx help` lists the size options.',
+  });
+}
+
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0)
-    throw new UserError(`${name} must be a positive whole number (got ${value}).`);
+    throw sizeError(`${name} must be a positive whole number (got ${value}).`);
   return value;
 }
 
@@ -115,30 +122,28 @@ export function resolveSizes(family: TinyFamily, options: TinyVlmOptions, baseVo
   const vocabSize = positiveInt('vocabSize', options.vocabSize ?? baseVocab);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new UserError(`seed must be a whole number from 0 to 4294967295 (got ${seed}).`);
-  if (hiddenSize % heads !== 0) throw new UserError(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}.`);
-  if (heads % kvHeads !== 0) throw new UserError(`heads ${heads} must be a multiple of kvHeads ${kvHeads}.`);
+    throw sizeError(`seed must be a whole number from 0 to 4294967295 (got ${seed}).`);
+  if (hiddenSize % heads !== 0) throw sizeError(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}.`);
+  if (heads % kvHeads !== 0) throw sizeError(`heads ${heads} must be a multiple of kvHeads ${kvHeads}.`);
   const headDim = hiddenSize / heads;
   if (headDim % 2 !== 0)
-    throw new UserError(`The head size hiddenSize / heads = ${headDim} must be even for rotary embeddings.`);
+    throw sizeError(`The head size hiddenSize / heads = ${headDim} must be even for rotary embeddings.`);
   if (visionHiddenSize % visionHeads !== 0)
-    throw new UserError(`visionHiddenSize ${visionHiddenSize} must be a multiple of visionHeads ${visionHeads}.`);
+    throw sizeError(`visionHiddenSize ${visionHiddenSize} must be a multiple of visionHeads ${visionHeads}.`);
   if (imageSize % patchSize !== 0)
-    throw new UserError(`imageSize ${imageSize} must be a multiple of patchSize ${patchSize}.`);
+    throw sizeError(`imageSize ${imageSize} must be a multiple of patchSize ${patchSize}.`);
   if (vocabSize < baseVocab)
-    throw new UserError(`vocabSize ${vocabSize} is smaller than the tokenizer's ${baseVocab} tokens.`);
+    throw sizeError(`vocabSize ${vocabSize} is smaller than the tokenizer's ${baseVocab} tokens.`);
   const patches = (imageSize / patchSize) ** 2;
   if (family === 'minigpt-v2' && patches % MINIGPT_V2_TOKEN_GROUP !== 0) {
-    throw new UserError(
-      `MiniGPT-v2 groups vision tokens by ${MINIGPT_V2_TOKEN_GROUP}; ${patches} patches do not divide.`,
-    );
+    throw sizeError(`MiniGPT-v2 groups vision tokens by ${MINIGPT_V2_TOKEN_GROUP}; ${patches} patches do not divide.`);
   }
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64')
-    throw new UserError(`dtype must be float32 or float64 (got ${String(dtype)}).`);
+    throw sizeError(`dtype must be float32 or float64 (got ${String(dtype)}).`);
   const initializerRange = options.initializerRange ?? null;
   if (initializerRange !== null && !(initializerRange > 0))
-    throw new UserError(`initializerRange must be positive (got ${initializerRange}).`);
+    throw sizeError(`initializerRange must be positive (got ${initializerRange}).`);
   return {
     family,
     seed,

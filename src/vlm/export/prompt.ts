@@ -3,7 +3,7 @@
 // image placeholder expanded to one position per image row and per concept
 // row, and for teaching the answer's tokens as labels. Built once per model.
 import { EMBEDDING_TRAINING } from '../../config/defaults.ts';
-import { OperatorError, UserError } from '../../errors.ts';
+import { InternalError, OperatorError } from '../../errors.ts';
 import type { VlmFamily } from '../families.ts';
 import type { ChatTemplate } from './chat-template.ts';
 
@@ -109,7 +109,8 @@ export class PromptRenderer {
     const key = `${conceptRows}\u0000${instruction}\u0000${target}`;
     const hit = this.examples.get(key);
     if (hit) return hit;
-    if (target.trim() === '') throw new UserError('A teaching target must not be empty.');
+    // Targets are the user's caption or the model's own words, never empty (see teach/targets.ts).
+    if (target.trim() === '') throw new InternalError('A teaching target must not be empty.');
     const user = this.user(instruction, true);
     const promptText = this.render([user], true);
     const prompt = this.encode(promptText);
@@ -220,7 +221,8 @@ export class PromptRenderer {
     const imageRows = this.rows;
     const at = ids.indexOf(imageTokenId);
     if (at < 0) return { ids, conceptPosition: -1 };
-    if (ids.indexOf(imageTokenId, at + 1) >= 0) throw new UserError('A prompt may hold one photo only.');
+    // User text reaches prompts without image placeholders (sanitizeUserText): a second one is the code's.
+    if (ids.indexOf(imageTokenId, at + 1) >= 0) throw new InternalError('A prompt may hold one photo only.');
     const expanded = [
       ...ids.slice(0, at),
       ...new Array<number>(imageRows + conceptRows).fill(imageTokenId),

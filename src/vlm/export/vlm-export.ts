@@ -100,7 +100,7 @@ export class VlmExport {
     const float64 = (text.torch_dtype ?? config.torch_dtype) === 'float64';
     const loopConfig = loopConfigFromJson(config, generation);
     const [tokenizer, images] = await Promise.all([
-      AutoTokenizer.from_pretrained(root, { local_files_only: true }) as Promise<PreTrainedTokenizer>,
+      AutoTokenizer.from_pretrained(root, { local_files_only: true }),
       VlmImageProcessor.open(root),
     ]);
     const placeholder = tokenizer.convert_tokens_to_ids(family.imageToken);

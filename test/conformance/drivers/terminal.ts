@@ -27,7 +27,7 @@ interface Session {
 const PROMPT = '> ';
 const IMAGE_SAVED = /^\[image saved: (.+)\]$/;
 
-export async function createTerminalDriver(core: ConversationCore): Promise<ChatDriver> {
+export function createTerminalDriver(core: ConversationCore): Promise<ChatDriver> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'myvlm-conformance-terminal-'));
   const sessions = new Map<Place, Session>();
   let sends = 0;
@@ -53,7 +53,7 @@ export async function createTerminalDriver(core: ConversationCore): Promise<Chat
     return created;
   }
 
-  return {
+  return Promise.resolve({
     platform: 'terminal',
     multiUser: false,
     async send(place: Place, person: Person, action: Action): Promise<Answer> {
@@ -88,5 +88,5 @@ export async function createTerminalDriver(core: ConversationCore): Promise<Chat
       }
       rmSync(workDir, { recursive: true, force: true });
     },
-  };
+  });
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UserError } from '../../../errors.ts';
+import { OperatorError } from '../../../errors.ts';
 import { loadFaceDataset } from './dataset.ts';
 
 let root = '';
@@ -57,11 +57,15 @@ describe('loadFaceDataset', () => {
   });
 
   it('explains what is wrong with a folder that is not a face set', () => {
-    expect(() => loadFaceDataset(path.join(tmpdir(), 'no-such-folder-for-faces'))).toThrow(UserError);
-    expect(() => loadFaceDataset(layout({ '_strangers/x.jpg': '' }))).toThrow(/no identity folders/);
+    const missing = path.join(tmpdir(), 'no-such-folder-for-faces');
+    expect(() => loadFaceDataset(missing)).toThrow(OperatorError);
+    expect(() => loadFaceDataset(missing)).toThrow(`${missing} is not a folder.`);
+    const strangersOnly = layout({ '_strangers/x.jpg': '' });
+    expect(() => loadFaceDataset(strangersOnly)).toThrow(OperatorError);
+    expect(() => loadFaceDataset(strangersOnly)).toThrow(/no identity folders/);
     const bad = { groups: [{ file: 'g.jpg', identities_present: ['carol'], faces: [] }] };
-    expect(() => loadFaceDataset(layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) }))).toThrow(
-      /carol/,
-    );
+    const unknownName = layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) });
+    expect(() => loadFaceDataset(unknownName)).toThrow(OperatorError);
+    expect(() => loadFaceDataset(unknownName)).toThrow(/g\.jpg names carol, which have no folder/);
   });
 });

@@ -3,10 +3,17 @@
 // `_groups/groups.json` describes photos with several labelled faces.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../../errors.ts';
+import { OperatorError } from '../../../errors.ts';
 import type { Box } from '../../../image/box.ts';
 
 const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+
+/** The set is named on the command line: whoever runs the evaluation fixes it. */
+const LAYOUT_HINT = 'docs/faces.md describes the layout of a face evaluation set.';
+
+function wrongDataset(problem: string, cause?: unknown): OperatorError {
+  return new OperatorError(problem, { cause, hint: LAYOUT_HINT });
+}
 
 export interface IdentityPhotos {
   name: string;
@@ -36,10 +43,10 @@ export interface FaceDataset {
   groups: GroupPhoto[];
 }
 
-/** Loads the folder layout; a folder that is not such a set is a plain UserError. */
+/** Loads the folder layout; a folder that is not such a set is an OperatorError that says what is wrong. */
 export function loadFaceDataset(root: string): FaceDataset {
   const dir = path.resolve(root);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${root} is not a folder.`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw wrongDataset(`${root} is not a folder.`);
   const folders = readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
@@ -49,7 +56,7 @@ export function loadFaceDataset(root: string): FaceDataset {
     .map((name) => ({ name, photos: photosIn(path.join(dir, name)) }))
     .filter((identity) => identity.photos.length > 0);
   if (identities.length === 0) {
-    throw new UserError(
+    throw wrongDataset(
       `${root} has no identity folders (one folder of photos per person; folders starting with "_" are not people).`,
     );
   }
@@ -73,22 +80,20 @@ function loadGroups(dir: string, identities: ReadonlySet<string>): GroupPhoto[] 
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new UserError(`${file} is not valid JSON.`, { cause });
+    throw wrongDataset(`${file} is not valid JSON.`, cause);
   }
   const groups = (parsed as { groups?: unknown }).groups;
-  if (!Array.isArray(groups)) throw new UserError(`${file} has no "groups" list.`);
+  if (!Array.isArray(groups)) throw wrongDataset(`${file} has no "groups" list.`);
   return groups.map((raw: unknown, i) => {
     const g = raw as { file?: unknown; identities_present?: unknown; faces?: unknown };
-    if (typeof g.file !== 'string') throw new UserError(`${file}: group ${i} has no "file".`);
+    if (typeof g.file !== 'string') throw wrongDataset(`${file}: group ${i} has no "file".`);
     const present = Array.isArray(g.identities_present)
       ? g.identities_present.filter((x): x is string => typeof x === 'string')
       : [];
     const unknown = present.filter((name) => !identities.has(name));
-    if (unknown.length > 0)
-      throw new UserError(`${file}: ${g.file} names ${unknown.join(', ')}, which have no folder.`);
-    const faces = Array.isArray(g.faces)
-      ? g.faces.map((f: unknown) => labelledFace(f, identities, `${file}: ${g.file}`))
-      : [];
+    if (unknown.length > 0) throw wrongDataset(`${file}: ${g.file} names ${unknown.join(', ')}, which have no folder.`);
+    const where = `${file}: ${g.file}`;
+    const faces = Array.isArray(g.faces) ? g.faces.map((f: unknown) => labelledFace(f, identities, where)) : [];
     return {
       path: path.join(dir, g.file),
       present,
@@ -102,7 +107,7 @@ function labelledFace(raw: unknown, identities: ReadonlySet<string>, where: stri
   const f = raw as { box_xywh?: unknown; label?: unknown };
   const box = f.box_xywh;
   if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number'))
-    throw new UserError(`${where}: a face has no [x, y, w, h] box.`);
+    throw wrongDataset(`${where}: a face has no [x, y, w, h] box.`);
   const label = typeof f.label === 'string' ? f.label : '';
   return {
     box: { x: box[0], y: box[1], width: box[2], height: box[3] },

@@ -3,6 +3,7 @@
 // people, and count hits, misses, misidentifications and false positives.
 // Works on faces embedded once per photo, so thresholds and seeds are cheap.
 import { seededRandom, shuffle } from '../../../random.ts';
+import { InternalError } from '../../../errors.ts';
 import type { FaceHead } from '../head.ts';
 import { iou } from '../geometry.ts';
 import type { PersonKeys } from '../keys.ts';
@@ -265,7 +266,7 @@ function scoreGroup(
 
 function embedded(photos: EmbeddedPhotos, path: string): EmbeddedPhoto {
   const photo = photos.get(path);
-  if (!photo) throw new Error(`photo ${path} was not embedded`);
+  if (!photo) throw new InternalError(`photo ${path} was not embedded`);
   return photo;
 }
 

@@ -1,14 +1,14 @@
 // Gradients of matrix products: MatMul with NumPy batch broadcasting and the
 // vector forms, and Gemm with its transposes, alpha and beta. A product with
 // a frozen 2-D weight never transposes the weight (see frozen-weights.ts).
+import { InternalError } from '../../../errors.ts';
 import { Attr } from '../../node.ts';
-import { GradientError } from '../emitter.ts';
 import type { GradContext, GradRule } from '../rule.ts';
 import { gradientThroughFrozenWeight, isFrozen } from './frozen-weights.ts';
 
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
-  if (!grad) throw new GradientError(`${ctx.label}: no gradient reached its output.`);
+  if (!grad) throw new InternalError(`${ctx.label}: no gradient reached its output.`);
   return grad;
 }
 

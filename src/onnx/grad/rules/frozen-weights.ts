@@ -33,7 +33,7 @@ export function frozenDims(e: GradEmitter, value: string, why: string): number[]
  */
 export function runtimeZero(e: GradEmitter, anchor: string): string {
   let cache = zeros.get(e);
-  if (!cache) zeros.set(e, (cache = new Map()));
+  if (!cache) zeros.set(e, (cache = new Map<string, string>()));
   let zero = cache.get(anchor);
   if (!zero) {
     const r = e.op('ReduceSum', [anchor], { keepdims: 0 });

@@ -1,6 +1,7 @@
 // Gradients of operators that move elements without changing them: reshapes,
 // transposes, expansion, concatenation and splitting, slicing, gathering and
 // triangular masks. Sizes come from Shape ops where the graph leaves them open.
+import { InternalError } from '../../../errors.ts';
 import { Attr } from '../../node.ts';
 import { dataTypeOf, makeFloatTensor } from '../../tensor.ts';
 import { GradientError, type GradEmitter } from '../emitter.ts';
@@ -9,7 +10,7 @@ import type { GradContext, GradRule } from '../rule.ts';
 
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
-  if (!grad) throw new GradientError(`${ctx.label}: no gradient reached its output.`);
+  if (!grad) throw new InternalError(`${ctx.label}: no gradient reached its output.`);
   return grad;
 }
 
@@ -55,7 +56,7 @@ const concat: GradRule = (ctx) => {
   if (sizes.every((d) => typeof d === 'number')) {
     let start = 0;
     inputs.forEach((_, i) => {
-      const end = start + (sizes[i] as number);
+      const end = start + sizes[i];
       if (ctx.wants(i)) out[i] = e.op('Slice', [grad, e.ints([start]), e.ints([end]), e.ints([axis])]);
       start = end;
     });

@@ -1,5 +1,6 @@
 // Gradients of element-wise operators. Binary ones broadcast, so each input's
 // gradient is summed back over the axes it was stretched along.
+import { InternalError } from '../../../errors.ts';
 import { dataTypeOf } from '../../tensor.ts';
 import { GradientError, isFloatType } from '../emitter.ts';
 import type { GradContext, GradRule } from '../rule.ts';
@@ -10,7 +11,7 @@ const ERF_SLOPE = 2 / Math.sqrt(Math.PI);
 /** The gradient at output 0, which every rule here needs. */
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
-  if (!grad) throw new GradientError(`${ctx.label}: no gradient reached its output.`);
+  if (!grad) throw new InternalError(`${ctx.label}: no gradient reached its output.`);
   return grad;
 }
 

@@ -8,6 +8,7 @@
 // is the straight-through estimator: the rounding counts as identity. The
 // forward nodes stay as exported; only the backward dequantizes, at run time
 // (dequantize.ts).
+import { InternalError } from '../../../errors.ts';
 import type { OnnxGraph } from '../../graph.ts';
 import type { OnnxNode } from '../../node.ts';
 import { GradientError, isFloatType } from '../emitter.ts';
@@ -27,7 +28,7 @@ import type { GradRegion, RegionMatcher } from './region.ts';
 
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
-  if (!grad) throw new GradientError(`${ctx.label}: no gradient reached its output.`);
+  if (!grad) throw new InternalError(`${ctx.label}: no gradient reached its output.`);
   return grad;
 }
 

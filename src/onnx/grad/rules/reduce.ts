@@ -1,6 +1,7 @@
 // Gradients of reductions and normalizations: ReduceSum/ReduceMean (axes as
 // attribute or input, by opset), Softmax/LogSoftmax (whole-tail axes before
 // opset 13), LayerNormalization and CumSum.
+import { InternalError } from '../../../errors.ts';
 import { dataTypeOf } from '../../tensor.ts';
 import { GradientError, type FloatType, type GradEmitter } from '../emitter.ts';
 import { normalize, reduceAxesInputSince } from '../facts.ts';
@@ -8,7 +9,7 @@ import type { GradContext, GradRule } from '../rule.ts';
 
 function g(ctx: GradContext): string {
   const grad = ctx.grad(0);
-  if (!grad) throw new GradientError(`${ctx.label}: no gradient reached its output.`);
+  if (!grad) throw new InternalError(`${ctx.label}: no gradient reached its output.`);
   return grad;
 }
 
@@ -69,7 +70,7 @@ function reducedCount(e: GradEmitter, x: string, axes: Axes, y: string, type: Fl
       axes.kind === 'all' ? shape : axes.kind === 'list' ? axes.axes.map((a) => shape[normalize(a, shape.length)]) : [];
     if (picked.every((d) => typeof d === 'number'))
       return e.scalar(
-        (picked as number[]).reduce((p, q) => p * q, 1),
+        picked.reduce((p, q) => p * q, 1),
         type,
       );
   }
