@@ -1,10 +1,12 @@
 // Lint rules for the whole repository. Type-aware rules catch what review
 // misses: promises nobody awaits, values nobody reads, `any` leaking across
-// module boundaries. Formatting is Prettier's job (`npm run format`).
+// module boundaries. Formatting is Prettier's job (`npm run format`); the
+// one layout rule here caps what Prettier does not wrap: strings and comments.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['node_modules/', 'tmp/', 'concepts/', 'coverage/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -25,10 +27,13 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+      'max-len': ['error', { code: 160, ignoreUrls: true, ignoreRegExpLiterals: true }],
     },
   },
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
+    // Plain JavaScript runs on Node; TypeScript files get these from @types/node.
+    languageOptions: { globals: { process: 'readonly' } },
   },
 );

@@ -132,8 +132,15 @@ export default function exportsBenchmark(): Promise<BenchSection> {
   return Promise.resolve({
     title: 'Every export variant: answering, teaching, and teaching memory against answering',
     markdown: [
-      `R=${path.relative(REPO_ROOT, REPLICAS_DIR)}; X = folders linking a replica's files with an extra/ decoder as onnx/decoder_model_merged.onnx (replicas README); $PHOTO = billy_dog_1.jpg, $PHOTOS = billy_dog_1-4.jpg of ../shared/data/myvlm/concepts/billy_dog.`,
-      `"answers": \`myvlm caption\` exits 0 with an answer (random weights: nonsense text). The teach column is the command's --json lossStart and lossEnd (the loss of the 4 photos without augmentation, each with its first target, for the initial and the learned vector; targets written by the model itself). Memory: growth of the peak resident set (VmHWM) of a fresh process that opens the export and writes a ${PROBE_CAPTION_TOKENS}-token caption, against one that opens it for teaching (the three graphs plus the prefix and teaching graphs, prebuilt) and takes two teaching steps on one photo.`,
+      `R=${path.relative(REPO_ROOT, REPLICAS_DIR)}; X = folders linking a replica's files with an extra/ decoder ` +
+        'as onnx/decoder_model_merged.onnx (replicas README); ' +
+        '$PHOTO = billy_dog_1.jpg, $PHOTOS = billy_dog_1-4.jpg of ../shared/data/myvlm/concepts/billy_dog.',
+      '"answers": `myvlm caption` exits 0 with an answer (random weights: nonsense text). ' +
+        "The teach column is the command's --json lossStart and lossEnd (the loss of the 4 photos without augmentation, " +
+        'each with its first target, for the initial and the learned vector; targets written by the model itself). ' +
+        'Memory: growth of the peak resident set (VmHWM) of a fresh process that opens the export ' +
+        `and writes a ${PROBE_CAPTION_TOKENS}-token caption, against one that opens it for teaching ` +
+        '(the three graphs plus the prefix and teaching graphs, prebuilt) and takes two teaching steps on one photo.',
       '',
       ...sections,
     ].join('\n\n'),
@@ -146,7 +153,10 @@ function fullSizeSection(dir: string, cacheDir: string): string {
   for (const dtype of availableDtypes(dir)) {
     const built = performance.now();
     // Built once per decoder and cached; a fresh process, as a lesson's first start would.
-    const script = `import { ensureTeachingGraph } from ${JSON.stringify(path.join(REPO_ROOT, 'src/teach/teaching-graph.ts'))}; await ensureTeachingGraph(${JSON.stringify(path.join(dir, graphPath('decoder', dtype)))}, ${JSON.stringify(cacheDir)}, 'row');`;
+    const script =
+      `import { ensureTeachingGraph } from ${JSON.stringify(path.join(REPO_ROOT, 'src/teach/teaching-graph.ts'))}; ` +
+      `await ensureTeachingGraph(${JSON.stringify(path.join(dir, graphPath('decoder', dtype)))}, ` +
+      `${JSON.stringify(cacheDir)}, 'row');`;
     const build = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: REPO_ROOT,
       encoding: 'utf8',

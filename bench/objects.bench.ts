@@ -111,7 +111,8 @@ export default async function (): Promise<BenchSection> {
     ]);
   }
   notes.push(
-    `Scoring runs in ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript (no WebAssembly SIMD here)'}; compiling a bank is paid once per head change, not per photo.`,
+    `Scoring runs in ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript (no WebAssembly SIMD here)'}; ` +
+      'compiling a bank is paid once per head change, not per photo.',
   );
 
   return {

@@ -121,7 +121,9 @@ export default async function (): Promise<BenchSection> {
         );
       markdown.push(
         '',
-        `The full-size replica of llava-interleave-qwen-0.5b (${path.basename(fullSize)}: Qwen1.5-0.5B + SigLIP-so400m, random weights, 729 image rows), ${FULL_SIZE_NEW_TOKENS} new tokens per call, median of 3 after 1 warm-up:`,
+        `The full-size replica of llava-interleave-qwen-0.5b (${path.basename(fullSize)}: ` +
+          'Qwen1.5-0.5B + SigLIP-so400m, random weights, 729 image rows), ' +
+          `${FULL_SIZE_NEW_TOKENS} new tokens per call, median of 3 after 1 warm-up:`,
         '',
         table(HEADER, full),
       );

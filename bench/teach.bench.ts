@@ -59,7 +59,15 @@ export default async function teachBenchmark(): Promise<BenchSection> {
   return {
     title: 'Teaching against answering on the same export (CPU)',
     markdown: [
-      'A training step: 4 augmented photos through the vision encoder, the positions before the concept token through the decoder without its head (the prefix cache), the rest through the teaching graph (forward and backward), AdamW. Its median over the timed steps is divided by the median answering forward of the same batch and sequence: the 4 photos through the vision encoder and the whole sequences through the answering decoder, which computes logits at every position as the exports do. Memory: growth of the peak of a fresh process that answers one photo (8 tokens) or runs 2 training steps, in MiB, proportional set size (resident set in brackets; it counts the decoder weights twice where two graphs map them). Ratio: teaching over answering, proportional. Lesson: 100 steps at the measured step.',
+      'A training step: 4 augmented photos through the vision encoder, ' +
+        'the positions before the concept token through the decoder without its head (the prefix cache), ' +
+        'the rest through the teaching graph (forward and backward), AdamW. ' +
+        'Its median over the timed steps is divided by the median answering forward of the same batch and sequence: ' +
+        'the 4 photos through the vision encoder and the whole sequences through the answering decoder, ' +
+        'which computes logits at every position as the exports do. ' +
+        'Memory: growth of the peak of a fresh process that answers one photo (8 tokens) or runs 2 training steps, ' +
+        'in MiB, proportional set size (resident set in brackets; it counts the decoder weights twice where two graphs map them). ' +
+        'Ratio: teaching over answering, proportional. Lesson: 100 steps at the measured step.',
       '',
       table(
         [

@@ -288,11 +288,16 @@ export default async function vlmBenchmark(): Promise<BenchSection> {
       row('MiniGPT-v2: ours, 1 concept', mini[2], mini[0]),
     ];
     const markdown = [
-      `Tiny models with seeded random weights (hidden ${BENCH_SIZES.hiddenSize}, ${BENCH_SIZES.layers} layers, 64 image tokens), one CPU thread per session, greedy, ${NEW_TOKENS} new tokens, the same instruction (the concept variants add exactly one token); medians of ${ROUNDS} interleaved rounds. Times run from the call (image preprocessing and tokenization included) to the first and the last token.`,
+      `Tiny models with seeded random weights (hidden ${BENCH_SIZES.hiddenSize}, ${BENCH_SIZES.layers} layers, ` +
+        `64 image tokens), one CPU thread per session, greedy, ${NEW_TOKENS} new tokens, ` +
+        `the same instruction (the concept variants add exactly one token); medians of ${ROUNDS} interleaved rounds. ` +
+        'Times run from the call (image preprocessing and tokenization included) to the first and the last token.',
       '',
       table(['variant', 'tokens/s', 'first token (ms)', 'CPU ms per token', 'tokens/s vs reference'], rows),
       '',
-      `Injection overhead (median over rounds of the time with one concept / without - 1, the two run back to back; target within 5%): LLaVA ${pairedOverhead(llavaRuns[1], llavaRuns[2])}, MiniGPT-v2 ${pairedOverhead(miniRuns[1], miniRuns[2])}.`,
+      'Injection overhead (median over rounds of the time with one concept / without - 1, ' +
+        'the two run back to back; target within 5%): ' +
+        `LLaVA ${pairedOverhead(llavaRuns[1], llavaRuns[2])}, MiniGPT-v2 ${pairedOverhead(miniRuns[1], miniRuns[2])}.`,
     ].join('\n');
     return { title: 'Personalized VLM generation (concept-token injection)', markdown };
   } finally {

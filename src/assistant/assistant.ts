@@ -13,7 +13,7 @@ import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, help, listConcepts, remember } from './manage.ts';
 import { notIt, teach } from './teach.ts';
-import type { JobUpdate } from '../teach/jobs.ts';
+import type { JobUpdate } from '../teach/job-updates.ts';
 import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
 
 const logger = moduleLogger('assistant');

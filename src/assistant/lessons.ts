@@ -13,7 +13,8 @@ import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding, ConceptRecord, PhotoRef } from '../memory/concept.ts';
 import { ConceptNotFoundError, type ConceptStore } from '../memory/store.ts';
 import type { EmbeddingJobSpec, JobEnvironment } from '../teach/job.ts';
-import { describeUpdate, EmbeddingJobs, type JobUpdate } from '../teach/jobs.ts';
+import { EmbeddingJobs } from '../teach/jobs.ts';
+import { describeUpdate, type JobUpdate } from '../teach/job-updates.ts';
 import type { PersonalVlm } from '../vlm/personal-vlm.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
 

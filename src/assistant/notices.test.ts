@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
-import { describeUpdate, type JobUpdate } from '../teach/jobs.ts';
+import { describeUpdate, type JobUpdate } from '../teach/job-updates.ts';
 import { Assistant, lessonNotice } from './assistant.ts';
 
 const job = { jobId: 'job-1', scope: 'telegram:chat:42', conceptId: 'c1', modelId: 'llava-tiny', name: 'Rex' } as const;

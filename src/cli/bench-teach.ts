@@ -44,7 +44,8 @@ export async function benchTeachCommand(args: string[]): Promise<number> {
   const { settings, located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json));
   if (!values.json)
     process.stderr.write(
-      `Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), then ${steps + 1} answering forwards${values['no-memory'] ? '' : ', then peak memory in two fresh processes'}…\n`,
+      `Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), ` +
+        `then ${steps + 1} answering forwards${values['no-memory'] ? '' : ', then peak memory in two fresh processes'}…\n`,
     );
   const cost = await measureTeachingCost({
     dir: located.dir,

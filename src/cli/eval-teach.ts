@@ -81,7 +81,9 @@ export async function evalTeachCommand(args: string[]): Promise<number> {
     'MyVLM in miniature (tiny LLaVA pretrained to caption, concept taught from 4 photos, 100 steps):',
     ...runs.map(
       (r) =>
-        `  seed ${r.seed}: lossDrop ${percent(r.lossDrop)} (${r.initialLoss.toFixed(3)} -> ${r.finalLoss.toFixed(3)}), recall ${percent(r.recall)} (untaught ${percent(r.recallBeforeTeaching)}), unchangedWithoutConcept ${percent(r.unchangedWithoutConcept)}, teaching ${r.trainSeconds.toFixed(1)} s`,
+        `  seed ${r.seed}: lossDrop ${percent(r.lossDrop)} (${r.initialLoss.toFixed(3)} -> ${r.finalLoss.toFixed(3)}), ` +
+        `recall ${percent(r.recall)} (untaught ${percent(r.recallBeforeTeaching)}), ` +
+        `unchangedWithoutConcept ${percent(r.unchangedWithoutConcept)}, teaching ${r.trainSeconds.toFixed(1)} s`,
     ),
     `lossDrop ${percent(summary.lossDrop)}`,
     `recall ${percent(summary.recall)}`,

@@ -17,7 +17,9 @@ import { VLM_FAMILIES } from '../vlm/families.ts';
 import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { dtypeFlag, vlmTarget } from './vlm-target.ts';
 
-const USAGE = `Usage: myvlm teach <name> <photo>... [--vlm <id or folder>] [--dtype ${VLM_DTYPES.join('|')}] [--steps N] [--seed S] [--kind object|person] [--caption TEXT] [--json]
+const USAGE =
+  `Usage: myvlm teach <name> <photo>... [--vlm <id or folder>] [--dtype ${VLM_DTYPES.join('|')}] ` +
+  `[--steps N] [--seed S] [--kind object|person] [--caption TEXT] [--json]
   --vlm      the model to teach (default MYVLM_VLM)
   --dtype    precision of its three graphs (default MYVLM_VLM_DTYPE, else the registry's choice or the most exact files present)
   --steps    optimization steps (default ${EMBEDDING_TRAINING.steps}); a checkpoint every ${EMBEDDING_TRAINING.checkpointEvery} and at the end
@@ -97,7 +99,8 @@ export async function teachCommand(args: string[]): Promise<number> {
     const identifier = chooseIdentifier(name, kind, []);
     const training = { ...defaultTraining('caption', family, seed), steps };
     say(
-      `Teaching ${name} ("${identifier}") to ${located.id} (${describeDtypes(vlm.model.dtypes)}, ${family.label}, template from ${vlm.model.prompts.templateSource}) from ${photos.length} photo(s), ${steps} steps.`,
+      `Teaching ${name} ("${identifier}") to ${located.id} (${describeDtypes(vlm.model.dtypes)}, ${family.label}, ` +
+        `template from ${vlm.model.prompts.templateSource}) from ${photos.length} photo(s), ${steps} steps.`,
     );
     const checkpoints: TeachReport['checkpoints'] = [];
     let sinceCheckpoint: number[] = [];
@@ -136,8 +139,12 @@ export async function teachCommand(args: string[]): Promise<number> {
     } else {
       const change = (100 * (report.lossEnd - report.lossStart)) / report.lossStart;
       process.stdout.write(
-        `Loss on the teaching photos: ${report.lossStart.toFixed(4)} -> ${report.lossEnd.toFixed(4)} (${change >= 0 ? '+' : ''}${change.toFixed(2)}%) in ${report.seconds.toFixed(1)} s.\n` +
-          `${report.lossEnd < report.lossStart ? 'The export teaches.' : 'The loss did not go down: this export does not learn a concept as configured.'} Nothing was stored; /teach in a chat stores what it learns.\n`,
+        `Loss on the teaching photos: ${report.lossStart.toFixed(4)} -> ${report.lossEnd.toFixed(4)} ` +
+          `(${change >= 0 ? '+' : ''}${change.toFixed(2)}%) in ${report.seconds.toFixed(1)} s.\n` +
+          (report.lossEnd < report.lossStart
+            ? 'The export teaches.'
+            : 'The loss did not go down: this export does not learn a concept as configured.') +
+          ' Nothing was stored; /teach in a chat stores what it learns.\n',
       );
     }
     return 0;

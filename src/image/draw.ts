@@ -25,7 +25,8 @@ export async function drawLabelledBoxes(image: RgbImage, boxes: readonly Labelle
     const tabY = y - tabHeight >= 0 ? y - tabHeight : y;
     const tabWidth = Math.min(image.width - x, Math.round(fontSize * 0.62 * box.label.length) + 10);
     return [
-      `<rect x="${x + stroke / 2}" y="${y + stroke / 2}" width="${Math.max(1, w - stroke)}" height="${Math.max(1, h - stroke)}" fill="none" stroke="${color}" stroke-width="${stroke}"/>`,
+      `<rect x="${x + stroke / 2}" y="${y + stroke / 2}" width="${Math.max(1, w - stroke)}" height="${Math.max(1, h - stroke)}" ` +
+        `fill="none" stroke="${color}" stroke-width="${stroke}"/>`,
       `<rect x="${x}" y="${tabY}" width="${tabWidth}" height="${tabHeight}" fill="${color}"/>`,
       `<text x="${x + 5}" y="${tabY + fontSize}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="#ffffff">${escapeXml(box.label)}</text>`,
     ].join('');

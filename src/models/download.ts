@@ -125,7 +125,8 @@ export async function downloadFile(request: DownloadRequest): Promise<void> {
   ) {
     await rm(partial, { force: true });
     throw new OperatorError(
-      `The download of ${request.label} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted.`,
+      `The download of ${request.label} is corrupt: got ${receivedBytes} bytes with sha256 ${digest}, ` +
+        `expected ${file.bytes ?? '?'} bytes with sha256 ${file.sha256 ?? '?'}. It was deleted.`,
       { hint: 'Try again; if it keeps happening, a proxy or the mirror (MYVLM_HF_ENDPOINT) is changing the file.' },
     );
   }

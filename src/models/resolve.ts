@@ -192,7 +192,8 @@ function downloadFailure(
         {
           cause,
           hint: context.tokenSent
-            ? 'The HF_TOKEN that was sent does not grant access: accept the model terms on its hub page with the account that owns the token, or use a token with read access.'
+            ? 'The HF_TOKEN that was sent does not grant access: ' +
+              'accept the model terms on its hub page with the account that owns the token, or use a token with read access.'
             : 'Accept the model terms on its hub page, create a read access token in your hub settings, and set HF_TOKEN to it.',
         },
       );
@@ -219,7 +220,8 @@ function downloadFailure(
           });
     case 'connect-timeout':
       return new OperatorError(
-        `No response from ${host} within ${duration(cause.detail.timeoutMs)} while starting the download of ${label}: the network or the server is down or very slow.`,
+        `No response from ${host} within ${duration(cause.detail.timeoutMs)} while starting the download of ${label}: ` +
+          'the network or the server is down or very slow.',
         { cause, hint: `Try again later, or place the files yourself. ${context.where}` },
       );
     case 'idle-timeout':

@@ -19,7 +19,9 @@ export interface RuntimeOptions {
 export const DEFAULT_RUNTIME: RuntimeOptions = { executionProvider: 'cpu', intraOpThreads: 0, interOpThreads: 0 };
 
 const GPU_HINTS: Record<Exclude<ExecutionProvider, 'cpu'>, string> = {
-  cuda: 'Reinstall ONNX Runtime with its CUDA 12 libraries: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (needs an NVIDIA driver, CUDA 12 and cuDNN 9), or set MYVLM_EXECUTION_PROVIDER=cpu.',
+  cuda:
+    'Reinstall ONNX Runtime with its CUDA 12 libraries: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` ' +
+    '(needs an NVIDIA driver, CUDA 12 and cuDNN 9), or set MYVLM_EXECUTION_PROVIDER=cpu.',
   webgpu: 'This ONNX Runtime build has no WebGPU support here; set MYVLM_EXECUTION_PROVIDER=cpu.',
 };
 
@@ -101,7 +103,9 @@ export class SessionPool {
         }
         throw new OperatorError(`Could not load the model file ${modelPath}: ${detail}`, {
           cause,
-          hint: 'The file is damaged or not an ONNX model this ONNX Runtime can run: download or export the model again (`npx myvlm models fetch <id>` for a registry model).',
+          hint:
+            'The file is damaged or not an ONNX model this ONNX Runtime can run: ' +
+            'download or export the model again (`npx myvlm models fetch <id>` for a registry model).',
         });
       });
       this.sessions.set(key, session);

@@ -174,7 +174,8 @@ export class VlmSessionLoop {
     const positions = inputIds.flatMap((id, i) => (id === this.config.imageTokenId ? [i] : []));
     if (positions.length !== rows || imageFeatures.dims[imageFeatures.dims.length - 1] !== hidden) {
       throw new OperatorError(
-        `The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`,
+        `The prompt has ${positions.length} image placeholders but the image gives ${rows} feature rows ` +
+          `of width ${imageFeatures.dims.at(-1)} (model width ${hidden}).`,
       );
     }
     const merged = floatData(inputsEmbeds).slice();

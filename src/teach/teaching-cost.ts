@@ -43,7 +43,10 @@ export interface TeachingCostOptions {
 
 /** Peak memory of one child process, MiB above what it held before opening the export. */
 export interface PeakMemory {
-  /** Growth of the peak resident set (VmHWM on Linux). Pages of a file mapped twice (the prefix and teaching graphs both map the decoder's weights) count twice here. */
+  /**
+   * Growth of the peak resident set (VmHWM on Linux). Pages of a file mapped twice
+   * (the prefix and teaching graphs both map the decoder's weights) count twice here.
+   */
   rssMiB: number;
   /** Growth of the proportional set size at its sampled peak (every 50 ms; Linux only): mapped pages count once. */
   pssMiB: number | null;

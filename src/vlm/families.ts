@@ -172,7 +172,8 @@ export function detectFamily(config: Record<string, unknown>): VlmFamily {
       : VLM_FAMILIES['llava-vicuna'];
   }
   throw new OperatorError(
-    `This model's config.json says model_type "${modelType || '(none)'}"; the personalized VLM knows LLaVA (llava, llava_onevision, llava_qwen2) and MiniGPT-v2 (minigpt_v2) exports.`,
+    `This model's config.json says model_type "${modelType || '(none)'}"; ` +
+      'the personalized VLM knows LLaVA (llava, llava_onevision, llava_qwen2) and MiniGPT-v2 (minigpt_v2) exports.',
     { hint: 'Set MYVLM_VLM to a LLaVA or MiniGPT-v2 export; `npx myvlm models` lists the ones the assistant knows.' },
   );
 }

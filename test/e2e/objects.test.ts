@@ -34,7 +34,10 @@ describe('object concepts through the terminal chat', () => {
     });
     input.end(
       [
-        `/teach Teapot object ${['colorful_teapot_1.jpg', 'colorful_teapot_2.jpg', 'colorful_teapot_3.jpg', 'colorful_teapot_4.jpg'].map((f) => concept('colorful_teapot', f)).join(' ')}`,
+        '/teach Teapot object ' +
+          ['colorful_teapot_1.jpg', 'colorful_teapot_2.jpg', 'colorful_teapot_3.jpg', 'colorful_teapot_4.jpg']
+            .map((f) => concept('colorful_teapot', f))
+            .join(' '),
         `/teach Billy object ${['billy_dog_1.jpg', 'billy_dog_2.jpg', 'billy_dog_3.jpg', 'billy_dog_4.jpg'].map((f) => concept('billy_dog', f)).join(' ')}`,
         `/notit Billy ${lookalike('000000011401.jpg')} ${lookalike('000000018155.jpg')}`,
         concept('billy_dog', 'billy_dog_10.jpg'),

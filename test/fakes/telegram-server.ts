@@ -314,7 +314,8 @@ export class FakeTelegramServer {
         if (text === sent.text)
           throw new ApiRefusal(
             400,
-            'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+            'Bad Request: message is not modified: ' +
+              'specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
           );
         sent.text = text;
         sent.history.push(text);

@@ -30,7 +30,8 @@ describe('teaching the tiny MiniGPT-v2', () => {
     const example = vlm.model.prompts.example('[caption] A short image caption of sks:', 'sks on the grass.');
     expect(vlm.model.prompts.templateSource).toBe('tokenizer_config.json');
     expect(vlm.model.prompts.decode(example.ids, true)).toBe(
-      '<s> [INST] <Img> <ImageHere> <ImageHere> <ImageHere> <ImageHere> <ImageHere> </Img> [ caption ] A short image caption of sks : [/INST] sks on the grass. </s>',
+      '<s> [INST] <Img> <ImageHere> <ImageHere> <ImageHere> <ImageHere> <ImageHere> </Img> ' +
+        '[ caption ] A short image caption of sks : [/INST] sks on the grass. </s>',
     );
     expect(vlm.model.imageRows).toBe(4);
     const first = example.ids.indexOf(vlm.model.loop.config.imageTokenId);

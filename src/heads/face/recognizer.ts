@@ -74,7 +74,8 @@ export class OnnxFaceRecognizer implements FaceRecognizer {
     const output = results[this.outputName];
     if (!output || output.type !== 'float32' || output.data.length !== inputs.length * this.dims) {
       throw wrongFaceExport(
-        `The face recognizer ${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, expected [${inputs.length}, ${this.dims}] float32.`,
+        `The face recognizer ${this.id} returned ${output ? `[${output.dims.join(', ')}] ${output.type}` : 'nothing'}, ` +
+          `expected [${inputs.length}, ${this.dims}] float32.`,
       );
     }
     const values = output.data as Float32Array;

@@ -16,7 +16,8 @@ export function formatObjectReport(report: ObjectEvalReport, dataset: string): s
   const lines = [
     `Object heads on ${dataset}`,
     `features ${report.extractor} (${report.featureSeconds.toFixed(1)} s to compute), ${report.shots} shots, ${report.folds} folds, seed ${report.seed}`,
-    `training negatives: ${report.sources.length > 0 ? report.sources.join(', ') : 'none (prototype heads)'}; views: ${report.positiveViews} per positive, ${report.negativeViews} per negative; normalization ${report.normalization}`,
+    `training negatives: ${report.sources.length > 0 ? report.sources.join(', ') : 'none (prototype heads)'}; ` +
+      `views: ${report.positiveViews} per positive, ${report.negativeViews} per negative; normalization ${report.normalization}`,
     '',
     `recall             ${pct(report.recall)}  (${report.positives.correct}/${report.positives.total} held-out positives accepted)`,
     `negative accuracy  ${pct(report.negativeAccuracy)}  (${report.negatives.correct}/${report.negatives.total} negatives rejected)`,

@@ -110,7 +110,8 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
     source: {
       kind: 'manual',
       instructions:
-        'Export YuNet-s from libfacedetection.train with dynamic batch, height and width (multiples of 32) and place it as <models dir>/face-detection/yunet_s_dynamic.onnx.',
+        'Export YuNet-s from libfacedetection.train with dynamic batch, height and width (multiples of 32) ' +
+        'and place it as <models dir>/face-detection/yunet_s_dynamic.onnx.',
     },
     input: 'input',
     preprocess: YUNET_PREPROCESS,
@@ -224,6 +225,8 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
     minFaceSize: 16,
     threshold: 1 - FACE.arcfaceBuffaloLDistanceThreshold,
     thresholdEvidence:
-      "The paper's cosine distance 0.675 for buffalo_l (similarity >= 0.325), used as published: the InsightFace models cannot be shipped here to re-measure it. Re-measure with `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep`.",
+      "The paper's cosine distance 0.675 for buffalo_l (similarity >= 0.325), used as published: " +
+      'the InsightFace models cannot be shipped here to re-measure it. ' +
+      'Re-measure with `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep`.',
   },
 ];

@@ -55,7 +55,8 @@ export const IMAGE_FEATURE_EXTRACTORS: readonly ImageFeaturesEntry[] = [
     task: 'image-features',
     family: 'clip',
     description:
-      'OpenAI CLIP ViT-B/32 image encoder (transformers.js ONNX export), 512-d projected embedding; the light default (352 MB, about 0.1 s per photo on a laptop CPU).',
+      'OpenAI CLIP ViT-B/32 image encoder (transformers.js ONNX export), 512-d projected embedding; ' +
+      'the light default (352 MB, about 0.1 s per photo on a laptop CPU).',
     licence: 'MIT (OpenAI CLIP)',
     licenceUse: 'permissive',
     directory: 'clip-vit-b32',
@@ -80,7 +81,9 @@ export const IMAGE_FEATURE_EXTRACTORS: readonly ImageFeaturesEntry[] = [
       instructions: [
         'No official ONNX export exists; export the image tower yourself (Python, with torch and open_clip_torch installed):',
         "`model, preprocess = open_clip.create_model_from_pretrained('hf-hub:apple/DFN5B-CLIP-ViT-H-14-378')`, then",
-        "`torch.onnx.export(model.visual.eval(), torch.zeros(1, 3, 378, 378), 'vision_model.onnx', input_names=['pixel_values'], output_names=['image_embeds'], dynamic_axes={'pixel_values': {0: 'batch'}, 'image_embeds': {0: 'batch'}}, opset_version=17)`",
+        "`torch.onnx.export(model.visual.eval(), torch.zeros(1, 3, 378, 378), 'vision_model.onnx', " +
+          "input_names=['pixel_values'], output_names=['image_embeds'], " +
+          "dynamic_axes={'pixel_values': {0: 'batch'}, 'image_embeds': {0: 'batch'}}, opset_version=17)`",
         '(weights over 2 GB are written beside it as external data; keep those files together).',
         'Place vision_model.onnx under <models dir>/clip-dfn5b-vit-h14-378/ and set MYVLM_IMAGE_FEATURES=clip-dfn5b-vit-h14-378.',
       ].join(' '),

@@ -68,7 +68,11 @@ const ONEVISION = {
 };
 
 const EXPORT_LAYOUT =
-  'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, tokenizer_config.json (with a chat template, or chat_template.json / chat_template.jinja beside it) and onnx/vision_encoder.onnx (pixel_values -> image_features, projector included), onnx/embed_tokens.onnx (input_ids -> inputs_embeds) and onnx/decoder_model_merged.onnx (inputs_embeds, attention_mask, position_ids, past_key_values.* -> logits, present.*), with float32 inputs and outputs.';
+  'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, ' +
+  'tokenizer_config.json (with a chat template, or chat_template.json / chat_template.jinja beside it) ' +
+  'and onnx/vision_encoder.onnx (pixel_values -> image_features, projector included), ' +
+  'onnx/embed_tokens.onnx (input_ids -> inputs_embeds) and onnx/decoder_model_merged.onnx ' +
+  '(inputs_embeds, attention_mask, position_ids, past_key_values.* -> logits, present.*), with float32 inputs and outputs.';
 
 /** Every VLM the assistant knows by id. */
 export const VLM_MODELS: readonly VlmEntry[] = [
@@ -77,7 +81,8 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     task: 'vlm',
     family: 'llava-qwen',
     description:
-      'LLaVA-interleave (Qwen1.5-0.5B with a SigLIP vision tower), the ONNX export transformers.js uses; small enough for a laptop CPU (about 0.9 GB with int8 vision and embeddings and a q4 decoder).',
+      'LLaVA-interleave (Qwen1.5-0.5B with a SigLIP vision tower), the ONNX export transformers.js uses; ' +
+      'small enough for a laptop CPU (about 0.9 GB with int8 vision and embeddings and a q4 decoder).',
     licence:
       'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf): research and evaluation only, no commercial use',
     licenceUse: 'research-only',
@@ -97,7 +102,9 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     task: 'vlm',
     family: 'llava-qwen',
     description:
-      'LLaVA-OneVision (Qwen2-0.5B with a SigLIP vision tower) in the same transformers.js export layout, under a permissive licence. It was trained with tiled high-resolution input; here it sees one 384-pixel view, so expect plainer answers than its paper reports.',
+      'LLaVA-OneVision (Qwen2-0.5B with a SigLIP vision tower) in the same transformers.js export layout, ' +
+      'under a permissive licence. It was trained with tiled high-resolution input; ' +
+      'here it sees one 384-pixel view, so expect plainer answers than its paper reports.',
     licence: 'Apache-2.0 (llava-hf/llava-onevision-qwen2-0.5b-ov-hf)',
     licenceUse: 'permissive',
     directory: 'llava-onevision-qwen2-0.5b',
@@ -122,7 +129,10 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     configFiles: configFiles(['processor_config.json']),
     source: {
       kind: 'manual',
-      instructions: `No ready ONNX export exists. Export llava-hf/llava-1.5-7b-hf (for example with the transformers.js conversion scripts). ${EXPORT_LAYOUT} Place it under <models dir>/llava-1.5-7b/ and set MYVLM_VLM=llava-1.5-7b.`,
+      instructions:
+        'No ready ONNX export exists. ' +
+        'Export llava-hf/llava-1.5-7b-hf (for example with the transformers.js conversion scripts). ' +
+        `${EXPORT_LAYOUT} Place it under <models dir>/llava-1.5-7b/ and set MYVLM_VLM=llava-1.5-7b.`,
     },
   }),
   entry({
@@ -137,7 +147,13 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     configFiles: configFiles(),
     source: {
       kind: 'manual',
-      instructions: `No ONNX export exists. Export the vision encoder with ln_vision, the 4-token grouping and llama_proj as one graph, and the LLaMA-2 language model with its KV cache; set "model_type": "minigpt_v2" and "image_token_index" (the <ImageHere> token) in config.json, as \`myvlm onnx tiny minigpt-v2 <dir>\` does. ${EXPORT_LAYOUT} Place it under <models dir>/minigpt-v2/ and set MYVLM_VLM=minigpt-v2.`,
+      instructions:
+        'No ONNX export exists. ' +
+        'Export the vision encoder with ln_vision, the 4-token grouping and llama_proj as one graph, ' +
+        'and the LLaMA-2 language model with its KV cache; ' +
+        'set "model_type": "minigpt_v2" and "image_token_index" (the <ImageHere> token) in config.json, ' +
+        'as `myvlm onnx tiny minigpt-v2 <dir>` does. ' +
+        `${EXPORT_LAYOUT} Place it under <models dir>/minigpt-v2/ and set MYVLM_VLM=minigpt-v2.`,
     },
   }),
   entry({

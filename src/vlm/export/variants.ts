@@ -24,7 +24,10 @@ export function chooseDtypes(dir: string, requested: VlmDtype | GraphDtypes | nu
     if (missing.length > 0) {
       const present = availableDtypes(dir);
       throw new OperatorError(
-        `The model in ${dir} has no ${missing.join(', ')}. ${present.length > 0 ? `Precisions it has for all three graphs: ${present.join(', ')}.` : 'It has no complete precision variant.'}`,
+        `The model in ${dir} has no ${missing.join(', ')}. ` +
+          (present.length > 0
+            ? `Precisions it has for all three graphs: ${present.join(', ')}.`
+            : 'It has no complete precision variant.'),
       );
     }
     return wanted;

@@ -180,7 +180,8 @@ export class VlmExport {
         );
       logger.warn(
         { dir: this.dir, encoderRows: count, processorRows: this.imageRows },
-        'the vision encoder gives another number of rows than the processor configuration counts (patches, plus num_additional_image_tokens, minus one for strategy "default"); using the encoder\'s',
+        'the vision encoder gives another number of rows than the processor configuration counts ' +
+          '(patches, plus num_additional_image_tokens, minus one for strategy "default"); using the encoder\'s',
       );
       this.prompts.adoptImageRows(count);
     }

@@ -20,7 +20,8 @@ export function formatEvalReport(setup: EvalSetup, r: FaceEvalResult): string {
   const g = r.groups;
   const lines = [
     `Faces in ${setup.dataset}: ${r.identities} identities, ${r.shots} teaching photo(s) each, seed(s) ${r.seeds.join(', ')}`,
-    `Detector ${setup.detector}, recognizer ${setup.recognizer}${setup.flipAverage ? ' (flip-averaged)' : ''}, threshold ${r.threshold}, faces from ${setup.minRecognizableFace} px`,
+    `Detector ${setup.detector}, recognizer ${setup.recognizer}${setup.flipAverage ? ' (flip-averaged)' : ''}, ` +
+      `threshold ${r.threshold}, faces from ${setup.minRecognizableFace} px`,
     `Embedded ${setup.photos} photos in ${setup.embedSeconds.toFixed(1)} s; ${r.photosWithoutFace} identity/stranger photo(s) had no detected face.`,
     '',
     `recall               ${pct(r.recall).padStart(7)}  (${r.hits}/${r.positives})   paper ${pct(FACE.paper.recall)}`,
@@ -37,7 +38,10 @@ export function formatEvalReport(setup: EvalSetup, r: FaceEvalResult): string {
     ...r.perIdentity.map((p) => {
       const recall = p.positives > 0 ? `${pct(p.hits / p.positives)} (${p.hits}/${p.positives})` : 'n/a';
       const keys = p.keys / r.seeds.length;
-      return `${p.name.padEnd(26)} ${(Number.isInteger(keys) ? String(keys) : keys.toFixed(1)).padStart(4)}${r.seeds.length > 1 ? '       ' : ''}  ${recall.padEnd(17)} ${p.falsePositives}/${p.negatives}`;
+      return (
+        `${p.name.padEnd(26)} ${(Number.isInteger(keys) ? String(keys) : keys.toFixed(1)).padStart(4)}` +
+        `${r.seeds.length > 1 ? '       ' : ''}  ${recall.padEnd(17)} ${p.falsePositives}/${p.negatives}`
+      );
     }),
   ];
   return lines.join('\n');
@@ -49,9 +53,11 @@ export function formatSweep(results: readonly FaceEvalResult[], targetFpr: numbe
     'threshold  recall    FPR     alone FPR  miss     misid    groups right/found (wrong)  strangers named',
     ...results.map(
       (r) =>
-        `${r.threshold.toFixed(3).padStart(9)}  ${pct(r.recall).padStart(7)}  ${pct(r.falsePositiveRate).padStart(6)}  ${pct(r.aloneFalsePositiveRate).padStart(9)}  ` +
+        `${r.threshold.toFixed(3).padStart(9)}  ${pct(r.recall).padStart(7)}  ${pct(r.falsePositiveRate).padStart(6)}  ` +
+        `${pct(r.aloneFalsePositiveRate).padStart(9)}  ` +
         `${pct(r.missRate).padStart(7)}  ${pct(r.misidentificationRate).padStart(7)}  ` +
-        `${`${r.groups.enrolledCorrect}/${r.groups.enrolledFound} (${r.groups.enrolledWrong})`.padStart(26)}  ${r.groups.strangersAssigned}/${r.groups.strangerFaces}`,
+        `${`${r.groups.enrolledCorrect}/${r.groups.enrolledFound} (${r.groups.enrolledWrong})`.padStart(26)}  ` +
+        `${r.groups.strangersAssigned}/${r.groups.strangerFaces}`,
     ),
     '',
   ];

@@ -186,7 +186,9 @@ export function nbitsTransposedWeight(
   const packedZeroPoints = Boolean(zeroPoints) && e.of(zeroPoints).type === 'uint8';
   if (gIdx && (bits !== 4 || packedZeroPoints)) {
     throw new GradientError(
-      `Cannot differentiate ${label}: it has g_idx with ${bits !== 4 ? `${bits}-bit weights` : 'packed zero points'}, which ONNX Runtime's CPU kernel does not compute as the operator defines, so no gradient would match what it answers with.`,
+      `Cannot differentiate ${label}: it has g_idx with ${bits !== 4 ? `${bits}-bit weights` : 'packed zero points'}, ` +
+        "which ONNX Runtime's CPU kernel does not compute as the operator defines, " +
+        'so no gradient would match what it answers with.',
     );
   }
   const perByte = 8 / bits;

@@ -112,7 +112,8 @@ const cast: GradRule = (ctx) => {
   if (type === undefined && e.opset >= 15) return [e.op('CastLike', [g(ctx), ctx.input(0)])];
   // Dropping the gradient here would silently cut every path through this Cast.
   throw new GradientError(
-    `${ctx.label}: the element type of its input "${ctx.input(0)}" is not known from the graph, and opset ${e.opset} has no CastLike to cast the gradient back.`,
+    `${ctx.label}: the element type of its input "${ctx.input(0)}" is not known from the graph, ` +
+      `and opset ${e.opset} has no CastLike to cast the gradient back.`,
   );
 };
 

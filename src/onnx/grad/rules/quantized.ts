@@ -228,6 +228,9 @@ export const QUANTIZED_REGIONS: readonly RegionMatcher[] = [
  */
 export const unmatchedDynamicQuantization: GradRule = (ctx) => {
   throw new GradientError(
-    `Cannot differentiate ${ctx.label}: a DynamicQuantizeLinear is understood only when it feeds MatMulInteger nodes with frozen weights, each followed by Cast to float and Mul by the product of the two scales (what onnxruntime's quantize_dynamic writes); here its outputs are used otherwise.`,
+    `Cannot differentiate ${ctx.label}: ` +
+      'a DynamicQuantizeLinear is understood only when it feeds MatMulInteger nodes with frozen weights, ' +
+      "each followed by Cast to float and Mul by the product of the two scales (what onnxruntime's quantize_dynamic writes); " +
+      'here its outputs are used otherwise.',
   );
 };
