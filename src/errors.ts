@@ -17,6 +17,11 @@ export class UserError extends Error {
   }
 }
 
+/** A command typed wrongly (an unknown flag, a missing argument); one-shot commands exit 2 on it. */
+export class UsageError extends UserError {
+  override readonly name: string = 'UsageError';
+}
+
 /**
  * Something only the person running the assistant can fix: a model export
  * that is not what the configuration says, a file the process cannot read, a
