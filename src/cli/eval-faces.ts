@@ -4,7 +4,7 @@
 import { FACE } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
 import { resolveOptionsFrom } from '../models/resolve.ts';
-import { OperatorError, UserError } from '../errors.ts';
+import { OperatorError, UsageError } from '../errors.ts';
 import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
 import { findModel } from '../models/registry.ts';
@@ -19,16 +19,21 @@ import {
   type FaceEvalResult,
   type FalsePositiveMeasure,
 } from '../heads/face/evaluation/protocol.ts';
-import { formatEvalReport, formatSweep } from '../heads/face/evaluation/report.ts';
+import { formatEvalReport, formatSweep, formatVerification } from '../heads/face/evaluation/report.ts';
+import { splitByContent } from '../heads/face/evaluation/split.ts';
+import { evaluateVerification } from '../heads/face/evaluation/verification.ts';
 import { FaceHead } from '../heads/face/head.ts';
 
 const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R] [--detector ID] [--recognizer ID]
                        [--threshold T] [--sweep] [--json] [--long-side PX] [--no-flip] [--min-face PX]
   <dir>          one folder of photos per person; _strangers/ and _groups/groups.json are optional
-  --shots N      teaching photos per person (default ${FACE.maxTeachingPhotos})
+                 Every folder is split by photo content (sha256) into a calibration half, which people are
+                 taught from and thresholds are chosen on, and a report half, where the figures are measured.
+  --shots N      teaching photos per person (default ${FACE.maxTeachingPhotos}), from the calibration half
   --seed S       seed of the teaching-photo choice (default 1); --repeats R runs seeds S..S+R-1 and sums the counts
   --threshold T  cosine similarity to match (default: the recognizer's measured threshold)
-  --sweep        print recall and false-positive rate over thresholds 0.20..0.80
+  --sweep        sweep thresholds 0.20..0.99 on the calibration half, choose the best recall whose FPR with
+                 each person taught alone is at most 1%, and report that threshold on the report half
   --json         print one JSON object instead of text
   --long-side PX dynamic-size detectors: the input's long side (default from the registry)
   --no-flip      embed faces without averaging with their mirror image
@@ -56,7 +61,7 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 1) throw new UserError(`Name one dataset folder.\n${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`Name one dataset folder.\n${USAGE}`);
   const shots = wholeNumber(values.shots, '--shots', FACE.maxTeachingPhotos, 1);
   const seed = wholeNumber(values.seed, '--seed', 1, 0);
   const repeats = wholeNumber(values.repeats, '--repeats', 1, 1);
@@ -92,10 +97,20 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     const started = Date.now();
     const photos = await embedDataset(head, dataset);
     const embedSeconds = (Date.now() - started) / 1000;
-    const result = evaluateFaces(head, dataset, photos, { shots, seeds, threshold });
-    const sweep = values.sweep
-      ? defaultSweepThresholds().map((t) => evaluateFaces(head, dataset, photos, { shots, seeds, threshold: t }))
+    const { calibration, report } = splitByContent(dataset);
+    // Both halves are taught from the calibration half: no report photo shapes a key or the threshold.
+    const onCalibration = (t: number) => evaluateFaces(head, calibration, photos, { shots, seeds, threshold: t });
+    const onReport = (t: number) =>
+      evaluateFaces(head, report, photos, { shots, seeds, threshold: t, teachFrom: calibration });
+    const result = onReport(threshold);
+    const sweep = values.sweep ? defaultSweepThresholds().map(onCalibration) : null;
+    const chosen = sweep
+      ? bestUnderFalsePositiveRate(sweep, TARGET_FALSE_POSITIVE_RATE, 'aloneFalsePositiveRate')
       : null;
+    const verification = {
+      calibration: evaluateVerification(calibration, photos),
+      report: evaluateVerification(report, photos),
+    };
     const setup = {
       dataset: dataset.root,
       detector: detector.id,
@@ -104,6 +119,7 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
       minRecognizableFace: head.minRecognizableFace,
       embedSeconds,
       photos: photos.size,
+      split: { calibrationPhotos: photoCount(calibration), reportPhotos: photoCount(report) },
     };
     if (values.json) {
       const best = (measure: FalsePositiveMeasure) => {
@@ -116,12 +132,21 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
             targetFpr: TARGET_FALSE_POSITIVE_RATE,
             bestUnderTargetFpr: best('falsePositiveRate'),
             bestUnderTargetAloneFpr: best('aloneFalsePositiveRate'),
+            chosen: chosen ? { threshold: chosen.threshold, report: summary(onReport(chosen.threshold)) } : null,
           }
         : {};
-      process.stdout.write(`${JSON.stringify({ ...setup, ...result, ...sweepPart })}\n`);
+      const calibrationResult = summary(onCalibration(threshold));
+      process.stdout.write(
+        `${JSON.stringify({ ...setup, ...result, calibration: calibrationResult, verification, ...sweepPart })}\n`,
+      );
     } else {
-      process.stdout.write(`${formatEvalReport(setup, result)}\n`);
-      if (sweep) process.stdout.write(`\n${formatSweep(sweep, TARGET_FALSE_POSITIVE_RATE)}\n`);
+      process.stdout.write(`${formatEvalReport(setup, result)}\n\n${formatVerification(verification)}\n`);
+      if (sweep) {
+        process.stdout.write(`\nSweep on the calibration half:\n${formatSweep(sweep, TARGET_FALSE_POSITIVE_RATE)}\n`);
+        process.stdout.write(
+          `${formatChosen(chosen ? { threshold: chosen.threshold, report: onReport(chosen.threshold) } : null)}\n`,
+        );
+      }
     }
     return 0;
   } finally {
@@ -154,6 +179,23 @@ async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<s
   return photos;
 }
 
+function photoCount(dataset: FaceDataset): number {
+  return dataset.identities.reduce((n, i) => n + i.photos.length, 0) + dataset.strangers.length + dataset.groups.length;
+}
+
+function formatChosen(chosen: { threshold: number; report: FaceEvalResult } | null): string {
+  if (!chosen)
+    return 'No threshold keeps the FPR with each person taught alone at or below 1% on the calibration half.';
+  const r = chosen.report;
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  return (
+    `Chosen on the calibration half: threshold ${chosen.threshold}. On the report half: recall ${pct(r.recall)} (${r.hits}/${r.positives}), ` +
+    `FPR ${pct(r.falsePositiveRate)}, alone FPR ${pct(r.aloneFalsePositiveRate)} (${r.aloneFalsePositives}/${r.negatives}), ` +
+    `misidentified ${pct(r.misidentificationRate)}, groups ${r.groups.enrolledCorrect}/${r.groups.enrolledFound} right ` +
+    `(${r.groups.enrolledWrong} wrong), strangers named ${r.groups.strangersAssigned}/${r.groups.strangerFaces}.`
+  );
+}
+
 function summary(r: FaceEvalResult) {
   return {
     threshold: r.threshold,
@@ -172,6 +214,6 @@ function summary(r: FaceEvalResult) {
 function similarity(raw: string): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value < -1 || value > 1)
-    throw new UserError(`--threshold takes a cosine similarity between -1 and 1, not "${raw}".`);
+    throw new UsageError(`--threshold takes a cosine similarity between -1 and 1, not "${raw}".`);
   return value;
 }

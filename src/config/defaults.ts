@@ -15,6 +15,36 @@ export const FACE = {
    * carries its own measured threshold in the model registry.
    */
   arcfaceBuffaloLDistanceThreshold: 0.675,
+  /**
+   * dlib's ResNet (registry id dlib-resnet-v1), the default recognizer:
+   * permissive and installed with the npm packages. Its numbers were chosen
+   * on the calibration half of ../shared/data/faces (photos split by content
+   * hash) and reported on the other half; docs/faces.md has the tables.
+   */
+  dlibResnet: {
+    /** Cosine similarity at or above which a face matches a key. */
+    threshold: 0.93,
+    thresholdEvidence:
+      'Chosen on the calibration half of ../shared/data/faces (photos split by content hash; 4 shots, seeds 1-5): ' +
+      'the best recall whose FPR with each person taught alone is at most 1% (0.93: recall 95.1%, alone FPR 0.17%). ' +
+      'On the report half, taught from the calibration half: recall 98.7%, FPR 0.30%, alone FPR 0.77%. ' +
+      'Reproduce with `myvlm eval faces ../shared/data/faces --recognizer dlib-resnet-v1 --repeats 5 --sweep`; docs/faces.md has the tables.',
+    /**
+     * A teaching photo less similar than this to the rest of its lesson shows
+     * someone else (registry `someoneElseBelow`; see `facesOfSomeoneElse`).
+     */
+    someoneElseBelow: 0.91,
+    someoneElseEvidence:
+      'The largest bound (steps of 0.01) that refuses at most 5% of honest lessons on the calibration half of ../shared/data/faces ' +
+      '(single-face photos split by content hash, as for the threshold; 2000 lessons per size, mean over 2-4 photos): ' +
+      'honest lessons of 2/3/4 photos refused 4.5/1.5/0.8%, lessons with one photo of someone else caught 98.1/94.0/92.9%; ' +
+      'held-out half: 1.1/0.0/0.0% refused, 97.5/92.3/92.0% caught. Different people score 0.85 (median pair), ' +
+      'so no share of the 0.93 threshold would do. Reproduce with `npm run bench -- teaching-checks`.',
+    /** Average each face's embedding with its mirror image's. */
+    flipAverage: true,
+    /** Smallest face (shorter box side, photo pixels) matched or taught. */
+    minFaceSize: 24,
+  },
   /** Paper figures for the head (16 people), for reports. */
   paper: { recall: 0.9639, falsePositiveRate: 0.0233, missRate: 0.0128 },
 } as const;

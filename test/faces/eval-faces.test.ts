@@ -16,8 +16,12 @@ interface EvalJson {
   falsePositiveRate: number;
   missRate: number;
   missed: number;
-  sweep: Array<{ recall: number }>;
+  split: { calibrationPhotos: number; reportPhotos: number };
+  calibration: { recall: number };
+  verification: { report: { photos: number; genuinePairs: number; impostorPairs: number; auc: number } };
+  sweep: Array<{ threshold: number; recall: number }>;
   bestUnderTargetFpr: { falsePositiveRate: number };
+  chosen: { threshold: number; report: { aloneFalsePositiveRate: number } } | null;
 }
 
 let root = '';
@@ -91,15 +95,24 @@ describe('myvlm eval faces', () => {
       recognizer: 'mobilefacenet',
       threshold: 0.475,
     });
-    // 3 people x 2 held-out photos; 3 people x (8 photos of the others + 2 strangers) negatives
+    // Each folder split by content: 2 photos per person and 1 stranger in each half.
+    expect(result.split).toEqual({ calibrationPhotos: 7, reportPhotos: 7 });
+    // Report half, taught from the calibration half: 3 people x 2 photos;
+    // 3 people x (4 report photos of the others + 1 stranger) negatives.
     expect(result.positives).toBe(6);
-    expect(result.negatives).toBe(30);
+    expect(result.negatives).toBe(15);
     expect(result.recall).toBeGreaterThanOrEqual(5 / 6);
     expect(result.falsePositiveRate).toBe(0);
     expect(result.missRate).toBeCloseTo(result.missed / 6, 10);
-    expect(result.sweep).toHaveLength(25);
-    expect(result.sweep[0].recall).toBeGreaterThanOrEqual(result.sweep[24].recall);
+    // 7 report photos: 3 genuine pairs (one per person), 18 impostor pairs.
+    expect(result.verification.report).toMatchObject({ photos: 7, genuinePairs: 3, impostorPairs: 18 });
+    expect(result.verification.report.auc).toBeGreaterThan(0.9);
+    expect(result.sweep).toHaveLength(80);
+    expect(result.sweep[0].threshold).toBe(0.2);
+    expect(result.sweep[79].threshold).toBe(0.99);
     expect(result.bestUnderTargetFpr.falsePositiveRate).toBeLessThanOrEqual(0.01);
+    // Both calibration photos of each person teach: no calibration trial is positive, so the choice rests on negatives.
+    expect(result.chosen?.threshold).toBeGreaterThanOrEqual(0.2);
   });
 
   it('prints a readable report and honours --threshold', async () => {

@@ -5,6 +5,8 @@ import {
   applySimilarity,
   canAlign,
   ARCFACE_TEMPLATE,
+  DLIB_CHIP_TEMPLATE,
+  alignmentTemplate,
   estimateSimilarity,
   invertSimilarity,
   sampleBilinear,
@@ -191,5 +193,24 @@ describe('sampleBilinear', () => {
     expect([...out]).toEqual([50, 100, 0]);
     sampleBilinear(image, 1, 1, out);
     expect([...out]).toEqual([100, 200, 0]);
+  });
+});
+
+describe("dlib's face chip", () => {
+  it("places the five landmarks where dlib's mean face puts them in a 150x150 chip with padding 0.25", () => {
+    // (p + 0.25) / 1.5 * 150 of the mean face's eye centres, nose tip (30) and mouth corners (48, 54).
+    const expected = [
+      [47.549, 46.599],
+      [100.476, 46.599],
+      [74.013, 76.563],
+      [50.415, 103.023],
+      [97.61, 103.023],
+    ];
+    DLIB_CHIP_TEMPLATE.forEach(([x, y], i) => {
+      expect(x).toBeCloseTo(expected[i][0], 2);
+      expect(y).toBeCloseTo(expected[i][1], 2);
+    });
+    expect(alignmentTemplate(150)).toBe(DLIB_CHIP_TEMPLATE);
+    expect(alignmentTemplate(112)).toEqual(ARCFACE_TEMPLATE);
   });
 });

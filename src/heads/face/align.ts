@@ -1,8 +1,9 @@
 // Face alignment: the least-squares similarity transform (rotation, uniform
 // scale, translation; Umeyama 1991) that carries a face's five landmarks onto
-// the ArcFace 112x112 template, and a bilinear warp that samples the aligned
-// crop straight from the decoded photo. Recognizers were trained on crops
-// made this way, so their embeddings depend on it.
+// a recognizer's template (ArcFace's 112x112 crop, or dlib's 150x150 face
+// chip), and a bilinear warp that samples the aligned crop straight from the
+// decoded photo. Recognizers were trained on crops made this way, so their
+// embeddings depend on it.
 import type { RgbImage } from '../../image/decode.ts';
 import { FACE } from '../../config/defaults.ts';
 import { InternalError } from '../../errors.ts';
@@ -19,6 +20,74 @@ export const ARCFACE_TEMPLATE: FiveLandmarks = [
   [41.5493, 92.3655],
   [70.7299, 92.2041],
 ];
+
+/**
+ * dlib's mean face (dlib/image_transforms/interpolation.h, get_face_chip_details):
+ * where the 68-point landmarks sit in a unit square, for the points that
+ * make our five: the six points around each eye (averaged into its centre),
+ * the nose tip (point 30) and the mouth corners (points 48 and 54).
+ */
+const DLIB_MEAN_FACE = {
+  rightEye: [
+    [0.121737, 0.216423],
+    [0.187122, 0.178758],
+    [0.265825, 0.179852],
+    [0.334606, 0.231733],
+    [0.260918, 0.245099],
+    [0.182743, 0.244077],
+  ],
+  leftEye: [
+    [0.645647, 0.231733],
+    [0.714428, 0.179852],
+    [0.793132, 0.178758],
+    [0.858516, 0.216423],
+    [0.79751, 0.244077],
+    [0.719335, 0.245099],
+  ],
+  noseTip: [0.490127, 0.515625],
+  rightMouth: [0.254149, 0.780233],
+  leftMouth: [0.726104, 0.780233],
+} as const;
+
+/** Side of dlib's face chip, and the margin around the mean face, as a share of its size (dlib's face recognition example). */
+export const DLIB_CHIP = { size: 150, padding: 0.25 } as const;
+
+/**
+ * The five landmarks' places in dlib's 150x150 face chip: the mean face
+ * mapped as get_face_chip_details maps it, (p + padding) / (1 + 2 padding) * size.
+ * dlib fits the chip to 32 of the 68 points; fitting our five to the same
+ * mean face gives the same chip for an average face.
+ */
+export const DLIB_CHIP_TEMPLATE: FiveLandmarks = (() => {
+  const { size, padding } = DLIB_CHIP;
+  const place = ([x, y]: readonly [number, number]): Point => [
+    ((x + padding) / (1 + 2 * padding)) * size,
+    ((y + padding) / (1 + 2 * padding)) * size,
+  ];
+  const centre = (points: ReadonlyArray<readonly [number, number]>): readonly [number, number] => [
+    points.reduce((sum, p) => sum + p[0], 0) / points.length,
+    points.reduce((sum, p) => sum + p[1], 0) / points.length,
+  ];
+  const m = DLIB_MEAN_FACE;
+  return [
+    place(centre(m.rightEye)),
+    place(centre(m.leftEye)),
+    place(m.noseTip),
+    place(m.rightMouth),
+    place(m.leftMouth),
+  ];
+})();
+
+/**
+ * The template of the crop a recognizer with this input side was trained on.
+ * The side tells the conventions apart: 150 is dlib's face chip; any other
+ * side is the ArcFace template scaled to it (InsightFace, MobileFaceNet: 112).
+ */
+export function alignmentTemplate(size: number): readonly Point[] {
+  if (size === DLIB_CHIP.size) return DLIB_CHIP_TEMPLATE;
+  const k = size / FACE.alignedSize;
+  return ARCFACE_TEMPLATE.map(([x, y]): Point => [x * k, y * k]);
+}
 
 /** Interleaved RGB values to sample from: a photo's bytes, or a shrunk region's exact means. */
 interface PixelSource {
@@ -96,16 +165,14 @@ export function canAlign(landmarks: FiveLandmarks): boolean {
 
 /**
  * Warps the face with these landmarks onto a `size` x `size` crop aligned to
- * the ArcFace template (scaled when size is not 112). Each output pixel is a
+ * the template of that size (alignmentTemplate). Each output pixel is a
  * bilinear sample of the photo. A face more than twice the crop's size is
  * first box-filtered by the whole factor (each photo pixel read once), so
  * shrinking a large face does not alias. Pixels outside the photo are black,
  * as in the recognizers' training crops.
  */
 export function alignFace(image: RgbImage, landmarks: FiveLandmarks, size: number = FACE.alignedSize): RgbImage {
-  const k = size / FACE.alignedSize;
-  const template = ARCFACE_TEMPLATE.map(([x, y]) => [x * k, y * k] as Point);
-  const toPhoto = invertSimilarity(estimateSimilarity(landmarks, template));
+  const toPhoto = invertSimilarity(estimateSimilarity(landmarks, alignmentTemplate(size)));
   const factor = Math.floor(Math.hypot(toPhoto.a, toPhoto.b));
   if (factor < 2) return warpBilinear(image, toPhoto, size);
   const reduced = reduceRegion(image, toPhoto, size, factor);

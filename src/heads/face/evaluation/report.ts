@@ -2,6 +2,7 @@
 // paper's, group-photo results, per-identity rows, and a threshold sweep.
 import { FACE } from '../../../config/defaults.ts';
 import { bestUnderFalsePositiveRate, type FaceEvalResult, type FalsePositiveMeasure } from './protocol.ts';
+import type { VerificationResult } from './verification.ts';
 
 export interface EvalSetup {
   dataset: string;
@@ -11,6 +12,7 @@ export interface EvalSetup {
   minRecognizableFace: number;
   photos: number;
   embedSeconds: number;
+  split: { calibrationPhotos: number; reportPhotos: number };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -22,7 +24,10 @@ export function formatEvalReport(setup: EvalSetup, r: FaceEvalResult): string {
     `Faces in ${setup.dataset}: ${r.identities} identities, ${r.shots} teaching photo(s) each, seed(s) ${r.seeds.join(', ')}`,
     `Detector ${setup.detector}, recognizer ${setup.recognizer}${setup.flipAverage ? ' (flip-averaged)' : ''}, ` +
       `threshold ${r.threshold}, faces from ${setup.minRecognizableFace} px`,
-    `Embedded ${setup.photos} photos in ${setup.embedSeconds.toFixed(1)} s; ${r.photosWithoutFace} identity/stranger photo(s) had no detected face.`,
+    `Embedded ${setup.photos} photos in ${setup.embedSeconds.toFixed(1)} s; ` +
+      `${r.photosWithoutFace} identity/stranger photo(s) of the report half had no detected face.`,
+    `Split by content: ${setup.split.calibrationPhotos} calibration photos (people taught from these), ` +
+      `${setup.split.reportPhotos} report photos (figures below).`,
     '',
     `recall               ${pct(r.recall).padStart(7)}  (${r.hits}/${r.positives})   paper ${pct(FACE.paper.recall)}`,
     `false-positive rate  ${pct(r.falsePositiveRate).padStart(7)}  (${r.falsePositives}/${r.negatives})   paper ${pct(FACE.paper.falsePositiveRate)}`,
@@ -45,6 +50,19 @@ export function formatEvalReport(setup: EvalSetup, r: FaceEvalResult): string {
     }),
   ];
   return lines.join('\n');
+}
+
+/** Threshold-free verification figures of both halves: AUC and TAR at fixed FARs over all photo pairs. */
+export function formatVerification(v: { calibration: VerificationResult; report: VerificationResult }): string {
+  const line = (label: string, r: VerificationResult) =>
+    `${label.padEnd(12)} ${String(r.photos).padStart(6)}  ${`${r.genuinePairs}/${r.impostorPairs}`.padStart(12)}  ${r.auc.toFixed(4)}  ` +
+    r.tarAtFar.map((t) => `${pct(t.tar).padStart(7)} (t ${t.threshold.toFixed(3)})`).join('  ');
+  return [
+    `Verification, every pair of single-person photos (one face each):`,
+    `half         photos  genuine/imp.  AUC     ${v.report.tarAtFar.map((t) => `TAR@FAR ${t.far}`.padEnd(20)).join('')}`,
+    line('calibration', v.calibration),
+    line('report', v.report),
+  ].join('\n');
 }
 
 /** The recall / false-positive trade-off over thresholds, and the best threshold under the target rate. */
