@@ -1,18 +1,21 @@
 // `/teach <name> [person|object]` and `/notit <name>` with photos: validate
-// the photos, fit the concept head (face keys, or a linear head against the
-// negatives the scope has), keep the photos, and store one new version of the
-// concept. Nothing is stored unless the head could be fit.
+// the photos (large enough, each once, 1 to 4 per lesson) and the name (not a
+// look-alike of another), tell a person from a thing or pet when the user did
+// not say, fit the concept head (face keys of one person, or a linear head
+// against the negatives the scope has), keep the photos, and store one new
+// version of the concept. Nothing is stored unless the head could be fit.
 import { createHash } from 'node:crypto';
 import { OperatorError, UserError, type Audience } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
-import { decodeImage, encodeJpeg, type DecodedImage, type ImageLimits } from '../image/decode.ts';
+import { EMBEDDING_TRAINING } from '../config/defaults.ts';
+import { decodeImage, type DecodedImage, type ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads, HeadProblem, PhotoOutcome } from '../heads/types.ts';
 import type { ConceptKind, ConceptRecord, HeadParams, PhotoRef } from '../memory/concept.ts';
 import { conceptNameKey, type ConceptStore } from '../memory/store.ts';
 import { splitTeachArgs } from './command.ts';
-import { chooseIdentifier, validateName } from './names.ts';
+import { assertDistinctName, chooseIdentifier, validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
-import { decodeTurnPhotos, photoLabel, type TurnPhotos } from './photos.ts';
+import { photoLabel, readTeachingPhotos, type TeachingPhoto, type TeachingPhotos } from './photos.ts';
 import type { EmbeddingLessons } from './lessons.ts';
 import type { Turn, TurnOptions } from './turn.ts';
 import { unavailableLines } from './unavailable.ts';
@@ -31,6 +34,13 @@ export interface TeachDeps {
   audience: Audience;
 }
 
+/**
+ * Photos per lesson. All of a lesson's photos form one batch of the
+ * embedding lesson, and the paper teaches a concept from 1 to 4; more come
+ * in later lessons, which add to what the assistant knows.
+ */
+export const MAX_LESSON_PHOTOS = EMBEDDING_TRAINING.maxPhotosPerStep;
+
 export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: TurnOptions): Promise<string> {
   const { name: rawName, kind: statedKind } = splitTeachArgs(rest);
   const name = validateName(rawName);
@@ -39,43 +49,51 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
     deps,
     turn,
     name,
-    `Send 1 to 4 photos of ${name} with the caption /teach ${name} (or reply to photos with it).`,
+    `Send 1 to ${MAX_LESSON_PHOTOS} photos of ${name} with the caption /teach ${name} (or reply to photos with it).`,
     options,
   );
+  const sent = turn.images.length - photos.repeated.length;
+  if (sent > MAX_LESSON_PHOTOS) {
+    throw new UserError(
+      `A lesson takes 1 to ${MAX_LESSON_PHOTOS} photos; you sent ${sent}${photos.repeated.length > 0 ? ' different ones' : ''}. ` +
+        `Send up to ${MAX_LESSON_PHOTOS}, and teach again to add more.`,
+    );
+  }
   const existing = await deps.store.findByName(turn.scope, name);
+  const others = (await deps.store.list(turn.scope)).filter((c) => c.id !== existing?.id);
   if (existing) assertMayChange(turn, existing, 'teach me more about');
+  else assertDistinctName(name, others);
   if (existing && statedKind && statedKind !== existing.kind) {
     throw new UserError(
       `I already know ${existing.name} as ${article(existing.kind)}; forget it first to teach it as ${article(statedKind)}.`,
     );
   }
-  const kind =
-    existing?.kind ??
-    statedKind ??
-    (await guessKind(
-      deps,
-      heads,
-      name,
-      photos.decoded.map((p) => p.image),
-    ));
+  const known = new Set(existing ? examples(existing).map((p) => p.sha256) : []);
+  const fresh = photos.photos.filter((p) => !known.has(p.sha256));
+  const notes = [...photos.repeated.map((line) => `(${capitalize(line)}, so I counted it once.)`)];
+  const alreadyKept = photos.photos.filter((p) => known.has(p.sha256)).map((p) => label(turn, p.index));
+  if (existing && fresh.length === 0) {
+    throw new UserError(
+      `I already have ${alreadyKept.length === 1 ? 'this photo' : 'these photos'} of ${existing.name}; send new ones to teach me more.`,
+    );
+  }
+  if (alreadyKept.length > 0) notes.push(`(I already had ${joinWords(alreadyKept)} of ${name}.)`);
+  const images = fresh.map((p) => p.image);
+  const kind = existing?.kind ?? statedKind ?? (await guessKind(deps, heads, name, images));
+  if (!existing && !statedKind && kind === 'object') {
+    notes.push(
+      `(I took ${name} for a thing or a pet, not a person. If that is wrong, send /forget ${name}, then /teach ${name} person with the photos.)`,
+    );
+  }
   await assertAvailable(deps, heads, kind);
   await options.onStatus?.({ text: kind === 'person' ? `Learning ${name}'s face…` : `Learning to recognize ${name}…` });
 
   const fitted =
     kind === 'person'
-      ? await heads.teachPerson(
-          photos.decoded.map((p) => p.image),
-          existing?.head?.type === 'face' ? existing.head : null,
-        )
-      : await fitObject(
-          deps,
-          turn.scope,
-          existing,
-          name,
-          photos.decoded.map((p) => p.image),
-          [],
-        );
-  const { accepted, skipped } = sortOutcomes(turn, photos, fitted.outcomes);
+      ? await teachPerson(deps, heads, turn, name, existing, others, fresh, notes)
+      : await fitObject(deps, turn.scope, existing, name, images, []);
+  const { accepted, skipped } = sortOutcomes(turn, fresh, fitted.outcomes);
+  skipped.unshift(...photos.refused);
   if (accepted.length === 0) throw new UserError(`I could not learn ${name} from these photos:\n${skipped.join('\n')}`);
   const refs = await keepPhotos(deps, turn.scope, accepted, 'example');
   const record = existing
@@ -83,7 +101,7 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
     : await deps.store.create({
         scope: turn.scope,
         name,
-        identifier: chooseIdentifier(name, kind, await deps.store.list(turn.scope)),
+        identifier: chooseIdentifier(name, kind, others),
         kind,
         owner: turn.user,
         head: fitted.params,
@@ -94,11 +112,76 @@ export async function teach(deps: TeachDeps, turn: Turn, rest: string, options: 
     existing
       ? `Thanks! I now know ${record.name} from ${count} photo(s).`
       : `Nice to meet ${record.name}! I learned ${record.kind === 'person' ? 'their face' : 'what they look like'} from ${count} photo(s).`,
+    ...notes,
   ];
   if (skipped.length > 0) lines.push(`I skipped:\n${skipped.join('\n')}`);
   const lesson = await startLesson(deps, record);
   if (lesson) lines.push(lesson);
   return lines.join('\n');
+}
+
+/**
+ * Fits the face head, refusing a lesson whose photos show more than one
+ * person. A new person who looks like someone the scope knows is taught
+ * with a warning rather than refused: parents and children, siblings and
+ * look-alikes are real and distinct people, and a small recognizer confuses
+ * them more than people do (MobileFaceNet puts Nicole Kidman and Sarah
+ * Paulson close together), so a refusal would shut out real people with no
+ * way round it. The warning names the other person, so a user who taught
+ * the same face twice can forget one name.
+ */
+async function teachPerson(
+  deps: TeachDeps,
+  heads: ConceptHeads,
+  turn: Turn,
+  name: string,
+  existing: ConceptRecord | null,
+  others: readonly ConceptRecord[],
+  photos: readonly TeachingPhoto[],
+  notes: string[],
+) {
+  const keys = existing?.head?.type === 'face' ? existing.head : null;
+  const fitted = await heads.teachPerson(
+    photos.map((p) => p.image),
+    keys,
+  );
+  if (fitted.someoneElse.length > 0) {
+    const odd = fitted.someoneElse.map((i) => photos[i].index);
+    const agreeing = fitted.outcomes
+      .filter((o) => o.accepted && !fitted.someoneElse.includes(o.index))
+      .map((o) => photos[o.index].index);
+    throw new UserError(someoneElseMessage(turn, name, odd, agreeing, keys !== null));
+  }
+  if (!existing) {
+    const lookalikes = await heads.lookalikes(fitted.params, others);
+    const names = lookalikes.flatMap((l) => others.find((c) => c.id === l.conceptId)?.name ?? []);
+    if (names.length > 0) {
+      notes.push(
+        `This looks like ${joinWords(names)}, whom I know already. If ${name} is the same person, keep one name ` +
+          `(/forget ${name}); if not, I may mix them up.`,
+      );
+    }
+  }
+  return fitted;
+}
+
+/** "Photo 3 (obama.jpg) shows someone else than photos 1 and 2; send only photos of Anna." */
+function someoneElseMessage(
+  turn: Turn,
+  name: string,
+  odd: readonly number[],
+  agreeing: readonly number[],
+  hasKeys: boolean,
+): string {
+  const oddLabels = capitalize(joinWords(odd.map((i) => label(turn, i))));
+  const verb = odd.length === 1 ? 'shows' : 'show';
+  const advice = `send only photos of ${name}.`;
+  if (hasKeys) return `${oddLabels} ${verb} someone else than the ${name} I know; ${advice}`;
+  if (agreeing.length > 0) {
+    const numbers = joinWords(agreeing.map((i) => String(i + 1)));
+    return `${oddLabels} ${verb} someone else than photo${agreeing.length > 1 ? 's' : ''} ${numbers}; ${advice}`;
+  }
+  return `${oddLabels} do not look like the same person to me; ${advice}`;
 }
 
 /**
@@ -141,9 +224,9 @@ export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: 
     concept,
     concept.name,
     [],
-    photos.decoded.map((p) => p.image),
+    photos.photos.map((p) => p.image),
   );
-  const refs = await keepPhotos(deps, turn.scope, photos.decoded, 'not-it');
+  const refs = await keepPhotos(deps, turn.scope, photos.photos, 'not-it');
   const record = await saveHead(deps, concept, fitted.params, refs);
   const lines = [
     `Got it: I now know ${record.photos.length - examples(record).length} photo(s) that are not ${record.name}.`,
@@ -166,13 +249,12 @@ async function readPhotos(
   name: string,
   missingHint: string,
   options: TurnOptions,
-): Promise<TurnPhotos> {
+): Promise<TeachingPhotos> {
   if (turn.images.length === 0) throw new UserError(missingHint);
   await options.onStatus?.({ text: `Looking at ${turn.images.length} photo(s) for ${name}…` });
-  const photos = await decodeTurnPhotos(turn.images, deps.imageLimits);
-  if (photos.decoded.length === 0)
-    throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
-  return photos;
+  const photos = await readTeachingPhotos(turn.images, deps.imageLimits);
+  if (photos.photos.length > 0) return photos;
+  throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
 }
 
 async function assertAvailable(deps: TeachDeps, heads: ConceptHeads, kind: ConceptKind): Promise<void> {
@@ -234,28 +316,39 @@ async function fitObject(
   return { params: result.params, outcomes };
 }
 
-function sortOutcomes(turn: Turn, photos: TurnPhotos, outcomes: readonly PhotoOutcome[]) {
-  const label = (i: number) => photoLabel(photos.decoded[i].index, turn.images[photos.decoded[i].index].name);
+function sortOutcomes(turn: Turn, photos: readonly TeachingPhoto[], outcomes: readonly PhotoOutcome[]) {
   return {
-    accepted: outcomes.filter((o) => o.accepted).map((o) => photos.decoded[o.index]),
-    skipped: [
-      ...photos.refused,
-      ...outcomes.filter((o) => !o.accepted).map((o) => `${label(o.index)}: ${o.reason ?? 'not usable'}`),
-    ],
+    accepted: outcomes.filter((o) => o.accepted).map((o) => photos[o.index]),
+    skipped: outcomes
+      .filter((o) => !o.accepted)
+      .map((o) => `${label(turn, photos[o.index].index)}: ${o.reason ?? 'not usable'}`),
   };
 }
 
-/** Stores photos re-encoded without metadata (no GPS, no EXIF) and returns their references. */
+function label(turn: Turn, index: number): string {
+  return photoLabel(index, turn.images[index].name);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "a", "a and b", "a, b and c". */
+function joinWords(words: readonly string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
+
+/** Stores photos as re-encoded on reading (no GPS, no EXIF) and returns their references. */
 async function keepPhotos(
   deps: TeachDeps,
   scope: string,
-  photos: TurnPhotos['decoded'],
+  photos: readonly TeachingPhoto[],
   role: PhotoRef['role'],
 ): Promise<PhotoRef[]> {
   const now = new Date().toISOString();
   const refs: PhotoRef[] = [];
   for (const photo of photos) {
-    const sha256 = await deps.store.putPhoto(scope, await encodeJpeg(photo.image));
+    const sha256 = await deps.store.putPhoto(scope, photo.jpeg);
     refs.push({
       sha256,
       width: photo.image.width,
@@ -286,7 +379,11 @@ export function examples(concept: ConceptRecord): PhotoRef[] {
   return concept.photos.filter((p) => p.role === 'example');
 }
 
-/** Person when most photos show a face; without a face detector the user has to say. */
+/**
+ * Person or object from what the photos show; when they do not tell (a dog's
+ * face, a statue, a blurred face), the user is asked. Without a face
+ * detector the user has to say.
+ */
 async function guessKind(
   deps: TeachDeps,
   heads: ConceptHeads,
@@ -296,8 +393,12 @@ async function guessKind(
   const { person } = await heads.availability();
   if (person)
     throw headUnavailable(deps, person, 'person', `If ${name} is a thing or a pet, send /teach ${name} object.`);
-  const counts = await Promise.all(images.map((image) => heads.countFaces(image)));
-  return counts.filter((n) => n > 0).length * 2 > images.length ? 'person' : 'object';
+  const guess = await heads.guessKind(images);
+  if (guess === 'unsure')
+    throw new UserError(
+      `Is ${name} a person or a thing/pet? Send /teach ${name} person or /teach ${name} object with the photos.`,
+    );
+  return guess;
 }
 
 async function loadPhotos(deps: TeachDeps, scope: string, refs: readonly PhotoRef[]): Promise<DecodedImage[]> {

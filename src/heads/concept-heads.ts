@@ -8,13 +8,17 @@ import { findModel } from '../models/registry.ts';
 import { resolveOptionsFrom, type ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
 import { FaceHead } from './face/head.ts';
+import type { PersonKeys } from './face/keys.ts';
 import { ObjectHead } from './object/object-head.ts';
 import {
   headProblem,
   type ConceptHeads,
   type HeadProblem,
   type HeadsAvailability,
+  type KindGuess,
   type ObjectNegatives,
+  type PersonLookalike,
+  type PersonTeachResult,
   type Recognition,
   type TeachResult,
 } from './types.ts';
@@ -54,15 +58,17 @@ export class ScopeHeads implements ConceptHeads {
     return { person: await this.face.problem(), object: await this.object.problem() };
   }
 
-  async countFaces(image: DecodedImage): Promise<number> {
-    return (await this.face.get()).detect(image).then((faces) => faces.length);
+  async guessKind(photos: readonly DecodedImage[]): Promise<KindGuess> {
+    return (await this.face.get()).guessKind(photos);
   }
 
-  async teachPerson(
-    photos: readonly DecodedImage[],
-    existing: FaceHeadParams | null,
-  ): Promise<TeachResult<FaceHeadParams>> {
-    return (await this.face.get()).teach(photos, existing);
+  async teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<PersonTeachResult> {
+    const { params, outcomes, someoneElse } = await (await this.face.get()).teach(photos, existing);
+    return { params, outcomes, someoneElse };
+  }
+
+  async lookalikes(params: FaceHeadParams, others: readonly ConceptRecord[]): Promise<PersonLookalike[]> {
+    return (await this.face.get()).lookalikes(params, peopleOf(others));
   }
 
   async teachObject(
@@ -76,7 +82,7 @@ export class ScopeHeads implements ConceptHeads {
 
   /** Runs only the heads the scope has concepts for; each computes its features of the photo once. */
   async recognize(image: DecodedImage, concepts: readonly ConceptRecord[]): Promise<Recognition> {
-    const people = concepts.flatMap((c) => (c.head?.type === 'face' ? [{ conceptId: c.id, params: c.head }] : []));
+    const people = peopleOf(concepts);
     const objects = concepts.flatMap((c) =>
       c.head?.type === 'linear' ? [{ conceptId: c.id, params: c.head, revision: c.version }] : [],
     );
@@ -99,6 +105,10 @@ export class ScopeHeads implements ConceptHeads {
       facesFound: faceMatch?.faces.length ?? 0,
     };
   }
+}
+
+function peopleOf(concepts: readonly ConceptRecord[]): PersonKeys[] {
+  return concepts.flatMap((c) => (c.head?.type === 'face' ? [{ conceptId: c.id, params: c.head }] : []));
 }
 
 /** The heads the settings ask for, sharing one session pool. */

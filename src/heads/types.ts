@@ -40,6 +40,20 @@ export interface TeachResult<P> {
   outcomes: PhotoOutcome[];
 }
 
+export interface PersonTeachResult extends TeachResult<FaceHeadParams> {
+  /** Indices of accepted photos whose face shows someone else than the rest of the lesson. */
+  someoneElse: number[];
+}
+
+/** What photos taught without a kind show: a person, a thing or pet, or too unclear to tell. */
+export type KindGuess = 'person' | 'object' | 'unsure';
+
+/** Another person of the scope whom a newly taught face resembles. */
+export interface PersonLookalike {
+  conceptId: string;
+  similarity: number;
+}
+
 /** Negative examples an object head can learn from, as a real user has them. */
 export interface ObjectNegatives {
   /** Photos the user said are not this concept (`/notit`). */
@@ -69,9 +83,11 @@ export interface HeadsAvailability {
 
 export interface ConceptHeads {
   availability(): Promise<HeadsAvailability>;
-  /** Faces in a photo (for guessing whether a new concept is a person). */
-  countFaces(image: DecodedImage): Promise<number>;
-  teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<TeachResult<FaceHeadParams>>;
+  /** Whether photos of a new concept show a person, from the faces found in them. */
+  guessKind(photos: readonly DecodedImage[]): Promise<KindGuess>;
+  teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<PersonTeachResult>;
+  /** The scope's other people whose faces match `params` (the same face taught under another name?). */
+  lookalikes(params: FaceHeadParams, others: readonly ConceptRecord[]): Promise<PersonLookalike[]>;
   teachObject(
     photos: readonly DecodedImage[],
     negatives: ObjectNegatives,

@@ -11,9 +11,16 @@ import { headProblem, type HeadProblem, type PersonSighting, type PhotoOutcome, 
 import { alignFace, canAlign } from './align.ts';
 import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
 import { horizontalPosition } from './geometry.ts';
-import { assignFaces, cosine, toFaceHeadParams, unpackKeys, type PersonKeys } from './keys.ts';
+import { assignFaces, cosine, nearestKeySimilarity, toFaceHeadParams, unpackKeys, type PersonKeys } from './keys.ts';
 import { OnnxFaceRecognizer } from './recognizer.ts';
-import { chooseTeachingFaces, DUPLICATE_KEY_SIMILARITY } from './teach.ts';
+import {
+  chooseTeachingFaces,
+  DUPLICATE_KEY_SIMILARITY,
+  facesOfSomeoneElse,
+  judgeKind,
+  photoKindEvidence,
+  type PhotoKindEvidence,
+} from './teach.ts';
 import type { DetectedFace, EmbeddedFace, FaceDetector, FaceRecognizer, FiveLandmarks } from './types.ts';
 
 const logger = moduleLogger('face-head');
@@ -59,6 +66,19 @@ export interface FaceTeachResult extends TeachResult<FaceHeadParams> {
   outcomes: FacePhotoOutcome[];
   /** Keys added by this call (a photo sent twice adds none). */
   keysAdded: number;
+  /**
+   * Accepted photos whose face shows someone else than the rest of the lesson
+   * (see `facesOfSomeoneElse`); their keys are in `params` all the same, and
+   * the caller decides whether to keep them. Always empty with a recognizer
+   * whose `someoneElseBelow` was not measured.
+   */
+  someoneElse: number[];
+}
+
+/** A person of the scope whose keys match a face head's keys. */
+export interface Lookalike {
+  conceptId: string;
+  similarity: number;
 }
 
 /**
@@ -77,6 +97,7 @@ export class FaceHead {
   /** Faces smaller than this (shorter box side) are counted but not matched or taught. */
   readonly minRecognizableFace: number;
   private models: Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> | null = null;
+  private saidUncheckedLessons = false;
 
   constructor(private readonly options: FaceHeadOptions) {
     this.threshold = options.threshold ?? options.recognizer.threshold;
@@ -170,7 +191,52 @@ export class FaceHead {
       }
       return { index, accepted: true, facesFound };
     });
-    return { params: toFaceHeadParams(this.recognizerId, this.options.recognizer.dims, keys), outcomes, keysAdded };
+    const taught = choices.flatMap((choice, index) =>
+      choice.accepted ? [{ index, face: usable[index][choice.faceIndex] }] : [],
+    );
+    const someoneElse = this.someoneElseIn(
+      taught.map((t) => t.face.embedding),
+      known,
+    ).map((i) => taught[i].index);
+    return {
+      params: toFaceHeadParams(this.recognizerId, this.options.recognizer.dims, keys),
+      outcomes,
+      keysAdded,
+      someoneElse,
+    };
+  }
+
+  /**
+   * Whether photos taught without a kind show a person: the detector's
+   * scores tell human faces from the faces it also finds on pets, statues
+   * and toys (calibration in teach.ts).
+   */
+  async guessKind(photos: readonly RgbImage[]): Promise<'person' | 'object' | 'unsure'> {
+    const evidence: PhotoKindEvidence[] = [];
+    for (const photo of photos) {
+      const faces = await this.detect(photo);
+      evidence.push(
+        photoKindEvidence(
+          faces.map((f) => f.score),
+          this.detectorId,
+        ),
+      );
+    }
+    return judgeKind(evidence);
+  }
+
+  /** People whose keys match any of `params`' keys at the matching threshold, most similar first. */
+  lookalikes(params: FaceHeadParams, people: readonly PersonKeys[]): Lookalike[] {
+    if (!this.comparable(params)) return [];
+    const keys = unpackKeys(params);
+    return people
+      .filter((p) => this.comparable(p.params))
+      .map((p) => ({
+        conceptId: p.conceptId,
+        similarity: Math.max(...keys.map((key) => nearestKeySimilarity(key, p.params))),
+      }))
+      .filter((l) => l.similarity >= this.threshold)
+      .sort((a, b) => b.similarity - a.similarity);
   }
 
   /** Finds the scope's people in a photo. */
@@ -208,6 +274,26 @@ export class FaceHead {
       };
     });
     return { faces: [...faces], sightings, incomparable };
+  }
+
+  /**
+   * `facesOfSomeoneElse` at the recognizer's measured bound. Without one the
+   * check is skipped rather than guessed: different people score at
+   * different heights in each embedding space (median pair 0.02 with
+   * MobileFaceNet, 0.85 with dlib's ResNet), so a borrowed bound would either
+   * never fire or refuse honest lessons. Said once per head, in the log.
+   */
+  private someoneElseIn(faces: readonly Float32Array[], known: readonly Float32Array[]): number[] {
+    const bound = this.options.recognizer.someoneElseBelow;
+    if (bound !== null) return facesOfSomeoneElse(faces, known, bound);
+    if (!this.saidUncheckedLessons) {
+      logger.warn(
+        { recognizer: this.recognizerId },
+        'no measured "someone else" bound for this recognizer: lessons are not checked to show one person',
+      );
+      this.saidUncheckedLessons = true;
+    }
+    return [];
   }
 
   /** Whether a face is large enough for this recognizer to tell people apart. */

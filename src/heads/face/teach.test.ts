@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTeachingFaces } from './teach.ts';
+import { chooseTeachingFaces, facesOfSomeoneElse, judgeKind, photoKindEvidence } from './teach.ts';
 
 const at = (degrees: number) =>
   new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180)]);
@@ -32,5 +32,34 @@ describe('chooseTeachingFaces', () => {
     const [alone] = chooseTeachingFaces([[at(0), at(90)]], [], THRESHOLD);
     expect(alone.accepted).toBe(false);
     if (!alone.accepted) expect(alone.reason).toMatch(/photo where they are alone/);
+  });
+});
+
+describe('facesOfSomeoneElse', () => {
+  const BOUND = 0.5; // 60 degrees
+  it('sets aside the one face unlike the others, and nothing when they agree', () => {
+    expect(facesOfSomeoneElse([at(0), at(20), at(120)], [], BOUND)).toEqual([2]);
+    expect(facesOfSomeoneElse([at(0), at(20), at(40)], [], BOUND)).toEqual([]);
+  });
+  it('returns both of two faces that disagree, and the new one when the known keys disagree with it', () => {
+    expect(facesOfSomeoneElse([at(0), at(120)], [], BOUND)).toEqual([0, 1]);
+    expect(facesOfSomeoneElse([at(120)], [at(0), at(10)], BOUND)).toEqual([0]);
+    expect(facesOfSomeoneElse([at(0)], [], BOUND)).toEqual([]);
+  });
+});
+
+describe('person or object from the detector scores', () => {
+  it('reads each photo with the calibrated scores of its detector, and leaves other detectors unsure', () => {
+    expect(photoKindEvidence([0.95, 0.7], 'yunet-2023mar')).toBe('face');
+    expect(photoKindEvidence([0.87], 'yunet-2023mar')).toBe('maybe-face');
+    expect(photoKindEvidence([0.8], 'yunet-s-dynamic')).toBe('no-face');
+    expect(photoKindEvidence([], 'yunet-2023mar')).toBe('no-face');
+    expect(photoKindEvidence([0.99], 'scrfd-10g-buffalo-l')).toBe('maybe-face');
+  });
+  it('needs clear faces and no photo without one for a person, and the reverse for an object', () => {
+    expect(judgeKind(['face', 'face', 'maybe-face'])).toBe('person');
+    expect(judgeKind(['face', 'no-face'])).toBe('unsure');
+    expect(judgeKind(['no-face', 'no-face', 'maybe-face'])).toBe('object');
+    expect(judgeKind(['maybe-face', 'no-face'])).toBe('unsure');
   });
 });
