@@ -1,5 +1,8 @@
 // Starting the messengers from settings: both at once, a one-line answer to a
 // bad token, and a graceful stop on a signal that lets running turns finish.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConversationCore, Notice, Reply, Turn } from '../src/assistant/turn.ts';
 import { loadSettings } from '../src/config/settings.ts';
@@ -56,6 +59,7 @@ describe('startAdapters', () => {
       DISCORD_TOKEN: discord.token,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,
+      MYVLM_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'myvlm-start-')),
       ...overrides,
     });
   }

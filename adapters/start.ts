@@ -4,6 +4,7 @@
 // finish before the process moves on. Each started messenger is subscribed
 // to the core's notices (background lessons), so it can show their progress.
 // The CLI falls back to the terminal chat when no messenger is configured.
+import path from 'node:path';
 import { ConfigError, OperatorError } from '../src/errors.ts';
 import type { Settings } from '../src/config/settings.ts';
 import type { ConversationCore } from '../src/assistant/turn.ts';
@@ -42,7 +43,7 @@ export function hasMessengerSettings(settings: Pick<Settings, 'telegram' | 'disc
  * stack trace.
  */
 export async function startAdapters(
-  settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes'>,
+  settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes' | 'dataDir'>,
   core: ConversationCore,
   options: StartAdaptersOptions = {},
 ): Promise<StartedAdapters> {
@@ -63,13 +64,19 @@ export async function startAdapters(
         apiRoot: telegram.apiRoot,
         webhookUrl: telegram.webhookUrl,
         webhookPort: telegram.webhookPort,
+        statusBookFile: statusBookFile(settings.dataDir, 'telegram'),
       }),
     });
   }
   if (settings.discord) {
     starting.push({
       platform: 'Discord',
-      start: startDiscord({ core, ...settings.discord, maxDownloadBytes: settings.maxImageBytes }),
+      start: startDiscord({
+        core,
+        ...settings.discord,
+        maxDownloadBytes: settings.maxImageBytes,
+        statusBookFile: statusBookFile(settings.dataDir, 'discord'),
+      }),
     });
   }
   const results = await Promise.allSettled(starting.map((s) => s.start));
@@ -132,6 +139,11 @@ function subscribe(core: ConversationCore, adapter: AdapterHandle): () => void {
       logger.warn({ err: error, platform: adapter.platform }, 'showing a notice failed');
     }
   });
+}
+
+/** Where a messenger keeps its open lesson status messages: beside the memory they report on. */
+function statusBookFile(dataDir: string, platform: 'telegram' | 'discord'): string {
+  return path.join(dataDir, 'messengers', `${platform}-status.json`);
 }
 
 function describe(adapter: AdapterHandle): string {

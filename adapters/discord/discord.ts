@@ -12,6 +12,7 @@ import { explainDiscordFailure, restOptions, type DiscordConnection } from './co
 import { DiscordConversation } from './conversation.ts';
 import { loggable } from './loggable.ts';
 import { DiscordNotices } from './notices.ts';
+import { StatusBook } from '../shared/status-book.ts';
 import { PROGRESS_EDIT_INTERVAL_MS } from './progress.ts';
 
 const logger = moduleLogger('discord');
@@ -25,6 +26,8 @@ export interface DiscordAdapterOptions extends DiscordConnection {
   maxDownloadBytes?: number;
   /** Minimum time between progress edits of a response or of a lesson's status message. Default PROGRESS_EDIT_INTERVAL_MS. */
   progressIntervalMs?: number;
+  /** The file that keeps lesson status messages open across restarts; null or absent keeps them in memory only. */
+  statusBookFile?: string | null;
 }
 
 /** A running Discord bot. */
@@ -51,7 +54,11 @@ export interface DiscordHandle {
 export async function startDiscord(options: DiscordAdapterOptions): Promise<DiscordHandle> {
   // Interactions need no privileged intent; Guilds keeps the server list current.
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: restOptions(options) });
-  const notices = new DiscordNotices({ client, intervalMs: options.progressIntervalMs ?? PROGRESS_EDIT_INTERVAL_MS });
+  const notices = new DiscordNotices({
+    client,
+    intervalMs: options.progressIntervalMs ?? PROGRESS_EDIT_INTERVAL_MS,
+    book: await StatusBook.open(options.statusBookFile ?? null),
+  });
   const conversation = new DiscordConversation({
     core: options.core,
     maxDownloadBytes: options.maxDownloadBytes,

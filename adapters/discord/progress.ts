@@ -1,11 +1,13 @@
 // The response to one deferred interaction: "MyVLM is thinking…" becomes the
 // latest status while the work runs (edits throttled to Discord's pace), and
 // then the answer, with images as attachments. Text past Discord's 2000
-// characters continues in follow-up messages. Status that arrives after the
-// answer (background learning) goes to one follow-up message, edited in place.
+// characters continues in follow-up messages. The answer is the response's
+// final state: status that comes after it is dropped (background lessons
+// report through notices.ts), so no status ever overwrites an answer.
 import { formatStatus, splitText } from '../shared/text.ts';
 import { AttachmentBuilder, type RepliableInteraction } from 'discord.js';
 import type { Reply, StatusUpdate } from '../../src/assistant/turn.ts';
+import { fitImage, type ImageFit } from '../../src/image/encode.ts';
 import { moduleLogger } from '../../src/log.ts';
 import { loggable } from './loggable.ts';
 
@@ -17,6 +19,13 @@ export const PROGRESS_EDIT_INTERVAL_MS = 1_500;
 /** Discord's limit on a message's content. */
 export const DISCORD_MESSAGE_LIMIT = 2000;
 
+/**
+ * Discord's upload limit for a server without boosts: 10 MB since 2024, 8 MiB before (and on
+ * older self-hosted proxies), so the older one. Discord has no size limit in pixels; its
+ * viewer shows nothing larger than 4096 px, so more would be bytes for nothing.
+ */
+export const DISCORD_ATTACHMENT_FIT: ImageFit = { maxBytes: 8 * 1024 * 1024, maxSide: 4096 };
+
 export class ProgressReply {
   private latest: string | null = null;
   private shown: string | null = null;
@@ -24,8 +33,6 @@ export class ProgressReply {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private answered = false;
-  /** The follow-up that shows status after the answer, once created. */
-  private lateStatusId: string | null = null;
 
   constructor(
     private readonly interaction: RepliableInteraction,
@@ -34,6 +41,7 @@ export class ProgressReply {
 
   /** Shows `update`; returns at once (the network work runs behind). */
   update(update: StatusUpdate): void {
+    if (this.answered) return;
     this.latest = formatStatus(update);
     if (this.timer) return;
     const wait = Math.max(0, this.lastEditAt + this.intervalMs - Date.now());
@@ -45,17 +53,17 @@ export class ProgressReply {
 
   /** Replaces the response with the answer; long text continues in follow-ups. */
   async finish(reply: Reply): Promise<void> {
+    this.answered = true;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     await this.chain;
     const [first = '…', ...rest] = splitText(reply.text, DISCORD_MESSAGE_LIMIT);
-    const files = reply.images.map((image) => new AttachmentBuilder(Buffer.from(image.bytes), { name: image.name }));
+    const images = await Promise.all(reply.images.map((image) => fitImage(image, DISCORD_ATTACHMENT_FIT)));
+    const files = images.map((image) => new AttachmentBuilder(Buffer.from(image.bytes), { name: image.name }));
     await this.interaction.editReply({ content: first, files });
     for (const part of rest) await this.interaction.followUp({ content: part });
-    this.answered = true;
-    this.shown = null;
   }
 
   private enqueue(step: () => Promise<void>): void {
@@ -70,13 +78,7 @@ export class ProgressReply {
     const text = this.latest;
     if (text === null || text === this.shown) return;
     this.lastEditAt = Date.now();
-    if (!this.answered) {
-      await this.interaction.editReply({ content: text });
-    } else if (this.lateStatusId === null) {
-      this.lateStatusId = (await this.interaction.followUp({ content: text })).id;
-    } else {
-      await this.interaction.editReply({ content: text, message: this.lateStatusId });
-    }
+    await this.interaction.editReply({ content: text });
     this.shown = text;
   }
 }

@@ -6,7 +6,7 @@ import { EditedMessage, type MessageSink } from './edited-message.ts';
 
 /** A platform that records what it was asked to show, and when. */
 class RecordingSink implements MessageSink {
-  readonly calls: Array<{ kind: 'send' | 'edit'; text: string; at: number }> = [];
+  readonly calls: Array<{ kind: 'send' | 'edit' | 'remove'; text: string; at: number }> = [];
   failNext = false;
   send(text: string): Promise<void> {
     this.record('send', text);
@@ -16,7 +16,11 @@ class RecordingSink implements MessageSink {
     this.record('edit', text);
     return Promise.resolve();
   }
-  private record(kind: 'send' | 'edit', text: string): void {
+  remove(): Promise<void> {
+    this.record('remove', '');
+    return Promise.resolve();
+  }
+  private record(kind: 'send' | 'edit' | 'remove', text: string): void {
     if (this.failNext) {
       this.failNext = false;
       throw new Error(`${kind} refused`);
@@ -98,5 +102,42 @@ describe('EditedMessage', () => {
     await sleep(40);
     expect(errors.map((e) => (e as Error).message)).toEqual(['edit refused']);
     expect(sink.calls.map((c) => c.text)).toEqual(['step 1', 'done']);
+  });
+
+  it('remove deletes a posted message, never posts one not yet posted, and ignores later updates', async () => {
+    const sink = new RecordingSink();
+    const posted = new EditedMessage(sink, { intervalMs: 10_000, firstDelayMs: 0, onError: () => {} });
+    posted.update("Learning Obama's face…");
+    await sleep(20);
+    posted.update('step 2');
+    await posted.remove();
+    posted.update('step 3');
+    await sleep(20);
+    expect(sink.calls.map((c) => [c.kind, c.text])).toEqual([
+      ['send', "Learning Obama's face…"],
+      ['remove', ''],
+    ]);
+
+    const quick = new RecordingSink();
+    const unposted = new EditedMessage(quick, { intervalMs: 50, firstDelayMs: 1_000, onError: () => {} });
+    unposted.update('Looking at the photo…');
+    await unposted.remove();
+    await sleep(20);
+    expect(quick.calls).toEqual([]);
+  });
+
+  it('edits a message a previous run posted, without posting a new one', async () => {
+    const sink = new RecordingSink();
+    const message = new EditedMessage(sink, {
+      intervalMs: 10,
+      firstDelayMs: 1_000,
+      shown: 'Learning Rex: step 33 of 100',
+      onError: () => {},
+    });
+    expect(message.isPosted).toBe(true);
+    message.update('Learning Rex: step 33 of 100');
+    message.update('Learning Rex: step 34 of 100');
+    await sleep(30);
+    expect(sink.calls.map((c) => [c.kind, c.text])).toEqual([['edit', 'Learning Rex: step 34 of 100']]);
   });
 });

@@ -12,6 +12,8 @@ export interface MessageSink {
   send(text: string): Promise<void>;
   /** Replaces the text of the message `send` posted. */
   edit(text: string): Promise<void>;
+  /** Deletes the message `send` posted. */
+  remove(): Promise<void>;
 }
 
 export interface EditedMessageOptions {
@@ -23,11 +25,14 @@ export interface EditedMessageOptions {
   after?: Promise<unknown>;
   /** Called with every failed API call. */
   onError: (error: unknown) => void;
+  /** The message is already posted and shows this text (one a previous run left open): updates edit it. */
+  shown?: string;
 }
 
 export class EditedMessage {
   private posted = false;
   private posting = false;
+  private removed = false;
   private shown: string | null = null;
   private latest: string | null = null;
   private lastEditAt = 0;
@@ -40,6 +45,10 @@ export class EditedMessage {
     private readonly options: EditedMessageOptions,
   ) {
     this.chain = options.after ? options.after.then(noop, noop) : Promise.resolve();
+    if (options.shown !== undefined) {
+      this.posted = true;
+      this.shown = options.shown;
+    }
   }
 
   /** Whether the message has been posted. */
@@ -49,6 +58,7 @@ export class EditedMessage {
 
   /** Shows `text`; returns at once (the network work runs behind). */
   update(text: string): void {
+    if (this.removed) return;
     this.latest = text;
     if (this.posted) return this.schedule();
     if (this.firstTimer || this.posting) return;
@@ -73,6 +83,30 @@ export class EditedMessage {
     await this.chain;
   }
 
+  /**
+   * Ends the message when the work's answer says it all (a turn's status
+   * once the turn answered): one not yet posted never will be, a posted one
+   * is deleted, so no "working on it" stays behind.
+   */
+  async remove(): Promise<void> {
+    if (this.firstTimer) {
+      clearTimeout(this.firstTimer);
+      this.firstTimer = null;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.latest = null;
+    this.removed = true;
+    this.enqueue(async () => {
+      if (!this.posted) return;
+      this.posted = false;
+      await this.sink.remove();
+    });
+    await this.chain;
+  }
+
   private schedule(): void {
     if (this.timer) return;
     const wait = Math.max(0, this.lastEditAt + this.options.intervalMs - Date.now());
@@ -87,7 +121,9 @@ export class EditedMessage {
   }
 
   private async post(): Promise<void> {
-    const text = this.latest ?? '…';
+    // Removed before its first post: nothing to show.
+    if (this.latest === null) return;
+    const text = this.latest;
     await this.sink.send(text);
     this.shown = text;
     this.posted = true;

@@ -79,6 +79,23 @@ export class RecentAlbums {
   }
 }
 
+/**
+ * What a `/teach` from an album says when only one of its photos reached the
+ * bot. In a group with privacy mode on (BotFather's default) Telegram gives
+ * a bot only messages meant for it: of an album, just the photo that carries
+ * the /teach caption. An album always has two parts or more, so one part
+ * alone means the others were withheld.
+ */
+export const MISSING_ALBUM_PHOTOS_NOTE =
+  'Only 1 photo of your album reached me: in a group, Telegram shows me just the photo with the caption while my privacy mode is on. ' +
+  'To teach me from all of them, send them to me in a private chat, or ask whoever runs me to make me an admin of this group, ' +
+  'or to turn my privacy mode off (@BotFather, /setprivacy, Disable) and add me to the group again.';
+
+/** Whether `parts` (one album as it arrived, or a replied photo with its remembered album) lack photos Telegram withheld. */
+export function missesAlbumPhotos(parts: readonly Message[]): boolean {
+  return parts.length === 1 && albumKey(parts[0]) !== null && parts[0].chat.type !== 'private';
+}
+
 function albumKey(message: Message): string | null {
   return message.media_group_id ? `${message.chat.id}:${message.media_group_id}` : null;
 }

@@ -9,8 +9,9 @@ import { parseCommand } from '../../src/assistant/command.ts';
 import type { ConversationCore, IncomingImage, Notice, Turn } from '../../src/assistant/turn.ts';
 import { messageFor } from '../../src/errors.ts';
 import { logFailure, moduleLogger } from '../../src/log.ts';
+import type { StatusBook } from '../shared/status-book.ts';
 import { readAddressing, type BotIdentity } from './addressing.ts';
-import { AlbumGatherer, ALBUM_QUIET_MS, RecentAlbums } from './albums.ts';
+import { AlbumGatherer, ALBUM_QUIET_MS, MISSING_ALBUM_PHOTOS_NOTE, missesAlbumPhotos, RecentAlbums } from './albums.ts';
 import { TelegramNotices } from './notices.ts';
 import { downloadImage, imageFileOf, type FileEndpoint } from './photos.ts';
 import { sendReply } from './reply.ts';
@@ -36,6 +37,8 @@ export interface TelegramConversationOptions {
   statusIntervalMs?: number;
   /** Default STATUS_FIRST_DELAY_MS. */
   statusDelayMs?: number;
+  /** The lesson status messages still open, kept across restarts. */
+  book: StatusBook;
 }
 
 /** The conversation scope of a Telegram chat: every group and private chat is its own. */
@@ -62,6 +65,7 @@ export class TelegramConversation {
       intervalMs: options.statusIntervalMs ?? STATUS_EDIT_INTERVAL_MS,
       firstDelayMs: options.statusDelayMs ?? STATUS_FIRST_DELAY_MS,
       afterTurns: (chatId) => this.queue.after(String(chatId)),
+      book: options.book,
     });
   }
 
@@ -109,16 +113,23 @@ export class TelegramConversation {
       intervalMs: this.options.statusIntervalMs,
       firstDelayMs: this.options.statusDelayMs,
     });
-    const endTeaching = parseCommand(text).name === 'teach' ? this.notices.teachingIn(target) : null;
+    const command = parseCommand(text).name;
+    const endTeaching = command === 'teach' ? this.notices.teachingIn(target) : null;
     try {
-      const turn = await this.buildTurn(messages, lead, text);
+      const { turn, missedPhotos } = await this.buildTurn(messages, lead, text);
       logger.info({ scope: turn.scope, photos: turn.images.length, command: text.split(/\s/, 1)[0] }, 'turn');
       const reply = await this.options.core.handle(turn, { onStatus: (update) => status.update(update) });
       await status.settle();
-      await sendReply(this.options.api, target, reply);
+      const teachesFromPhotos = command === 'teach' || command === 'notit';
+      await sendReply(this.options.api, target, {
+        ...reply,
+        text: missedPhotos && teachesFromPhotos ? `${reply.text}\n${MISSING_ALBUM_PHOTOS_NOTE}` : reply.text,
+      });
+      // The answer is there: the "working on it" message would only be stale now.
+      await status.remove();
     } catch (error) {
       logFailure(logger, loggable(error), 'Telegram turn failed', { chat: lead.chat.id });
-      await status.settle();
+      await status.remove();
       await sendReply(this.options.api, target, { text: messageFor(error, 'chat'), images: [] }).catch(
         (sendError: unknown) =>
           logger.error({ err: loggable(sendError), chat: lead.chat.id }, 'could not send the error answer'),
@@ -128,19 +139,29 @@ export class TelegramConversation {
     }
   }
 
-  private async buildTurn(messages: Message[], lead: Message, text: string): Promise<Turn> {
+  /** The turn of `messages`, and whether Telegram withheld photos of an album it came with (group privacy mode). */
+  private async buildTurn(
+    messages: Message[],
+    lead: Message,
+    text: string,
+  ): Promise<{ turn: Turn; missedPhotos: boolean }> {
     const from = lead.from;
     const chat = lead.chat;
     const images: IncomingImage[] = [];
     const sources = [...messages];
+    let missedPhotos = missesAlbumPhotos(messages);
     // "/teach Anna" replying to photos: the replied message (and its album) joins the turn.
     const replied = lead.reply_to_message;
-    if (replied && imageFileOf(replied)) sources.push(...this.recent.withAlbum(replied));
+    if (replied && imageFileOf(replied)) {
+      const album = this.recent.withAlbum(replied);
+      sources.push(...album);
+      missedPhotos ||= missesAlbumPhotos(album);
+    }
     for (const source of sources) {
       const file = imageFileOf(source);
       if (file) images.push(await downloadImage(this.options.api, this.options.files, file));
     }
-    return {
+    const turn: Turn = {
       scope: telegramScope(chat.id),
       user: telegramUser(from?.id ?? chat.id),
       userName: from ? [from.first_name, from.last_name].filter(Boolean).join(' ') : undefined,
@@ -148,6 +169,7 @@ export class TelegramConversation {
       text,
       images,
     };
+    return { turn, missedPhotos };
   }
 
   /** Private chats belong to their user; in groups, the creator and administrators administer. */

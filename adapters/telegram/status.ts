@@ -1,6 +1,8 @@
 // The "working on it" message of a turn, and the status message of a
 // background lesson: sent silently once the work has taken long enough to be
-// worth a message (quick answers come without one), then edited in place.
+// worth a message (quick answers come without one), then edited in place. A
+// turn's message is deleted once the answer is there; a lesson's ends with
+// its final sentence.
 // Edits are throttled (Telegram allows about one message per second per
 // chat, 20 per minute in groups) and only the latest text is shown; status
 // is best effort, so failures are logged, never thrown into the turn.
@@ -35,6 +37,10 @@ export interface StatusMessageOptions {
   firstDelayMs?: number;
   /** The message is not sent before this settles (the answer of the turn that started the work). */
   after?: Promise<unknown>;
+  /** The message exists already (one a previous run left open): updates edit it. */
+  posted?: { messageId: number; text: string };
+  /** Told the message's id once it is posted. */
+  onPosted?: (messageId: number) => void;
 }
 
 /** The send options Telegram needs to answer `target` (reply and topic). */
@@ -53,13 +59,14 @@ export function replyOptions(target: StatusTarget): {
 /** One status message, edited as the work progresses. */
 export class StatusMessage {
   private readonly message: EditedMessage;
-  private messageId: number | null = null;
+  private messageId: number | null;
 
   constructor(
     private readonly api: Api,
     private readonly target: StatusTarget,
     options: StatusMessageOptions = {},
   ) {
+    this.messageId = options.posted?.messageId ?? null;
     this.message = new EditedMessage(
       {
         send: async (text) => {
@@ -68,15 +75,20 @@ export class StatusMessage {
             ...replyOptions(this.target),
           });
           this.messageId = sent.message_id;
+          options.onPosted?.(sent.message_id);
         },
         edit: async (text) => {
           if (this.messageId !== null) await this.api.editMessageText(this.target.chatId, this.messageId, text);
+        },
+        remove: async () => {
+          if (this.messageId !== null) await this.api.deleteMessage(this.target.chatId, this.messageId);
         },
       },
       {
         intervalMs: options.intervalMs ?? STATUS_EDIT_INTERVAL_MS,
         firstDelayMs: options.firstDelayMs ?? STATUS_FIRST_DELAY_MS,
         after: options.after,
+        shown: options.posted?.text,
         onError: (error) =>
           logger.warn({ err: loggable(error), chat: this.target.chatId }, 'status message update failed'),
       },
@@ -91,5 +103,10 @@ export class StatusMessage {
   /** Waits for status work already under way; a status not yet shown is dropped, a pending edit is sent now. */
   settle(): Promise<void> {
     return this.message.settle();
+  }
+
+  /** Deletes the message (or never sends it): the answer has come and says it all. */
+  remove(): Promise<void> {
+    return this.message.remove();
   }
 }

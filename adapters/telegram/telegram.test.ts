@@ -2,7 +2,8 @@
 // the fake Bot API on loopback, with a recording core so the plumbing (albums,
 // replies, privacy rules, status edits, flood control, webhook) is checked
 // exactly. The real core runs in test/conformance.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Chat, User } from 'grammy/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { FakeTelegramServer } from '../../test/fakes/telegram-server.ts';
 import { testAssistantWithTinyLlava } from '../../test/support/assistant.ts';
 import { SHARED_DATA, sharedPhoto } from '../../test/support/paths.ts';
+import { MISSING_ALBUM_PHOTOS_NOTE } from './albums.ts';
 import { telegramScope } from './conversation.ts';
 import { startTelegram, type TelegramHandle } from './telegram.ts';
 
@@ -179,6 +181,8 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     expect(statuses).toHaveLength(1);
     expect(statuses[0].history[0]).toBe('Learning Anna (20%)');
     expect(statuses[0].text).toBe('Learning Anna (100%)');
+    // Once the answer is there the status message is deleted, never left frozen.
+    await fake.waitFor(() => (statuses[0].deleted ? true : undefined), 'the status message deleted');
     // Throttled: 5 updates over ~300 ms at one edit per 100 ms cannot all be edits.
     expect(statuses[0].history.length).toBeLessThanOrEqual(5);
     expect(answer.text).toBe('Learned Anna.');
@@ -289,11 +293,83 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
     expect(sends[1].at - sends[0].at).toBeGreaterThanOrEqual(1000);
   });
 
+  it('says so when privacy mode withheld all but the captioned photo of a group album', async () => {
+    fake.privacyMode = true;
+    try {
+      const [first] = fake.sendAsUser({ chat: group, from: alice, text: '/teach Anna', photos: photos.slice(0, 3) });
+      const answer = await answerTo(first.message_id);
+      expect(core.turns.at(-1)?.images).toHaveLength(1);
+      expect(answer.text).toBe(`ok: /teach Anna\n${MISSING_ALBUM_PHOTOS_NOTE}`);
+      expect(answer.text).toContain('/setprivacy');
+      // A photo sent alone is not an album: nothing to say.
+      const [single] = fake.sendAsUser({ chat: group, from: alice, text: '/teach Bea', photos: [photos[0]] });
+      expect((await answerTo(single.message_id)).text).toBe('ok: /teach Bea');
+    } finally {
+      fake.privacyMode = false;
+    }
+  });
+
   it('answers a failing core with an apology, not silence', async () => {
     core.answer = () => Promise.reject(new Error('boom'));
     const [message] = fake.sendAsUser({ chat: privateChat, from: alice, text: '/concepts' });
     const answer = await answerTo(message.message_id);
     expect(answer.text).toMatch(/^Sorry, something went wrong/);
+  });
+});
+
+describe('a lesson status message across a restart', () => {
+  it('is paused at stop, marked interrupted at start, then edited on by the resumed lesson to its final sentence', async () => {
+    const fake = await FakeTelegramServer.start();
+    const statusBookFile = path.join(
+      mkdtempSync(path.join(tmpdir(), 'myvlm-book-')),
+      'messengers',
+      'telegram-status.json',
+    );
+    const start = () =>
+      startTelegram({
+        core: new RecordingCore(),
+        token: fake.token,
+        apiRoot: fake.apiRoot,
+        statusIntervalMs: 50,
+        statusDelayMs: 10,
+        pollingTimeoutSeconds: 1,
+        statusBookFile,
+      });
+    const lesson = { scope: telegramScope(group.id), key: 'job-obama' };
+    const step = (at: number) => ({
+      ...lesson,
+      text: `Learning Obama: step ${at} of 100`,
+      step: { at, of: 100 },
+      done: false,
+    });
+    try {
+      const first = await start();
+      first.notify(step(33));
+      const status = await fake.waitForBotMessage((m) => m.text === 'Learning Obama: step 33 of 100', 'the status');
+      await fake.waitFor(() => (existsSync(statusBookFile) ? true : undefined), 'the status book');
+      await first.stop();
+      expect(status.text).toBe(
+        'Learning Obama: step 33 of 100\n(Paused: I am restarting, and will go on when I am back.)',
+      );
+
+      const second = await start();
+      await fake.waitFor(() => (status.text.includes('Interrupted') ? true : undefined), 'the interrupted mark');
+      expect(status.text).toBe(
+        'Learning Obama: step 33 of 100\n(Interrupted by a restart; this message goes on when the lesson does.)',
+      );
+      second.notify(step(34));
+      second.notify({ ...lesson, text: 'Learned how to talk about Obama.', done: true });
+      await fake.waitFor(
+        () => (status.text === 'Learned how to talk about Obama.' ? true : undefined),
+        'the final text',
+      );
+      await second.stop();
+      // One message all along, and nothing left open in the book.
+      expect(fake.botMessages.filter((m) => m.history.some((t) => t.includes('Obama')))).toEqual([status]);
+      expect(JSON.parse(readFileSync(statusBookFile, 'utf8'))).toEqual({});
+    } finally {
+      await fake.close();
+    }
   });
 });
 

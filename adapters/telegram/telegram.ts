@@ -11,6 +11,7 @@ import { moduleLogger } from '../../src/log.ts';
 import { TelegramConversation } from './conversation.ts';
 import { floodControl } from './flood-control.ts';
 import { loggable } from './loggable.ts';
+import { StatusBook } from '../shared/status-book.ts';
 
 const logger = moduleLogger('telegram');
 
@@ -34,6 +35,8 @@ export interface TelegramAdapterOptions {
   albumQuietMs?: number;
   statusIntervalMs?: number;
   statusDelayMs?: number;
+  /** The file that keeps lesson status messages open across restarts; null or absent keeps them in memory only. */
+  statusBookFile?: string | null;
 }
 
 /** A running Telegram bot. */
@@ -74,6 +77,7 @@ export async function startTelegram(options: TelegramAdapterOptions): Promise<Te
     albumQuietMs: options.albumQuietMs,
     statusIntervalMs: options.statusIntervalMs,
     statusDelayMs: options.statusDelayMs,
+    book: await StatusBook.open(options.statusBookFile ?? null),
   });
   bot.on('message', (ctx) => conversation.receive(ctx.message));
   bot.catch((error) => logger.error({ err: loggable(error.error) }, 'Telegram update failed'));

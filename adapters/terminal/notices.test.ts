@@ -1,6 +1,6 @@
 // What the terminal chat prints of a lesson: every 25th step and the last line.
 import { describe, expect, it } from 'vitest';
-import { terminalPrints } from './start.ts';
+import { terminalPrints } from './terminal.ts';
 
 const notice = { scope: 'terminal:local', key: 'job-1' };
 

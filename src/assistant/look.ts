@@ -4,6 +4,7 @@
 // by name; without one the concept heads answer alone, and say so.
 import { UserError, type Audience } from '../errors.ts';
 import { drawLabelledBoxes } from '../image/draw.ts';
+import { encodeJpeg } from '../image/encode.ts';
 import type { DecodedImage, ImageLimits } from '../image/decode.ts';
 import type { Box } from '../image/box.ts';
 import {
@@ -155,9 +156,10 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
   return { text: lines.join('\n'), images };
 }
 
+/** The photo at the size chats show, the box drawn on it, as a JPEG that every messenger takes. */
 async function labelledPhoto(image: DecodedImage, box: Box, label: string): Promise<OutgoingImage> {
-  const png = await drawLabelledBoxes(image, [{ ...box, label }]);
-  return { bytes: png, mimeType: 'image/png', name: `refer-${fileSafe(label)}.png` };
+  const { bytes, mimeType } = await encodeJpeg(await drawLabelledBoxes(image, [{ ...box, label }]));
+  return { bytes, mimeType, name: `refer-${fileSafe(label)}.jpg` };
 }
 
 /** The concepts that fired, in the order their tokens are appended: people left to right, then objects by probability. */
@@ -180,7 +182,7 @@ function answerStatus(options: TurnOptions): ((partial: string) => void) | undef
     const now = performance.now();
     if (now - last < ANSWER_STATUS_INTERVAL_MS || !partial) return;
     last = now;
-    void Promise.resolve(onStatus({ text: `${partial}…` })).catch(() => undefined);
+    void Promise.resolve(onStatus({ text: `${partial}…`, draft: true })).catch(() => undefined);
   };
 }
 

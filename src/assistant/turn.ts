@@ -1,6 +1,7 @@
 // The platform-agnostic conversation contract. Adapters turn platform updates
 // into a `Turn`, call `Assistant.handle`, and turn the `Reply` (and any status
 // updates on the way) back into platform calls. Nothing here knows a platform.
+import type { ImageFile } from '../image/encode.ts';
 import type { Scope, UserRef } from '../memory/concept.ts';
 
 /** A photo as it arrived: raw bytes, decoded and validated by the core. */
@@ -26,12 +27,8 @@ export interface Turn {
   images: IncomingImage[];
 }
 
-export interface OutgoingImage {
-  bytes: Uint8Array;
-  mimeType: 'image/png' | 'image/jpeg';
-  /** A file name for platforms that need one ("refer-rex.png"). */
-  name: string;
-}
+/** An image sent back, encoded by src/image/encode.ts to fit chats (adapters fit it to their platform's limits). */
+export type OutgoingImage = ImageFile;
 
 export interface Reply {
   text: string;
@@ -46,6 +43,12 @@ export interface StatusUpdate {
   text: string;
   /** 0..1 when the work knows how far it is. */
   progress?: number;
+  /**
+   * The answer so far, while a model writes it. It stands in for a status
+   * and is replaced by the answer: never show it as a line of its own (a
+   * terminal printing every draft shows the caption five times).
+   */
+  draft?: true;
 }
 
 export interface TurnOptions {

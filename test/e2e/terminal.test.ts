@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
+import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from '../../src/assistant/turn.ts';
 import { chatCommand } from '../../src/cli/start.ts';
 import { OPERATOR_NOTICE } from '../../src/errors.ts';
 import { decodeImage } from '../../src/image/decode.ts';
@@ -70,12 +71,14 @@ describe('terminal chat, end to end', () => {
     expect(out).toMatch(/Done: I forgot Obama, with 2 photos/);
     expect(out).toMatch(/I know 1 here:\n• Biden \(person, 1 photo\)\n(?!•)/);
 
-    // The box image was written and is a real PNG of the photo's size.
+    // The box image was written as a JPEG at the long side chats show (the photo is 1434×2333).
     const saved = readdirSync(path.join(workDir, 'out'));
     expect(saved).toHaveLength(1);
+    expect(saved[0]).toMatch(/-refer-obama\.jpg$/);
     const meta = await sharp(path.join(workDir, 'out', saved[0])).metadata();
     const original = await decodeImage(readFileSync(sharedPhoto('ageitgey', 'obama3.jpg')));
-    expect([meta.format, meta.width, meta.height]).toEqual(['png', original.width, original.height]);
+    expect([original.width, original.height]).toEqual([1434, 2333]);
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 1259, 2048]);
 
     // Forgetting left no trace of Obama in the store's files.
     const dataDir = runtime.settings.dataDir;
@@ -142,5 +145,83 @@ describe('a missing model, told to whoever can act on it', () => {
     } finally {
       await runtime.close();
     }
+  });
+});
+
+/** Answers a caption as a streaming model does: statuses, then drafts of the answer, then the answer. */
+class StreamingCore implements ConversationCore {
+  static readonly ANSWER = 'Rex is lying on the beach next to a red ball.';
+  private readonly listeners = new Set<(notice: Notice) => void>();
+  async handle(_turn: Turn, options: TurnOptions = {}): Promise<Reply> {
+    await options.onStatus?.({ text: 'Looking at the photo…' });
+    await options.onStatus?.({ text: 'Writing a caption…' });
+    const words = StreamingCore.ANSWER.split(' ');
+    for (let n = 2; n < words.length; n += 2)
+      await options.onStatus?.({ text: `${words.slice(0, n).join(' ')}…`, draft: true });
+    return { text: StreamingCore.ANSWER, images: [] };
+  }
+  onNotice(listener: (notice: Notice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emit(notice: Notice): void {
+    for (const listener of this.listeners) listener(notice);
+  }
+}
+
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+describe('terminal chat output', () => {
+  it('into a pipe: each status once, no drafts, the streamed answer exactly once, news on its own line', async () => {
+    const core = new StreamingCore();
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const done = runTerminal({ core, input, output, cwd: tmpdir() });
+    input.write('/caption\n');
+    await vi.waitFor(() => expect(printed).toContain(StreamingCore.ANSWER));
+    core.emit({ scope: 'terminal:local', key: 'job', text: 'Learned how to talk about Rex.', done: true });
+    core.emit({ scope: 'telegram:chat:1', key: 'job', text: 'Learned how to talk about Mia.', done: true });
+    input.end('/caption\n');
+    await done;
+    expect(occurrences(printed, StreamingCore.ANSWER)).toBe(2); // one per /caption
+    expect(printed).not.toContain('Rex is lying on…');
+    expect(printed.split('\n')).toEqual([
+      '… Looking at the photo…',
+      '… Writing a caption…',
+      StreamingCore.ANSWER,
+      '… Learned how to talk about Rex.',
+      '… Looking at the photo…',
+      '… Writing a caption…',
+      StreamingCore.ANSWER,
+      '',
+    ]);
+  });
+
+  it('on a TTY: the status and drafts on one row rewritten in place, the answer once, news above a redrawn prompt', async () => {
+    const core = new StreamingCore();
+    const input = new PassThrough();
+    const output = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+    let printed = '';
+    output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const done = runTerminal({ core, input, output, cwd: tmpdir(), interactive: true });
+    input.write('/caption\n');
+    await vi.waitFor(() => expect(printed).toContain(`${StreamingCore.ANSWER}\n`));
+    // The person has started typing the next message when a lesson ends.
+    input.write('who is th');
+    await vi.waitFor(() => expect(printed.endsWith('who is th')).toBe(true));
+    const before = printed.length;
+    core.emit({ scope: 'terminal:local', key: 'job', text: 'Learned how to talk about Rex.', done: true });
+    const news = printed.slice(before);
+    // Ctrl-U clears the line typed so far.
+    input.end('\u0015/quit\n');
+    await done;
+    expect(occurrences(printed, `${StreamingCore.ANSWER}\n`)).toBe(1);
+    // Drafts never end a line: each is rewritten by the next row.
+    expect(printed).not.toMatch(/Rex is lying[^\n]*…\n/);
+    // The row is cleared, the news printed, and the prompt drawn again with what was typed.
+    // eslint-disable-next-line no-control-regex -- the terminal escape sequences are what this checks
+    expect(news).toMatch(/^\r?(\x1b\[\d*G)?\x1b\[2K… Learned how to talk about Rex\.\n.*> who is th(\x1b\[\d+G)?$/s);
   });
 });

@@ -34,6 +34,8 @@ export interface BotMessage {
   replyTo: number | null;
   silent: boolean;
   sentAt: number;
+  /** Whether the bot deleted it. */
+  deleted: boolean;
 }
 
 export interface OutgoingUserMessage {
@@ -61,6 +63,11 @@ export class FakeTelegramServer {
   /** The commands from the last setMyCommands call, or null. */
   commands: BotCommand[] | null = null;
   webhook: { url: string; secretToken: string | null } | null = null;
+  /**
+   * Group privacy mode (BotFather's default): in groups the bot gets only
+   * messages meant for it, so of an album only the part with the caption.
+   */
+  privacyMode = false;
 
   private readonly updates: Update[] = [];
   private nextUpdateId = 1;
@@ -174,7 +181,8 @@ export class FakeTelegramServer {
         sent = { ...base, text: words ?? '', entities: entitiesOf(words ?? '') } as Message;
       }
       messages.push(sent);
-      this.pushUpdate({ update_id: 0, message: sent } as Update);
+      const withheld = this.privacyMode && message.chat.type !== 'private' && i > 0;
+      if (!withheld) this.pushUpdate({ update_id: 0, message: sent } as Update);
     }
     return messages;
   }
@@ -309,7 +317,7 @@ export class FakeTelegramServer {
         const sent = this.botMessages.find(
           (m) => m.chatId === Number(p.chat_id) && m.messageId === Number(p.message_id),
         );
-        if (!sent) throw new ApiRefusal(400, 'Bad Request: message to edit not found');
+        if (!sent || sent.deleted) throw new ApiRefusal(400, 'Bad Request: message to edit not found');
         const text = requiredText(p.text, 4096, 'message text');
         if (text === sent.text)
           throw new ApiRefusal(
@@ -328,8 +336,14 @@ export class FakeTelegramServer {
           edit_date: Math.floor(Date.now() / 1000),
         };
       }
-      case 'deletemessage':
+      case 'deletemessage': {
+        const sent = this.botMessages.find(
+          (m) => m.chatId === Number(p.chat_id) && m.messageId === Number(p.message_id) && !m.deleted,
+        );
+        if (!sent) throw new ApiRefusal(400, 'Bad Request: message to delete not found');
+        sent.deleted = true;
         return true;
+      }
       case 'getfile': {
         const file = this.files.get(String(p.file_id));
         if (!file) throw new ApiRefusal(400, 'Bad Request: invalid file_id');
@@ -359,6 +373,7 @@ export class FakeTelegramServer {
         replyParameters?.message_id ?? (typeof p.reply_to_message_id === 'number' ? p.reply_to_message_id : null),
       silent: p.disable_notification === true,
       sentAt: Date.now(),
+      deleted: false,
     };
     this.botMessages.push(sent);
     const base = {
