@@ -2,11 +2,12 @@
 // on this machine, against answering on the same files (teaching-cost.ts).
 // It answers "how long will a lesson take here, and how much memory" before a
 // bot relies on the model.
+// The measuring code (ONNX Runtime) is imported once the arguments are checked.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { VLM_DTYPES } from '../config/settings.ts';
-import { measureTeachingCost, type PeakMemory } from '../teach/teaching-cost.ts';
+import { loadSettings, VLM_DTYPES } from '../config/settings.ts';
+import type { PeakMemory } from '../teach/teaching-cost.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
-import { vlmTarget } from './vlm-target.ts';
+import { dtypeFlag, requiredVlm, vlmTarget } from './vlm-target.ts';
 
 const USAGE = `Usage: myvlm bench teach --vlm <id or folder> [--dtype ${VLM_DTYPES.join('|')}] [--batch N] [--steps N] [--no-memory] [--json]
   --vlm        the model to measure (default MYVLM_VLM)
@@ -41,7 +42,11 @@ export async function benchTeachCommand(args: string[]): Promise<number> {
   }
   const batch = wholeNumber(values.batch, '--batch', EMBEDDING_TRAINING.maxPhotosPerStep, 1);
   const steps = wholeNumber(values.steps, '--steps', 3, 1);
-  const { settings, located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json));
+  const flagDtype = dtypeFlag(values.dtype);
+  const settings = loadSettings(process.env);
+  const spec = requiredVlm(values.vlm, settings, USAGE);
+  const { measureTeachingCost } = await import('../teach/teaching-cost.ts');
+  const { located, dtype, runtime } = await vlmTarget(spec, flagDtype, Boolean(values.json), settings);
   if (!values.json)
     process.stderr.write(
       `Measuring teaching on ${located.id}: ${steps + 1} training steps of ${batch} photo(s), ` +

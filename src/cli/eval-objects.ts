@@ -1,20 +1,14 @@
 // `myvlm eval objects <dir> --shots N`: the object-head evaluation (the
 // paper's Table 5, right) on a MyVLM-style folder. Features of every photo and
 // augmented view are computed once and reused by every concept and fold.
+// The evaluation code (ONNX Runtime, sharp) is imported once the arguments are checked.
 import { OBJECT_HEAD, EVALUATION } from '../config/defaults.ts';
 import { loadSettings } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
-import { loadObjectDataset } from '../heads/object/dataset.ts';
-import { ALL_NEGATIVE_SOURCES, evaluateObjectHeads, type NegativeSource } from '../heads/object/evaluation.ts';
-import { FeatureCache } from '../heads/object/feature-cache.ts';
-import { openImageFeatureExtractor } from '../heads/object/features.ts';
+import type { NegativeSource } from '../heads/object/evaluation.ts';
 import { DEFAULT_NORMALIZATION, type NormalizationMode } from '../heads/object/normalization.ts';
-import { PhotoFeatures } from '../heads/object/photo-features.ts';
-import { formatObjectReport } from '../heads/object/report.ts';
 import { NEGATIVE_VIEWS, POSITIVE_VIEWS } from '../heads/object/views.ts';
-import { resolveOptionsFrom, terminalProgress } from '../models/resolve.ts';
-import { SessionPool } from '../models/session.ts';
 
 const NORMALIZATIONS: readonly NormalizationMode[] = ['l2-center', 'l2', 'none'];
 
@@ -56,17 +50,36 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 1) throw new UserError(`Name one dataset folder.\n${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`Name one dataset folder.\n${USAGE}`);
   const shots = wholeNumber(values.shots, '--shots', OBJECT_HEAD.shots, 1);
   const folds = wholeNumber(values.folds, '--folds', EVALUATION.folds, 1);
   const seed = wholeNumber(values.seed, '--seed', 0, 0);
   const positiveViews = wholeNumber(values.views, '--views', POSITIVE_VIEWS, 1);
   const negativeViews = wholeNumber(values['negative-views'], '--negative-views', NEGATIVE_VIEWS, 1);
-  const sources = negativeSources(values.negatives);
   const normalization = (values.normalization ?? DEFAULT_NORMALIZATION) as NormalizationMode;
   if (!NORMALIZATIONS.includes(normalization))
-    throw new UserError(`--normalization takes one of ${NORMALIZATIONS.join(', ')}, not "${values.normalization}".`);
+    throw new UsageError(`--normalization takes one of ${NORMALIZATIONS.join(', ')}, not "${values.normalization}".`);
 
+  const [
+    { loadObjectDataset },
+    { ALL_NEGATIVE_SOURCES, evaluateObjectHeads },
+    { FeatureCache },
+    { openImageFeatureExtractor },
+    { PhotoFeatures },
+    { formatObjectReport },
+    { resolveOptionsFrom, terminalProgress },
+    { SessionPool },
+  ] = await Promise.all([
+    import('../heads/object/dataset.ts'),
+    import('../heads/object/evaluation.ts'),
+    import('../heads/object/feature-cache.ts'),
+    import('../heads/object/features.ts'),
+    import('../heads/object/photo-features.ts'),
+    import('../heads/object/report.ts'),
+    import('../models/resolve.ts'),
+    import('../models/session.ts'),
+  ]);
+  const sources = negativeSources(values.negatives, ALL_NEGATIVE_SOURCES);
   const dataset = loadObjectDataset(positionals[0]);
   const settings = loadSettings();
   const sessions = new SessionPool({
@@ -110,17 +123,18 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
   }
 }
 
-function negativeSources(raw: string | undefined): NegativeSource[] {
-  if (raw === undefined) return [...ALL_NEGATIVE_SOURCES];
+/** The --negatives list, checked against `all` (known once the evaluation code is loaded). */
+function negativeSources(raw: string | undefined, all: readonly NegativeSource[]): NegativeSource[] {
+  if (raw === undefined) return [...all];
   if (raw === 'none') return [];
   const names = raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const name of names) {
-    if (!(ALL_NEGATIVE_SOURCES as readonly string[]).includes(name)) {
-      throw new UserError(
-        `--negatives takes a comma-separated list of ${ALL_NEGATIVE_SOURCES.join(', ')}, or none; "${name}" is not one of them.`,
+    if (!(all as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `--negatives takes a comma-separated list of ${all.join(', ')}, or none; "${name}" is not one of them.`,
       );
     }
   }

@@ -3,10 +3,11 @@
 // generate photos of a concept, teach its embedding, caption held-out
 // photos). Prints the loss drop, the recall and whether outputs without the
 // concept stayed the same; several seeds give the spread.
+// The experiment (ONNX Runtime) is imported once the arguments are checked.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { UserError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { parseFlags, wholeNumber } from './flags.ts';
-import { runTinyTeachExperiment, type TinyExperimentResult } from '../teach/miniature/experiment.ts';
+import type { TinyExperimentResult } from '../teach/miniature/experiment.ts';
 
 const USAGE = `Usage: myvlm eval teach --tiny [--seed S] [--seeds N] [--steps N] [--json]
   --tiny       run the miniature experiment on a generated tiny LLaVA (the only mode so far)
@@ -42,11 +43,12 @@ export async function evalTeachCommand(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (!values.tiny) throw new UserError(`Only the miniature experiment exists so far: add --tiny.\n${USAGE}`);
+  if (!values.tiny) throw new UsageError(`Only the miniature experiment exists so far: add --tiny.\n${USAGE}`);
   const first = wholeNumber(values.seed, '--seed', 0, 0);
   const count = wholeNumber(values.seeds, '--seeds', 1, 1);
   const steps = wholeNumber(values.steps, '--steps', EMBEDDING_TRAINING.steps, 1);
   const interactive = process.stderr.isTTY && !values.json;
+  const { runTinyTeachExperiment } = await import('../teach/miniature/experiment.ts');
 
   const runs: (TinyExperimentResult & { seed: number })[] = [];
   for (let seed = first; seed < first + count; seed++) {

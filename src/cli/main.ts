@@ -1,8 +1,12 @@
 // `myvlm <command>`: the one command-line entry. `npm start` runs `myvlm
 // start`; every other command is for scripts, evaluation and maintenance.
+// Exit codes a script can rely on: 0 done, 1 failed (a missing file or model,
+// a bad setting, a bug), 2 typed wrongly (UsageError).
+// Each command's module is imported only when it runs, and imports its heavy
+// libraries (ONNX Runtime, sharp, transformers.js, the messenger clients)
+// only after checking its arguments: a typing mistake is answered at once.
 import dotenv from 'dotenv';
-import { messageFor, UserError, whoMustAct } from '../errors.ts';
-import { log } from '../log.ts';
+import { messageFor, UsageError, whoMustAct } from '../errors.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -18,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   discord: {
     summary: 'register the Discord slash commands (`discord register [--guild <id>]`)',
     run: async (args) => {
-      if (args[0] !== 'register') throw new UserError('Usage: myvlm discord register [--guild <server id>]');
+      if (args[0] !== 'register') throw new UsageError('Usage: myvlm discord register [--guild <server id>]');
       return (await import('./start.ts')).discordRegisterCommand(args.slice(1));
     },
   },
@@ -35,7 +39,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     run: async (args) => (await import('./vlm.ts')).vlmCommand('ask', args),
   },
   refer: {
-    summary: 'mark where a concept is (`refer <image> <name> --out <file> [--vlm <id|dir>]`)',
+    summary: 'mark where a concept is (`refer <image> <name> [--out <file>] [--vlm <id|dir>]`)',
     run: async (args) => (await import('./vlm.ts')).vlmCommand('refer', args),
   },
   teach: {
@@ -49,7 +53,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
       if (what === 'faces') return (await import('./eval-faces.ts')).evalFacesCommand(args);
       if (what === 'objects') return (await import('./eval-objects.ts')).evalObjectsCommand(args);
       if (what === 'teach') return (await import('./eval-teach.ts')).evalTeachCommand(args);
-      throw new UserError('Usage: myvlm eval faces|objects <dir> [options], or myvlm eval teach --tiny');
+      throw new UsageError('Usage: myvlm eval faces|objects <dir> [options], or myvlm eval teach --tiny');
     },
   },
   onnx: {
@@ -60,12 +64,21 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     summary: 'measure teaching on one model (`bench teach --vlm <id|dir> [--dtype q4] [--json]`)',
     run: async (args) => {
       if (args[0] === 'teach') return (await import('./bench-teach.ts')).benchTeachCommand(args.slice(1));
-      throw new UserError(
+      throw new UsageError(
         "Usage: myvlm bench teach --vlm <id|dir> [--dtype q4] [--json]. The repository's benchmarks run with `npm run bench`.",
       );
     },
   },
 };
+
+/** What a script can rely on, in `myvlm help`. */
+const EXIT_CODES = [
+  'Exit codes:',
+  '  0  done',
+  '  1  failed: a missing or unreadable file, a model that was asked for and is not there, a bad setting,',
+  '     the data folder in use by a running assistant, `refer` finding nothing to mark',
+  '  2  typed wrongly: an unknown command or option, a missing argument, a bad value',
+];
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -76,23 +89,26 @@ function usage(): string {
   ].join('\n');
 }
 
+/** Runs `myvlm <argv>`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   dotenv.config();
   const [name, ...args] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${usage()}\n`);
-    return name ? 0 : 2;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`Unknown command "${name}".\n\n${usage()}\n`);
-    return 2;
+  if (name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n\n${EXIT_CODES.join('\n')}\n`);
+    return 0;
   }
   try {
+    const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command)
+      throw new UsageError(`${name === undefined ? 'Name a command.' : `Unknown command "${name}".`}\n\n${usage()}`);
     return await command.run(args);
   } catch (error) {
-    if (whoMustAct(error) === 'developer') log.error({ err: error }, 'command failed');
+    if (whoMustAct(error) === 'developer') {
+      // Only a bug is logged (with its stack); the logger loads for it alone.
+      const { log } = await import('../log.ts');
+      log.error({ err: error }, 'command failed');
+    }
     process.stderr.write(`myvlm: ${messageFor(error, 'operator')}\n`);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
 }

@@ -1,10 +1,10 @@
 // `myvlm onnx`: look inside ONNX files and write tiny generated VLMs.
 //   myvlm onnx inspect <file.onnx> [--json]
 //   myvlm onnx tiny llava|minigpt-v2 <dir> [--seed S] [size flags]
-import { UserError } from '../errors.ts';
-import { formatInspection, inspectModel } from '../onnx/inspect.ts';
+// The ONNX code is imported once the arguments are checked.
+import { UsageError } from '../errors.ts';
 import type { TinyFamily, TinyVlmOptions } from '../onnx/tiny/config.ts';
-import { writeTinyVlm } from '../onnx/tiny/factory.ts';
+import { checkNamedFile, namedPathError } from './flags.ts';
 
 /** Integer flags of `onnx tiny` and the option each sets. */
 const SIZE_FLAGS: Readonly<Record<string, keyof TinyVlmOptions>> = {
@@ -34,23 +34,20 @@ const USAGE = [
   '               --vision-heads N --vision-intermediate N --tie --float64',
 ].join('\n');
 
-function usageError(message: string): number {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  return 2;
-}
-
 async function inspect(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const files = args.filter((a) => a !== '--json');
   const unknown = files.find((a) => a.startsWith('--'));
-  if (unknown) return usageError(`Unknown option ${unknown}.`);
-  if (files.length !== 1) return usageError('onnx inspect takes one model file.');
+  if (unknown) throw new UsageError(`Unknown option ${unknown}.\n\n${USAGE}`);
+  if (files.length !== 1) throw new UsageError(`onnx inspect takes one model file.\n\n${USAGE}`);
+  await checkNamedFile(files[0]);
+  const { formatInspection, inspectModel } = await import('../onnx/inspect.ts');
   const summary = await inspectModel(files[0]);
   process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatInspection(summary)}\n`);
   return 0;
 }
 
-/** Parses `onnx tiny` options; throws UserError on bad values. */
+/** Parses `onnx tiny` options; throws UsageError on bad values. */
 export function parseTinyArgs(args: readonly string[]): { family: TinyFamily; dir: string; options: TinyVlmOptions } {
   const positional: string[] = [];
   const options: TinyVlmOptions = {};
@@ -61,22 +58,25 @@ export function parseTinyArgs(args: readonly string[]): { family: TinyFamily; di
     else if (arg in SIZE_FLAGS) {
       const raw = args[++i];
       const value = Number(raw);
-      if (raw === undefined || !Number.isInteger(value))
-        throw new UserError(`${arg} needs a whole number (got ${raw ?? 'nothing'}).`);
+      if (raw === undefined || raw.trim() === '' || !Number.isInteger(value))
+        throw new UsageError(`${arg} needs a whole number (got ${raw ?? 'nothing'}).`);
       (options as Record<string, number>)[SIZE_FLAGS[arg]] = value;
-    } else if (arg.startsWith('--')) throw new UserError(`Unknown option ${arg}.\n\n${USAGE}`);
+    } else if (arg.startsWith('--')) throw new UsageError(`Unknown option ${arg}.\n\n${USAGE}`);
     else positional.push(arg);
   }
   const [family, dir, ...extra] = positional;
   if (family !== 'llava' && family !== 'minigpt-v2')
-    throw new UserError(`Choose a family: llava or minigpt-v2 (got ${family ?? 'nothing'}).\n\n${USAGE}`);
-  if (!dir || extra.length > 0) throw new UserError(`onnx tiny takes one output folder.\n\n${USAGE}`);
+    throw new UsageError(`Choose a family: llava or minigpt-v2 (got ${family ?? 'nothing'}).\n\n${USAGE}`);
+  if (!dir || extra.length > 0) throw new UsageError(`onnx tiny takes one output folder.\n\n${USAGE}`);
   return { family, dir, options };
 }
 
 async function tiny(args: string[]): Promise<number> {
   const { family, dir, options } = parseTinyArgs(args);
-  const written = await writeTinyVlm(family, dir, options);
+  const { writeTinyVlm } = await import('../onnx/tiny/factory.ts');
+  const written = await writeTinyVlm(family, dir, options).catch((cause: unknown) => {
+    throw namedPathError(cause, dir, 'write');
+  });
   const s = written.sizes;
   process.stdout.write(
     `Wrote a tiny ${family} model (seed ${s.seed}, ${s.dtype}) to ${written.dir}\n` +
@@ -87,14 +87,14 @@ async function tiny(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Entry of `myvlm onnx ...`; returns the process exit code (2 for usage mistakes). */
+/** Entry of `myvlm onnx ...`; returns the process exit code, throws UsageError on a mistake. */
 export async function onnxCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (!sub || sub === 'help' || sub === '--help' || sub === '-h') {
+  if (sub === 'help' || sub === '--help' || sub === '-h') {
     process.stdout.write(`${USAGE}\n`);
-    return sub ? 0 : 2;
+    return 0;
   }
   if (sub === 'inspect') return inspect(rest);
   if (sub === 'tiny') return tiny(rest);
-  return usageError(`Unknown onnx command "${sub}".`);
+  throw new UsageError(`${sub ? `Unknown onnx command "${sub}".` : 'onnx needs a command.'}\n\n${USAGE}`);
 }

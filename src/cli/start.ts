@@ -5,18 +5,12 @@ import { registerDiscordCommands } from '../../adapters/discord/commands.ts';
 import { hasMessengerSettings, startAdapters } from '../../adapters/start.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { createAssistant } from '../assistant/setup.ts';
-import { loadSettings } from '../config/settings.ts';
+import { loadSettings, type Settings } from '../config/settings.ts';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Notice } from '../assistant/turn.ts';
-import { log } from '../log.ts';
-
-/** The terminal chat prints a lesson's progress every this many steps (and its final line). */
-export const TERMINAL_NOTICE_EVERY_STEPS = 25;
-
-/** Whether the terminal chat prints a notice: the final line, and every 25th step. */
-export function terminalPrints(notice: Notice): boolean {
-  return notice.done || (notice.step !== undefined && notice.step.at % TERMINAL_NOTICE_EVERY_STEPS === 0);
-}
+import { messageFor, OperatorError } from '../errors.ts';
+import { logToFile, moduleLogger } from '../log.ts';
+import { describeModels, surveyModels } from '../models/readiness.ts';
 
 /** Where the terminal chat reads and writes: the process's own streams, or a test's. */
 export interface TerminalStreams {
@@ -34,22 +28,17 @@ function processStreams(): TerminalStreams {
 export async function chatCommand(args: string[], streams: TerminalStreams = processStreams()): Promise<number> {
   const settings = loadSettings(process.env);
   const scope = valueOf(args, '--scope') ?? 'terminal:local';
-  // Routine logs would interleave with the conversation; warnings still show.
-  if (!process.env.MYVLM_LOG_LEVEL) {
-    // Worker threads (lessons) read the variable when they start.
-    process.env.MYVLM_LOG_LEVEL = 'warn';
-    log.level = 'warn';
-  }
+  // Routine logs would interleave with the conversation: they go to a file in
+  // the data folder, and only warnings reach the console, as one plain line.
+  // Before the assistant starts, so the workers of resumed lessons inherit it.
+  logToFile(path.join(settings.dataDir, 'myvlm.log'));
+  // A newcomer learns at once which models are used, what is missing and what works without it.
+  streams.output.write(`${modelLines(settings).join('\n')}\n`);
   // Whoever types in the terminal runs the assistant: they are told what to do about a problem of theirs.
   const runtime = await createAssistant(settings, 'operator');
-  // Lessons run in the background: say when one of this chat's ends, and every 25 steps meanwhile.
-  const unsubscribe = runtime.assistant.onNotice((notice) => {
-    if (notice.scope === scope && terminalPrints(notice)) streams.output.write(`… ${notice.text}\n`);
-  });
   try {
     await runTerminal({ core: runtime.assistant, ...streams, scope });
   } finally {
-    unsubscribe();
     await runtime.close();
   }
   return 0;
@@ -61,6 +50,7 @@ export async function startCommand(args: string[]): Promise<number> {
     process.stderr.write('No TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set: starting the terminal chat.\n');
     return chatCommand(args);
   }
+  for (const line of modelLines(settings)) moduleLogger('models').info(line);
   const runtime = await createAssistant(settings, 'chat');
   try {
     const started = await startAdapters(settings, runtime.assistant);
@@ -78,6 +68,17 @@ export async function discordRegisterCommand(args: string[]): Promise<number> {
   const result = await registerDiscordCommands(settings, { guildId: valueOf(args, '--guild') ?? undefined });
   process.stdout.write(`Registered ${result.names.join(', ')} for ${result.scope}.\n`);
   return 0;
+}
+
+/** Which models the settings use and where each stands (nothing is downloaded to find out). */
+function modelLines(settings: Settings): string[] {
+  try {
+    return describeModels(surveyModels(settings), settings);
+  } catch (error) {
+    // An unknown model id disables only what needs it; the first photo that does says so again.
+    if (error instanceof OperatorError) return [messageFor(error, 'operator')];
+    throw error;
+  }
 }
 
 function valueOf(args: readonly string[], flag: string): string | null {

@@ -3,19 +3,15 @@
 // template and image processor, targets from the model, the paper's
 // optimizer), printing the loss at every checkpoint. It checks that an export
 // teaches before a bot relies on it; nothing is stored.
+// Only light modules load before the arguments are checked; the model code
+// (ONNX Runtime, sharp) is imported once they are right.
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
-import { loadSettings } from '../config/settings.ts';
-import { OperatorError, UserError } from '../errors.ts';
-import { decodeImage } from '../image/decode.ts';
-import { VLM_DTYPES } from '../config/settings.ts';
-import { chooseIdentifier } from '../assistant/names.ts';
-import { defaultTraining, teachLesson, type JobEvent } from '../teach/job.ts';
-import { TeachableExport } from '../teach/teachable-export.ts';
+import { loadSettings, VLM_DTYPES } from '../config/settings.ts';
+import { OperatorError, UsageError } from '../errors.ts';
+import type { JobEvent } from '../teach/job.ts';
 import type { TeachingPhoto } from '../teach/targets.ts';
-import { describeDtypes } from '../vlm/export/variants.ts';
-import { VLM_FAMILIES } from '../vlm/families.ts';
 import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
-import { dtypeFlag, vlmTarget } from './vlm-target.ts';
+import { dtypeFlag, requiredVlm, vlmTarget } from './vlm-target.ts';
 
 const USAGE =
   `Usage: myvlm teach <name> <photo>... [--vlm <id or folder>] [--dtype ${VLM_DTYPES.join('|')}] ` +
@@ -67,16 +63,34 @@ export async function teachCommand(args: string[]): Promise<number> {
     return 0;
   }
   const [name, ...photoPaths] = positionals;
-  if (!name || photoPaths.length === 0) throw new UserError(`teach needs a name and at least one photo.\n${USAGE}`);
+  if (!name || photoPaths.length === 0) throw new UsageError(`teach needs a name and at least one photo.\n${USAGE}`);
   if (photoPaths.length > EMBEDDING_TRAINING.maxPhotosPerStep)
-    throw new UserError(`A lesson takes 1 to ${EMBEDDING_TRAINING.maxPhotosPerStep} photos, not ${photoPaths.length}.`);
-  dtypeFlag(values.dtype);
+    throw new UsageError(
+      `A lesson takes 1 to ${EMBEDDING_TRAINING.maxPhotosPerStep} photos, not ${photoPaths.length}.`,
+    );
+  const dtype = dtypeFlag(values.dtype);
   const kind = values.kind ?? 'object';
-  if (kind !== 'object' && kind !== 'person') throw new UserError(`--kind takes object or person, not "${kind}".`);
+  if (kind !== 'object' && kind !== 'person') throw new UsageError(`--kind takes object or person, not "${kind}".`);
   const steps = wholeNumber(values.steps, '--steps', EMBEDDING_TRAINING.steps, 1);
   const seed = wholeNumber(values.seed, '--seed', 0, 0);
-
   const settings = loadSettings(process.env);
+  const spec = requiredVlm(values.vlm, settings, USAGE);
+
+  const [
+    { decodeImage },
+    { chooseIdentifier },
+    { defaultTraining, teachLesson },
+    { TeachableExport },
+    { describeDtypes },
+    { VLM_FAMILIES },
+  ] = await Promise.all([
+    import('../image/decode.ts'),
+    import('../assistant/names.ts'),
+    import('../teach/job.ts'),
+    import('../teach/teachable-export.ts'),
+    import('../vlm/export/variants.ts'),
+    import('../vlm/families.ts'),
+  ]);
   const photos: TeachingPhoto[] = [];
   for (const file of photoPaths) {
     const bytes = await readNamedFile(file);
@@ -90,10 +104,10 @@ export async function teachCommand(args: string[]): Promise<number> {
     photos.push({ image, caption: values.caption ?? null });
   }
 
-  const { located, dtype, runtime } = await vlmTarget(values, USAGE, Boolean(values.json), settings);
+  const { located, dtype: chosen, runtime } = await vlmTarget(spec, dtype, Boolean(values.json), settings);
   const say = (line: string) => void (values.json ? undefined : process.stderr.write(`${line}\n`));
   const started = performance.now();
-  const vlm = await TeachableExport.open(located.dir, { cacheDir: settings.cacheDir, runtime, dtype });
+  const vlm = await TeachableExport.open(located.dir, { cacheDir: settings.cacheDir, runtime, dtype: chosen });
   try {
     const family = located.entry ? VLM_FAMILIES[located.entry.family] : vlm.model.family;
     const identifier = chooseIdentifier(name, kind, []);

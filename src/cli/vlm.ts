@@ -2,17 +2,18 @@
 // conversation core as the chats:
 //   myvlm caption <image> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]
 //   myvlm ask <image> <question> [--vlm ...] [--dtype ...] [--scope ...]
-//   myvlm refer <image> <name> [--out <file.png>] [--vlm ...] [--dtype ...] [--scope ...]
+//   myvlm refer <image> <name> [--out <file.jpg>] [--vlm ...] [--dtype ...] [--scope ...]
 // Concepts come from the store in MYVLM_DATA_DIR, from the chosen scope
 // (default the terminal chat's, so what `myvlm chat` learned is known here).
+// A model that was asked for (--vlm or MYVLM_VLM) and is not there fails the
+// command (exit 1); with none configured the concept heads answer alone, and
+// the answer says so.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createAssistant } from '../assistant/setup.ts';
-import { loadSettings } from '../config/settings.ts';
-import { VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
-import { UserError } from '../errors.ts';
-import { log } from '../log.ts';
-import { readNamedFile } from './flags.ts';
+import { loadSettings, VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
+import { UsageError } from '../errors.ts';
+import { namedPathError, readNamedFile } from './flags.ts';
+import { dtypeFlag, locateNamedVlm } from './vlm-target.ts';
 
 export type VlmCommandName = 'caption' | 'ask' | 'refer';
 
@@ -24,7 +25,7 @@ const USAGE = [
   'Usage:',
   '  myvlm caption <image> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
   '  myvlm ask <image> <question> [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
-  '  myvlm refer <image> <name> [--out <file.png>] [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
+  '  myvlm refer <image> <name> [--out <file.jpg>] [--vlm <id or folder>] [--dtype <precision>] [--scope <scope>]',
   '',
   '--vlm overrides MYVLM_VLM; without either, the concept heads answer alone.',
   `--dtype (${VLM_DTYPES.join(', ')}) overrides MYVLM_VLM_DTYPE: the precision of the model's three graphs.`,
@@ -36,7 +37,12 @@ interface ParsedArgs {
   flags: Record<'vlm' | 'dtype' | 'scope' | 'out', string | undefined>;
 }
 
-/** Splits arguments into positional words and the three flags; throws UserError on anything else. */
+/** A usage mistake, with the usage. */
+function usageError(message: string): UsageError {
+  return new UsageError(`${message}\n\n${USAGE}`);
+}
+
+/** Splits arguments into positional words and the four flags; throws UsageError on anything else. */
 export function parseVlmArgs(args: readonly string[]): ParsedArgs {
   const flags: ParsedArgs['flags'] = { vlm: undefined, dtype: undefined, scope: undefined, out: undefined };
   const positional: string[] = [];
@@ -45,12 +51,11 @@ export function parseVlmArgs(args: readonly string[]): ParsedArgs {
     const flag = /^--(vlm|dtype|scope|out)(?:=(.*))?$/.exec(arg);
     if (flag) {
       const value = flag[2] ?? args[++i];
-      if (value === undefined || value === '') throw new UserError(`--${flag[1]} needs a value.`);
-      if (flag[1] === 'dtype' && !(VLM_DTYPES as readonly string[]).includes(value))
-        throw new UserError(`--dtype takes one of ${VLM_DTYPES.join(', ')}, not "${value}".`);
+      if (value === undefined || value === '') throw usageError(`--${flag[1]} needs a value.`);
+      if (flag[1] === 'dtype') dtypeFlag(value);
       flags[flag[1] as keyof ParsedArgs['flags']] = value;
     } else if (arg.startsWith('--')) {
-      throw new UserError(`Unknown option ${arg}.`);
+      throw usageError(`Unknown option ${arg}.`);
     } else {
       positional.push(arg);
     }
@@ -62,11 +67,11 @@ export function parseVlmArgs(args: readonly string[]): ParsedArgs {
 function messageFor(command: VlmCommandName, words: readonly string[]): string {
   const rest = words.join(' ').trim();
   if (command === 'caption') {
-    if (rest) throw new UserError('caption takes only the image.');
+    if (rest) throw usageError('caption takes only the image.');
     return '/caption';
   }
   if (!rest)
-    throw new UserError(
+    throw usageError(
       command === 'ask' ? 'ask needs a question after the image.' : 'refer needs a name after the image.',
     );
   return `/${command} ${rest}`;
@@ -74,28 +79,23 @@ function messageFor(command: VlmCommandName, words: readonly string[]): string {
 
 /**
  * Runs one command; returns the exit code (0 answered, 1 `refer` found
- * nothing to mark, 2 bad usage). Status updates go to stderr, the answer to stdout.
+ * nothing to mark). Status updates go to stderr, the answer to stdout.
  */
 export async function vlmCommand(command: VlmCommandName, args: string[]): Promise<number> {
-  let parsed: ParsedArgs;
-  let text: string;
-  try {
-    parsed = parseVlmArgs(args);
-    if (parsed.positional.length === 0) throw new UserError(`${command} needs an image file.`);
-    if (command !== 'refer' && parsed.flags.out) throw new UserError('--out is for refer only.');
-    text = messageFor(command, parsed.positional.slice(1));
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    process.stderr.write(`${error.message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseVlmArgs(args);
+  if (parsed.positional.length === 0) throw usageError(`${command} needs an image file.`);
+  if (command !== 'refer' && parsed.flags.out) throw usageError('--out is for refer only.');
+  const text = messageFor(command, parsed.positional.slice(1));
   const imagePath = path.resolve(parsed.positional[0]);
-  const bytes = await readNamedFile(imagePath);
+  const bytes = await readNamedFile(parsed.positional[0]);
   const settings = loadSettings(process.env);
   if (parsed.flags.vlm) settings.vlm = parsed.flags.vlm;
   if (parsed.flags.dtype) settings.vlmDtype = parsed.flags.dtype as VlmDtype;
+  const [{ log }, { createAssistant }] = await Promise.all([import('../log.ts'), import('../assistant/setup.ts')]);
   // Routine logs would mix with the answer; warnings still show.
   if (!process.env.MYVLM_LOG_LEVEL) log.level = 'warn';
+  // The assistant would answer without a model it cannot find (a bot stays up); a script must hear of it.
+  if (settings.vlm) await locateNamedVlm(settings.vlm, settings.vlmDtype, settings, false);
   // The answer is printed for the operator, who is told what to do about a problem of theirs.
   const runtime = await createAssistant(settings, 'operator');
   try {
@@ -114,7 +114,9 @@ export async function vlmCommand(command: VlmCommandName, args: string[]): Promi
     const image = reply.images[0];
     if (!image) return 1;
     const out = path.resolve(parsed.flags.out ?? image.name);
-    await writeFile(out, image.bytes);
+    await writeFile(out, image.bytes).catch((cause: unknown) => {
+      throw namedPathError(cause, parsed.flags.out ?? image.name, 'write');
+    });
     process.stdout.write(`[image saved: ${out}]\n`);
     return 0;
   } finally {

@@ -1,10 +1,13 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { onnxCommand, parseTinyArgs } from '../../src/cli/onnx.ts';
-import { UserError } from '../../src/errors.ts';
+import { OperatorError, UsageError } from '../../src/errors.ts';
 import { inspectModel } from '../../src/onnx/inspect.ts';
+import { REPO_ROOT } from '../support/paths.ts';
 
 let scratch: string;
 beforeAll(async () => {
@@ -42,7 +45,7 @@ describe('myvlm onnx tiny', () => {
       options: { seed: 4, layers: 3, kvHeads: 1, tieWordEmbeddings: true, dtype: 'float64' },
     });
     expect(() => parseTinyArgs(['gpt', 'out'])).toThrow(/Choose a family/);
-    expect(() => parseTinyArgs(['llava', 'out', '--layers', 'two'])).toThrow(UserError);
+    expect(() => parseTinyArgs(['llava', 'out', '--layers', 'two'])).toThrow(UsageError);
     expect(() => parseTinyArgs(['llava', 'out', '--colour'])).toThrow(/Unknown option --colour/);
     expect(() => parseTinyArgs(['llava'])).toThrow(/one output folder/);
   });
@@ -103,13 +106,49 @@ describe('myvlm onnx tiny', () => {
 });
 
 describe('myvlm onnx usage', () => {
-  it('prints usage, and exits 2 on mistakes', async () => {
+  it('prints usage, and refuses mistakes with a UsageError', async () => {
     expect((await run(['help'])).out).toContain('myvlm onnx inspect <file.onnx> [--json]');
-    expect((await run([])).code).toBe(2);
-    const unknown = await run(['convert']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('Unknown onnx command "convert"');
-    expect((await run(['inspect'])).code).toBe(2);
-    await expect(run(['inspect', path.join(scratch, 'nothing.onnx')])).rejects.toThrow(/Cannot read the model file/);
+    await expect(run([])).rejects.toThrow(UsageError);
+    await expect(run(['convert'])).rejects.toThrow(/^Unknown onnx command "convert"\.\n\nUsage:/);
+    await expect(run(['inspect'])).rejects.toThrow(/^onnx inspect takes one model file\./);
+    await expect(run(['inspect', 'a.onnx', '--colour'])).rejects.toThrow(/^Unknown option --colour\./);
   });
+
+  it('says plainly which file is missing or in the way', async () => {
+    const nothing = path.join(scratch, 'nothing.onnx');
+    await expect(run(['inspect', nothing])).rejects.toThrow(new OperatorError(`No such file: ${nothing}`));
+    await expect(run(['inspect', scratch])).rejects.toThrow(`${scratch} is a folder, not a file.`);
+    const file = path.join(scratch, 'a-file');
+    await writeFile(file, 'x');
+    await expect(run(['tiny', 'llava', file])).rejects.toThrow(new OperatorError(`${file} is a file, not a folder.`));
+    await expect(run(['tiny', 'llava', path.join(file, 'below')])).rejects.toThrow(`${file} is a file, not a folder.`);
+  });
+});
+
+describe('myvlm onnx as a script runs it', () => {
+  /** `node bin/myvlm.js onnx ...` in a child process. */
+  function myvlm(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+    const child = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/myvlm.js'), 'onnx', ...args], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, MYVLM_LOG_LEVEL: 'info' },
+    });
+    return { code: child.status, stdout: child.stdout, stderr: child.stderr };
+  }
+
+  it('exits 1 with one plain line when the output folder is a file, 2 on a typing mistake', () => {
+    const file = path.join(scratch, 'occupied');
+    writeFileSync(file, 'x');
+    const blocked = myvlm('tiny', 'llava', file);
+    expect([blocked.code, blocked.stdout, blocked.stderr]).toEqual([
+      1,
+      '',
+      `myvlm: ${file} is a file, not a folder.\n`,
+    ]);
+    const missing = myvlm('inspect', 'nothing.onnx');
+    expect([missing.code, missing.stderr]).toEqual([1, `myvlm: No such file: nothing.onnx (in ${scratch})\n`]);
+    const typo = myvlm('tiny', 'llava', 'out', '--layers', 'two');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('myvlm: --layers needs a whole number (got two).\n');
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Assistant } from '../../src/assistant/assistant.ts';
+import { OperatorError, UsageError } from '../../src/errors.ts';
 import { vlmCommand } from '../../src/cli/vlm.ts';
 import { createConceptHeads } from '../../src/heads/concept-heads.ts';
 import { decodeImage } from '../../src/image/decode.ts';
@@ -116,13 +117,19 @@ afterAll(async () => {
 
 describe('myvlm refer', () => {
   it('writes the photo with the box and prints where it went', async () => {
-    const out = path.join(mkdtempSync(path.join(scratch, 'out-')), 'obama-box.png');
+    const out = path.join(mkdtempSync(path.join(scratch, 'out-')), 'obama-box.jpg');
     const result = await run('refer', [photo('obama3.jpg'), 'Obama', '--vlm', scriptedDir, '--out', out]);
     expect(result.stdout).toBe(`Obama is here, marked on the photo.\n[image saved: ${out}]\n`);
     expect(result.code).toBe(0);
     const original = await decodeImage(readFileSync(photo('obama3.jpg')));
+    // The marked photo is a JPEG of the same shape, at most 2048 px on its long side (what a messenger takes).
     const meta = await sharp(out).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['png', original.width, original.height]);
+    const scale = Math.min(1, 2048 / Math.max(original.width, original.height));
+    expect([meta.format, meta.width, meta.height]).toEqual([
+      'jpeg',
+      Math.round(original.width * scale),
+      Math.round(original.height * scale),
+    ]);
   });
 
   it('exits 1 when there is nothing to mark', async () => {
@@ -147,7 +154,7 @@ describe('myvlm caption and ask', () => {
     expect(elsewhere.stdout).not.toMatch(/Obama/);
   });
 
-  it('refuses bad usage with exit code 2 and the usage text', async () => {
+  it('refuses bad usage with a UsageError carrying the usage text (the command exits 2)', async () => {
     for (const [command, args, message] of [
       ['caption', [], 'caption needs an image file.'],
       ['refer', [photo('obama3.jpg')], 'refer needs a name after the image.'],
@@ -155,11 +162,49 @@ describe('myvlm caption and ask', () => {
       ['caption', [photo('obama3.jpg'), '--out', 'x.png'], '--out is for refer only.'],
       ['ask', [photo('obama3.jpg'), 'why?', '--vlm'], '--vlm needs a value.'],
     ] as const) {
-      const result = await run(command, [...args]);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain(message);
-      expect(result.stderr).toContain('Usage:');
+      const error = await run(command, [...args]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toMatch(new RegExp(`^${message.replace(/[.?]/g, '\\$&')}\n\nUsage:\n`));
     }
     expect(existsSync(path.join(process.cwd(), 'x.png'))).toBe(false);
+  });
+
+  it('fails, rather than answering without it, when the model it was told to use is not there', async () => {
+    const missing = path.join(scratch, 'no-such-export');
+    const error: unknown = await run('caption', [photo('obama3.jpg'), '--vlm', missing]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toBe(
+      `"${missing}" is neither a known vision-language model (llava-interleave-qwen-0.5b, llava-onevision-qwen2-0.5b, ` +
+        'llava-1.5-7b, minigpt-v2, tiny-llava, tiny-minigpt-v2) nor a model folder.',
+    );
+    vi.stubEnv('MYVLM_VLM', missing);
+    try {
+      await expect(run('ask', [photo('obama3.jpg'), 'Who is this?'])).rejects.toThrow(/is neither a known/);
+    } finally {
+      vi.stubEnv('MYVLM_VLM', '');
+    }
+  });
+
+  it('answers from the concept heads alone, and says so, when no model is configured', async () => {
+    const result = await run('caption', [photo('obama3.jpg')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^I see Obama \((left|centre|right)\)\./);
+    expect(result.stdout).toContain(
+      'No vision-language model is configured, so I can only tell who and what I recognize.',
+    );
+  });
+
+  it('names a photo it cannot read, and a place it cannot write to, in plain words', async () => {
+    await expect(run('caption', [path.join(scratch, 'missing.jpg')])).rejects.toThrow(
+      new OperatorError(`No such file: ${path.join(scratch, 'missing.jpg')}`),
+    );
+    await expect(run('caption', [scratch])).rejects.toThrow(`${scratch} is a folder, not a file.`);
+    const photoFile = photo('obama3.jpg');
+    await expect(
+      run('refer', [photoFile, 'Obama', '--vlm', scriptedDir, '--out', path.join(photoFile, 'box.jpg')]),
+    ).rejects.toThrow(new OperatorError(`${photoFile} is a file, not a folder.`));
   });
 });
