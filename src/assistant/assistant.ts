@@ -6,6 +6,7 @@ import { messageFor, type Audience } from '../errors.ts';
 import type { ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads } from '../heads/types.ts';
 import { logFailure, moduleLogger } from '../log.ts';
+import { statusWhileDownloading } from '../models/progress.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
 import type { EmbeddingLessons } from './lessons.ts';
@@ -46,11 +47,16 @@ export class Assistant implements ConversationCore {
   }
 
   async handle(turn: Turn, options: TurnOptions = {}): Promise<Reply> {
+    // A model this turn needs may be downloading (its first use): the turn's
+    // status shows its licence and size first, then the progress.
+    const stopWatching = options.onStatus ? statusWhileDownloading(options.onStatus) : () => undefined;
     try {
       return await this.dispatch(turn, options);
     } catch (error) {
       logFailure(logger, error, 'turn failed', { scope: turn.scope, command: turn.text.slice(0, 40) });
       return text(messageFor(error, this.deps.audience));
+    } finally {
+      stopWatching();
     }
   }
 

@@ -138,7 +138,7 @@ export function loadSettings(env: Env = process.env): Settings {
     executionProvider: choice(env, 'MYVLM_EXECUTION_PROVIDER', EXECUTION_PROVIDERS, 'cpu'),
     intraOpThreads: integer(env, 'MYVLM_THREADS', 0, 0, 256),
     faceDetector: text(env, 'MYVLM_FACE_DETECTOR') ?? 'yunet-2023mar',
-    faceRecognizer: text(env, 'MYVLM_FACE_RECOGNIZER') ?? 'arcface-r50-buffalo-l',
+    faceRecognizer: text(env, 'MYVLM_FACE_RECOGNIZER') ?? 'dlib-resnet-v1',
     faceThreshold: fraction(env, 'MYVLM_FACE_THRESHOLD'),
     imageFeatures: text(env, 'MYVLM_IMAGE_FEATURES') ?? 'clip-vit-b32',
     genericNegativesDir: directory(env, 'MYVLM_GENERIC_NEGATIVES_DIR', null),

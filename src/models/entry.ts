@@ -2,6 +2,7 @@
 // they come from, how to check them, and how to feed it. Task-specific
 // settings live in each task's catalog file (src/models/catalog/).
 import type { Preprocess } from '../image/tensor.ts';
+import type { PackagedWeights } from './packaged.ts';
 
 export type ModelTask = 'face-detection' | 'face-recognition' | 'image-features' | 'vlm';
 
@@ -42,12 +43,27 @@ export interface ModelEntryBase {
   licence: string;
   /** What the licence allows; unset, a licence text naming research or non-commercial use counts as research-only. */
   licenceUse?: LicenceUse;
-  /** A permissively licensed stand-in for a research-only model, named in its licence notice (a registry id and why it fits). */
-  alternative?: string;
+  /**
+   * A permissively licensed stand-in for a research-only model (a registry id
+   * of the same task, and why it fits), named in its licence notice and in the
+   * message about its missing files.
+   */
+  alternative?: { id: string; why: string };
+  /**
+   * Approximate download of `files` in bytes, for entries whose file sizes
+   * are not all known exactly (hub pages show "308 MB", not bytes); shown
+   * before a download starts.
+   */
+  approxBytes?: number;
   /** Folder under MYVLM_MODELS_DIR or the cache that holds `files`. */
   directory: string;
   files: ModelFile[];
   source: ModelSource;
+  /**
+   * Set when the weights come with `npm install` inside a package: resolving
+   * the model converts them into `files` in the cache on first use, offline.
+   */
+  packaged?: PackagedWeights;
   /** True for the small models that tests use; false for what real users should run. */
   testOnly?: boolean;
 }

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { fakeWeights, serve, startFakeHub, toyHubEntry, type FakeHub } from '../
 import { delay } from '../../test/fakes/http.ts';
 import { ModelMissingError, OperatorError } from '../errors.ts';
 import type { ModelEntryBase } from './entry.ts';
+import { findModel } from './registry.ts';
 import { resolveModel, type DownloadProgress, type LicenceNotice } from './resolve.ts';
 
 const { bytes: payload, sha256 } = fakeWeights(64_000);
@@ -92,6 +94,49 @@ describe('resolveModel', () => {
     expect(hub.requests.length).toBe(before);
   });
 
+  it('offline, names the command that fetches the defaults, and only the files of this model', async () => {
+    const cacheDir = temp();
+    const error = await resolveModel(entry(), { cacheDir, allowDownload: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelMissingError);
+    expect((error as ModelMissingError).message).toBe('Model "toy-model" is missing 1 file(s): onnx/model.onnx.');
+    expect((error as ModelMissingError).hint).toBe(
+      'Downloads are off (MYVLM_OFFLINE=1): run `npx myvlm models fetch --defaults` once on a machine that is online, ' +
+        `with the same MYVLM_CACHE_DIR (it fills ${cacheDir}). Set MYVLM_MODELS_DIR to a folder with toy/onnx/model.onnx inside to use a copy of your own.`,
+    );
+  });
+
+  it('for a research-only model placed by hand, names its own files and the permissive model that needs no manual step', async () => {
+    const manual = entry({
+      task: 'face-recognition',
+      licenceUse: 'research-only',
+      files: [{ path: 'w600k_r50.onnx' }],
+      source: { kind: 'manual', instructions: 'Download buffalo_l.zip and unzip it.' },
+      alternative: { id: 'toy-permissive', why: 'MIT, works offline' },
+    });
+    const error = (await resolveModel(manual, { cacheDir: temp(), allowDownload: false }).catch(
+      (e: unknown) => e,
+    )) as ModelMissingError;
+    expect(error.message).toBe('Model "toy-model" is missing 1 file(s): w600k_r50.onnx.');
+    expect(error.hint).toMatch(
+      /^Download buffalo_l\.zip and unzip it\. Set MYVLM_MODELS_DIR to a folder with toy\/w600k_r50\.onnx inside \(looked in: [^)]+\)\. /,
+    );
+    expect(error.hint).toContain(
+      'Or use toy-permissive instead (MIT, works offline): set MYVLM_FACE_RECOGNIZER=toy-permissive, and `npx myvlm models fetch --defaults` prepares it.',
+    );
+  });
+
+  it('converts weights that came with npm install into the cache, offline, once', async () => {
+    const cacheDir = temp();
+    const dlib = findModel('face-recognition', 'dlib-resnet-v1');
+    const resolved = await resolveModel(dlib, { cacheDir, allowDownload: false });
+    const file = path.join(cacheDir, 'dlib-resnet-v1', dlib.files[0].path);
+    expect(resolved.files[dlib.files[0].path]).toBe(file);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(dlib.files[0].sha256);
+    const converted = statSync(file).mtimeMs;
+    await resolveModel(dlib, { cacheDir, allowDownload: false });
+    expect(statSync(file).mtimeMs).toBe(converted);
+  });
+
   it('never downloads models whose licence requires manual placement', async () => {
     const manual = entry({ source: { kind: 'manual', instructions: 'Unzip buffalo_l.zip into <models dir>/toy.' } });
     const error = await resolveModel(manual, { cacheDir: temp(), allowDownload: true, hubEndpoint: hub.origin }).catch(
@@ -126,7 +171,7 @@ describe('licence notice', () => {
     const research = entry({
       id: 'toy-research',
       licence: 'Tongyi Qianwen research licence',
-      alternative: 'toy-apache (Apache-2.0, same family)',
+      alternative: { id: 'toy-apache', why: 'Apache-2.0, same family' },
     });
     const notices: Array<{ notice: LicenceNotice; requestsSoFar: number }> = [];
     const before = requestsFor('/someone/toy/resolve/main/onnx/model.onnx');
@@ -144,6 +189,7 @@ describe('licence notice', () => {
       licence: 'Tongyi Qianwen research licence',
       researchOnly: true,
       alternative: 'toy-apache (Apache-2.0, same family)',
+      size: '64 KB',
     });
     expect(notices[0].notice.warning).toMatch(/research and evaluation only.*commercial/);
   });
@@ -157,10 +203,10 @@ describe('licence notice', () => {
       hubEndpoint: hub.origin,
       onLicence: (n: LicenceNotice) => notices.push(n),
     };
-    await resolveModel(entry({ licenceUse: 'permissive', alternative: 'unused' }), options);
+    await resolveModel(entry({ licenceUse: 'permissive', alternative: { id: 'unused', why: '' } }), options);
     await resolveModel(entry({ licenceUse: 'permissive' }), options);
     expect(notices).toEqual([
-      { modelId: 'toy-model', licence: 'MIT', researchOnly: false, warning: null, alternative: null },
+      { modelId: 'toy-model', licence: 'MIT', researchOnly: false, warning: null, alternative: null, size: '64 KB' },
     ]);
   });
 

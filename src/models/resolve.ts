@@ -1,28 +1,36 @@
 // Finding a model's files: an explicit folder, then MYVLM_MODELS_DIR, then the
 // download cache, then (when allowed) a download from the Hugging Face hub or
-// the model's URL, verified by size and sha256, its licence shown first.
-// Offline, a clear error names the missing files and where to put them.
+// the model's URL, verified by size and sha256, its licence and size shown
+// first; weights that came inside an npm package are converted into the
+// cache instead, without the network. Offline, a clear error names the
+// missing files and the command that fetches them.
 import type { Settings } from '../config/settings.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InternalError, ModelMissingError, OperatorError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
 import { DOWNLOAD_CONNECT_TIMEOUT_MS, DOWNLOAD_IDLE_TIMEOUT_MS, downloadFile, TransferError } from './download.ts';
-import type { ModelEntryBase, ModelFile } from './entry.ts';
+import type { ModelEntryBase, ModelFile, ModelTask } from './entry.ts';
 import { formatLicenceNotice, licenceNotice, type LicenceNotice } from './licence.ts';
+import { ensurePackagedModel } from './packaged.ts';
+import { announceToWatchers, type DownloadProgress } from './progress.ts';
 
 export { DOWNLOAD_CONNECT_TIMEOUT_MS, DOWNLOAD_IDLE_TIMEOUT_MS } from './download.ts';
 export type { LicenceNotice } from './licence.ts';
+export type { DownloadProgress } from './progress.ts';
 
 const logger = moduleLogger('models');
 
-export interface DownloadProgress {
-  modelId: string;
-  file: string;
-  receivedBytes: number;
-  /** Null when the server sent no length and the registry knows none. */
-  totalBytes: number | null;
-}
+/** The one command that prepares every model the settings use, named wherever a model is missing. */
+export const FETCH_DEFAULTS_COMMAND = 'npx myvlm models fetch --defaults';
+
+/** The setting that picks the model of each task, for messages that suggest another model. */
+export const SETTING_OF_TASK: Record<ModelTask, string> = {
+  'face-detection': 'MYVLM_FACE_DETECTOR',
+  'face-recognition': 'MYVLM_FACE_RECOGNIZER',
+  'image-features': 'MYVLM_IMAGE_FEATURES',
+  vlm: 'MYVLM_VLM',
+};
 
 export interface ResolveOptions {
   /** An explicit folder holding the model's files (a command-line flag or setting). */
@@ -68,16 +76,26 @@ export interface ResolvedModel {
   files: Record<string, string>;
 }
 
-/** Locates (or downloads) every file of a model. */
+/** The folder that already holds every file of a model, looked up without converting or downloading anything; null if none does. */
+export function findModelFiles(entry: ModelEntryBase, options: ResolveOptions): ResolvedModel | null {
+  const directory = candidateDirectories(entry, options).find((dir) =>
+    entry.files.every((f) => existsSync(path.join(dir, f.path))),
+  );
+  return directory === undefined ? null : locate(directory, entry.files);
+}
+
+/** Locates (or converts from an installed package, or downloads) every file of a model. */
 export async function resolveModel(entry: ModelEntryBase, options: ResolveOptions): Promise<ResolvedModel> {
+  const found = findModelFiles(entry, options);
+  if (found) return found;
   const candidates = candidateDirectories(entry, options);
-  for (const directory of candidates) {
-    if (entry.files.every((f) => existsSync(path.join(directory, f.path)))) return locate(directory, entry.files);
-  }
   const cache = path.join(options.cacheDir, entry.id);
   const missing = entry.files.filter((f) => !existsSync(path.join(cache, f.path)));
-  const hint = placementHint(entry, candidates);
+  const hint = placementHint(entry, missing, candidates, options);
   const where = lookedIn(entry, candidates);
+  // Weights that came with `npm install` are converted into the cache, without the network.
+  if (entry.packaged)
+    return locate(path.dirname(ensurePackagedModel(entry, entry.packaged, options.cacheDir)), entry.files);
   if (!options.allowDownload || entry.source.kind === 'manual' || entry.source.kind === 'generated') {
     throw new ModelMissingError(
       entry.id,
@@ -85,7 +103,7 @@ export async function resolveModel(entry: ModelEntryBase, options: ResolveOption
       hint,
     );
   }
-  announceLicence(entry, options);
+  announceLicence(entry, missing, options);
   const hubEndpoint = (options.hubEndpoint ?? 'https://huggingface.co').replace(/\/$/, '');
   for (const file of missing) {
     const url = fileUrl(entry, file, hubEndpoint);
@@ -137,7 +155,10 @@ async function downloadShared(
     // Another process may have finished it while this one looked at the other files.
     const run = existsSync(target)
       ? Promise.resolve()
-      : start((progress) => listeners.forEach((listener) => listener(progress)));
+      : start((progress) => {
+          listeners.forEach((listener) => listener(progress));
+          announceToWatchers({ progress });
+        });
     const promise = run.finally(() => inFlight.delete(target));
     flight = { promise, listeners };
     inFlight.set(target, flight);
@@ -150,13 +171,14 @@ async function downloadShared(
   }
 }
 
-/** Tells the caller and the log what licence the user is about to download under. */
-function announceLicence(entry: ModelEntryBase, options: ResolveOptions): void {
-  const notice = licenceNotice(entry);
+/** Tells the caller, the watchers and the log what licence the user is about to download under, and how much. */
+function announceLicence(entry: ModelEntryBase, missing: readonly ModelFile[], options: ResolveOptions): void {
+  const notice = licenceNotice(entry, missing);
   const text = formatLicenceNotice(notice);
   if (notice.researchOnly) logger.warn({ modelId: entry.id, licence: entry.licence }, text);
   else logger.info({ modelId: entry.id, licence: entry.licence }, text);
   options.onLicence?.(notice);
+  announceToWatchers({ notice });
 }
 
 /**
@@ -276,14 +298,35 @@ function locate(directory: string, files: readonly ModelFile[]): ResolvedModel {
   return { directory, files: Object.fromEntries(files.map((f) => [f.path, path.join(directory, f.path)])) };
 }
 
-function placementHint(entry: ModelEntryBase, candidates: readonly string[]): string {
-  const source =
-    entry.source.kind === 'manual'
-      ? entry.source.instructions
-      : entry.source.kind === 'generated'
-        ? `Generate it with \`${entry.source.command}\`.`
-        : 'Connect to the internet once to download it, or place the files yourself.';
-  return `${source} ${lookedIn(entry, candidates)}`;
+/**
+ * What to do about missing files, for the model at hand only: its own files,
+ * the command that fetches it, and for a research-only model placed by hand
+ * the permissive model that needs no manual step.
+ */
+function placementHint(
+  entry: ModelEntryBase,
+  missing: readonly ModelFile[],
+  candidates: readonly string[],
+  options: ResolveOptions,
+): string {
+  const own = `Set MYVLM_MODELS_DIR to a folder with ${missing.map((f) => `${entry.directory}/${f.path}`).join(' and ')} inside`;
+  switch (entry.source.kind) {
+    case 'manual': {
+      const alternative = entry.alternative
+        ? ` Or use ${entry.alternative.id} instead (${entry.alternative.why}): set ${SETTING_OF_TASK[entry.task]}=${entry.alternative.id}, ` +
+          `and \`${FETCH_DEFAULTS_COMMAND}\` prepares it.`
+        : '';
+      return `${entry.source.instructions} ${own} (looked in: ${candidates.join(', ')}).${alternative}`;
+    }
+    case 'generated':
+      return `Generate it with \`${entry.source.command}\`. ${lookedIn(entry, candidates)}`;
+    default: {
+      const how = options.allowDownload
+        ? `Run \`${FETCH_DEFAULTS_COMMAND}\` once with a working connection`
+        : `Downloads are off (MYVLM_OFFLINE=1): run \`${FETCH_DEFAULTS_COMMAND}\` once on a machine that is online, with the same MYVLM_CACHE_DIR`;
+      return `${how} (it fills ${options.cacheDir}). ${own} to use a copy of your own.`;
+    }
+  }
 }
 
 function lookedIn(entry: ModelEntryBase, candidates: readonly string[]): string {

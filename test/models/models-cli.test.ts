@@ -51,7 +51,7 @@ describe.skipIf(!existsSync(YUNET))('myvlm models fetch', () => {
     };
     const out = collect();
     expect(await modelsCommand(['fetch', 'yunet-2023mar'], out.stream, err.stream)).toBe(0);
-    expect(errWhenAsked).toBe('Licence of yunet-2023mar: Apache-2.0.\n');
+    expect(errWhenAsked).toBe('Licence of yunet-2023mar: Apache-2.0. Download: 233 KB.\n');
     // HF_TOKEN travels from the environment through the settings to the hub request.
     expect(hub.requests.map((r) => r.authorization)).toEqual(['Bearer hf_from_env']);
     expect(out.text()).toBe(`yunet-2023mar: ready in ${path.join(cacheDir, 'yunet-2023mar')}\n`);

@@ -3,7 +3,9 @@
 // Thresholds are measured per recognizer (docs/faces.md says how).
 import { FACE } from '../../config/defaults.ts';
 import type { VisionModelEntry } from '../entry.ts';
+import type { PackagedWeights } from '../packaged.ts';
 import { hubFile } from './hub-files.ts';
+import { DLIB_CHIP_SIZE, DLIB_EMBEDDING_DIMS } from '../dlib-resnet.ts';
 
 export interface FaceDetectorEntry extends VisionModelEntry {
   task: 'face-detection';
@@ -47,6 +49,18 @@ export interface FaceRecognizerEntry extends VisionModelEntry {
   threshold: number;
   /** Where the threshold comes from (a measurement, with the command that reproduces it). */
   thresholdEvidence: string;
+  /**
+   * A teaching photo whose face is less similar than this (cosine) to the rest
+   * of its lesson shows someone else (see `facesOfSomeoneElse`). Measured per
+   * recognizer, like `threshold`: similarities of different people sit at
+   * different heights in each embedding space, so no share of the threshold
+   * carries over. Null where it was not measured: the check is skipped.
+   */
+  someoneElseBelow: number | null;
+  /** Where `someoneElseBelow` comes from (or why there is none), with the command that reproduces it. */
+  someoneElseEvidence: string;
+  /** Set when the weights come with `npm install` and are converted into `files` on first use (no download). */
+  packaged?: PackagedWeights;
 }
 
 const YUNET_PREPROCESS = {
@@ -62,8 +76,8 @@ const YUNET_PREPROCESS = {
 /** Where InsightFace's buffalo_l pack is published; its models are for non-commercial research only. */
 const BUFFALO_L_INSTRUCTIONS =
   'InsightFace models are licensed for non-commercial research only, so they are not downloaded automatically. ' +
-  'Download buffalo_l.zip from the InsightFace v0.7 release (https://github.com/deepinsight/insightface/releases/tag/v0.7), ' +
-  'unzip it, and put det_10g.onnx and w600k_r50.onnx into <models dir>/buffalo_l/ (set MYVLM_MODELS_DIR to <models dir>).';
+  'Download buffalo_l.zip from the InsightFace v0.7 release (https://github.com/deepinsight/insightface/releases/tag/v0.7) ' +
+  'and unzip it.';
 
 const BUFFALO_L_LICENCE = 'InsightFace buffalo_l: non-commercial research use only';
 
@@ -131,6 +145,7 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
       'SCRFD-10GF with landmarks (InsightFace buffalo_l det_10g), the detector the paper used; 640x640 letterboxed.',
     licence: BUFFALO_L_LICENCE,
     licenceUse: 'research-only',
+    alternative: { id: 'yunet-2023mar', why: 'Apache-2.0, a 233 KB download' },
     directory: 'buffalo_l',
     files: [{ path: 'det_10g.onnx' }],
     source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },
@@ -155,7 +170,74 @@ export const FACE_DETECTORS: readonly FaceDetectorEntry[] = [
   },
 ];
 
+/**
+ * dlib's face recognition ResNet as @vladmandic/face-api 1.7.15 ships it
+ * (tfjs weights, uint8-quantized). Sizes and sha256 of the package files as
+ * installed from the npm registry, and of the ONNX file the converter makes
+ * from them (deterministic: the same bytes on every machine).
+ */
+const FACE_API_RECOGNITION: PackagedWeights = {
+  package: '@vladmandic/face-api',
+  version: '1.7.15',
+  files: [
+    {
+      path: 'model/face_recognition_model-weights_manifest.json',
+      bytes: 19615,
+      sha256: 'cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b',
+    },
+    {
+      path: 'model/face_recognition_model.bin',
+      bytes: 6444032,
+      sha256: 'b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589',
+    },
+  ],
+  convert: 'face-api-recognition',
+};
+
 export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
+  {
+    id: 'dlib-resnet-v1',
+    task: 'face-recognition',
+    family: 'dlib-resnet',
+    description:
+      "dlib's face recognition ResNet (dlib_face_recognition_resnet_model_v1, LFW 99.38%), 128-d, 150x150 dlib face chip; " +
+      'installed with the npm packages and converted to ONNX on first use, no download.',
+    licence: 'CC0-1.0 (dlib model); MIT (@vladmandic/face-api package)',
+    licenceUse: 'permissive',
+    directory: 'face-recognition',
+    files: [
+      {
+        path: 'dlib_face_recognition_resnet_model_v1.onnx',
+        bytes: 22444004,
+        sha256: '4a3c849a164258fc06f151330f5804b0aa58a4fc390b96b47c451e1b8837ee10',
+      },
+    ],
+    source: {
+      kind: 'generated',
+      command: 'npm install (the weights come with @vladmandic/face-api and are converted on first use)',
+    },
+    packaged: FACE_API_RECOGNITION,
+    input: 'input',
+    output: 'embedding',
+    preprocess: {
+      resize: 'stretch',
+      width: DLIB_CHIP_SIZE,
+      height: DLIB_CHIP_SIZE,
+      channels: 'rgb',
+      // dlib's input layer: (value - mean RGB of its training set) / 256.
+      scale: 1 / 256,
+      mean: [122.782 / 256, 117.001 / 256, 104.298 / 256],
+      std: [1, 1, 1],
+    },
+    dims: DLIB_EMBEDDING_DIMS,
+    dynamicBatch: true,
+    flipAverage: FACE.dlibResnet.flipAverage,
+    minFaceSize: FACE.dlibResnet.minFaceSize,
+    threshold: FACE.dlibResnet.threshold,
+    thresholdEvidence: FACE.dlibResnet.thresholdEvidence,
+    someoneElseBelow: FACE.dlibResnet.someoneElseBelow,
+    someoneElseEvidence: FACE.dlibResnet.someoneElseEvidence,
+  },
   {
     id: 'mobilefacenet',
     task: 'face-recognition',
@@ -196,6 +278,13 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
       'The lowest threshold at which a person taught alone fires on at most 1% of the photos without them, in every evaluation run: ' +
       '../shared/data/faces with 4 shots (seeds 1-5) needs 0.30; ../shared/data/photos with 1, 2 and 3 shots (seeds 1-10) needs 0.45, 0.475 and 0.475 ' +
       '(look-alike actresses). docs/faces.md has the sweeps; reproduce with `myvlm eval faces <dir> --recognizer mobilefacenet --shots 4 --repeats 5 --sweep`.',
+    someoneElseBelow: 0.17,
+    someoneElseEvidence:
+      'The largest bound (steps of 0.01) that refuses at most 5% of honest lessons on the calibration half of ../shared/data/faces ' +
+      '(single-face photos split by content hash; 2000 lessons per size, mean over 2-4 photos): honest lessons of 2/3/4 photos ' +
+      'refused 3.4/4.3/6.5%, lessons with one photo of someone else caught 94.6/94.5/94.4%; held-out half: 8.5/11.8/13.7% refused ' +
+      '(over the 5% aimed at: a few odd photos decide it on 11 people), 94.5/94.4/94.9% caught. ' +
+      'Reproduce with `npm run bench -- teaching-checks`.',
   },
   {
     id: 'arcface-r50-buffalo-l',
@@ -205,6 +294,7 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
       'ArcFace ResNet-50 trained on WebFace600K (InsightFace buffalo_l w600k_r50), 512-d; the recognizer the paper used.',
     licence: BUFFALO_L_LICENCE,
     licenceUse: 'research-only',
+    alternative: { id: 'dlib-resnet-v1', why: 'CC0 weights that come with npm install and work offline' },
     directory: 'buffalo_l',
     files: [{ path: 'w600k_r50.onnx' }],
     source: { kind: 'manual', instructions: BUFFALO_L_INSTRUCTIONS },
@@ -228,5 +318,10 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
       "The paper's cosine distance 0.675 for buffalo_l (similarity >= 0.325), used as published: " +
       'the InsightFace models cannot be shipped here to re-measure it. ' +
       'Re-measure with `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep`.',
+    someoneElseBelow: null,
+    someoneElseEvidence:
+      'Not measured: the InsightFace models cannot be shipped here. No share of the threshold stands in for it (the bound ' +
+      'depends on where different people score in each embedding space), so lessons are not checked to show one person ' +
+      '(logged once). With w600k_r50.onnx in <models dir>/buffalo_l, `npm run bench -- teaching-checks` measures it.',
   },
 ];

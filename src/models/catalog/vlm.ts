@@ -67,6 +67,14 @@ const ONEVISION = {
   revision: '2c9ba3bdda7dd7bc8de92c66da6f448561ddf7c9',
 };
 
+/**
+ * What the default precision (int8 vision tower and embeddings, q4 decoder)
+ * of either 0.5B LLaVA-qwen export downloads, from the hub's file listings
+ * (sizes in MB, not bytes): vision encoder about 404 MB, q4 decoder 308-327
+ * MB, int8 embeddings about 140-156 MB, tokenizer 7 MB.
+ */
+const DEFAULT_DTYPE_DOWNLOAD = 0.9e9;
+
 const EXPORT_LAYOUT =
   'Write the transformers.js layout: config.json, generation_config.json, preprocessor_config.json, tokenizer.json, ' +
   'tokenizer_config.json (with a chat template, or chat_template.json / chat_template.jinja beside it) ' +
@@ -86,7 +94,10 @@ export const VLM_MODELS: readonly VlmEntry[] = [
     licence:
       'Tongyi Qianwen research licence (llava-hf/llava-interleave-qwen-0.5b-hf): research and evaluation only, no commercial use',
     licenceUse: 'research-only',
-    alternative: 'llava-onevision-qwen2-0.5b (Apache-2.0, the same llava-qwen family and export layout)',
+    alternative: {
+      id: 'llava-onevision-qwen2-0.5b',
+      why: 'Apache-2.0, the same llava-qwen family and export layout',
+    },
     directory: 'llava-interleave-qwen-0.5b',
     // Weight-only int8 vision tower and embeddings, and the 4-bit decoder transformers.js recommends on CPU.
     dtype: { visionEncoder: 'int8', embedTokens: 'int8', decoder: 'q4' },
@@ -95,6 +106,7 @@ export const VLM_MODELS: readonly VlmEntry[] = [
       hubFile(INTERLEAVE.repo, INTERLEAVE.revision, p),
     ),
     graphFiles: hubFileMap(INTERLEAVE.repo, INTERLEAVE.revision, 'onnx/'),
+    approxBytes: DEFAULT_DTYPE_DOWNLOAD,
     source: { kind: 'hub', ...INTERLEAVE },
   }),
   entry({
@@ -114,6 +126,7 @@ export const VLM_MODELS: readonly VlmEntry[] = [
       hubFile(ONEVISION.repo, ONEVISION.revision, p),
     ),
     graphFiles: hubFileMap(ONEVISION.repo, ONEVISION.revision, 'onnx/'),
+    approxBytes: DEFAULT_DTYPE_DOWNLOAD,
     source: { kind: 'hub', ...ONEVISION },
   }),
   entry({
