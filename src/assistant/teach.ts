@@ -258,7 +258,7 @@ async function readPhotos(
 }
 
 async function assertAvailable(deps: TeachDeps, heads: ConceptHeads, kind: ConceptKind): Promise<void> {
-  const problem = (await heads.availability())[kind];
+  const problem = await heads.problem(kind);
   if (problem) throw headUnavailable(deps, problem, kind);
 }
 
@@ -390,7 +390,7 @@ async function guessKind(
   name: string,
   images: readonly DecodedImage[],
 ): Promise<ConceptKind> {
-  const { person } = await heads.availability();
+  const person = await heads.problem('person');
   if (person)
     throw headUnavailable(deps, person, 'person', `If ${name} is a thing or a pet, send /teach ${name} object.`);
   const guess = await heads.guessKind(images);

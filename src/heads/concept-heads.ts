@@ -3,7 +3,7 @@
 // a photo. Models load on first use; a missing one disables only its head.
 import type { Settings } from '../config/settings.ts';
 import type { DecodedImage } from '../image/decode.ts';
-import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
+import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import { findModel } from '../models/registry.ts';
 import { resolveOptionsFrom, type ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
@@ -14,7 +14,6 @@ import {
   headProblem,
   type ConceptHeads,
   type HeadProblem,
-  type HeadsAvailability,
   type KindGuess,
   type ObjectNegatives,
   type PersonLookalike,
@@ -54,8 +53,8 @@ export class ScopeHeads implements ConceptHeads {
     private readonly object: LazyHead<ObjectHead>,
   ) {}
 
-  async availability(): Promise<HeadsAvailability> {
-    return { person: await this.face.problem(), object: await this.object.problem() };
+  problem(kind: ConceptKind): Promise<HeadProblem | null> {
+    return kind === 'person' ? this.face.problem() : this.object.problem();
   }
 
   async guessKind(photos: readonly DecodedImage[]): Promise<KindGuess> {

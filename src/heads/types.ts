@@ -4,7 +4,7 @@
 import { OperatorError, UserError } from '../errors.ts';
 import type { Box } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
-import type { ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
+import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 
 /** Where in the photo, in words a reply can use. */
 export type Position = 'left' | 'centre' | 'right';
@@ -75,14 +75,13 @@ export function headProblem(error: unknown): HeadProblem {
   throw error;
 }
 
-/** Null when a head works; otherwise what stops it. */
-export interface HeadsAvailability {
-  person: HeadProblem | null;
-  object: HeadProblem | null;
-}
-
 export interface ConceptHeads {
-  availability(): Promise<HeadsAvailability>;
+  /**
+   * Null when the head of `kind` works; otherwise what stops it. Only that
+   * head is loaded (and its models fetched), so a person lesson never starts
+   * the object model's download.
+   */
+  problem(kind: ConceptKind): Promise<HeadProblem | null>;
   /** Whether photos of a new concept show a person, from the faces found in them. */
   guessKind(photos: readonly DecodedImage[]): Promise<KindGuess>;
   teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<PersonTeachResult>;
