@@ -71,15 +71,7 @@ export class EditedMessage {
 
   /** Waits for work already under way: a message not yet posted is dropped, a pending edit is sent now. */
   async settle(): Promise<void> {
-    if (this.firstTimer) {
-      clearTimeout(this.firstTimer);
-      this.firstTimer = null;
-    }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.enqueue(() => this.edit());
-    }
+    if (this.stopTimers().editPending) this.enqueue(() => this.edit());
     await this.chain;
   }
 
@@ -89,14 +81,7 @@ export class EditedMessage {
    * is deleted, so no "working on it" stays behind.
    */
   async remove(): Promise<void> {
-    if (this.firstTimer) {
-      clearTimeout(this.firstTimer);
-      this.firstTimer = null;
-    }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.stopTimers();
     this.latest = null;
     this.removed = true;
     this.enqueue(async () => {
@@ -105,6 +90,20 @@ export class EditedMessage {
       await this.sink.remove();
     });
     await this.chain;
+  }
+
+  /** Cancels the first post and any pending edit; says whether an edit was pending. */
+  private stopTimers(): { editPending: boolean } {
+    if (this.firstTimer) {
+      clearTimeout(this.firstTimer);
+      this.firstTimer = null;
+    }
+    const editPending = this.timer !== null;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    return { editPending };
   }
 
   private schedule(): void {
