@@ -39,6 +39,9 @@ const bob: User = { id: 502, is_bot: false, first_name: 'Bob' };
 const privateChat: Chat = { id: 501, type: 'private', first_name: 'Alice' };
 const group: Chat = { id: -100123, type: 'supergroup', title: 'Family' };
 
+/** Short timings, so albums close, statuses show and polling restarts within a test's patience. */
+const FAST = { albumQuietMs: 150, statusIntervalMs: 100, statusDelayMs: 30, pollingTimeoutSeconds: 5 };
+
 describe('Telegram adapter (grammY against the fake Bot API)', () => {
   let fake: FakeTelegramServer;
   let core: RecordingCore;
@@ -51,10 +54,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       core,
       token: fake.token,
       apiRoot: fake.apiRoot,
-      albumQuietMs: 150,
-      statusIntervalMs: 100,
-      statusDelayMs: 30,
-      pollingTimeoutSeconds: 5,
+      ...FAST,
     });
   });
   afterAll(async () => {
@@ -386,10 +386,7 @@ describe('Telegram adapter showing a background lesson (real core, tiny LLaVA)',
       core: runtime.assistant,
       token: fake.token,
       apiRoot: fake.apiRoot,
-      albumQuietMs: 150,
-      statusIntervalMs: 100,
-      statusDelayMs: 30,
-      pollingTimeoutSeconds: 5,
+      ...FAST,
     });
     unsubscribe = runtime.assistant.onNotice((notice) => bot.notify(notice));
   });

@@ -149,18 +149,7 @@ export function dataTypeOf(type: ElementType): number {
 }
 
 /** Storage of a tensor's elements once read: the natural typed array per type. */
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | string[];
+export type TensorData = NumericArray | string[];
 
 /** Number of elements of a tensor (1 for a scalar). */
 export function elementCount(dims: readonly (number | bigint)[] | undefined): number {

@@ -238,15 +238,17 @@ describe('EmbeddingJobs', () => {
     let saves = 0;
     // Heap limits a lesson fits in (the tiny lesson needs under 48 MiB), and a job whose
     // 48 MiB caption the worker cannot even read under them: a real ERR_WORKER_OUT_OF_MEMORY.
-    const jobs = new EmbeddingJobs({
-      environment: testEnvironment(path.join(scratch, 'cache')),
-      dir,
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
-      save: () => {
-        saves++;
-        return Promise.resolve();
-      },
-    });
+    const openJobs = () =>
+      new EmbeddingJobs({
+        environment: testEnvironment(path.join(scratch, 'cache')),
+        dir,
+        resourceLimits: { maxOldGenerationSizeMb: 64 },
+        save: () => {
+          saves++;
+          return Promise.resolve();
+        },
+      });
+    const jobs = openJobs();
     const updates = collect(jobs);
     await jobs.start({
       ...TEST_JOB,
@@ -284,15 +286,7 @@ describe('EmbeddingJobs', () => {
     await jobs.close();
 
     // A restart neither resumes it nor reports it again.
-    const restarted = new EmbeddingJobs({
-      environment: testEnvironment(path.join(scratch, 'cache')),
-      dir,
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
-      save: () => {
-        saves++;
-        return Promise.resolve();
-      },
-    });
+    const restarted = openJobs();
     const again = collect(restarted);
     expect(await restarted.resumePending()).toEqual([]);
     await restarted.whenIdle();
