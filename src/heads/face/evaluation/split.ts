@@ -3,8 +3,7 @@
 // helped choose the number it is judged by. Photos are told apart by their
 // content (sha256), not their names: byte-identical copies in several
 // places count once and always land in the same half.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { contentHash } from '../../../image/content-hash.ts';
 import type { FaceDataset, GroupPhoto } from './dataset.ts';
 
 export interface DatasetSplit {
@@ -12,11 +11,6 @@ export interface DatasetSplit {
   calibration: FaceDataset;
   /** Where the chosen threshold is measured; never seen before that. */
   report: FaceDataset;
-}
-
-/** sha256 of a file's bytes, hex. */
-export function contentHash(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 /**
