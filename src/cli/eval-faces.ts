@@ -9,7 +9,7 @@ import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
 import { findModel } from '../models/registry.ts';
 import { SessionPool } from '../models/session.ts';
-import { loadFaceDataset, type FaceDataset } from '../heads/face/evaluation/dataset.ts';
+import { faceLayoutWarnings, loadFaceDataset, type FaceDataset } from '../heads/face/evaluation/dataset.ts';
 import {
   bestUnderFalsePositiveRate,
   defaultSweepThresholds,
@@ -76,6 +76,9 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     values['long-side'] === undefined ? undefined : wholeNumber(values['long-side'], '--long-side', 640, 32);
 
   const dataset = loadFaceDataset(positionals[0]);
+  const { calibration, report, warnings } = splitByContent(dataset);
+  // Warnings go to stderr, so --json output stays one object on stdout.
+  for (const warning of [...faceLayoutWarnings(dataset), ...warnings]) process.stderr.write(`warning: ${warning}\n`);
   const sessions = new SessionPool({
     executionProvider: settings.executionProvider,
     intraOpThreads: settings.intraOpThreads,
@@ -95,9 +98,8 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     const problem = await head.availability();
     if (problem) throw problem;
     const started = Date.now();
-    const photos = await embedDataset(head, dataset);
+    const photos = await embedDataset(head, calibration, report);
     const embedSeconds = (Date.now() - started) / 1000;
-    const { calibration, report } = splitByContent(dataset);
     // Both halves are taught from the calibration half: no report photo shapes a key or the threshold.
     const onCalibration = (t: number) => evaluateFaces(head, calibration, photos, { shots, seeds, threshold: t });
     const onReport = (t: number) =>
@@ -154,13 +156,13 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
   }
 }
 
-/** Embeds every photo of the set once (identities, strangers, groups), reporting progress on stderr. */
-async function embedDataset(head: FaceHead, dataset: FaceDataset): Promise<Map<string, EmbeddedPhoto>> {
-  const paths = [
+/** Embeds every photo of both halves once (identities, strangers, groups), reporting progress on stderr. */
+async function embedDataset(head: FaceHead, ...halves: FaceDataset[]): Promise<Map<string, EmbeddedPhoto>> {
+  const paths = halves.flatMap((dataset) => [
     ...dataset.identities.flatMap((i) => i.photos),
     ...dataset.strangers,
     ...dataset.groups.map((g) => g.path),
-  ];
+  ]);
   const photos = new Map<string, EmbeddedPhoto>();
   for (const [i, file] of paths.entries()) {
     if (photos.has(file)) continue;

@@ -14,7 +14,10 @@ const NORMALIZATIONS: readonly NormalizationMode[] = ['l2-center', 'l2', 'none']
 
 const USAGE = `Usage: myvlm eval objects <dir> [--shots N] [--folds F] [--seed S] [--features ID] [--json]
                          [--negatives LIST] [--views K] [--negative-views K] [--normalization MODE] [--cache-dir DIR]
+                         [--calibration-only]
   <dir>               concepts/<concept>/*.jpg, optionally negatives/<concept>/*.jpg and random/*.jpg
+                      Photos are told apart by content (sha256); whole concepts are split by content into a
+                      calibration half, where operating points are chosen, and a test half, where they are measured.
   --shots N           teaching photos per concept and fold (default ${OBJECT_HEAD.shots})
   --folds F           folds per concept (default ${EVALUATION.folds})
   --seed S            seed of the splits and of training (default 0)
@@ -27,6 +30,7 @@ const USAGE = `Usage: myvlm eval objects <dir> [--shots N] [--folds F] [--seed S
   --negative-views K  augmented views per negative photo (default ${NEGATIVE_VIEWS})
   --normalization M   l2-center, l2 or none (default ${DEFAULT_NORMALIZATION})
   --cache-dir DIR     keep computed features in DIR across runs
+  --calibration-only  run the calibration half only: compare settings (--normalization, --views) this way
   --json              print one JSON object instead of text`;
 
 const FLAGS = {
@@ -39,6 +43,7 @@ const FLAGS = {
   'negative-views': { type: 'string' },
   normalization: { type: 'string' },
   'cache-dir': { type: 'string' },
+  'calibration-only': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -62,7 +67,7 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
 
   const [
     { loadObjectDataset },
-    { ALL_NEGATIVE_SOURCES, evaluateObjectHeads },
+    { ALL_NEGATIVE_SOURCES, evaluateCalibrated },
     { FeatureCache },
     { openImageFeatureExtractor },
     { PhotoFeatures },
@@ -80,7 +85,8 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
     import('../models/session.ts'),
   ]);
   const sources = negativeSources(values.negatives, ALL_NEGATIVE_SOURCES);
-  const dataset = loadObjectDataset(positionals[0]);
+  const dataset = loadObjectDataset(positionals[0], { shots });
+  for (const warning of dataset.warnings) process.stderr.write(`warning: ${warning}\n`);
   const settings = loadSettings();
   const sessions = new SessionPool({
     executionProvider: settings.executionProvider,
@@ -92,10 +98,7 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
       ...resolveOptionsFrom(settings, { onProgress: process.stderr.isTTY ? terminalProgress() : undefined }),
       sessions,
     });
-    const photoCount =
-      dataset.concepts.reduce((n, c) => n + c.photos.length, 0) +
-      [...dataset.hardNegatives.values()].reduce((n, p) => n + p.length, 0) +
-      dataset.random.length;
+    const photoCount = dataset.hashes.size;
     const features = new PhotoFeatures(
       extractor,
       new FeatureCache({
@@ -103,7 +106,7 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
         directory: values['cache-dir'] ?? null,
       }),
     );
-    const report = await evaluateObjectHeads(dataset, features, {
+    const result = await evaluateCalibrated(dataset, features, {
       shots,
       folds,
       seed,
@@ -111,12 +114,13 @@ export async function evalObjectsCommand(args: string[]): Promise<number> {
       positiveViews,
       negativeViews,
       normalization,
+      calibrationOnly: values['calibration-only'] ?? false,
       onProgress: (message) => {
         if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
       },
     });
-    if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.root, ...report })}\n`);
-    else process.stdout.write(`${formatObjectReport(report, dataset.root)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ dataset: dataset.root, ...result })}\n`);
+    else process.stdout.write(`${formatObjectReport(result, dataset.root)}\n`);
     return 0;
   } finally {
     await sessions.dispose();

@@ -1,6 +1,6 @@
 // `myvlm eval faces` end to end on a small folder-per-identity set built from
 // links to the shared real photos (outside the repository).
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -39,6 +39,8 @@ beforeAll(() => {
   for (const name of ['obama.jpg', 'obama2.jpg', 'obama3.jpg', 'obama_small.jpg']) link('obama', 'ageitgey', name);
   link('_strangers', 'ageitgey', 'rose_leslie__img1.jpg');
   link('_strangers', 'ageitgey', 'kit_harington__john2.jpeg');
+  // Not a photo format the set reads: a warning on stderr, never in the --json output.
+  writeFileSync(path.join(root, 'brad', 'brad_4.heic'), '');
   process.env.MYVLM_MODELS_DIR = SHARED_MODELS;
   process.env.MYVLM_OFFLINE = '1';
 });
@@ -54,23 +56,29 @@ afterAll(() => {
   }
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string }> {
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const writes: string[] = [];
+  const errors: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     writes.push(String(chunk));
     return true;
   });
+  const errorSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    errors.push(String(chunk));
+    return true;
+  });
   try {
     const code = await evalFacesCommand(args);
-    return { code, out: writes.join('') };
+    return { code, out: writes.join(''), err: errors.join('') };
   } finally {
     spy.mockRestore();
+    errorSpy.mockRestore();
   }
 }
 
 describe('myvlm eval faces', () => {
   it('prints one JSON object with the headline figures and a sweep', async () => {
-    const { code, out } = await run(
+    const { code, out, err } = await run(
       root,
       '--shots',
       '2',
@@ -84,6 +92,9 @@ describe('myvlm eval faces', () => {
       '--sweep',
     );
     expect(code).toBe(0);
+    expect(err).toContain(
+      `warning: ${path.join(root, 'brad')}: 1 file(s) ignored (brad_4.heic): only .jpg, .jpeg, .png and .webp are read.\n`,
+    );
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
     const result = JSON.parse(lines[0]) as EvalJson;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadObjectDataset, photosIn } from '../../src/heads/object/dataset.ts';
-import { evaluateObjectHeads, teachingSplit } from '../../src/heads/object/evaluation.ts';
+import { evaluateCalibrated, evaluateObjectHeads, teachingSplit } from '../../src/heads/object/evaluation.ts';
+import { formatObjectReport } from '../../src/heads/object/report.ts';
 import { FeatureCache } from '../../src/heads/object/feature-cache.ts';
 import { openImageFeatureExtractor } from '../../src/heads/object/features.ts';
 import { PhotoFeatures } from '../../src/heads/object/photo-features.ts';
@@ -92,9 +93,46 @@ describe('evaluateObjectHeads', () => {
     expect(report.negativeAccuracy).toBeGreaterThan(0.8);
     expect(report.methods).toEqual(['trained']);
     expect(report.concepts.map((c) => c.name)).toEqual(CONCEPTS);
-    expect(report.recallAtNegativeAccuracy.map((p) => p.negativeAccuracy)).toEqual([0.9, 0.95, 0.98]);
+    expect(report.operatingPoints?.map((p) => p.negativeAccuracy)).toEqual([0.9, 0.95, 0.98]);
+    expect(report.atThresholds).toBeUndefined();
+    const at = await evaluateObjectHeads(dataset, features, {
+      ...options,
+      sources: [...options.sources],
+      thresholds: [0, 1],
+    });
+    expect(at.operatingPoints).toBeUndefined();
+    // Every probability is above 0 and none above 1: threshold 0 accepts everything, 1 rejects everything.
+    expect(at.atThresholds).toEqual([
+      { threshold: 0, recall: 1, negativeAccuracy: 0 },
+      { threshold: 1, recall: 0, negativeAccuracy: 1 },
+    ]);
     const fresh = await evaluateObjectHeads(dataset, features, { ...options, sources: [] });
     expect(fresh.methods).toEqual(['prototype']);
     expect(fresh.negatives.total).toBe(report.negatives.total);
+
+    // Both halves: the test half is measured at the thresholds the calibration half chose, and says so.
+    const both = await evaluateCalibrated(dataset, features, {
+      ...options,
+      sources: [...options.sources],
+      calibrationOnly: false,
+    });
+    const calibrationNames = both.calibration.concepts.map((c) => c.name);
+    const testNames = both.test?.concepts.map((c) => c.name) ?? [];
+    expect([...calibrationNames, ...testNames].sort()).toEqual(CONCEPTS);
+    expect(calibrationNames).toHaveLength(2);
+    expect(both.test?.atThresholds?.map((a) => a.threshold)).toEqual(
+      both.calibration.operatingPoints?.map((p) => p.threshold),
+    );
+    expect(both.test?.operatingPoints).toBeUndefined();
+    const text = formatObjectReport(both, root);
+    expect(text).toContain(`TEST half (1 concept: ${testNames[0]}): the results`);
+    expect(text).toContain(`CALIBRATION half (2 concepts: ${calibrationNames.join(', ')}): where choices are made`);
+    const calibrationOnly = await evaluateCalibrated(dataset, features, {
+      ...options,
+      sources: [...options.sources],
+      calibrationOnly: true,
+    });
+    expect(calibrationOnly.test).toBeNull();
+    expect(calibrationOnly.calibration.recall).toBe(both.calibration.recall);
   });
 });

@@ -3,11 +3,14 @@
 // count held-out positives accepted and negatives rejected. The test set never
 // holds an image that any head of that (concept, fold) could have trained on,
 // whichever negative sources are switched on, so runs with different sources
-// are compared on the same photos.
+// are compared on the same photos. Photos are compared by content: a loaded
+// dataset holds each content once (dataset.ts). Anything chosen (the
+// normalization, a threshold) is chosen on the calibration half and reported
+// on the test half (`evaluateCalibrated`).
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../../image/decode.ts';
 import { seededRandom, shuffle } from '../../random.ts';
-import type { ObjectDataset } from './dataset.ts';
+import { splitForCalibration, type ObjectDataset } from './dataset.ts';
 import { HeadBank } from './head-bank.ts';
 import { fitObjectHead, type HeadMethod } from './fit.ts';
 import type { NormalizationMode } from './normalization.ts';
@@ -36,7 +39,29 @@ export interface ObjectEvalOptions {
   positiveViews: number;
   negativeViews: number;
   normalization: NormalizationMode;
+  /**
+   * Thresholds chosen elsewhere (on the calibration half) to measure this run
+   * at; without them, the run chooses its own operating points.
+   */
+  thresholds?: readonly number[];
   onProgress?: (message: string) => void;
+}
+
+/** Shares of test negatives an operating point is chosen to reject. */
+export const OPERATING_POINT_TARGETS = [0.9, 0.95, 0.98] as const;
+
+/** A threshold chosen to reject a share of a run's negatives, and the recall it keeps there. */
+export interface OperatingPoint {
+  negativeAccuracy: number;
+  threshold: number;
+  recall: number;
+}
+
+/** A run measured at a threshold chosen elsewhere. */
+export interface AtThreshold {
+  threshold: number;
+  recall: number;
+  negativeAccuracy: number;
 }
 
 /** Correct out of total. */
@@ -75,15 +100,43 @@ export interface ObjectEvalReport {
   /** How the heads were built: `trained`, or `prototype` when no negative source was on. */
   methods: HeadMethod[];
   /**
-   * Diagnostic, not an operating point: the recall the same heads would reach
-   * if one global threshold were chosen after the fact to reject this share
-   * of the test negatives. It shows what the features allow at any threshold.
+   * Without `thresholds`: one global threshold per target, chosen on this
+   * run's own scores to reject that share of its negatives, and the recall it
+   * keeps. Meant for the calibration half: there it is a choice; on the
+   * photos it is reported on it would flatter the features.
    */
-  recallAtNegativeAccuracy: Array<{ negativeAccuracy: number; threshold: number; recall: number }>;
+  operatingPoints?: OperatingPoint[];
+  /** With `thresholds`: recall and negative accuracy of this run at each of them. */
+  atThresholds?: AtThreshold[];
   /** Seconds spent computing (or reading cached) features. */
   featureSeconds: number;
   /** Median milliseconds to train one head (features cached). */
   medianTrainingMs: number;
+}
+
+/** Both halves of a dataset evaluated: the test half at the thresholds the calibration half chose. */
+export interface CalibratedObjectEval {
+  calibration: ObjectEvalReport;
+  /** Null when only the calibration half was asked for. */
+  test: ObjectEvalReport | null;
+}
+
+/**
+ * Evaluates the calibration half (where operating points are chosen), then,
+ * unless `calibrationOnly`, the test half at those thresholds. Comparing
+ * settings (the normalization, the views) is a choice too: do it with
+ * `calibrationOnly`, so the test half is never looked at while choosing.
+ */
+export async function evaluateCalibrated(
+  dataset: ObjectDataset,
+  features: PhotoFeatures,
+  options: Omit<ObjectEvalOptions, 'thresholds'> & { calibrationOnly: boolean },
+): Promise<CalibratedObjectEval> {
+  const halves = splitForCalibration(dataset);
+  const calibration = await evaluateObjectHeads(halves.calibration, features, options);
+  if (options.calibrationOnly) return { calibration, test: null };
+  const thresholds = (calibration.operatingPoints ?? []).map((p) => p.threshold);
+  return { calibration, test: await evaluateObjectHeads(halves.test, features, { ...options, thresholds }) };
 }
 
 /** Runs the protocol over a dataset; features are computed once per photo and view. */
@@ -94,7 +147,7 @@ export async function evaluateObjectHeads(
 ): Promise<ObjectEvalReport> {
   const plan = viewPlan(Math.max(options.positiveViews, options.negativeViews));
   const conceptPhotos = dataset.concepts.flatMap((c) => c.photos);
-  const otherPhotos = [...[...dataset.hardNegatives.values()].flat(), ...dataset.random];
+  const otherPhotos = [...new Set([...dataset.hardNegatives.values()].flat()), ...dataset.random];
   options.onProgress?.(`computing features of ${conceptPhotos.length + otherPhotos.length} photos`);
   const featuresStarted = performance.now();
   const store = new Map<string, Float32Array[]>();
@@ -125,20 +178,10 @@ export async function evaluateObjectHeads(
     const positives: Tally = { correct: 0, total: 0 };
     const negatives: Tally = { correct: 0, total: 0 };
     for (let fold = 0; fold < options.folds; fold++) {
-      const taught = new Map(
-        dataset.concepts.map((c) => [c.name, teachingSplit(c.photos, options.shots, fold, options.seed, c.name)]),
-      );
-      const own = taught.get(concept.name) as Split;
-      const hard = halves(dataset.hardNegatives.get(concept.name) ?? [], fold, options.seed, `hard:${concept.name}`);
-      const random = halves(dataset.random, fold, options.seed, 'random');
-      const trainingNegatives: string[] = [];
-      if (options.sources.includes('hard')) trainingNegatives.push(...hard.train);
-      if (options.sources.includes('scope'))
-        for (const [name, split] of taught) if (name !== concept.name) trainingNegatives.push(...split.train);
-      if (options.sources.includes('random')) trainingNegatives.push(...random.train);
-
+      const split = foldSplit(dataset, concept.name, fold, options);
+      const trainingNegatives = options.sources.flatMap((source) => split.trainNegatives[source]);
       const { params, milliseconds, method } = fitObjectHead(
-        { positives: own.train.map(asPositive), negatives: trainingNegatives.map(asNegative) },
+        { positives: split.trainPositives.map(asPositive), negatives: trainingNegatives.map(asNegative) },
         {
           extractor: features.extractorId,
           seed: derivedSeed(options.seed, concept.name, fold),
@@ -151,17 +194,11 @@ export async function evaluateObjectHeads(
       bank.sync([{ conceptId: concept.name, params }]);
       const fires = (file: string) => bank.score(identity(file))[0].fires;
       const probability = (file: string) => bank.probabilities(identity(file))[0];
-      for (const file of own.test) positiveScores.push(probability(file));
-
-      for (const file of own.test) tally(positives, fires(file));
-      const tests: Array<[NegativeKind, string]> = [];
-      for (const [name, split] of taught)
-        if (name !== concept.name) for (const file of split.test) tests.push(['otherConcepts', file]);
-      for (const file of hard.test) tests.push(['ownHard', file]);
-      for (const [name, files] of dataset.hardNegatives)
-        if (name !== concept.name) for (const file of files) tests.push(['otherHard', file]);
-      for (const file of random.test) tests.push(['random', file]);
-      for (const [kind, file] of tests) {
+      for (const file of split.testPositives) {
+        positiveScores.push(probability(file));
+        tally(positives, fires(file));
+      }
+      for (const [kind, file] of split.testNegatives) {
         negativeScores.push(probability(file));
         const rejected = !fires(file);
         tally(negatives, rejected);
@@ -200,7 +237,9 @@ export async function evaluateObjectHeads(
     ) as ObjectEvalReport['byNegativeKind'],
     concepts,
     methods: [...methods],
-    recallAtNegativeAccuracy: [0.9, 0.95, 0.98].map((target) => operatingPoint(positiveScores, negativeScores, target)),
+    ...(options.thresholds
+      ? { atThresholds: options.thresholds.map((t) => measuredAt(positiveScores, negativeScores, t)) }
+      : { operatingPoints: OPERATING_POINT_TARGETS.map((t) => operatingPoint(positiveScores, negativeScores, t)) }),
     featureSeconds,
     medianTrainingMs: trainingMs[Math.floor(trainingMs.length / 2)] ?? 0,
   };
@@ -209,6 +248,52 @@ export async function evaluateObjectHeads(
 interface Split {
   train: string[];
   test: string[];
+}
+
+/** The photos of one (concept, fold): what its head may train on, by source, and what it is tested on. */
+export interface FoldSplit {
+  trainPositives: string[];
+  trainNegatives: Record<NegativeSource, string[]>;
+  testPositives: string[];
+  testNegatives: Array<[NegativeKind, string]>;
+}
+
+/**
+ * Which photos a (concept, fold) trains and tests on. The test negatives
+ * exclude every photo any source could train on, so the test set is the same
+ * whichever sources a run switches on. A hard negative listed for this
+ * concept is its own (trained on or held out), never an other concept's.
+ */
+export function foldSplit(
+  dataset: ObjectDataset,
+  conceptName: string,
+  fold: number,
+  { shots, seed }: { shots: number; seed: number },
+): FoldSplit {
+  const taught = new Map(dataset.concepts.map((c) => [c.name, teachingSplit(c.photos, shots, fold, seed, c.name)]));
+  const own = taught.get(conceptName) as Split;
+  const ownHard = dataset.hardNegatives.get(conceptName) ?? [];
+  const hard = halves(ownHard, fold, seed, `hard:${conceptName}`);
+  const random = halves(dataset.random, fold, seed, 'random');
+  const others = [...taught].filter(([name]) => name !== conceptName).map(([, split]) => split);
+  const ownHardSet = new Set(ownHard);
+  const otherHard = new Set(
+    [...dataset.hardNegatives]
+      .filter(([name]) => name !== conceptName)
+      .flatMap(([, files]) => files)
+      .filter((file) => !ownHardSet.has(file)),
+  );
+  return {
+    trainPositives: own.train,
+    trainNegatives: { hard: hard.train, scope: others.flatMap((split) => split.train), random: random.train },
+    testPositives: own.test,
+    testNegatives: [
+      ...others.flatMap((split) => split.test.map((file): [NegativeKind, string] => ['otherConcepts', file])),
+      ...hard.test.map((file): [NegativeKind, string] => ['ownHard', file]),
+      ...[...otherHard].map((file): [NegativeKind, string] => ['otherHard', file]),
+      ...random.test.map((file): [NegativeKind, string] => ['random', file]),
+    ],
+  };
 }
 
 /**
@@ -265,21 +350,22 @@ export function derivedSeed(seed: number, name: string, fold: number): number {
 }
 
 /** The lowest threshold that rejects at least `target` of the negatives, and the recall it keeps. */
-function operatingPoint(
-  positives: number[],
-  negatives: number[],
-  target: number,
-): { negativeAccuracy: number; threshold: number; recall: number } {
+function operatingPoint(positives: number[], negatives: number[], target: number): OperatingPoint {
   if (negatives.length === 0 || positives.length === 0) return { negativeAccuracy: target, threshold: 0.5, recall: 0 };
   const sorted = [...negatives].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil(target * sorted.length) - 1);
   const threshold = sorted[index];
   // A photo fires at p > threshold here (strictly), so the chosen negative and everything below it is rejected.
-  return {
-    negativeAccuracy: target,
-    threshold,
-    recall: positives.filter((p) => p > threshold).length / positives.length,
-  };
+  return { negativeAccuracy: target, threshold, recall: above(positives, threshold) };
+}
+
+/** Recall and negative accuracy at a threshold chosen on other photos (firing at p > threshold, as it was chosen). */
+function measuredAt(positives: number[], negatives: number[], threshold: number): AtThreshold {
+  return { threshold, recall: above(positives, threshold), negativeAccuracy: 1 - above(negatives, threshold) };
+}
+
+function above(scores: readonly number[], threshold: number): number {
+  return scores.length === 0 ? 0 : scores.filter((p) => p > threshold).length / scores.length;
 }
 
 function tally(t: Tally, correct: boolean): void {

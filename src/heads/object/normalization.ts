@@ -11,8 +11,9 @@ export type FeatureNormalization = LinearHeadParams['normalization'];
  *   training features (the mean of the positives' mean and the negatives'
  *   mean). MobileNet features are non-negative (unrelated photos have cosine
  *   about 0.5), and the centring lets a small-learning-rate head separate
- *   them; it is also harmless for CLIP. The default, chosen by measurement
- *   (docs/objects.md).
+ *   them; it is also harmless for CLIP. The default; on the calibration
+ *   half of the MyVLM folder it is within noise of the other two
+ *   (docs/objects.md), so the measurement neither confirms nor overturns it.
  * - `l2`: L2-normalize only (the paper's CLIP setting).
  * - `none`: raw features.
  */

@@ -1,7 +1,9 @@
-// The object-head evaluation as text for a terminal: the summary, the
-// negatives by kind, and one line per concept.
+// The object-head evaluation as text for a terminal: the setup, then the test
+// half (the results) and the calibration half (where operating points are
+// chosen), each with its negatives by kind and one line per concept. Every
+// number says which half it comes from.
 import { OBJECT_HEAD } from '../../config/defaults.ts';
-import type { NegativeKind, ObjectEvalReport } from './evaluation.ts';
+import type { CalibratedObjectEval, NegativeKind, ObjectEvalReport } from './evaluation.ts';
 
 const KIND_NAMES: Record<NegativeKind, string> = {
   otherConcepts: "other concepts' photos",
@@ -10,36 +12,62 @@ const KIND_NAMES: Record<NegativeKind, string> = {
   random: 'random photos (held-out half)',
 };
 
-/** A plain-text report of an evaluation run. */
-export function formatObjectReport(report: ObjectEvalReport, dataset: string): string {
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** A plain-text report of an evaluation run over both halves (or the calibration half alone). */
+export function formatObjectReport(result: CalibratedObjectEval, dataset: string): string {
+  const { calibration, test } = result;
   const lines = [
     `Object heads on ${dataset}`,
-    `features ${report.extractor} (${report.featureSeconds.toFixed(1)} s to compute), ${report.shots} shots, ${report.folds} folds, seed ${report.seed}`,
-    `training negatives: ${report.sources.length > 0 ? report.sources.join(', ') : 'none (prototype heads)'}; ` +
-      `views: ${report.positiveViews} per positive, ${report.negativeViews} per negative; normalization ${report.normalization}`,
+    `features ${calibration.extractor}, ${calibration.shots} shots, ${calibration.folds} folds, seed ${calibration.seed}`,
+    `training negatives: ${calibration.sources.length > 0 ? calibration.sources.join(', ') : 'none (prototype heads)'}; ` +
+      `views: ${calibration.positiveViews} per positive, ${calibration.negativeViews} per negative; normalization ${calibration.normalization}`,
+    `paper (29 objects, DFN5B CLIP): recall ${pct(OBJECT_HEAD.paper.recall)}, negative accuracy ${pct(OBJECT_HEAD.paper.negativeAccuracy)}`,
+    'The photos are split by content into two halves of whole concepts that share no photo: operating points are chosen',
+    'on the calibration half and only measured on the test half.',
     '',
+  ];
+  if (test) {
+    lines.push(`TEST half (${conceptList(test)}): the results`, ...half(test), '');
+    lines.push('at thresholds chosen on the calibration half (below):');
+    for (const [i, at] of (test.atThresholds ?? []).entries()) {
+      const target = calibration.operatingPoints?.[i]?.negativeAccuracy ?? 0;
+      lines.push(
+        `  chosen to reject ${pct(target)} of calibration negatives (threshold ${at.threshold.toFixed(3)}): ` +
+          `test recall ${pct(at.recall)}, test negatives rejected ${pct(at.negativeAccuracy)}`,
+      );
+    }
+    lines.push('');
+  } else {
+    lines.push('TEST half: not run (--calibration-only).', '');
+  }
+  lines.push(`CALIBRATION half (${conceptList(calibration)}): where choices are made`, ...half(calibration), '');
+  lines.push('operating points chosen on the calibration half (recall there):');
+  for (const p of calibration.operatingPoints ?? [])
+    lines.push(
+      `  rejecting ${pct(p.negativeAccuracy)} of negatives keeps recall ${pct(p.recall)} (threshold ${p.threshold.toFixed(3)})`,
+    );
+  return lines.join('\n');
+}
+
+function conceptList(report: ObjectEvalReport): string {
+  return `${report.concepts.length} concept${report.concepts.length === 1 ? '' : 's'}: ${report.concepts.map((c) => c.name).join(', ')}`;
+}
+
+/** The numbers of one half at the head's own threshold. */
+function half(report: ObjectEvalReport): string[] {
+  return [
     `recall             ${pct(report.recall)}  (${report.positives.correct}/${report.positives.total} held-out positives accepted)`,
     `negative accuracy  ${pct(report.negativeAccuracy)}  (${report.negatives.correct}/${report.negatives.total} negatives rejected)`,
-    `paper (29 objects, DFN5B CLIP): recall ${pct(OBJECT_HEAD.paper.recall)}, negative accuracy ${pct(OBJECT_HEAD.paper.negativeAccuracy)}`,
-    `median training time per head: ${report.medianTrainingMs.toFixed(1)} ms`,
-    '',
+    `features: ${report.featureSeconds.toFixed(1)} s to compute; median training time per head: ${report.medianTrainingMs.toFixed(1)} ms`,
     'negatives rejected, by kind:',
     ...Object.entries(report.byNegativeKind).map(
       ([kind, t]) =>
         `  ${KIND_NAMES[kind as NegativeKind].padEnd(38)} ${pct(t.accuracy).padStart(6)}  (${t.correct}/${t.total})`,
     ),
-    '',
-    'best single threshold after the fact (diagnostic of the features, not an operating point):',
-    ...report.recallAtNegativeAccuracy.map(
-      (p) =>
-        `  rejecting ${pct(p.negativeAccuracy)} of negatives keeps recall ${pct(p.recall)} (threshold ${p.threshold.toFixed(3)})`,
-    ),
-    '',
     `${'concept'.padEnd(20)} ${'recall'.padStart(8)} ${'negatives'.padStart(10)}`,
     ...report.concepts.map(
       (c) => `${c.name.padEnd(20)} ${pct(c.recall).padStart(8)} ${pct(c.negativeAccuracy).padStart(10)}`,
     ),
   ];
-  return lines.join('\n');
 }

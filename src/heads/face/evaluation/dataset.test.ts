@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OperatorError } from '../../../errors.ts';
-import { loadFaceDataset } from './dataset.ts';
+import { faceLayoutWarnings, loadFaceDataset } from './dataset.ts';
 
 let root = '';
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -40,6 +40,8 @@ describe('loadFaceDataset', () => {
       'empty/readme.md': '',
       '_strangers/x.jpeg': '',
       '_groups/groups.json': JSON.stringify(groups),
+      '_groups/g1.jpg': '',
+      '_groups/crowd.jpg': '',
     });
     const dataset = loadFaceDataset(dir);
     expect(dataset.identities.map((i) => [i.name, i.photos.map((p) => path.basename(p))])).toEqual([
@@ -67,5 +69,41 @@ describe('loadFaceDataset', () => {
     const unknownName = layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(bad) });
     expect(() => loadFaceDataset(unknownName)).toThrow(OperatorError);
     expect(() => loadFaceDataset(unknownName)).toThrow(/g\.jpg names carol, which have no folder/);
+  });
+
+  it("refuses a person's folder given as the set, and a group photo that is not there", () => {
+    const person = layout({ 'a.jpg': '', 'b.jpg': '' });
+    expect(() => loadFaceDataset(person)).toThrow(
+      /only 2 photo\(s\): it looks like one person's folder; name the folder above it\./,
+    );
+    const groups = { groups: [{ file: 'gone.jpg', identities_present: [], faces: [] }] };
+    const dir = layout({ 'anna/a.jpg': '', '_groups/groups.json': JSON.stringify(groups) });
+    expect(() => loadFaceDataset(dir)).toThrow(OperatorError);
+    expect(() => loadFaceDataset(dir)).toThrow(
+      `${path.join(dir, '_groups', 'groups.json')} lists gone.jpg, which is not in ${path.join(dir, '_groups')}.`,
+    );
+  });
+
+  it('warns about what it ignores and about people who cannot be tested', () => {
+    const dir = layout({
+      'anna/a.jpg': '',
+      'anna/b.jpg': '',
+      'anna/c.gif': '',
+      'anna/old/d.jpg': '',
+      'bob/1.jpg': '',
+      'carol/captions.json': '',
+      'loose.jpg': '',
+      '_extra/x.jpg': '',
+      '_groups/unlisted.jpg': '',
+    });
+    expect(faceLayoutWarnings(loadFaceDataset(dir))).toEqual([
+      `${dir}: 1 photo(s) directly inside belong to no person and are ignored.`,
+      `${path.join(dir, '_extra')} is ignored: of the folders starting with "_", only _strangers/ and _groups/ are read.`,
+      `${path.join(dir, 'anna')}: subfolders are ignored (old).`,
+      `${path.join(dir, 'anna')}: 1 file(s) ignored (c.gif): only .jpg, .jpeg, .png and .webp are read.`,
+      `${path.join(dir, 'bob')} has 1 photo: the person can be taught from the calibration half but is never tested.`,
+      `${path.join(dir, 'carol')} is skipped: it holds no photos.`,
+      `${path.join(dir, '_groups')}: 1 photo(s) are not in groups.json and are ignored (there is no groups.json).`,
+    ]);
   });
 });
