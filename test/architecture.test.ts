@@ -20,6 +20,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['src/vlm'],
   ['src/teach'],
   ['src/assistant'],
+  ['src/eval'],
   ['adapters'],
   ['src/cli'],
 ];

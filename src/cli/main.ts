@@ -48,12 +48,18 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     run: async (args) => (await import('./teach.ts')).teachCommand(args),
   },
   eval: {
-    summary: 'measure the heads as the paper does (`eval faces <dir>`, `eval objects <dir>`, `eval teach --tiny`)',
+    summary:
+      'measure as the paper does (`eval faces <dir>`, `eval objects <dir>`, `eval caption --data <dir> --vlm <id|dir>`, ' +
+      '`eval vqa --data <dir> --vlm <id|dir>`, `eval teach --tiny`)',
     run: async ([what, ...args]) => {
       if (what === 'faces') return (await import('./eval-faces.ts')).evalFacesCommand(args);
       if (what === 'objects') return (await import('./eval-objects.ts')).evalObjectsCommand(args);
       if (what === 'teach') return (await import('./eval-teach.ts')).evalTeachCommand(args);
-      throw new UsageError('Usage: myvlm eval faces|objects <dir> [options], or myvlm eval teach --tiny');
+      if (what === 'caption' || what === 'vqa')
+        return (await import('./eval-caption.ts')).evalPersonalizationCommand(what, args);
+      throw new UsageError(
+        'Usage: myvlm eval faces|objects <dir> [options], myvlm eval caption|vqa --data <dir> [options], or myvlm eval teach --tiny',
+      );
     },
   },
   onnx: {

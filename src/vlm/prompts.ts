@@ -1,7 +1,8 @@
 // The words of the method, read from the data files in prompts/ by name: the
 // captioning instruction per model family (used both to teach a concept and
 // to ask for its caption), the paper's ten VQA instructions per concept kind
-// (Table 1), and the caption-paraphrase request.
+// (Table 1), the caption-paraphrase request, and the two captioning
+// baselines of the paper's evaluation.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +90,49 @@ export function teachingPrompts(): TeachingPrompts {
 /** A prompt with its concept placeholder filled. */
 export function fillConcept(prompt: string, concept: string): string {
   return prompt.split(CONCEPT_PLACEHOLDER).join(concept);
+}
+
+/** A concept's class phrase and its keywords, for the captioning baselines. */
+export interface ConceptKeywords {
+  classPhrase: string;
+  keywords: string[];
+}
+
+/** The captioning baselines of the paper's evaluation (prompts/caption-baselines.json). */
+export interface BaselinePrompts {
+  /** The LLM-guided rewrite request: {caption}, {keyword} and {concept} to fill. */
+  llmInstruction: string;
+  /** What precedes the rewritten caption in the answer ("Revised:"). */
+  answerPrefix: string;
+  /** Keywords by concept folder name. */
+  keywords: ReadonlyMap<string, ConceptKeywords>;
+}
+
+let baselines: BaselinePrompts | undefined;
+
+/** Reads and checks the baseline prompt file (once per process). */
+export function baselinePrompts(): BaselinePrompts {
+  if (baselines) return baselines;
+  const file = readJson('caption-baselines');
+  const llmInstruction = text(file.llmInstruction, 'caption-baselines.json llmInstruction');
+  for (const placeholder of ['{caption}', '{keyword}'])
+    if (!llmInstruction.includes(placeholder))
+      throw promptFileError(`prompts/caption-baselines.json llmInstruction must contain ${placeholder}.`);
+  const keywords = new Map<string, ConceptKeywords>();
+  const raw = file.keywords;
+  if (typeof raw !== 'object' || raw === null)
+    throw promptFileError('prompts/caption-baselines.json needs "keywords".');
+  for (const [name, entry] of Object.entries(raw as Record<string, unknown>)) {
+    const { classPhrase, keywords: list } = (entry ?? {}) as { classPhrase?: unknown; keywords?: unknown };
+    const words = Array.isArray(list) ? list.filter((w): w is string => typeof w === 'string' && w.trim() !== '') : [];
+    if (typeof classPhrase !== 'string' || classPhrase.trim() === '' || words.length === 0)
+      throw promptFileError(`prompts/caption-baselines.json keywords.${name} needs a classPhrase and keywords.`);
+    keywords.set(name, { classPhrase, keywords: words });
+  }
+  baselines = {
+    llmInstruction,
+    answerPrefix: text(file.answerPrefix, 'caption-baselines.json answerPrefix', false),
+    keywords,
+  };
+  return baselines;
 }
