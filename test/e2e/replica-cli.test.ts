@@ -2,31 +2,20 @@
 // real-format exports: `myvlm teach ... --json` reports a lesson that lowers
 // the loss, `myvlm caption ... --dtype` answers in the precision asked, and
 // `myvlm bench teach ... --json` measures what teaching costs.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyvConceptStore } from '../../src/memory/keyv-store.ts';
+import { runMyvlm, scratchEnvironment, type CliRun } from '../support/cli.ts';
 import { REPO_ROOT, SHARED_DATA } from '../support/paths.ts';
 import { REPLICAS_DIR } from '../support/replicas.ts';
 
 let scratch: string;
 const photo = (i: number) => path.join(SHARED_DATA, `myvlm/concepts/billy_dog/billy_dog_${i}.jpg`);
 
-function myvlm(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const child = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/myvlm.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      MYVLM_DATA_DIR: path.join(scratch, 'data'),
-      MYVLM_CACHE_DIR: path.join(scratch, 'cache'),
-      MYVLM_OFFLINE: '1',
-      MYVLM_LOG_LEVEL: 'warn',
-    },
-  });
-  return { code: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
+function myvlm(...args: string[]): CliRun {
+  return runMyvlm(args, { env: scratchEnvironment(scratch) });
 }
 
 beforeAll(() => {
@@ -198,12 +187,10 @@ describe('exit codes a script can rely on: 0 done, 1 failed, 2 typed wrongly', (
     const dataDir = path.join(scratch, 'held');
     const store = await KeyvConceptStore.open({ directory: dataDir });
     try {
-      const child = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/myvlm.js'), 'caption', photo(2)], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-        env: { ...process.env, MYVLM_DATA_DIR: dataDir, MYVLM_OFFLINE: '1', MYVLM_VLM: '', MYVLM_LOG_LEVEL: 'warn' },
+      const child = runMyvlm(['caption', photo(2)], {
+        env: { MYVLM_DATA_DIR: dataDir, MYVLM_OFFLINE: '1', MYVLM_VLM: '', MYVLM_LOG_LEVEL: 'warn' },
       });
-      expect(child.status).toBe(1);
+      expect(child.code).toBe(1);
       expect(child.stderr).toContain(`myvlm: The concept store in ${dataDir} is in use by process ${process.pid}.`);
     } finally {
       await store.close();

@@ -3,41 +3,20 @@
 // folds, heads and lessons end to end, the report's every number, the run
 // folder that lets a stopped run resume, and the honest "these numbers mean
 // nothing" of a model with random weights.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, SHARED_DATA, SHARED_MODELS } from '../support/paths.ts';
+import { runMyvlm, scratchEnvironment, type CliRun } from '../support/cli.ts';
+import { SHARED_DATA, SHARED_MODELS } from '../support/paths.ts';
 import { REPLICAS_DIR } from '../support/replicas.ts';
 
 let scratch: string;
 const CONCEPTS = path.join(SHARED_DATA, 'myvlm/concepts');
 const SHARP = path.join(REPLICAS_DIR, 'llava-interleave-qwen-tiny-sharp');
 
-function myvlm(
-  env: Record<string, string>,
-  ...args: string[]
-): { code: number; stdout: string; stderr: string; seconds: number } {
-  const started = performance.now();
-  const child = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/myvlm.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      MYVLM_DATA_DIR: path.join(scratch, 'data'),
-      MYVLM_CACHE_DIR: path.join(scratch, 'cache'),
-      MYVLM_OFFLINE: '1',
-      MYVLM_LOG_LEVEL: 'warn',
-      ...env,
-    },
-  });
-  return {
-    code: child.status ?? -1,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    seconds: (performance.now() - started) / 1000,
-  };
+function myvlm(env: Record<string, string>, ...args: string[]): CliRun {
+  return runMyvlm(args, { env: { ...scratchEnvironment(scratch), ...env } });
 }
 
 const METRIC_NAMES = ['bleu1', 'bleu2', 'bleu3', 'bleu4', 'cider', 'meteor', 'rougeL'];

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { onnxCommand, parseTinyArgs } from '../../src/cli/onnx.ts';
 import { OperatorError, UsageError } from '../../src/errors.ts';
 import { inspectModel } from '../../src/onnx/inspect.ts';
-import { REPO_ROOT } from '../support/paths.ts';
+import { runMyvlm, type CliRun } from '../support/cli.ts';
 
 let scratch: string;
 beforeAll(async () => {
@@ -127,13 +126,8 @@ describe('myvlm onnx usage', () => {
 
 describe('myvlm onnx as a script runs it', () => {
   /** `node bin/myvlm.js onnx ...` in a child process. */
-  function myvlm(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-    const child = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/myvlm.js'), 'onnx', ...args], {
-      cwd: scratch,
-      encoding: 'utf8',
-      env: { ...process.env, MYVLM_LOG_LEVEL: 'info' },
-    });
-    return { code: child.status, stdout: child.stdout, stderr: child.stderr };
+  function myvlm(...args: string[]): CliRun {
+    return runMyvlm(['onnx', ...args], { cwd: scratch, env: { MYVLM_LOG_LEVEL: 'info' } });
   }
 
   it('exits 1 with one plain line when the output folder is a file, 2 on a typing mistake', () => {
