@@ -91,6 +91,9 @@ export interface PersonalizationModels {
   objects: ObjectHead | null;
 }
 
+/** The key of the taught vectors in the evaluation's concept records (answers are read back under it). */
+export const EVALUATION_MODEL_ID = 'evaluation';
+
 /** Vanilla answers and baselines depend only on the photo and the question: kept once per photo. */
 interface VanillaAnswers {
   vanilla: string;
@@ -167,6 +170,7 @@ async function runFold(
   const images = new FoldImages();
   const trainImages = await Promise.all(fold.train.map((p) => images.get(p.file)));
 
+  const teachStarted = performance.now();
   const head = models.objects
     ? await models.objects.teach({
         positives: trainImages,
@@ -178,7 +182,6 @@ async function runFold(
       })
     : null;
 
-  const teachStarted = performance.now();
   const outcome = await teachLesson(vlm, {
     concept: { identifier, name: concept.name, kind: 'object', classPhrase },
     task: options.task,
@@ -190,7 +193,7 @@ async function runFold(
   });
   const teachSeconds = (performance.now() - teachStarted) / 1000;
 
-  const answering = new PersonalVlm('evaluation', vlm.model);
+  const answering = new PersonalVlm(EVALUATION_MODEL_ID, vlm.model);
   const taught = evaluationConcept(identifier, outcome.state.vector);
   const untaught = evaluationConcept(identifier, initialTrainingState(vlm.hiddenSize, seed).vector);
   const answerStarted = performance.now();
@@ -289,7 +292,7 @@ function hashOf(text: string): string {
 }
 
 /** A concept record for the evaluation's answers: the identifier is its name, so answers keep "sks". */
-function evaluationConcept(identifier: string, vector: Float64Array | Float32Array): ConceptRecord {
+export function evaluationConcept(identifier: string, vector: Float64Array | Float32Array): ConceptRecord {
   const now = new Date(0).toISOString();
   return {
     id: 'concept',
@@ -302,7 +305,9 @@ function evaluationConcept(identifier: string, vector: Float64Array | Float32Arr
     updatedAt: now,
     version: 1,
     head: null,
-    embeddings: { evaluation: { vector: Float32Array.from(vector), steps: 0, finalLoss: null, updatedAt: now } },
+    embeddings: {
+      [EVALUATION_MODEL_ID]: { vector: Float32Array.from(vector), steps: 0, finalLoss: null, updatedAt: now },
+    },
     facts: [],
     photos: [],
   };
