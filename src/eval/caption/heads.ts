@@ -4,7 +4,7 @@
 // them it measures only the forced injection, as the paper reports, and says
 // how to get the rest.
 import type { Settings } from '../../config/settings.ts';
-import { ModelMissingError, messageFor } from '../../errors.ts';
+import { ModelMissingError } from '../../errors.ts';
 import { ObjectHead } from '../../heads/object/object-head.ts';
 import { resolveOptionsFrom } from '../../models/resolve.ts';
 import { SessionPool } from '../../models/session.ts';
@@ -42,7 +42,9 @@ export async function openEvaluationHeads(extractor: string, settings: Settings)
     return {
       objects: null,
       extractor: null,
-      problem: `${messageFor(error, 'operator')} Fetch it with \`npx myvlm models fetch ${extractor}\`, or pass --features.`,
+      problem:
+        `the image-feature model ${extractor} is not here (${error.missing.join(', ')}), and an evaluation does not ` +
+        `download it: fetch it with \`npx myvlm models fetch ${extractor}\`, or pass --features with one that is present`,
       dispose,
     };
   }
