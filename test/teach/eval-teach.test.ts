@@ -1,5 +1,5 @@
 // The command-line surface of `myvlm eval teach` (the experiment itself is
-// exercised by functional.test.ts).
+// exercised by miniature.test.ts).
 import { describe, expect, it, vi } from 'vitest';
 import { evalTeachCommand } from '../../src/cli/eval-teach.ts';
 import { UserError } from '../../src/errors.ts';
@@ -22,5 +22,6 @@ describe('myvlm eval teach', () => {
       /--seeds takes a whole number of at least 1/,
     );
     await expect(evalTeachCommand(['--tiny', '--steps', 'many'])).rejects.toThrow(/--steps/);
+    await expect(evalTeachCommand(['--tiny', '--json', '--markdown'])).rejects.toThrow(/--json or --markdown/);
   });
 });

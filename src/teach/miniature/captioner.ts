@@ -1,13 +1,28 @@
 // A tiny LLaVA that can caption, for the miniature MyVLM experiment. MyVLM
 // steers a *pretrained* language model with one token; a randomly initialized
-// tiny model has nothing to steer (one vector moves its loss by about 10%).
-// So the experiment first pretrains the generated decoder, with the same
-// gradient graphs teaching uses (here with respect to every decoder weight),
-// on synthetic scenes: "a red ball on the grass." for objects, and for a
-// person the name from the prompt, "Anna on the sofa." (copying a name from
-// the prompt is what lets a concept token make a real LLaVA say "sks"). Half
-// the examples carry one extra visual row after the image, the slot concept
-// tokens use. The vision encoder and token embeddings stay as generated.
+// tiny model has nothing to steer. So the experiment first pretrains the
+// generated decoder, with the same gradient graphs teaching uses (here with
+// respect to the decoder's layer weights), on synthetic scenes captioned
+// "a red ball on the grass." or "a person on the sofa.".
+//
+// What a real LLaVA brings to MyVLM and a random tiny one lacks is the
+// ability to name a thing after a word of its prompt when the picture calls
+// for it ("Please caption this image of sks." -> "sks on the beach."). The
+// pretraining teaches exactly that, and never with the test identifier:
+// the prompt always names something ("Please caption this image of Anna."),
+// with a name drawn from a pool of ordinary vocabulary words, and a third of
+// the examples carry one extra visual row after the image (the slot concept
+// tokens use) holding the mean image feature of ANOTHER photo of the same
+// thing: then, and only then, the caption uses the prompt's name ("Anna on
+// the grass."). A third carry another thing's row (a mismatch: the plain
+// caption), a third no row (the plain caption). The identifiers a run may
+// teach (HELD_OUT_IDENTIFIERS) are never drawn as names, so they never
+// appear in a pretraining prompt or caption.
+//
+// Input and output embeddings are tied and frozen: a word's output row is its
+// generated input row, never trained, so copying a word it never produced is
+// possible only through a general copy, as in a real LLM.
+import { readFile } from 'node:fs/promises';
 import { EMBEDDING_TRAINING } from '../../config/defaults.ts';
 import { moduleLogger } from '../../log.ts';
 import * as ort from 'onnxruntime-node';
@@ -25,29 +40,37 @@ import { adamWStep, initialAdamWState } from '../adamw.ts';
 import { writeConceptRow } from '../../vlm/injection.ts';
 import { appendCaptionLoss, LOSS_INPUTS, LOSS_OUTPUTS } from '../loss-graph.ts';
 import { SessionPool } from '../../models/session.ts';
+import type { ImageFeatures } from '../../vlm/export/vlm-export.ts';
 import { VlmExport } from '../../vlm/export/vlm-export.ts';
 import { fillConcept, teachingPrompts } from '../../vlm/prompts.ts';
-import { syntheticScene, type SyntheticScene } from './scenes.ts';
+import {
+  SCENE_COLORS,
+  SCENE_OBJECTS,
+  SCENE_PLACES,
+  syntheticScene,
+  type ObjectLook,
+  type SyntheticScene,
+} from './scenes.ts';
 import { augmentPhoto } from '../trainer.ts';
 
 const logger = moduleLogger('tiny-captioner');
 
-/** Names the captioner learns to copy from the prompt when a person is in the scene ("sks" among them, as a real LLM knows it). */
-export const CAPTIONER_NAMES = ['Anna', 'Bob', 'Alice', 'Tom', 'Max', 'Emma', 'Mia', 'Leo', 'sks'] as const;
+/** Identifiers the miniature may teach: never a pretraining name, so never in a pretraining prompt or caption. */
+export const HELD_OUT_IDENTIFIERS = ['sks', 'bear'] as const;
 
 /** Pretraining settings; defaults in the comments. */
 export interface TinyCaptionerOptions {
   /** Seed of the model, scenes and batches (default 0). */
   seed?: number;
-  /** Pretraining steps (default 400). */
+  /** Pretraining steps (default 1500). */
   steps?: number;
   /** Sequences per step (default 24). */
   batchSize?: number;
-  /** Distinct training scenes (default 640). */
+  /** Distinct training examples (default 3000). */
   scenes?: number;
   /** Peak Adam learning rate, decayed to zero on a cosine (default 5e-3). */
   learningRate?: number;
-  /** Tiny model sizes (factory defaults). */
+  /** Tiny model sizes (factory defaults, with tied embeddings). */
   model?: TinyVlmOptions;
   onProgress?: (step: number, steps: number, loss: number) => void;
 }
@@ -58,6 +81,8 @@ export interface TinyCaptioner {
   /** Mean loss of the last 20 pretraining steps. */
   finalLoss: number;
   trainSeconds: number;
+  /** How many distinct words served as names. */
+  names: number;
 }
 
 /** Pretraining optimizer: plain Adam with a loose clip (these are not the paper's teaching settings). */
@@ -65,29 +90,89 @@ const PRETRAIN_CLIP_NORM = 1.0;
 /** Peak pretraining learning rate. */
 const PRETRAIN_LEARNING_RATE = 5e-3;
 /** Share of scenes that show a person (the rest show an object). */
-const PERSON_SHARE = 0.4;
-/** Share of examples with the extra visual row (see below). */
-const SUMMARY_SHARE = 0.5;
-/** Noise added to the extra row, relative to its norm. */
-const SUMMARY_NOISE = 1.0;
+const PERSON_SHARE = 0.3;
+/** Shares of examples whose extra row shows the same thing (named caption) and another thing (plain caption); the rest have none. */
+const SLOT_SHARES = { same: 1 / 3, other: 1 / 3 } as const;
+/** Noise added to the extra row, relative to its norm per dimension. */
+const SLOT_NOISE = 0.5;
 
-/** The caption a pretrained captioner gives a scene when asked about `name`. */
-export function sceneCaption(scene: SyntheticScene, name: string): string {
+/** The caption of a scene that shows no concept: what a captioner says before it is personalized. */
+export function sceneCaption(scene: SyntheticScene): string {
   if (scene.subject.kind === 'object') return `a ${scene.subject.color} ${scene.subject.object} on the ${scene.place}.`;
-  if (scene.subject.kind === 'person') return `${name} on the ${scene.place}.`;
+  if (scene.subject.kind === 'person') return `a person on the ${scene.place}.`;
   throw new RangeError('concept scenes are never part of pretraining');
+}
+
+/** The caption naming the scene's subject `name`, the form a personalized caption takes. */
+export function namedCaption(scene: SyntheticScene, name: string): string {
+  return `${name} on the ${scene.place}.`;
+}
+
+/**
+ * Words drawn as names in pretraining: whole words of the tiny vocabulary
+ * that no caption or instruction uses, without the held-out identifiers.
+ */
+export function pretrainingNames(vocabulary: readonly string[]): string[] {
+  const taken = new Set(
+    [
+      ...SCENE_PLACES.map((p) => p.word),
+      ...SCENE_COLORS.map((c) => c.word),
+      ...SCENE_OBJECTS,
+      'a',
+      'on',
+      'the',
+      'person',
+      ...teachingPrompts().captioning.llava.split(/\W+/),
+      'USER',
+      'ASSISTANT',
+      'INST',
+      'Img',
+      ...HELD_OUT_IDENTIFIERS,
+    ].map((w) => w.toLowerCase()),
+  );
+  return vocabulary.filter((w) => /^[A-Za-z]{2,}$/.test(w) && !taken.has(w.toLowerCase()));
+}
+
+/** A different object than `look` (at least one of colour, shape and checkers differs). */
+function otherLook(look: ObjectLook, random: () => number): ObjectLook {
+  for (;;) {
+    const color = Math.floor(random() * SCENE_COLORS.length);
+    const object = Math.floor(random() * SCENE_OBJECTS.length);
+    const checks = random() < 0.5 ? Math.floor(random() * SCENE_COLORS.length) : color;
+    if (color !== look.color || object !== look.object || checks !== look.checks) return { color, object, checks };
+  }
+}
+
+/** The look of an object scene, as indexes. */
+function lookOf(scene: SyntheticScene): ObjectLook {
+  if (scene.subject.kind !== 'object') throw new RangeError('only object scenes have a look');
+  const { color, object, checks } = scene.subject;
+  const colorIndex = (word: string) => SCENE_COLORS.findIndex((c) => c.word === word);
+  return { color: colorIndex(color), object: SCENE_OBJECTS.indexOf(object), checks: colorIndex(checks) };
+}
+
+/** Mean of an image's feature rows. */
+function meanFeature(features: ImageFeatures, H: number): Float64Array {
+  const mean = new Float64Array(H);
+  for (let r = 0; r < features.count; r++)
+    for (let k = 0; k < H; k++) mean[k] += features.rows[r * H + k] / features.count;
+  return mean;
 }
 
 type FloatArray = Float32Array | Float64Array;
 
-/** Decoder weights worth training: every float initializer with more than one element, except fixed rotary tables. */
+/** The tied output head: it stays the generated embedding table, so no word's output row is ever trained. */
+const OUTPUT_HEAD = 'lm_head.weight';
+
+/** Decoder weights worth training: every float initializer with more than one element, except fixed rotary tables and the tied head. */
 function trainableWeights(model: OnnxModel): string[] {
   return model.graph.initializers
     .filter(
       (t) =>
         (t.dataType === 1 || t.dataType === 11) &&
         tensorDims(t).reduce((a, b) => a * b, 1) > 1 &&
-        !(t.name ?? '').includes('rotary'),
+        !(t.name ?? '').includes('rotary') &&
+        t.name !== OUTPUT_HEAD,
     )
     .map((t) => t.name ?? '');
 }
@@ -109,11 +194,15 @@ function weightsAsInputs(model: OnnxModel, weights: readonly string[]): OnnxMode
 /** Writes a tiny LLaVA to `dir` and pretrains its decoder to caption synthetic scenes. */
 export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOptions = {}): Promise<TinyCaptioner> {
   const seed = options.seed ?? 0;
-  const steps = options.steps ?? 400;
+  const steps = options.steps ?? 1500;
   const batchSize = options.batchSize ?? 24;
   const random = seededRandom(seed ^ 0x5eed);
-  const tiny = await writeTinyLlava(dir, { seed, ...options.model });
+  const tiny = await writeTinyLlava(dir, { seed, tieWordEmbeddings: true, ...options.model });
   const decoderFile = path.join(tiny.dir, graphPath('decoder', 'fp32'));
+  const tokenizer = JSON.parse(await readFile(path.join(tiny.dir, 'tokenizer.json'), 'utf8')) as {
+    model: { vocab: Record<string, number> };
+  };
+  const names = pretrainingNames(Object.keys(tokenizer.model.vocab));
   const sessions = new SessionPool();
   const vlm = await VlmExport.open(tiny.dir, { sessions });
   const started = Date.now();
@@ -121,29 +210,43 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
     const H = vlm.hiddenSize;
     const dtype = vlm.float64 ? 'float64' : 'float32';
     const instructionOf = (name: string) => fillConcept(teachingPrompts().captioning.llava, name);
+    // Photos are augmented like teaching photos are, so the captioner reads places and colours through them.
+    const featuresOf = async (scene: SyntheticScene) =>
+      (await vlm.features(augmentPhoto(scene.image, random))).features;
+    const base = seed * 104_729 + 10_000;
     // Every example embedded once: [length, H] rows and labels.
     const examples: { embeds: FloatArray; labels: number[] }[] = [];
-    for (let i = 0; i < (options.scenes ?? 640); i++) {
-      const scene = syntheticScene(seed * 104_729 + 10_000 + i, random() < PERSON_SHARE ? 'person' : 'object');
-      // Augmented like teaching photos are, so the captioner reads places and colours through them.
-      const image = augmentPhoto(scene.image, random);
-      const name = CAPTIONER_NAMES[Math.floor(random() * CAPTIONER_NAMES.length)];
-      // Half the examples carry one extra visual row after the image, where a concept token goes:
-      // the mean image feature, scaled like a concept token. Real VLMs read any extra visual token;
-      // a tiny one has to have seen such a slot.
-      const summary = random() < SUMMARY_SHARE;
-      const example = vlm.prompts.example(instructionOf(name), sceneCaption(scene, name), summary ? 1 : 0);
-      const { features } = await vlm.features(image);
-      const rows = features.count + (summary ? 1 : 0);
+    const count = options.scenes ?? 3000;
+    for (let i = 0; i < count; i++) {
+      const scene = syntheticScene(base + i, random() < PERSON_SHARE ? 'person' : 'object');
+      const name = names[Math.floor(random() * names.length)];
+      const draw = random();
+      const slot = draw < SLOT_SHARES.same ? 'same' : draw < SLOT_SHARES.same + SLOT_SHARES.other ? 'other' : 'none';
+      // The extra row comes from another photo (another place, spot and size): of the same thing, or of another one.
+      const otherSeed = base + count + i;
+      let source: SyntheticScene | null = null;
+      if (slot === 'same')
+        source =
+          scene.subject.kind === 'person'
+            ? syntheticScene(otherSeed, 'person')
+            : syntheticScene(otherSeed, 'object', 64, lookOf(scene));
+      else if (slot === 'other')
+        source =
+          scene.subject.kind === 'person' || random() < PERSON_SHARE
+            ? syntheticScene(otherSeed, scene.subject.kind === 'person' ? 'object' : 'person')
+            : syntheticScene(otherSeed, 'object', 64, otherLook(lookOf(scene), random));
+      const caption = slot === 'same' ? namedCaption(scene, name) : sceneCaption(scene);
+      const example = vlm.prompts.example(instructionOf(name), caption, source ? 1 : 0);
+      const features = await featuresOf(scene);
+      const rows = features.count + (source ? 1 : 0);
       const merged = dtype === 'float64' ? new Float64Array(rows * H) : new Float32Array(rows * H);
       merged.set(features.rows.subarray(0, features.count * H));
-      if (summary) {
-        const mean = new Float64Array(H);
-        for (let r = 0; r < features.count; r++)
-          for (let k = 0; k < H; k++) mean[k] += features.rows[r * H + k] / features.count;
+      if (source) {
+        const mean = meanFeature(await featuresOf(source), H);
         // Noise widens what the slot accepts, so a learned vector can land in it.
-        const spread = (SUMMARY_NOISE * Math.hypot(...mean)) / Math.sqrt(H);
+        const spread = (SLOT_NOISE * Math.hypot(...mean)) / Math.sqrt(H);
         for (let k = 0; k < H; k++) mean[k] += spread * normal(random);
+        // Scaled like a concept token: the first image row's norm.
         writeConceptRow(mean, features.referenceNorm, merged, features.count * H);
       }
       const embedded = vlm.loop.placeImageFeatures(
@@ -243,8 +346,8 @@ export async function writeTinyCaptioner(dir: string, options: TinyCaptionerOpti
     await writeModel(decoder, decoderFile);
     const finalLoss = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
     const trainSeconds = (Date.now() - started) / 1000;
-    logger.info({ dir: tiny.dir, steps, finalLoss, trainSeconds }, 'pretrained tiny captioner');
-    return { dir: tiny.dir, finalLoss, trainSeconds };
+    logger.info({ dir: tiny.dir, steps, finalLoss, trainSeconds, names: names.length }, 'pretrained tiny captioner');
+    return { dir: tiny.dir, finalLoss, trainSeconds, names: names.length };
   } finally {
     await sessions.dispose();
   }

@@ -33,7 +33,13 @@ export const SCENE_OBJECTS = ['ball', 'book', 'hat'] as const;
 
 /** What a scene holds. */
 export type SceneSubject =
-  | { kind: 'object'; color: (typeof SCENE_COLORS)[number]['word']; object: (typeof SCENE_OBJECTS)[number] }
+  | {
+      kind: 'object';
+      color: (typeof SCENE_COLORS)[number]['word'];
+      object: (typeof SCENE_OBJECTS)[number];
+      /** Colour of the checkers; the main colour when the object is plain. */
+      checks: (typeof SCENE_COLORS)[number]['word'];
+    }
   | { kind: 'person' }
   | { kind: 'concept' };
 
@@ -52,12 +58,36 @@ const SKIN = [230, 180, 140] as const;
 const SHIRT = [240, 140, 20] as const;
 const LEGS = [40, 40, 90] as const;
 
+/** An object drawn from `random`: half are checkered with a second colour, so a checkered thing is just an object to the captioner. */
+function randomLook(random: () => number): ObjectLook {
+  const color = Math.floor(random() * SCENE_COLORS.length);
+  const object = Math.floor(random() * SCENE_OBJECTS.length);
+  const checks = random() < 0.5 ? Math.floor(random() * SCENE_COLORS.length) : color;
+  return { color, object, checks };
+}
+
 function clamp(v: number): number {
   return Math.max(0, Math.min(255, Math.round(v)));
 }
 
-/** A `size` x `size` scene of `subject` (drawn at a random spot and size), seeded. */
-export function syntheticScene(seed: number, subject: SceneSubject['kind'], size = 64): SyntheticScene {
+/** Which object an object scene shows: indexes into SCENE_COLORS (main and checkers) and SCENE_OBJECTS. */
+export interface ObjectLook {
+  color: number;
+  object: number;
+  checks: number;
+}
+
+/**
+ * A `size` x `size` scene of `subject` (drawn at a random spot and size),
+ * seeded. `look` fixes which object an object scene shows (another photo of
+ * the same thing); place, spot and size still come from the seed.
+ */
+export function syntheticScene(
+  seed: number,
+  subject: SceneSubject['kind'],
+  size = 64,
+  look?: ObjectLook,
+): SyntheticScene {
   const random = seededRandom(seed);
   const place = SCENE_PLACES[Math.floor(random() * SCENE_PLACES.length)];
   const data = new Uint8Array(size * size * 3);
@@ -80,11 +110,13 @@ export function syntheticScene(seed: number, subject: SceneSubject['kind'], size
   };
   let described: SceneSubject;
   if (subject === 'object') {
-    const color = SCENE_COLORS[Math.floor(random() * SCENE_COLORS.length)];
-    const object = SCENE_OBJECTS[Math.floor(random() * SCENE_OBJECTS.length)];
-    described = { kind: 'object', color: color.word, object };
-    // Half the objects are checkered with a second colour, so a checkered thing is just an object to the captioner.
-    const second = random() < 0.5 ? SCENE_COLORS[Math.floor(random() * SCENE_COLORS.length)].rgb : color.rgb;
+    // The draws happen even when `look` overrides them, so place, spot and size follow the seed alone.
+    const drawn = randomLook(random);
+    const { color: c, object: o, checks: k } = look ?? drawn;
+    const color = SCENE_COLORS[c];
+    const object = SCENE_OBJECTS[o];
+    const second = SCENE_COLORS[k];
+    described = { kind: 'object', color: color.word, object, checks: second.word };
     const cell = Math.max(2, Math.round(radius / 3));
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
@@ -96,7 +128,7 @@ export function syntheticScene(seed: number, subject: SceneSubject['kind'], size
             : object === 'book'
               ? Math.abs(dx) <= radius && Math.abs(dy) <= radius * 0.6
               : dy <= radius * 0.7 && dy >= -radius && Math.abs(dx) <= (dy + radius) * 0.6;
-        if (inside) paint(x, y, (Math.floor(x / cell) + Math.floor(y / cell)) % 2 === 0 ? color.rgb : second);
+        if (inside) paint(x, y, (Math.floor(x / cell) + Math.floor(y / cell)) % 2 === 0 ? color.rgb : second.rgb);
       }
     }
   } else if (subject === 'person') {
