@@ -183,7 +183,7 @@ export async function evalPersonalizationCommand(task: PersonalizationTask, args
       runDir,
       ...scores,
       paper:
-        vlm.model.family.captionPrompt === 'llava'
+        task === 'caption' && vlm.model.family.captionPrompt === 'llava'
           ? {
               recall: EVALUATION.paperRecall,
               captionMetrics: EVALUATION.paperCaptionMetrics,

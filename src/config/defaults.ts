@@ -165,9 +165,9 @@ export const EVALUATION = {
     },
   },
   /**
-   * Below this BLEU-1 of the vanilla model's captions against the references,
-   * a caption evaluation says its numbers measure nothing: the model does not
-   * caption (random weights, as the replicas have). Not a paper number: the
+   * Below this BLEU-1 of the vanilla model's captions (or answers) against the
+   * references, an evaluation says its numbers measure nothing: the model does
+   * not caption (random weights, as the replicas have). Not a paper number: the
    * paper's vanilla LLaVA scores 0.26 and BLIP-2 0.63-0.69 (Table 4); a tenth
    * is far below any captioner and above what unrelated text reaches.
    */

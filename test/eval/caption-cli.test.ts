@@ -183,9 +183,15 @@ describe('myvlm eval vqa', () => {
         task: string;
         answers: number;
         metrics: Record<string, number> | null;
+        weightsLookTrained: { value: boolean; reason: string };
+        paper: unknown;
       };
       expect(report.task).toBe('vqa');
       expect(report.answers).toBe(10);
+      // The paper's figures are for captions; random weights answer nothing like the recorded answers.
+      expect(report.paper).toBeNull();
+      expect(report.weightsLookTrained.value).toBe(false);
+      expect(report.weightsLookTrained.reason).toMatch(/vanilla model's answers share almost no words/);
       // billy_dog's photos carry recorded answers to nine of the ten questions.
       expect(Object.keys(report.metrics ?? {})).toContain('bleu4');
     },

@@ -53,7 +53,7 @@ export interface PersonalizationScores extends MethodScores {
   concepts: ConceptScores[];
   /** Mean loss of the teaching photos before and after, over every fold. */
   loss: { start: number; end: number };
-  /** Whether the vanilla model's captions resemble the references at all (random weights do not). */
+  /** Whether the vanilla model's captions (or answers) resemble the references at all (random weights do not). */
   weightsLookTrained: { value: boolean; vanillaBleu1: number | null; floor: number; reason: string };
   seconds: { teach: number; answer: number };
 }
@@ -117,8 +117,9 @@ export function scorePersonalization(
       lossEnd: mean(own.map((f) => f.lossEnd)),
     };
   });
-  const vanillaBleu1 = task === 'caption' ? (vanilla.metrics?.bleu1 ?? null) : null;
+  const vanillaBleu1 = vanilla.metrics?.bleu1 ?? null;
   const floor = EVALUATION.trainedVanillaBleu1Floor;
+  const noun = task === 'caption' ? 'captions' : 'answers';
   const looksTrained = vanillaBleu1 === null || vanillaBleu1 >= floor;
   return {
     ...forced,
@@ -136,10 +137,10 @@ export function scorePersonalization(
       floor,
       reason:
         vanillaBleu1 === null
-          ? 'not judged: only captions are compared with the vanilla model'
+          ? 'not judged: no answer had references to compare the vanilla model with'
           : looksTrained
-            ? `the vanilla model's captions share words with the references (BLEU-1 ${vanillaBleu1.toFixed(3)} >= ${floor})`
-            : `the vanilla model's captions share almost no words with the references (BLEU-1 ${vanillaBleu1.toFixed(3)} < ${floor}): ` +
+            ? `the vanilla model's ${noun} share words with the references (BLEU-1 ${vanillaBleu1.toFixed(3)} >= ${floor})`
+            : `the vanilla model's ${noun} share almost no words with the references (BLEU-1 ${vanillaBleu1.toFixed(3)} < ${floor}): ` +
               'its weights look random or it does not caption, so these numbers measure nothing about personalization',
     },
     seconds: {
