@@ -21,7 +21,7 @@ describe('teaching a concept embedding on the tiny LLaVA', () => {
     let steered = 0;
     for (const seed of SEEDS) {
       const progress: number[] = [];
-      const result = await runTinyTeachExperiment({ seed, heldOut: 15, onProgress: (p) => progress.push(p.step) });
+      const result = await runTinyTeachExperiment({ seed, onProgress: (p) => progress.push(p.step) });
       expect(progress).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       expect(result.identifier).toBe('sks');
       if (result.steers) steered += 1;
