@@ -87,6 +87,11 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
       .addStringOption((o) =>
         o.setName('fact').setDescription('The fact, e.g. loves horses').setRequired(true).setMaxLength(300),
       ),
+    slash('rename')
+      .addStringOption((o) =>
+        o.setName('name').setDescription('Who or what to rename').setRequired(true).setMaxLength(40),
+      )
+      .addStringOption((o) => o.setName('new_name').setDescription('The new name').setRequired(true).setMaxLength(40)),
     slash('forget').addStringOption((o) =>
       o.setName('name').setDescription('Who or what to forget').setRequired(true).setMaxLength(40),
     ),

@@ -136,6 +136,7 @@ export class DiscordConversation {
       ask: words(options.getString('question')),
       refer: words(options.getString('name')),
       forget: words(options.getString('name')),
+      rename: words(options.getString('name'), 'to', options.getString('new_name')),
       remember: words(options.getString('name'), options.getString('fact')),
     };
     return { text: ['/' + interaction.commandName, ...(args[interaction.commandName] ?? [])].join(' '), images };

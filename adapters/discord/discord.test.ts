@@ -139,11 +139,24 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
         ],
       }),
     );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'rename',
+        options: [
+          { name: 'name', type: 'string', value: 'Anna' },
+          { name: 'new_name', type: 'string', value: 'Anna Maria' },
+        ],
+      }),
+    );
     expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
       ['discord:dm:302', true, '/concepts'],
       ['discord:guild:5001', true, '/forget Anna'],
       ['discord:guild:5002', true, '/concepts'],
       ['discord:guild:5002', false, '/remember Anna loves horses'],
+      ['discord:guild:5002', false, '/rename Anna to Anna Maria'],
     ]);
   });
 

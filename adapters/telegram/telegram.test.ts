@@ -85,6 +85,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       'refer',
       'concepts',
       'remember',
+      'rename',
       'forget',
       'help',
     ]);

@@ -12,7 +12,7 @@ import type { VlmProvider } from '../vlm/provider.ts';
 import type { EmbeddingLessons } from './lessons.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
-import { forget, help, listConcepts, remember } from './manage.ts';
+import { forget, help, listConcepts, remember, rename } from './manage.ts';
 import { notIt, teach } from './teach.ts';
 import type { JobUpdate } from '../teach/job-updates.ts';
 import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
@@ -79,6 +79,8 @@ export class Assistant implements ConversationCore {
         return text(await listConcepts(this.deps, turn));
       case 'forget':
         return text(await forget(this.deps, turn, command.rest));
+      case 'rename':
+        return text(await rename(this.deps, turn, command.rest));
       case 'remember':
         return text(await remember(this.deps.store, turn, command.rest));
       case 'caption':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, splitNameAndFact, splitTeachArgs } from './command.ts';
+import { parseCommand, splitNameAndFact, splitRenameArgs, splitTeachArgs } from './command.ts';
 import { chooseIdentifier, validateName } from './names.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 
@@ -28,6 +28,17 @@ describe('parseCommand', () => {
       fact: 'plays chess',
     });
     expect(splitNameAndFact('Bob is tall', ['Anna'])).toBeNull();
+  });
+
+  it('splits rename arguments at the " to " after a known name, even one that contains " to "', () => {
+    expect(splitRenameArgs('Anna to Annie', ['Anna'])).toEqual({ name: 'Anna', newName: 'Annie' });
+    expect(splitRenameArgs('back to school TO School bag', ['Back to school', 'Back'])).toEqual({
+      name: 'Back to school',
+      newName: 'School bag',
+    });
+    expect(splitRenameArgs('Bob to Rob to Robert', ['Anna'])).toEqual({ name: 'Bob', newName: 'Rob to Robert' });
+    expect(splitRenameArgs('Anna Annie', ['Anna'])).toBeNull();
+    expect(splitRenameArgs('Anna to ', ['Anna'])).toBeNull();
   });
 });
 

@@ -53,3 +53,20 @@ export function splitNameAndFact(rest: string, knownNames: readonly string[]): {
   }
   return null;
 }
+
+/**
+ * Splits "/rename Back to school to BTS" into the old name and the new one.
+ * Names can have several words, " to " among them, so the longest known name
+ * that starts the text and is followed by " to " wins; failing that, the text
+ * splits at its first " to " (and the old name will be reported unknown).
+ */
+export function splitRenameArgs(rest: string, knownNames: readonly string[]): { name: string; newName: string } | null {
+  const lower = rest.toLowerCase();
+  const sorted = [...knownNames].sort((a, b) => b.length - a.length);
+  for (const name of sorted) {
+    const after = /^\s+to\s+(\S[\s\S]*)$/i.exec(rest.slice(name.length));
+    if (lower.startsWith(name.toLowerCase()) && after) return { name, newName: after[1].trim() };
+  }
+  const first = /^(\S.*?)\s+to\s+(\S[\s\S]*)$/i.exec(rest.trim());
+  return first ? { name: first[1], newName: first[2].trim() } : null;
+}

@@ -1,10 +1,10 @@
-// `/concepts`, `/forget`, `/remember` and `/help`: what the assistant knows in
+// `/concepts`, `/forget`, `/rename`, `/remember` and `/help`: what the assistant knows in
 // this scope, and the user's control over it.
 import { UserError } from '../errors.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
-import { splitNameAndFact } from './command.ts';
-import { validateName } from './names.ts';
+import { splitNameAndFact, splitRenameArgs } from './command.ts';
+import { assertDistinctName, validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
 import type { EmbeddingLessons } from './lessons.ts';
 import { examples } from './teach.ts';
@@ -45,6 +45,32 @@ export async function forget({ store, lessons }: ManageDeps, turn: Turn, rest: s
   await lessons?.cancel(concept);
   await store.forget(turn.scope, concept.id);
   return `Done: I forgot ${concept.name}, with ${concept.photos.length} photo${concept.photos.length === 1 ? '' : 's'} and everything I learned from them.`;
+}
+
+/**
+ * Gives a concept a new display name. Only the name changes: the identifier
+ * inside prompts stays (the concept's embeddings were learned with it), and so
+ * do its heads, facts and photos. The new name is checked as a taught one is.
+ */
+export async function rename({ store }: ManageDeps, turn: Turn, rest: string): Promise<string> {
+  const concepts = await store.list(turn.scope);
+  const split = splitRenameArgs(
+    rest,
+    concepts.map((c) => c.name),
+  );
+  if (!split) throw new UserError('Usage: /rename <name> to <new name>, for example /rename Anna to Annie.');
+  const concept = await findConcept(store, turn, split.name);
+  assertMayChange(turn, concept, 'rename');
+  const newName = validateName(split.newName);
+  if (newName === concept.name) return `${concept.name} is already called that.`;
+  assertDistinctName(
+    newName,
+    concepts.filter((c) => c.id !== concept.id),
+  );
+  await store.modify(turn.scope, concept.id, (draft) => {
+    draft.name = newName;
+  });
+  return `Done: ${concept.name} is now called ${newName}.`;
 }
 
 export async function remember(store: ConceptStore, turn: Turn, rest: string): Promise<string> {

@@ -4,6 +4,13 @@
 import type { ImageFile } from '../image/encode.ts';
 import type { Scope, UserRef } from '../memory/concept.ts';
 
+/**
+ * The operator's own scope: the terminal chat, the web app and the one-shot
+ * commands all read and teach the same memory, so someone taught in one is
+ * known in the others.
+ */
+export const OPERATOR_SCOPE: Scope = 'terminal:local';
+
 /** A photo as it arrived: raw bytes, decoded and validated by the core. */
 export interface IncomingImage {
   bytes: Uint8Array;
@@ -96,6 +103,7 @@ export const COMMANDS = [
   { name: 'refer', args: '<name>', help: 'Show where someone or something is in a photo' },
   { name: 'concepts', args: '', help: 'List who and what I know here' },
   { name: 'remember', args: '<name> <fact>', help: 'Remember a fact about someone or something' },
+  { name: 'rename', args: '<name> to <new name>', help: 'Call someone or something by a new name' },
   { name: 'forget', args: '<name>', help: 'Forget someone or something, with all their photos' },
   { name: 'help', args: '', help: 'How to use me' },
 ] as const;

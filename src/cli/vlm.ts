@@ -10,6 +10,7 @@
 // the answer says so.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { OPERATOR_SCOPE } from '../assistant/turn.ts';
 import { loadSettings, VLM_DTYPES, type VlmDtype } from '../config/settings.ts';
 import { UsageError } from '../errors.ts';
 import { namedPathError, readNamedFile } from './flags.ts';
@@ -18,7 +19,7 @@ import { dtypeFlag, locateNamedVlm } from './vlm-target.ts';
 export type VlmCommandName = 'caption' | 'ask' | 'refer';
 
 /** The terminal chat's scope and user, so both see the same concepts. */
-const DEFAULT_SCOPE = 'terminal:local';
+const DEFAULT_SCOPE = OPERATOR_SCOPE;
 const CLI_USER = 'terminal:me';
 
 const USAGE = [
