@@ -34,6 +34,26 @@ describe('loadSettings', () => {
     expect(failure({ MYVLM_HF_ENDPOINT: 'ftp://mirror' }).variable).toBe('MYVLM_HF_ENDPOINT');
   });
 
+  it('serves the web app on this machine only by default, and not at all with MYVLM_WEB_PORT=off', () => {
+    expect(loadSettings({}).web).toEqual({ host: '127.0.0.1', port: 8437, token: null });
+    expect(loadSettings({ MYVLM_WEB_PORT: 'off' }).web).toBeNull();
+    expect(loadSettings({ MYVLM_WEB_PORT: 'OFF' }).web).toBeNull();
+    expect(
+      loadSettings({ MYVLM_WEB_HOST: '0.0.0.0', MYVLM_WEB_PORT: '0', MYVLM_WEB_TOKEN: 'a-long-enough-token' }).web,
+    ).toEqual({ host: '0.0.0.0', port: 0, token: 'a-long-enough-token' });
+    expect(loadSettings({ MYVLM_WEB_HOST: '[::1]' }).web?.host).toBe('::1');
+  });
+
+  it('refuses a bad web address, port or token', () => {
+    expect(failure({ MYVLM_WEB_PORT: '70000' }).message).toBe(
+      'MYVLM_WEB_PORT: expected a whole number from 0 to 65535, got "70000"',
+    );
+    expect(failure({ MYVLM_WEB_HOST: 'http://my.host/' }).variable).toBe('MYVLM_WEB_HOST');
+    expect(failure({ MYVLM_WEB_TOKEN: 'short' }).message).toBe(
+      'MYVLM_WEB_TOKEN: expected at least 16 characters without spaces',
+    );
+  });
+
   it('reads messenger settings when tokens are present', () => {
     const settings = loadSettings({
       TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc',

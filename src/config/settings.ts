@@ -46,7 +46,24 @@ export interface Settings {
   maxImagePixels: number;
   telegram: { token: string; apiRoot: string | null; webhookUrl: string | null; webhookPort: number } | null;
   discord: { token: string; applicationId: string; apiUrl: string | null; gatewayUrl: string | null } | null;
+  /** The local web app (MYVLM_WEB_*), or null when MYVLM_WEB_PORT=off. */
+  web: WebSettings | null;
 }
+
+export interface WebSettings {
+  /** The address it listens on; anything but loopback needs a token. */
+  host: string;
+  /** 0 takes any free port (tests). */
+  port: number;
+  /** MYVLM_WEB_TOKEN, or null: generated and kept in the data folder when the host needs one. */
+  token: string | null;
+}
+
+/** Where the web app listens unless MYVLM_WEB_HOST / MYVLM_WEB_PORT say otherwise: this machine only. */
+export const DEFAULT_WEB_HOST = '127.0.0.1';
+export const DEFAULT_WEB_PORT = 8437;
+/** A token set by hand must resist guessing over the LAN; a generated one is far longer. */
+export const MIN_WEB_TOKEN_LENGTH = 16;
 
 type Env = Record<string, string | undefined>;
 
@@ -103,6 +120,25 @@ function url(env: Env, name: string): string | null {
 function directory(env: Env, name: string, fallback: string | null): string | null {
   const raw = text(env, name);
   return raw === null ? fallback : path.resolve(raw);
+}
+
+function webSettings(env: Env): WebSettings | null {
+  if (text(env, 'MYVLM_WEB_PORT')?.toLowerCase() === 'off') return null;
+  const host = text(env, 'MYVLM_WEB_HOST') ?? DEFAULT_WEB_HOST;
+  // A host name or an IP address; brackets around an IPv6 address are optional.
+  if (!/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+|[A-Za-z0-9.-]+)$/.test(host))
+    throw new ConfigError(
+      'MYVLM_WEB_HOST',
+      `expected a host name or IP address such as 127.0.0.1 or 0.0.0.0, got "${host}"`,
+    );
+  const token = text(env, 'MYVLM_WEB_TOKEN');
+  if (token !== null && (token.length < MIN_WEB_TOKEN_LENGTH || /\s/.test(token)))
+    throw new ConfigError('MYVLM_WEB_TOKEN', `expected at least ${MIN_WEB_TOKEN_LENGTH} characters without spaces`);
+  return {
+    host: host.replace(/^\[(.*)\]$/, '$1'),
+    port: integer(env, 'MYVLM_WEB_PORT', DEFAULT_WEB_PORT, 0, 65535),
+    token,
+  };
 }
 
 /** Parses the environment into Settings; throws ConfigError on the first bad variable. */
@@ -163,5 +199,6 @@ export function loadSettings(env: Env = process.env): Settings {
             gatewayUrl: url(env, 'DISCORD_GATEWAY_URL'),
           }
         : null,
+    web: webSettings(env),
   };
 }
