@@ -9,6 +9,7 @@ import { loadSettings } from '../src/config/settings.ts';
 import { ConfigError, OperatorError } from '../src/errors.ts';
 import { FakeDiscordServer } from '../test/fakes/discord-server.ts';
 import { FakeTelegramServer } from '../test/fakes/telegram-server.ts';
+import { KeyvConceptStore } from '../src/memory/keyv-store.ts';
 import { hasMessengerSettings, startAdapters } from './start.ts';
 
 /** Answers every turn after `release()` is called, to hold a turn in flight. */
@@ -134,9 +135,60 @@ describe('startAdapters', () => {
     await expect.poll(() => telegram.callsOf('getUpdates').some((c) => c.payload.limit === 1)).toBe(true);
   });
 
-  it('needs at least one messenger', async () => {
+  it('needs at least one messenger, or the web app', async () => {
     const none = loadSettings({});
     expect(hasMessengerSettings(none)).toBe(false);
     await expect(startAdapters(none, new HeldCore(), { signals: [] })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('starts the web app beside the messengers, shows it notices of its scope, and leaves it out when off', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'myvlm-start-web-'));
+    const store = await KeyvConceptStore.open({ directory: dataDir });
+    const core = new NoticeCore();
+    const started = await startAdapters(settings({ MYVLM_WEB_PORT: '0' }), core, { web: { store }, signals: [] });
+    try {
+      expect(started.adapters.map((a) => a.platform)).toEqual(['web', 'telegram', 'discord']);
+      const web = started.adapters[0];
+      expect(web.platform === 'web' && web.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      expect(started.description).toMatch(
+        /^the web app \(http:\/\/127\.0\.0\.1:\d+\/\) and Telegram \(@\w+, long polling\) and Discord \(.+\)$/,
+      );
+      expect(core.listeners.size).toBe(3);
+    } finally {
+      await started.stop();
+    }
+    expect(core.listeners.size).toBe(0);
+    const off = await startAdapters(settings({ MYVLM_WEB_PORT: 'off' }), core, { web: { store }, signals: [] });
+    expect(off.adapters.map((a) => a.platform)).toEqual(['telegram', 'discord']);
+    await off.stop();
+    await store.close();
+  });
+
+  it('says which port is in use when the web app cannot listen', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'myvlm-start-web-'));
+    const store = await KeyvConceptStore.open({ directory: dataDir });
+    const first = await startAdapters(loadSettings({ MYVLM_WEB_PORT: '0', MYVLM_DATA_DIR: dataDir }), new HeldCore(), {
+      messengers: false,
+      web: { store },
+      signals: [],
+    });
+    const taken = new URL((first.adapters[0] as { url: string }).url).port;
+    const error = await startAdapters(
+      loadSettings({ MYVLM_WEB_PORT: taken, MYVLM_DATA_DIR: dataDir }),
+      new HeldCore(),
+      {
+        web: { store },
+        signals: [],
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as OperatorError).message).toBe(
+      `The web app cannot listen on 127.0.0.1:${taken}: the port is in use.`,
+    );
+    expect((error as OperatorError).hint).toBe(
+      'Set MYVLM_WEB_PORT to a free port, or MYVLM_WEB_PORT=off to run without the web app.',
+    );
+    await first.stop();
+    await store.close();
   });
 });

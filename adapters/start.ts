@@ -1,24 +1,26 @@
-// Starts the messenger adapters the settings ask for (Telegram, Discord, or
-// both at once), says which it started, and stops them gracefully: on stop()
-// or on SIGINT/SIGTERM, new messages are no longer taken and running turns
-// finish before the process moves on. Each started messenger is subscribed
+// Starts the adapters the settings ask for (Telegram, Discord, the web app,
+// any of them at once), says which it started, and stops them gracefully: on
+// stop() or on SIGINT/SIGTERM, new messages are no longer taken and running
+// turns finish before the process moves on. Each started adapter is subscribed
 // to the core's notices (background lessons), so it can show their progress.
-// The CLI falls back to the terminal chat when no messenger is configured.
+// The CLI opens the terminal chat beside the web app when no messenger is configured.
 import path from 'node:path';
 import { ConfigError, OperatorError } from '../src/errors.ts';
 import type { Settings } from '../src/config/settings.ts';
 import type { ConversationCore } from '../src/assistant/turn.ts';
 import { moduleLogger } from '../src/log.ts';
+import type { ConceptStore } from '../src/memory/store.ts';
 import { startDiscord, type DiscordHandle } from './discord/discord.ts';
 import { startTelegram, type TelegramHandle } from './telegram/telegram.ts';
+import { startWeb, type WebHandle } from './web/web.ts';
 
 const logger = moduleLogger('adapters');
 
-export type AdapterHandle = TelegramHandle | DiscordHandle;
+export type AdapterHandle = TelegramHandle | DiscordHandle | WebHandle;
 
 export interface StartedAdapters {
   adapters: AdapterHandle[];
-  /** What runs, for people: "Telegram (@my_bot, long polling) and Discord (MyVLM)". */
+  /** What runs, for people: "Telegram (@my_bot, long polling) and the web app (http://127.0.0.1:8437/)". */
   description: string;
   /** Stops every adapter after its running turns finish; safe to call twice. */
   stop(): Promise<void>;
@@ -29,6 +31,10 @@ export interface StartedAdapters {
 export interface StartAdaptersOptions {
   /** Signals that stop the adapters gracefully; a second one ends the process at once. Default SIGINT and SIGTERM; [] for none. */
   signals?: NodeJS.Signals[];
+  /** Start the messengers the settings name. Default true; false beside the terminal chat. */
+  messengers?: boolean;
+  /** Start the web app too (unless MYVLM_WEB_PORT=off), its gallery read from the store the core writes to. */
+  web?: { store: ConceptStore };
 }
 
 /** Whether the settings name any messenger; without one, the CLI opens the terminal chat. */
@@ -37,24 +43,31 @@ export function hasMessengerSettings(settings: Pick<Settings, 'telegram' | 'disc
 }
 
 /**
- * Starts Telegram and/or Discord from settings. A rejected token or an
- * unreachable server fails with an OperatorError of one line per messenger,
- * and what to do as its hint (and stops any adapter that did start), never a
- * stack trace.
+ * Starts Telegram, Discord and the web app as settings and options say. A
+ * rejected token, an unreachable server or a busy port fails with an
+ * OperatorError of one line per adapter, and what to do as its hint (and
+ * stops any adapter that did start), never a stack trace.
  */
 export async function startAdapters(
-  settings: Pick<Settings, 'telegram' | 'discord' | 'maxImageBytes' | 'dataDir'>,
+  settings: Pick<Settings, 'telegram' | 'discord' | 'web' | 'maxImageBytes' | 'dataDir' | 'vlm'>,
   core: ConversationCore,
   options: StartAdaptersOptions = {},
 ): Promise<StartedAdapters> {
-  if (!hasMessengerSettings(settings)) {
+  const messengers = (options.messengers ?? true) && hasMessengerSettings(settings);
+  const web = options.web && settings.web ? { ...options.web, settings: settings.web } : null;
+  if (!messengers && web === null) {
     throw new ConfigError(
       'TELEGRAM_BOT_TOKEN',
       'no messenger is configured; set TELEGRAM_BOT_TOKEN, or DISCORD_TOKEN and DISCORD_APPLICATION_ID',
     );
   }
   const starting: Array<{ platform: string; start: Promise<AdapterHandle> }> = [];
-  if (settings.telegram) {
+  if (web !== null)
+    starting.push({
+      platform: 'The web app',
+      start: startWeb({ core, store: web.store, web: web.settings, settings }),
+    });
+  if (messengers && settings.telegram) {
     const telegram = settings.telegram;
     starting.push({
       platform: 'Telegram',
@@ -68,7 +81,7 @@ export async function startAdapters(
       }),
     });
   }
-  if (settings.discord) {
+  if (messengers && settings.discord) {
     starting.push({
       platform: 'Discord',
       start: startDiscord({
@@ -147,9 +160,14 @@ function statusBookFile(dataDir: string, platform: 'telegram' | 'discord'): stri
 }
 
 function describe(adapter: AdapterHandle): string {
-  return adapter.platform === 'telegram'
-    ? `Telegram (@${adapter.username}, ${adapter.mode === 'webhook' ? 'webhook' : 'long polling'})`
-    : `Discord (${adapter.username})`;
+  switch (adapter.platform) {
+    case 'telegram':
+      return `Telegram (@${adapter.username}, ${adapter.mode === 'webhook' ? 'webhook' : 'long polling'})`;
+    case 'discord':
+      return `Discord (${adapter.username})`;
+    case 'web':
+      return `the web app (${adapter.url})`;
+  }
 }
 
 /** "Telegram: ..." unless the message already names its messenger or variable. */

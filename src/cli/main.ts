@@ -12,7 +12,8 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   start: {
-    summary: 'start the messenger adapters from the environment, or the terminal chat',
+    summary:
+      'start the messengers and the web app from the environment, or the terminal chat and the web app (`--terminal`, `--web`: one)',
     run: async (args) => (await import('./start.ts')).startCommand(args),
   },
   chat: {

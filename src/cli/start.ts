@@ -1,14 +1,19 @@
 // `npm start` / `myvlm start`: the messenger adapters named by the
-// environment, or the terminal chat when no messenger token is set.
-// `myvlm chat` always opens the terminal chat.
+// environment and the web app, or, when no messenger token is set, the
+// terminal chat and the web app in one process (one core, one memory): the
+// terminal keeps working over SSH and in scripts, and the page is where
+// photos and boxes are seen. `--terminal` and `--web` pick one of the two;
+// MYVLM_WEB_PORT=off leaves the web app out. `myvlm chat` is the terminal alone.
 import { registerDiscordCommands } from '../../adapters/discord/commands.ts';
-import { hasMessengerSettings, startAdapters } from '../../adapters/start.ts';
+import { hasMessengerSettings, startAdapters, type StartedAdapters } from '../../adapters/start.ts';
+import type { WebHandle } from '../../adapters/web/web.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
-import { createAssistant } from '../assistant/setup.ts';
+import { createAssistant, type AssistantRuntime } from '../assistant/setup.ts';
+import { OPERATOR_SCOPE } from '../assistant/turn.ts';
 import { loadSettings, type Settings } from '../config/settings.ts';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { messageFor, OperatorError } from '../errors.ts';
+import { ConfigError, messageFor, OperatorError, UsageError } from '../errors.ts';
 import { logToFile, moduleLogger } from '../log.ts';
 import { describeModels, surveyModels } from '../models/readiness.ts';
 
@@ -26,8 +31,17 @@ function processStreams(): TerminalStreams {
 }
 
 export async function chatCommand(args: string[], streams: TerminalStreams = processStreams()): Promise<number> {
-  const settings = loadSettings(process.env);
-  const scope = valueOf(args, '--scope') ?? 'terminal:local';
+  return runChat(loadSettings(process.env), args, streams, false);
+}
+
+/** The terminal chat, with the web app beside it (`withWeb`, unless MYVLM_WEB_PORT=off) on the same core. */
+async function runChat(
+  settings: Settings,
+  args: string[],
+  streams: TerminalStreams,
+  withWeb: boolean,
+): Promise<number> {
+  const scope = valueOf(args, '--scope') ?? OPERATOR_SCOPE;
   // Routine logs would interleave with the conversation: they go to a file in
   // the data folder, and only warnings reach the console, as one plain line.
   // Before the assistant starts, so the workers of resumed lessons inherit it.
@@ -37,29 +51,86 @@ export async function chatCommand(args: string[], streams: TerminalStreams = pro
   // Whoever types in the terminal runs the assistant: they are told what to do about a problem of theirs.
   const runtime = await createAssistant(settings, 'operator');
   try {
-    await runTerminal({ core: runtime.assistant, ...streams, scope });
+    const web = withWeb ? await startWebBeside(settings, runtime, streams.output) : null;
+    try {
+      await runTerminal({ core: runtime.assistant, ...streams, scope });
+    } finally {
+      await web?.stop();
+    }
   } finally {
     await runtime.close();
   }
   return 0;
 }
 
+/**
+ * The web app beside the terminal chat, on the same core. The chat ends the
+ * process (/quit, Ctrl-D) and handles Ctrl-C itself, so the web app takes no
+ * signals. A web app that cannot start (a busy port) is said in one line and
+ * the chat goes on without it.
+ */
+async function startWebBeside(
+  settings: Settings,
+  runtime: AssistantRuntime,
+  output: Writable,
+): Promise<StartedAdapters | null> {
+  if (!settings.web) return null;
+  try {
+    const web = await startAdapters(settings, runtime.assistant, { messengers: false, web: runtime, signals: [] });
+    output.write(`Also in your browser: ${webHandle(web)?.url}\n${accessLines(web).join('')}`);
+    return web;
+  } catch (error) {
+    if (!(error instanceof OperatorError)) throw error;
+    output.write(`The web app did not start: ${messageFor(error, 'operator')}\n`);
+    return null;
+  }
+}
+
+/**
+ * `myvlm start [--terminal | --web]`. Without a flag: the messengers and the
+ * web app when a messenger token is set, else the terminal chat and the web
+ * app. `--terminal`: the terminal chat alone. `--web`: the web app (with the
+ * messengers when their tokens are set), no terminal.
+ */
 export async function startCommand(args: string[]): Promise<number> {
+  const terminalOnly = args.includes('--terminal');
+  const webOnly = args.includes('--web');
+  if (terminalOnly && webOnly) throw new UsageError('Choose one of --terminal and --web (or neither, for both).');
   const settings = loadSettings(process.env);
-  if (!hasMessengerSettings(settings)) {
-    process.stderr.write('No TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set: starting the terminal chat.\n');
-    return chatCommand(args);
+  if (terminalOnly) return runChat(settings, args, processStreams(), false);
+  if (webOnly && settings.web === null)
+    throw new ConfigError('MYVLM_WEB_PORT', 'is off, but --web asks for the web app; set a port (default 8437)');
+  if (!webOnly && !hasMessengerSettings(settings)) {
+    const what = settings.web ? 'the terminal chat and the web app' : 'the terminal chat';
+    process.stderr.write(`No TELEGRAM_BOT_TOKEN or DISCORD_TOKEN set: starting ${what}.\n`);
+    return runChat(settings, args, processStreams(), true);
   }
   for (const line of modelLines(settings)) moduleLogger('models').info(line);
-  const runtime = await createAssistant(settings, 'chat');
+  // Chat members read the replies when a messenger runs; alone, the web app is the operator's own.
+  const runtime = await createAssistant(settings, hasMessengerSettings(settings) ? 'chat' : 'operator');
   try {
-    const started = await startAdapters(settings, runtime.assistant);
-    process.stderr.write(`Started ${started.description}. Press Ctrl-C to stop.\n`);
+    const started = await startAdapters(settings, runtime.assistant, { web: runtime });
+    process.stderr.write(`Started ${started.description}. Press Ctrl-C to stop.\n${accessLines(started).join('')}`);
     await started.stopped;
   } finally {
     await runtime.close();
   }
   return 0;
+}
+
+function webHandle(started: StartedAdapters): WebHandle | null {
+  return started.adapters.find((a): a is WebHandle => a.platform === 'web') ?? null;
+}
+
+/** Where other devices find a web app served beyond this machine, and how they sign in: a new token is shown this once. */
+function accessLines(started: StartedAdapters): string[] {
+  const web = webHandle(started);
+  if (!web) return [];
+  const lines = web.networkUrls.length > 0 ? [`On your network: ${web.networkUrls.join(' ')}\n`] : [];
+  if (web.newToken)
+    lines.push(`The web app asks for a token, shown this once (kept in ${web.tokenFile}): ${web.newToken}\n`);
+  else if (web.tokenFile) lines.push(`The web app asks for the token kept in ${web.tokenFile}.\n`);
+  return lines;
 }
 
 /** `myvlm discord register [--guild <id>]`: publishes the slash commands (globally, or to one server at once). */
