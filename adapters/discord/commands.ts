@@ -70,7 +70,8 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
           .setRequired(true)
           .setMaxLength(500),
       )
-      .addAttachmentOption((o) => o.setName('photo').setDescription('The photo to ask about').setRequired(true)),
+      // Optional: a question without a photo about someone known is answered from what I remember.
+      .addAttachmentOption((o) => o.setName('photo').setDescription('The photo to ask about')),
     slash('caption').addAttachmentOption((o) =>
       o.setName('photo').setDescription('The photo to describe').setRequired(true),
     ),
@@ -86,6 +87,16 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
       )
       .addStringOption((o) =>
         o.setName('fact').setDescription('The fact, e.g. loves horses').setRequired(true).setMaxLength(300),
+      ),
+    slash('facts').addStringOption((o) =>
+      o.setName('name').setDescription('Who or what to list the facts of').setRequired(true).setMaxLength(40),
+    ),
+    slash('forget_fact')
+      .addStringOption((o) =>
+        o.setName('name').setDescription('Who or what the fact is about').setRequired(true).setMaxLength(40),
+      )
+      .addStringOption((o) =>
+        o.setName('fact').setDescription('Its number in /facts, or its words').setRequired(true).setMaxLength(300),
       ),
     slash('rename')
       .addStringOption((o) =>

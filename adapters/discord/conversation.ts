@@ -138,6 +138,8 @@ export class DiscordConversation {
       forget: words(options.getString('name')),
       rename: words(options.getString('name'), 'to', options.getString('new_name')),
       remember: words(options.getString('name'), options.getString('fact')),
+      facts: words(options.getString('name')),
+      forget_fact: words(options.getString('name'), options.getString('fact')),
     };
     return { text: ['/' + interaction.commandName, ...(args[interaction.commandName] ?? [])].join(' '), images };
   }

@@ -151,12 +151,35 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
         ],
       }),
     );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'facts',
+        options: [{ name: 'name', type: 'string', value: 'Anna Maria' }],
+      }),
+    );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'forget_fact',
+        options: [
+          { name: 'name', type: 'string', value: 'Anna Maria' },
+          { name: 'fact', type: 'string', value: '1' },
+        ],
+      }),
+    );
     expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
       ['discord:dm:302', true, '/concepts'],
       ['discord:guild:5001', true, '/forget Anna'],
       ['discord:guild:5002', true, '/concepts'],
       ['discord:guild:5002', false, '/remember Anna loves horses'],
       ['discord:guild:5002', false, '/rename Anna to Anna Maria'],
+      ['discord:guild:5002', false, '/facts Anna Maria'],
+      ['discord:guild:5002', false, '/forget_fact Anna Maria 1'],
     ]);
   });
 

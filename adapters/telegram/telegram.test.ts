@@ -85,6 +85,8 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       'refer',
       'concepts',
       'remember',
+      'facts',
+      'forget_fact',
       'rename',
       'forget',
       'help',

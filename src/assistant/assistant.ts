@@ -12,7 +12,8 @@ import type { VlmProvider } from '../vlm/provider.ts';
 import type { EmbeddingLessons } from './lessons.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
-import { forget, help, listConcepts, remember, rename } from './manage.ts';
+import { forget, forgetFact, help, listConcepts, listFacts, remember, rename } from './manage.ts';
+import { recall } from './recall.ts';
 import { notIt, teach } from './teach.ts';
 import type { JobUpdate } from '../teach/job-updates.ts';
 import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
@@ -83,9 +84,18 @@ export class Assistant implements ConversationCore {
         return text(await rename(this.deps, turn, command.rest));
       case 'remember':
         return text(await remember(this.deps.store, turn, command.rest));
+      case 'facts':
+        return text(await listFacts(this.deps.store, turn, command.rest));
+      case 'forget_fact':
+        return text(await forgetFact(this.deps.store, turn, command.rest));
       case 'caption':
         return describe(this.deps, turn, '/caption', options);
       case 'ask':
+        // A question without a photo that names someone known is answered from memory; otherwise a photo is asked for.
+        if (turn.images.length === 0) {
+          const remembered = await recall(this.deps, turn, command.rest, options);
+          if (remembered) return remembered;
+        }
         return describe(this.deps, turn, 'your question', options, command.rest);
       case 'refer':
         return refer(this.deps, turn, command.rest, options);
@@ -93,7 +103,10 @@ export class Assistant implements ConversationCore {
         if (command.unknown)
           return text(`I don't know the command /${command.unknown}. Send /help to see what I can do.`);
         if (turn.images.length > 0) return describe(this.deps, turn, 'your question', options, command.rest || null);
-        return text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.');
+        return (
+          (await recall(this.deps, turn, command.rest, options)) ??
+          text('Send me a photo and I will tell you who I recognize, or /help to see everything I can do.')
+        );
     }
   }
 }

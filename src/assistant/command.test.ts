@@ -10,6 +10,9 @@ describe('parseCommand', () => {
     expect(parseCommand('/start')).toEqual({ name: 'help', rest: '' });
     expect(parseCommand('/dance now')).toEqual({ name: null, rest: 'now', unknown: 'dance' });
     expect(parseCommand('who is this?')).toEqual({ name: null, rest: 'who is this?' });
+    // Telegram cannot register a hyphen, so /forget_fact is the command; /forget-fact means the same.
+    expect(parseCommand('/forget-fact Anna 2')).toEqual({ name: 'forget_fact', rest: 'Anna 2' });
+    expect(parseCommand('/facts Anna')).toEqual({ name: 'facts', rest: 'Anna' });
   });
 
   it('splits teach arguments into a name and an optional kind', () => {

@@ -15,9 +15,10 @@ const KNOWN = new Set<string>(COMMANDS.map((c) => c.name));
 
 export function parseCommand(text: string): ParsedCommand {
   const trimmed = text.trim();
-  const match = /^\/([A-Za-z_]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(trimmed);
+  const match = /^\/([A-Za-z_-]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(trimmed);
   if (!match) return { name: null, rest: trimmed };
-  const word = match[1].toLowerCase();
+  // Telegram command names cannot hold a hyphen, so /forget_fact is the command; /forget-fact is read as the same.
+  const word = match[1].toLowerCase().replace(/-/g, '_');
   const rest = (match[2] ?? '').trim();
   if (KNOWN.has(word)) return { name: word as CommandName, rest };
   if (word === 'start') return { name: 'help', rest };

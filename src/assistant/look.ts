@@ -14,6 +14,7 @@ import {
   type PersonSighting,
   type Recognition,
 } from '../heads/types.ts';
+import { FACTS_IN_ANSWERS } from '../config/defaults.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
 import { mentions } from '../vlm/identifiers.ts';
@@ -50,7 +51,9 @@ async function recognizeTurnPhoto(deps: LookDeps, turn: Turn, what: string, opti
 }
 
 /** The loaded VLM, or why there is none to use (null problem: none configured). A bug is thrown. */
-async function loadVlm(deps: LookDeps): Promise<{ model: PersonalVlm } | { model: null; problem: HeadProblem | null }> {
+export async function loadVlm(
+  deps: LookDeps,
+): Promise<{ model: PersonalVlm } | { model: null; problem: HeadProblem | null }> {
   if (!deps.vlm) return { model: null, problem: null };
   try {
     return { model: await deps.vlm.get() };
@@ -80,6 +83,7 @@ export async function describe(
   const vlm = await loadVlm(deps);
   if (!vlm.model) {
     const lines = [recognition ? sentenceFor(recognition, concepts) : 'Recognition is not set up on this assistant.'];
+    lines.push(...firedConcepts(recognition, concepts).flatMap(factLine));
     if (note) lines.push(note);
     lines.push(noVlmNote(deps, vlm.problem));
     return { text: lines.join('\n'), images: [] };
@@ -174,7 +178,7 @@ export function firedConcepts(recognition: Recognition | null, concepts: readonl
 }
 
 /** Throttled status updates with the answer so far. */
-function answerStatus(options: TurnOptions): ((partial: string) => void) | undefined {
+export function answerStatus(options: TurnOptions): ((partial: string) => void) | undefined {
   const onStatus = options.onStatus;
   if (!onStatus) return undefined;
   let last = performance.now();
@@ -184,6 +188,13 @@ function answerStatus(options: TurnOptions): ((partial: string) => void) | undef
     last = now;
     void Promise.resolve(onStatus({ text: `${partial}…`, draft: true })).catch(() => undefined);
   };
+}
+
+/** "Anna: loves horses; born in May." beside a recognition (the newest facts), or nothing when none are remembered. */
+export function factLine(concept: ConceptRecord): string[] {
+  if (concept.facts.length === 0) return [];
+  const facts = concept.facts.slice(-FACTS_IN_ANSWERS.maxFactsPerConcept).join('; ');
+  return [`${concept.name}: ${facts}${/[.!?]$/.test(facts) ? '' : '.'}`];
 }
 
 function withPosition(concept: ConceptRecord, recognition: Recognition | null): string {
@@ -220,7 +231,7 @@ export function sentenceFor(recognition: Recognition, concepts: readonly Concept
   return parts.join(' ');
 }
 
-function listWords(items: readonly string[]): string {
+export function listWords(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -1,5 +1,7 @@
-// /rename against the real store: only the display name changes, and a new
-// name is refused when it clashes or looks like another concept's.
+// /rename, /facts and /forget_fact against the real store: only the display
+// name changes, and a new name is refused when it clashes or looks like
+// another concept's; facts are listed by number and forgotten by number or
+// by their words, with a plain answer for every mistake.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.ts';
 import { KeyvConceptStore } from '../memory/keyv-store.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
-import { rename } from './manage.ts';
+import { forgetFact, listFacts, remember, rename } from './manage.ts';
 import type { Turn } from './turn.ts';
 
 const SCOPE = 'test:group';
@@ -16,7 +18,7 @@ function turn(user: string, isScopeAdmin = false): Turn {
   return { scope: SCOPE, user, isScopeAdmin, text: '', images: [] };
 }
 
-describe('/rename', () => {
+describe('/rename, /facts and /forget_fact', () => {
   let dir: string;
   let store: KeyvConceptStore;
   let anna: ConceptRecord;
@@ -98,5 +100,69 @@ describe('/rename', () => {
   it('says so when the name does not change', async () => {
     expect(await rename({ store }, turn('owner'), 'Anna to Anna')).toBe('Anna is already called that.');
     expect((await store.get(SCOPE, anna.id))?.version).toBe(anna.version);
+  });
+
+  it('lists facts by number, and says so when there are none', async () => {
+    expect(await remember(store, turn('owner'), 'Anna was born in May')).toBe("I'll remember that about Anna.");
+    expect(await listFacts(store, turn('member'), 'anna')).toBe(
+      [
+        'What I remember about Anna:',
+        '1. loves horses',
+        '2. was born in May',
+        '/forget_fact Anna <number> forgets one; to change one, forget it and /remember the new wording.',
+      ].join('\n'),
+    );
+    expect(await listFacts(store, turn('member'), 'Back to school')).toBe(
+      "I don't remember anything about Back to school yet. /remember Back to school <fact> tells me something.",
+    );
+    expect(await refusal(listFacts(store, turn('member'), 'Bob'))).toBe(
+      "I don't know anyone or anything called Bob here. /concepts lists who I know.",
+    );
+    expect(await refusal(listFacts(store, turn('member'), ' '))).toBe('Usage: /facts <name>, for example /facts Anna.');
+  });
+
+  it('forgets a fact by number or by its words, and edits one as forget plus remember', async () => {
+    await remember(store, turn('owner'), 'Anna was born in May');
+    await remember(store, turn('owner'), 'Anna plays chess');
+    expect(await forgetFact(store, turn('owner'), 'Anna 2')).toBe(
+      'Done: I forgot that about Anna ("was born in May").',
+    );
+    expect(await forgetFact(store, turn('owner'), 'anna LOVES horses')).toBe(
+      'Done: I forgot that about Anna ("loves horses").',
+    );
+    await remember(store, turn('owner'), 'Anna plays chess on Sundays');
+    expect((await store.get(SCOPE, anna.id))?.facts).toEqual(['plays chess', 'plays chess on Sundays']);
+  });
+
+  it('refuses an unknown name, a bad number, an unknown fact and a missing one, in plain words', async () => {
+    expect(await refusal(forgetFact(store, turn('owner'), 'Bob 1'))).toBe(
+      "I don't know anyone or anything called Bob here. /concepts lists who I know.",
+    );
+    expect(await refusal(forgetFact(store, turn('owner'), 'Anna 3'))).toBe(
+      'I remember 1 fact about Anna; send the number 1 (/facts Anna lists them).',
+    );
+    expect(await refusal(forgetFact(store, turn('owner'), 'Anna 0'))).toMatch(/^I remember 1 fact about Anna/);
+    expect(await refusal(forgetFact(store, turn('owner'), 'Anna hates horses'))).toBe(
+      'I don\'t remember "hates horses" about Anna. /facts Anna lists what I remember, by number.',
+    );
+    expect(await refusal(forgetFact(store, turn('owner'), 'Anna'))).toBe(
+      'Which fact about Anna? /facts Anna numbers them.',
+    );
+    expect(await refusal(forgetFact(store, turn('owner'), 'Back to school 1'))).toBe(
+      "I don't remember anything about Back to school.",
+    );
+    expect(await refusal(forgetFact(store, turn('owner'), ''))).toBe(
+      'Which fact? Usage: /forget_fact <name> <number>, for example /forget_fact Anna 2 (/facts Anna numbers them).',
+    );
+    expect((await store.get(SCOPE, anna.id))?.facts).toEqual(['loves horses']);
+  });
+
+  it('lets only the owner or an admin forget a fact', async () => {
+    expect(await refusal(forgetFact(store, turn('member'), 'Anna 1'))).toBe(
+      'Sorry, only the person who taught me Anna (or an admin here) can change what I know about Anna.',
+    );
+    expect(await forgetFact(store, turn('admin', true), 'Anna 1')).toBe(
+      'Done: I forgot that about Anna ("loves horses").',
+    );
   });
 });

@@ -1,5 +1,5 @@
-// `/concepts`, `/forget`, `/rename`, `/remember` and `/help`: what the assistant knows in
-// this scope, and the user's control over it.
+// `/concepts`, `/forget`, `/rename`, `/remember`, `/facts`, `/forget_fact` and
+// `/help`: what the assistant knows in this scope, and the user's control over it.
 import { UserError } from '../errors.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
@@ -97,6 +97,69 @@ export async function remember(store: ConceptStore, turn: Turn, rest: string): P
     draft.facts.push(fact);
   });
   return `I'll remember that about ${concept.name}.`;
+}
+
+/** `/facts <name>`: what the assistant remembers about a concept, numbered for /forget_fact. Anyone in the scope may read it. */
+export async function listFacts(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
+  if (!rest.trim()) throw new UserError('Usage: /facts <name>, for example /facts Anna.');
+  const concept = await findConcept(store, turn, rest);
+  if (concept.facts.length === 0)
+    return `I don't remember anything about ${concept.name} yet. /remember ${concept.name} <fact> tells me something.`;
+  return [
+    `What I remember about ${concept.name}:`,
+    ...concept.facts.map((fact, i) => `${i + 1}. ${fact}`),
+    `/forget_fact ${concept.name} <number> forgets one; to change one, forget it and /remember the new wording.`,
+  ].join('\n');
+}
+
+/**
+ * `/forget_fact <name> <number>` (as /facts numbers them) or `/forget_fact
+ * <name> <the fact's words>`. The fact is looked up inside the store's
+ * update, so a fact added or removed meanwhile cannot shift the number onto
+ * another one unnoticed.
+ */
+export async function forgetFact(store: ConceptStore, turn: Turn, rest: string): Promise<string> {
+  const usage = 'Usage: /forget_fact <name> <number>, for example /forget_fact Anna 2 (/facts Anna numbers them).';
+  const concepts = await store.list(turn.scope);
+  const split = splitNameAndFact(
+    rest,
+    concepts.map((c) => c.name),
+  );
+  if (!split) {
+    // No known name starts the text: name the one the user meant when a number follows it, else explain the form.
+    const numbered = /^(\S.*?)\s+\d+$/.exec(rest.trim());
+    if (numbered) await findConcept(store, turn, numbered[1]);
+    throw new UserError(rest.trim() ? usage : 'Which fact? ' + usage);
+  }
+  const concept = await findConcept(store, turn, split.name);
+  assertMayChange(turn, concept, 'change what I know about');
+  const which = split.fact.replace(/\s+/g, ' ').trim();
+  if (!which) throw new UserError(`Which fact about ${concept.name}? /facts ${concept.name} numbers them.`);
+  let removed = '';
+  await store.modify(turn.scope, concept.id, (draft) => {
+    const index = factIndex(draft.facts, which, concept.name);
+    removed = draft.facts[index];
+    draft.facts.splice(index, 1);
+  });
+  return `Done: I forgot that about ${concept.name} ("${removed}").`;
+}
+
+/** The position of the fact `which` names (a number from 1, or its words in any letter case); a plain refusal otherwise. */
+function factIndex(facts: readonly string[], which: string, name: string): number {
+  if (facts.length === 0) throw new UserError(`I don't remember anything about ${name}.`);
+  const range = facts.length === 1 ? 'the number 1' : `a number from 1 to ${facts.length}`;
+  if (/^\d+$/.test(which)) {
+    const number = Number(which);
+    if (number < 1 || number > facts.length)
+      throw new UserError(
+        `I remember ${facts.length} fact${facts.length === 1 ? '' : 's'} about ${name}; send ${range} (/facts ${name} lists them).`,
+      );
+    return number - 1;
+  }
+  const index = facts.findIndex((f) => f.toLowerCase() === which.toLowerCase());
+  if (index < 0)
+    throw new UserError(`I don't remember "${which}" about ${name}. /facts ${name} lists what I remember, by number.`);
+  return index;
 }
 
 export function help(): string {

@@ -142,6 +142,18 @@ export const GENERATION = {
   qwenBoxGrid: 1000,
 } as const;
 
+/**
+ * Remembered facts in answers (not from the paper: MyVLM's concept tokens
+ * carry looks, not facts). Bounded so that a long list of facts cannot crowd
+ * the photo and the question out of a small model's prompt, or a reply.
+ */
+export const FACTS_IN_ANSWERS = {
+  /** Facts per concept given in a prompt or beside a recognition: the newest, as a later fact may correct an earlier one. */
+  maxFactsPerConcept: 5,
+  /** Longest fact in a prompt, in characters (a stored fact may hold 300); a longer one is cut and ends in "…". */
+  maxPromptFactChars: 160,
+} as const;
+
 /** Evaluation protocol (section 6). */
 export const EVALUATION = {
   folds: 5,

@@ -1,7 +1,9 @@
 // The personalized VLM: a loaded model plus the concepts that fired in a
 // photo, turned into a personalized caption, an answer to a question, or a
 // box around one concept. Concepts enter as one token each (their stored
-// embedding for this model); prompts speak identifiers, answers speak names.
+// embedding for this model), and their remembered facts as quoted data;
+// prompts speak identifiers, answers speak names. A question without a photo
+// goes to the language model alone, with the facts of the concepts it names.
 import { InternalError, UserError } from '../errors.ts';
 import type { Box } from '../image/box.ts';
 import type { RgbImage } from '../image/decode.ts';
@@ -15,6 +17,7 @@ import {
   questionInstruction,
   referInstruction,
   sanitizeUserText,
+  withFacts,
   type VlmFamily,
 } from './families.ts';
 import { identifiersForNames, namesForIdentifiers } from './identifiers.ts';
@@ -47,6 +50,11 @@ export interface GenerationOptions {
   onToken?: (token: number) => void;
   /** The answer so far, with names in place of identifiers, after each token. */
   onText?: (partial: string) => void;
+}
+
+/** The facts of injected concepts, spoken of by identifier as the prompt around them is. */
+function factsByIdentifier(concepts: readonly ConceptRecord[]): Array<{ label: string; facts: readonly string[] }> {
+  return concepts.map((c) => ({ label: c.identifier, facts: c.facts }));
 }
 
 /** A photo and the concepts whose heads fired in it, in the order their tokens are appended. */
@@ -127,15 +135,11 @@ export class PersonalVlm {
   /** A personalized caption: "Rex sleeping on the blue sofa". */
   async caption(request: LookRequest): Promise<VlmAnswer> {
     const { injected, skipped } = this.usableConcepts(request.concepts);
-    return this.run(
-      request,
-      captionInstruction(
-        this.family,
-        injected.map((c) => c.identifier),
-      ),
-      injected,
-      skipped,
+    const instruction = captionInstruction(
+      this.family,
+      injected.map((c) => c.identifier),
     );
+    return this.run(request, withFacts(this.family, instruction, factsByIdentifier(injected)), injected, skipped);
   }
 
   /** An answer to a question about the photo; names in the question become identifiers. */
@@ -145,7 +149,24 @@ export class PersonalVlm {
     if (!question) throw new UserError('What would you like to know about this photo?');
     if (question.length > MAX_QUESTION_LENGTH)
       throw new UserError(`Please keep a question under ${MAX_QUESTION_LENGTH} characters.`);
-    return this.run(request, questionInstruction(this.family, question), injected, skipped);
+    const instruction = withFacts(this.family, questionInstruction(this.family, question), factsByIdentifier(injected));
+    return this.run(request, instruction, injected, skipped);
+  }
+
+  /**
+   * A question with no photo about `concepts` (those the user named): the
+   * language model alone, with their facts as quoted data. Without a photo
+   * no concept token can join, so the prompt speaks of them by name.
+   */
+  async askAbout(
+    request: GenerationOptions & { question: string; concepts: readonly ConceptRecord[] },
+  ): Promise<VlmAnswer> {
+    const question = sanitizeUserText(this.family, request.question);
+    if (!question) throw new UserError('What would you like to know?');
+    if (question.length > MAX_QUESTION_LENGTH)
+      throw new UserError(`Please keep a question under ${MAX_QUESTION_LENGTH} characters.`);
+    const facts = request.concepts.map((c) => ({ label: c.name, facts: c.facts }));
+    return this.run({ ...request, image: null }, withFacts(this.family, question, facts), [], []);
   }
 
   /**
@@ -187,7 +208,7 @@ export class PersonalVlm {
   }
 
   private run(
-    request: GenerationOptions & { image: RgbImage },
+    request: GenerationOptions & { image: RgbImage | null },
     instruction: string,
     injected: ConceptRecord[],
     skipped: SkippedConcept[],
@@ -199,7 +220,7 @@ export class PersonalVlm {
   }
 
   private async runNow(
-    request: GenerationOptions & { image: RgbImage },
+    request: GenerationOptions & { image: RgbImage | null },
     instruction: string,
     injected: ConceptRecord[],
     skipped: SkippedConcept[],
@@ -211,9 +232,9 @@ export class PersonalVlm {
     // Callers pass the family's setting or a constant of their own.
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
       throw new InternalError(`maxNewTokens must be a whole number of at least 1 (got ${maxNewTokens}).`);
-    // Features first: the prompt has one placeholder per feature row.
-    const features = await model.encode(prepared ?? (await model.images.prepare(request.image)));
-    const prompt = model.prompts.prompt(instruction, { conceptRows: injected.length });
+    // Features first: the prompt has one placeholder per feature row (and none without a photo).
+    const features = request.image ? await model.encode(prepared ?? (await model.images.prepare(request.image))) : null;
+    const prompt = model.prompts.prompt(instruction, { withImage: features !== null, conceptRows: injected.length });
     const named = injected.map((c) => ({ identifier: c.identifier, name: c.name }));
     const started = performance.now();
     let firstTokenMs: number | null = null;
