@@ -15,7 +15,11 @@ export const COMMAND_BUTTONS: readonly CommandButton[] = [
     label: 'Teach',
     hint: 'Type the name after /teach (add "person" or "object" if you like) and add 1 to 4 photos of them.',
   },
-  { command: 'ask', label: 'Ask', hint: 'Type your question after /ask and add a photo.' },
+  {
+    command: 'ask',
+    label: 'Ask',
+    hint: 'Type your question after /ask and add a photo, or ask about someone you taught me without one.',
+  },
   { command: 'caption', label: 'Caption', hint: 'Add a photo and send: I describe it, naming who and what I know.' },
   { command: 'refer', label: 'Refer', hint: 'Type the name after /refer and add a photo: I mark where they are.' },
 ];
