@@ -190,11 +190,16 @@ export function answerStatus(options: TurnOptions): ((partial: string) => void) 
   };
 }
 
+/** Facts as one sentence: "loves horses; born in May." */
+export function factsSentence(facts: readonly string[]): string {
+  const joined = facts.join('; ');
+  return `${joined}${/[.!?]$/.test(joined) ? '' : '.'}`;
+}
+
 /** "Anna: loves horses; born in May." beside a recognition (the newest facts), or nothing when none are remembered. */
 export function factLine(concept: ConceptRecord): string[] {
   if (concept.facts.length === 0) return [];
-  const facts = concept.facts.slice(-FACTS_IN_ANSWERS.maxFactsPerConcept).join('; ');
-  return [`${concept.name}: ${facts}${/[.!?]$/.test(facts) ? '' : '.'}`];
+  return [`${concept.name}: ${factsSentence(concept.facts.slice(-FACTS_IN_ANSWERS.maxFactsPerConcept))}`];
 }
 
 function withPosition(concept: ConceptRecord, recognition: Recognition | null): string {

@@ -7,7 +7,7 @@
 // invent an answer (a birthday) rather than say it does not know.
 import type { ConceptRecord } from '../memory/concept.ts';
 import { identifiersForNames, mentions } from '../vlm/identifiers.ts';
-import { answerStatus, listWords, loadVlm, type LookDeps } from './look.ts';
+import { answerStatus, factsSentence, listWords, loadVlm, type LookDeps } from './look.ts';
 import type { Reply, Turn, TurnOptions } from './turn.ts';
 
 /**
@@ -29,8 +29,7 @@ export function conceptsNamedIn(text: string, concepts: readonly ConceptRecord[]
 
 /** "What I remember about Anna: loves horses; born in May." */
 function rememberedLine(concept: ConceptRecord): string {
-  const facts = concept.facts.join('; ');
-  return `What I remember about ${concept.name}: ${facts}${/[.!?]$/.test(facts) ? '' : '.'}`;
+  return `What I remember about ${concept.name}: ${factsSentence(concept.facts)}`;
 }
 
 /**
