@@ -12,6 +12,7 @@ import {
   SlashCommandBuilder,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { TEACH_NAMES_MAX_LENGTH } from '../../src/assistant/names.ts';
 import { COMMANDS, type CommandName } from '../../src/assistant/turn.ts';
 import { ConfigError } from '../../src/errors.ts';
 import type { Settings } from '../../src/config/settings.ts';
@@ -39,7 +40,11 @@ function slash(name: CommandName): SlashCommandBuilder {
 export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
   const teach = slash('teach')
     .addStringOption((o) =>
-      o.setName('name').setDescription('Who or what this is, e.g. Anna').setRequired(true).setMaxLength(40),
+      o
+        .setName('name')
+        .setDescription('Who or what this is, e.g. Anna; for a group photo, names left to right: Anna, Bob, Carol')
+        .setRequired(true)
+        .setMaxLength(TEACH_NAMES_MAX_LENGTH),
     )
     .addAttachmentOption((o) => o.setName('photo1').setDescription('A photo of them').setRequired(true))
     .addStringOption((o) =>

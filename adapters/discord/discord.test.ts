@@ -390,8 +390,10 @@ describe('Discord commands, start and stop', () => {
       });
       expect((await registerDiscordCommands(settings, { guildId: '5001' })).scope).toBe('5001');
       const teach = fake.commands.get('global')!.find((c) => c.name === 'teach') as {
-        options: Array<{ name: string; type: number; required?: boolean }>;
+        options: Array<{ name: string; type: number; required?: boolean; max_length?: number }>;
       };
+      // Room for a group photo's names, "Anna, Bob, Carol", each up to 40 characters.
+      expect(teach.options[0].max_length).toBe(200);
       expect(teach.options.map((o) => [o.name, o.type, o.required ?? false])).toEqual([
         ['name', 3, true],
         ['photo1', 11, true],

@@ -14,7 +14,8 @@ import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, forgetFact, help, listConcepts, listFacts, remember, rename } from './manage.ts';
 import { recall } from './recall.ts';
-import { notIt, teach } from './teach.ts';
+import { teachNamed } from './group-teach.ts';
+import { notIt } from './teach.ts';
 import type { JobUpdate } from '../teach/job-updates.ts';
 import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
 
@@ -73,7 +74,7 @@ export class Assistant implements ConversationCore {
       case 'help':
         return text(help());
       case 'teach':
-        return text(await teach(this.deps, turn, command.rest, options));
+        return text(await teachNamed(this.deps, turn, command.rest, options));
       case 'notit':
         return text(await notIt(this.deps, turn, command.rest, options));
       case 'concepts':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, splitNameAndFact, splitRenameArgs, splitTeachArgs } from './command.ts';
+import { parseCommand, splitNameAndFact, splitRenameArgs, splitTeachArgs, splitTeachNames } from './command.ts';
 import { chooseIdentifier, validateName } from './names.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 
@@ -13,6 +13,16 @@ describe('parseCommand', () => {
     // Telegram cannot register a hyphen, so /forget_fact is the command; /forget-fact means the same.
     expect(parseCommand('/forget-fact Anna 2')).toEqual({ name: 'forget_fact', rest: 'Anna 2' });
     expect(parseCommand('/facts Anna')).toEqual({ name: 'facts', rest: 'Anna' });
+  });
+
+  it('splits the names of a group lesson at commas and "and"', () => {
+    expect(splitTeachNames('Anna, Bob, Carol')).toEqual(['Anna', 'Bob', 'Carol']);
+    expect(splitTeachNames('Anna, Bob and Carol')).toEqual(['Anna', 'Bob', 'Carol']);
+    expect(splitTeachNames('Anna, Bob, and Carol')).toEqual(['Anna', 'Bob', 'Carol']);
+    expect(splitTeachNames('Anna AND Mary Jane')).toEqual(['Anna', 'Mary Jane']);
+    expect(splitTeachNames(' Anna Karenina ')).toEqual(['Anna Karenina']);
+    expect(splitTeachNames('Anna,')).toEqual(['Anna']);
+    expect(splitTeachNames('Alexandra')).toEqual(['Alexandra']);
   });
 
   it('splits teach arguments into a name and an optional kind', () => {

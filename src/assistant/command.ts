@@ -35,6 +35,17 @@ export function splitTeachArgs(rest: string): { name: string; kind: 'person' | '
 }
 
 /**
+ * The names of "/teach Anna, Bob and Carol": separated by commas or " and "
+ * (an Oxford comma too). One name comes back as it was given.
+ */
+export function splitTeachNames(names: string): string[] {
+  return names
+    .split(/\s*,\s*(?:and\s+)?|\s+and\s+/iu)
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+}
+
+/**
  * Splits "/remember Anna likes horses" into a known name and the fact. Names
  * can have several words, so the longest known name that starts the text wins.
  */

@@ -7,6 +7,12 @@ import type { ConceptKind, ConceptRecord } from '../memory/concept.ts';
 
 export const NAME_MAX_LENGTH = 40;
 
+/**
+ * Longest names text a /teach takes where a form limits it (Discord's option):
+ * room for a group photo's names, "Anna, Bob, Carol", each up to NAME_MAX_LENGTH.
+ */
+export const TEACH_NAMES_MAX_LENGTH = 200;
+
 // Letters (any script), digits, spaces, apostrophes, hyphens and dots.
 const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} '’.-]*$/u;
 

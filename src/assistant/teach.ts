@@ -190,7 +190,7 @@ function someoneElseMessage(
  * (the newest first, this turn's among them), as a lesson started at a
  * restart does.
  */
-async function startLesson(deps: TeachDeps, record: ConceptRecord): Promise<string | null> {
+export async function startLesson(deps: TeachDeps, record: ConceptRecord): Promise<string | null> {
   if (!deps.lessons) return null;
   try {
     return await deps.lessons.start(record);
@@ -235,7 +235,7 @@ export async function notIt(deps: TeachDeps, turn: Turn, rest: string, options: 
   return lines.join('\n');
 }
 
-function requireHeads(deps: TeachDeps): ConceptHeads {
+export function requireHeads(deps: TeachDeps): ConceptHeads {
   if (!deps.heads)
     throw new OperatorError('Recognition is not set up on this assistant, so it cannot learn people or things.', {
       hint: 'Give the assistant concept heads: createAssistant (src/assistant/setup.ts) builds them from the settings.',
@@ -243,7 +243,7 @@ function requireHeads(deps: TeachDeps): ConceptHeads {
   return deps.heads;
 }
 
-async function readPhotos(
+export async function readPhotos(
   deps: TeachDeps,
   turn: Turn,
   name: string,
@@ -257,7 +257,7 @@ async function readPhotos(
   throw new UserError(`I could not use any of the photos:\n${photos.refused.join('\n')}`);
 }
 
-async function assertAvailable(deps: TeachDeps, heads: ConceptHeads, kind: ConceptKind): Promise<void> {
+export async function assertAvailable(deps: TeachDeps, heads: ConceptHeads, kind: ConceptKind): Promise<void> {
   const problem = await heads.problem(kind);
   if (problem) throw headUnavailable(deps, problem, kind);
 }
@@ -329,17 +329,17 @@ function label(turn: Turn, index: number): string {
   return photoLabel(index, turn.images[index].name);
 }
 
-function capitalize(text: string): string {
+export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** "a", "a and b", "a, b and c". */
-function joinWords(words: readonly string[]): string {
+export function joinWords(words: readonly string[]): string {
   return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 }
 
 /** Stores photos as re-encoded on reading (no GPS, no EXIF) and returns their references. */
-async function keepPhotos(
+export async function keepPhotos(
   deps: TeachDeps,
   scope: string,
   photos: readonly TeachingPhoto[],
@@ -362,7 +362,7 @@ async function keepPhotos(
 }
 
 /** One new version: the refitted head plus the new photos (a photo already kept is not added twice). */
-function saveHead(
+export function saveHead(
   deps: TeachDeps,
   concept: ConceptRecord,
   head: HeadParams,

@@ -96,7 +96,11 @@ export interface ConversationCore {
 
 /** Commands the core understands, with the one-line help adapters register (Telegram setMyCommands, Discord slash commands). */
 export const COMMANDS = [
-  { name: 'teach', args: '<name> [person|object]', help: 'Teach me a person or thing from 1-4 photos' },
+  {
+    name: 'teach',
+    args: '<name> [person|object]',
+    help: 'Teach me a person or thing from 1-4 photos, or people from one group photo (names left to right)',
+  },
   { name: 'notit', args: '<name>', help: 'Show me photos of things that are not it, so I confuse it less' },
   { name: 'ask', args: '<question>', help: 'Ask about a photo by name, or about someone I know' },
   { name: 'caption', args: '', help: 'Describe a photo, naming who and what I know' },

@@ -13,6 +13,7 @@ import { ObjectHead } from './object/object-head.ts';
 import {
   headProblem,
   type ConceptHeads,
+  type GroupTeachResult,
   type HeadProblem,
   type KindGuess,
   type ObjectNegatives,
@@ -64,6 +65,10 @@ export class ScopeHeads implements ConceptHeads {
   async teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<PersonTeachResult> {
     const { params, outcomes, someoneElse } = await (await this.face.get()).teach(photos, existing);
     return { params, outcomes, someoneElse };
+  }
+
+  async teachGroup(photo: DecodedImage, existing: readonly (FaceHeadParams | null)[]): Promise<GroupTeachResult> {
+    return (await this.face.get()).teachGroup(photo, existing);
   }
 
   async lookalikes(params: FaceHeadParams, others: readonly ConceptRecord[]): Promise<PersonLookalike[]> {

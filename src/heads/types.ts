@@ -45,6 +45,25 @@ export interface PersonTeachResult extends TeachResult<FaceHeadParams> {
   someoneElse: number[];
 }
 
+/** A face of a group photo that cannot be learned from. */
+export interface UnusableFace {
+  /** 1 for the left-most face. */
+  fromLeft: number;
+  /** Why, fit for chat ("it is too small to learn from (under 64 pixels)"). */
+  reason: string;
+}
+
+/**
+ * Teaching several people from one group photo, one name per face, left to
+ * right. `people` holds one lesson per name, in the order given, and is null
+ * unless the photo shows exactly one usable face per name.
+ */
+export interface GroupTeachResult {
+  facesFound: number;
+  unusable: UnusableFace[];
+  people: PersonTeachResult[] | null;
+}
+
 /** What photos taught without a kind show: a person, a thing or pet, or too unclear to tell. */
 export type KindGuess = 'person' | 'object' | 'unsure';
 
@@ -85,6 +104,8 @@ export interface ConceptHeads {
   /** Whether photos of a new concept show a person, from the faces found in them. */
   guessKind(photos: readonly DecodedImage[]): Promise<KindGuess>;
   teachPerson(photos: readonly DecodedImage[], existing: FaceHeadParams | null): Promise<PersonTeachResult>;
+  /** Teaches one person per face of `photo`, left to right; `existing[i]` holds the keys of the i-th person, if known. */
+  teachGroup(photo: DecodedImage, existing: readonly (FaceHeadParams | null)[]): Promise<GroupTeachResult>;
   /** The scope's other people whose faces match `params` (the same face taught under another name?). */
   lookalikes(params: FaceHeadParams, others: readonly ConceptRecord[]): Promise<PersonLookalike[]>;
   teachObject(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clipBox, horizontalPosition, iou, nonMaximumSuppression } from './geometry.ts';
+import { clipBox, horizontalPosition, iou, leftToRight, nonMaximumSuppression } from './geometry.ts';
 
 describe('iou', () => {
   it('is 1 for identical boxes, 0 for disjoint ones, and the overlap share otherwise', () => {
@@ -36,5 +36,15 @@ describe('horizontalPosition', () => {
     expect(horizontalPosition({ x: 0, y: 0, width: 60, height: 60 }, 300)).toBe('left');
     expect(horizontalPosition({ x: 120, y: 0, width: 60, height: 60 }, 300)).toBe('centre');
     expect(horizontalPosition({ x: 240, y: 0, width: 60, height: 60 }, 300)).toBe('right');
+  });
+});
+
+describe('leftToRight', () => {
+  it('orders faces by the horizontal centre of their box, whatever their size or height', () => {
+    const face = (id: string, x: number, width: number, y = 0) => ({ id, box: { x, y, width, height: width } });
+    const faces = [face('right', 300, 50), face('wide', 0, 260, 90), face('left', 20, 40, 400)];
+    // Centres: right 325, wide 130, left 40.
+    expect(leftToRight(faces).map((f) => f.id)).toEqual(['left', 'wide', 'right']);
+    expect(faces.map((f) => f.id)).toEqual(['right', 'wide', 'left']);
   });
 });

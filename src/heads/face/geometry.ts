@@ -49,3 +49,9 @@ export function horizontalPosition(box: Box, imageWidth: number): Position {
   if (centre > 2 / 3) return 'right';
   return 'centre';
 }
+
+/** Faces ordered as a person reads a group photo: by the horizontal centre of their box, left first. */
+export function leftToRight<T extends { box: Box }>(faces: readonly T[]): T[] {
+  const centre = (face: T) => face.box.x + face.box.width / 2;
+  return [...faces].sort((a, b) => centre(a) - centre(b));
+}

@@ -7,10 +7,18 @@ import type { FaceDetectorEntry, FaceRecognizerEntry } from '../../models/catalo
 import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
 import type { SessionPool } from '../../models/session.ts';
 import { moduleLogger } from '../../log.ts';
-import { headProblem, type HeadProblem, type PersonSighting, type PhotoOutcome, type TeachResult } from '../types.ts';
+import {
+  headProblem,
+  type GroupTeachResult,
+  type HeadProblem,
+  type PersonSighting,
+  type PhotoOutcome,
+  type TeachResult,
+  type UnusableFace,
+} from '../types.ts';
 import { alignFace, canAlign } from './align.ts';
 import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
-import { horizontalPosition } from './geometry.ts';
+import { horizontalPosition, leftToRight } from './geometry.ts';
 import { assignFaces, cosine, nearestKeySimilarity, toFaceHeadParams, unpackKeys, type PersonKeys } from './keys.ts';
 import { OnnxFaceRecognizer } from './recognizer.ts';
 import {
@@ -204,6 +212,32 @@ export class FaceHead {
       keysAdded,
       someoneElse,
     };
+  }
+
+  /**
+   * Learns one person per face of a group photo, the faces taken left to
+   * right. Each person is taught from their own face exactly as `teach`
+   * teaches from a photo of them alone, so a known person's face is checked
+   * against their keys (`someoneElse`). Nobody is taught unless every face
+   * can be learned from and there is one face per person.
+   */
+  async teachGroup(photo: RgbImage, existing: readonly (FaceHeadParams | null)[]): Promise<GroupTeachResult> {
+    const faces = leftToRight(await this.embedFaces(photo));
+    const unusable = faces.flatMap((face, i): UnusableFace[] => {
+      if (this.usable(face)) return [];
+      const reason = this.recognizable(face)
+        ? 'it is turned too far from the camera to learn from.'
+        : `it is too small to learn from (under ${this.minRecognizableFace} pixels).`;
+      return [{ fromLeft: i + 1, reason }];
+    });
+    const people =
+      faces.length === existing.length && unusable.length === 0
+        ? faces.map((face, i) => {
+            const { params, outcomes, someoneElse } = this.teachFromFaces([[face]], existing[i]);
+            return { params, outcomes, someoneElse };
+          })
+        : null;
+    return { facesFound: faces.length, unusable, people };
   }
 
   /**
