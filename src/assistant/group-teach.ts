@@ -14,6 +14,7 @@ import {
   examples,
   joinWords,
   keepPhotos,
+  lookalikeNote,
   readPhotos,
   requireHeads,
   saveHead,
@@ -120,15 +121,8 @@ async function teachGroup(
     throw new UserError(`${capitalize(joinWords(faces))}. Give the names from left to right, or check who is who.`);
   }
   const notes: string[] = [];
-  for (const [i, name] of names.entries()) {
-    if (existing[i]) continue;
-    const lookalikes = await heads.lookalikes(people[i].params, others);
-    const twins = lookalikes.flatMap((l) => others.find((c) => c.id === l.conceptId)?.name ?? []);
-    if (twins.length > 0)
-      notes.push(
-        `${name} looks like ${joinWords(twins)}, whom I know already. If they are the same person, keep one name (/forget ${name}).`,
-      );
-  }
+  for (const [i, name] of names.entries())
+    if (!existing[i]) notes.push(...(await lookalikeNote(heads, name, people[i].params, others)));
   const refs = await keepPhotos(deps, turn.scope, [photo], 'example');
   const records = await writeAllOrNone(
     deps,

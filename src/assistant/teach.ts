@@ -10,7 +10,7 @@ import { moduleLogger } from '../log.ts';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads, HeadProblem, PhotoOutcome } from '../heads/types.ts';
-import type { ConceptKind, ConceptRecord, HeadParams, PhotoRef } from '../memory/concept.ts';
+import type { ConceptKind, ConceptRecord, FaceHeadParams, HeadParams, PhotoRef } from '../memory/concept.ts';
 import { conceptNameKey, type ConceptStore } from '../memory/store.ts';
 import { splitTeachArgs } from './command.ts';
 import { assertDistinctName, chooseIdentifier, validateName } from './names.ts';
@@ -152,17 +152,27 @@ async function teachPerson(
       .map((o) => photos[o.index].index);
     throw new UserError(someoneElseMessage(turn, name, odd, agreeing, keys !== null));
   }
-  if (!existing) {
-    const lookalikes = await heads.lookalikes(fitted.params, others);
-    const names = lookalikes.flatMap((l) => others.find((c) => c.id === l.conceptId)?.name ?? []);
-    if (names.length > 0) {
-      notes.push(
-        `This looks like ${joinWords(names)}, whom I know already. If ${name} is the same person, keep one name ` +
-          `(/forget ${name}); if not, I may mix them up.`,
-      );
-    }
-  }
+  if (!existing) notes.push(...(await lookalikeNote(heads, name, fitted.params, others)));
   return fitted;
+}
+
+/**
+ * The warning for a new person whose face looks like people the scope
+ * knows (they are taught all the same: look-alikes are real), or nothing.
+ */
+export async function lookalikeNote(
+  heads: ConceptHeads,
+  name: string,
+  params: FaceHeadParams,
+  others: readonly ConceptRecord[],
+): Promise<string[]> {
+  const lookalikes = await heads.lookalikes(params, others);
+  const names = lookalikes.flatMap((l) => others.find((c) => c.id === l.conceptId)?.name ?? []);
+  if (names.length === 0) return [];
+  return [
+    `${name} looks like ${joinWords(names)}, whom I know already. If they are the same person, keep one name ` +
+      `(/forget ${name}); if not, I may mix them up.`,
+  ];
 }
 
 /** "Photo 3 (obama.jpg) shows someone else than photos 1 and 2; send only photos of Anna." */
