@@ -108,6 +108,13 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
         o.setName('name').setDescription('Who or what to rename').setRequired(true).setMaxLength(40),
       )
       .addStringOption((o) => o.setName('new_name').setDescription('The new name').setRequired(true).setMaxLength(40)),
+    slash('merge')
+      .addStringOption((o) =>
+        o.setName('name').setDescription('The name to give up, e.g. Annie').setRequired(true).setMaxLength(40),
+      )
+      .addStringOption((o) =>
+        o.setName('into').setDescription('The name to keep, e.g. Anna').setRequired(true).setMaxLength(40),
+      ),
     slash('forget').addStringOption((o) =>
       o.setName('name').setDescription('Who or what to forget').setRequired(true).setMaxLength(40),
     ),

@@ -137,6 +137,7 @@ export class DiscordConversation {
       refer: words(options.getString('name')),
       forget: words(options.getString('name')),
       rename: words(options.getString('name'), 'to', options.getString('new_name')),
+      merge: words(options.getString('name'), 'into', options.getString('into')),
       remember: words(options.getString('name'), options.getString('fact')),
       facts: words(options.getString('name')),
       forget_fact: words(options.getString('name'), options.getString('fact')),

@@ -156,6 +156,18 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
         user: bob,
         guildId: '5002',
         permissions: PermissionFlagsBits.SendMessages,
+        name: 'merge',
+        options: [
+          { name: 'name', type: 'string', value: 'Annie' },
+          { name: 'into', type: 'string', value: 'Anna Maria' },
+        ],
+      }),
+    );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
         name: 'facts',
         options: [{ name: 'name', type: 'string', value: 'Anna Maria' }],
       }),
@@ -178,6 +190,7 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
       ['discord:guild:5002', true, '/concepts'],
       ['discord:guild:5002', false, '/remember Anna loves horses'],
       ['discord:guild:5002', false, '/rename Anna to Anna Maria'],
+      ['discord:guild:5002', false, '/merge Annie into Anna Maria'],
       ['discord:guild:5002', false, '/facts Anna Maria'],
       ['discord:guild:5002', false, '/forget_fact Anna Maria 1'],
     ]);

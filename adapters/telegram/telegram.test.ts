@@ -88,6 +88,7 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       'facts',
       'forget_fact',
       'rename',
+      'merge',
       'forget',
       'help',
     ]);

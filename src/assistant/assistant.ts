@@ -13,6 +13,7 @@ import type { EmbeddingLessons } from './lessons.ts';
 import { parseCommand } from './command.ts';
 import { describe, refer } from './look.ts';
 import { forget, forgetFact, help, listConcepts, listFacts, remember, rename } from './manage.ts';
+import { merge } from './merge.ts';
 import { recall } from './recall.ts';
 import { teachNamed } from './group-teach.ts';
 import { notIt } from './teach.ts';
@@ -83,6 +84,8 @@ export class Assistant implements ConversationCore {
         return text(await forget(this.deps, turn, command.rest));
       case 'rename':
         return text(await rename(this.deps, turn, command.rest));
+      case 'merge':
+        return text(await merge(this.deps, turn, command.rest, options));
       case 'remember':
         return text(await remember(this.deps.store, turn, command.rest));
       case 'facts':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand, splitNameAndFact, splitRenameArgs, splitTeachArgs, splitTeachNames } from './command.ts';
+import { parseCommand, splitNameAndFact, splitTwoNames, splitTeachArgs, splitTeachNames } from './command.ts';
 import { chooseIdentifier, validateName } from './names.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 
@@ -44,14 +44,27 @@ describe('parseCommand', () => {
   });
 
   it('splits rename arguments at the " to " after a known name, even one that contains " to "', () => {
-    expect(splitRenameArgs('Anna to Annie', ['Anna'])).toEqual({ name: 'Anna', newName: 'Annie' });
-    expect(splitRenameArgs('back to school TO School bag', ['Back to school', 'Back'])).toEqual({
+    expect(splitTwoNames('Anna to Annie', ['Anna'], 'to')).toEqual({ name: 'Anna', other: 'Annie' });
+    expect(splitTwoNames('back to school TO School bag', ['Back to school', 'Back'], 'to')).toEqual({
       name: 'Back to school',
-      newName: 'School bag',
+      other: 'School bag',
     });
-    expect(splitRenameArgs('Bob to Rob to Robert', ['Anna'])).toEqual({ name: 'Bob', newName: 'Rob to Robert' });
-    expect(splitRenameArgs('Anna Annie', ['Anna'])).toBeNull();
-    expect(splitRenameArgs('Anna to ', ['Anna'])).toBeNull();
+    expect(splitTwoNames('Bob to Rob to Robert', ['Anna'], 'to')).toEqual({ name: 'Bob', other: 'Rob to Robert' });
+    expect(splitTwoNames('Anna Annie', ['Anna'], 'to')).toBeNull();
+    expect(splitTwoNames('Anna to ', ['Anna'], 'to')).toBeNull();
+  });
+
+  it('splits merge arguments at " into ", with multi-word names on both sides', () => {
+    expect(splitTwoNames('Annie into Anna', ['Anna', 'Annie'], 'into')).toEqual({ name: 'Annie', other: 'Anna' });
+    expect(splitTwoNames('Jump into summer into Summer', ['Jump into summer'], 'into')).toEqual({
+      name: 'Jump into summer',
+      other: 'Summer',
+    });
+    expect(splitTwoNames('my cat Rex into Rex the cat', ['my cat Rex', 'Rex the cat'], 'into')).toEqual({
+      name: 'my cat Rex',
+      other: 'Rex the cat',
+    });
+    expect(splitTwoNames('Annie to Anna', ['Annie'], 'into')).toBeNull();
   });
 });
 

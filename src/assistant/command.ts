@@ -67,18 +67,24 @@ export function splitNameAndFact(rest: string, knownNames: readonly string[]): {
 }
 
 /**
- * Splits "/rename Back to school to BTS" into the old name and the new one.
- * Names can have several words, " to " among them, so the longest known name
- * that starts the text and is followed by " to " wins; failing that, the text
- * splits at its first " to " (and the old name will be reported unknown).
+ * Splits "/rename Back to school to BTS" (word "to") or "/merge Annie into
+ * Anna" (word "into") into the first name and the second. Names can have
+ * several words, the word among them, so the longest known name that starts
+ * the text and is followed by the word wins; failing that, the text splits at
+ * the word's first appearance (and the first name will be reported unknown).
  */
-export function splitRenameArgs(rest: string, knownNames: readonly string[]): { name: string; newName: string } | null {
+export function splitTwoNames(
+  rest: string,
+  knownNames: readonly string[],
+  word: 'to' | 'into',
+): { name: string; other: string } | null {
   const lower = rest.toLowerCase();
   const sorted = [...knownNames].sort((a, b) => b.length - a.length);
+  const afterWord = new RegExp(`^\\s+${word}\\s+(\\S[\\s\\S]*)$`, 'i');
   for (const name of sorted) {
-    const after = /^\s+to\s+(\S[\s\S]*)$/i.exec(rest.slice(name.length));
-    if (lower.startsWith(name.toLowerCase()) && after) return { name, newName: after[1].trim() };
+    const after = afterWord.exec(rest.slice(name.length));
+    if (lower.startsWith(name.toLowerCase()) && after) return { name, other: after[1].trim() };
   }
-  const first = /^(\S.*?)\s+to\s+(\S[\s\S]*)$/i.exec(rest.trim());
-  return first ? { name: first[1], newName: first[2].trim() } : null;
+  const first = new RegExp(`^(\\S.*?)\\s+${word}\\s+(\\S[\\s\\S]*)$`, 'i').exec(rest.trim());
+  return first ? { name: first[1], other: first[2].trim() } : null;
 }

@@ -3,7 +3,7 @@
 import { UserError } from '../errors.ts';
 import type { ConceptRecord } from '../memory/concept.ts';
 import type { ConceptStore } from '../memory/store.ts';
-import { splitNameAndFact, splitRenameArgs } from './command.ts';
+import { splitNameAndFact, splitTwoNames } from './command.ts';
 import { assertDistinctName, validateName } from './names.ts';
 import { assertMayChange } from './permissions.ts';
 import type { EmbeddingLessons } from './lessons.ts';
@@ -31,7 +31,7 @@ export async function listConcepts({ store, lessons }: ManageDeps, turn: Turn): 
   return [`I know ${concepts.length} here:`, ...lines].join('\n');
 }
 
-async function findConcept(store: ConceptStore, turn: Turn, rawName: string): Promise<ConceptRecord> {
+export async function findConcept(store: ConceptStore, turn: Turn, rawName: string): Promise<ConceptRecord> {
   const name = validateName(rawName);
   const concept = await store.findByName(turn.scope, name);
   if (!concept) throw new UserError(`I don't know anyone or anything called ${name} here. /concepts lists who I know.`);
@@ -54,14 +54,15 @@ export async function forget({ store, lessons }: ManageDeps, turn: Turn, rest: s
  */
 export async function rename({ store }: ManageDeps, turn: Turn, rest: string): Promise<string> {
   const concepts = await store.list(turn.scope);
-  const split = splitRenameArgs(
+  const split = splitTwoNames(
     rest,
     concepts.map((c) => c.name),
+    'to',
   );
   if (!split) throw new UserError('Usage: /rename <name> to <new name>, for example /rename Anna to Annie.');
   const concept = await findConcept(store, turn, split.name);
   assertMayChange(turn, concept, 'rename');
-  const newName = validateName(split.newName);
+  const newName = validateName(split.other);
   if (newName === concept.name) return `${concept.name} is already called that.`;
   assertDistinctName(
     newName,

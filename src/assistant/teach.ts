@@ -10,7 +10,14 @@ import { moduleLogger } from '../log.ts';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { decodeImage, type DecodedImage, type ImageLimits } from '../image/decode.ts';
 import type { ConceptHeads, HeadProblem, PhotoOutcome } from '../heads/types.ts';
-import type { ConceptKind, ConceptRecord, FaceHeadParams, HeadParams, PhotoRef } from '../memory/concept.ts';
+import type {
+  ConceptKind,
+  ConceptRecord,
+  FaceHeadParams,
+  HeadParams,
+  LinearHeadParams,
+  PhotoRef,
+} from '../memory/concept.ts';
 import { conceptNameKey, type ConceptStore } from '../memory/store.ts';
 import { splitTeachArgs } from './command.ts';
 import { assertDistinctName, chooseIdentifier, validateName } from './names.ts';
@@ -171,7 +178,7 @@ export async function lookalikeNote(
   if (names.length === 0) return [];
   return [
     `${name} looks like ${joinWords(names)}, whom I know already. If they are the same person, keep one name ` +
-      `(/forget ${name}); if not, I may mix them up.`,
+      `(/merge ${name} into ${names[0]}); if not, I may mix them up.`,
   ];
 }
 
@@ -293,18 +300,25 @@ function headUnavailable(deps: TeachDeps, problem: HeadProblem, kind: ConceptKin
   return new UserError(lines.join('\n'), { cause: problem });
 }
 
-/** Fits an object head on all of the concept's examples and negatives, old and new. */
-async function fitObject(
+/**
+ * Fits an object head on all of the concept's examples and negatives, old
+ * and new. The scope's other concepts are negatives, except `merging` (the
+ * concept being merged into `existing`, whose photos are its examples now).
+ */
+export async function fitObject(
   deps: TeachDeps,
   scope: string,
   existing: ConceptRecord | null,
   name: string,
   newExamples: DecodedImage[],
   newNotIt: DecodedImage[],
-) {
+  merging: string | null = null,
+): Promise<{ params: LinearHeadParams; outcomes: PhotoOutcome[] }> {
   const heads = requireHeads(deps);
   const previous = existing ? await loadPhotos(deps, scope, examples(existing)) : [];
-  const others = (await deps.store.list(scope)).filter((c) => c.id !== existing?.id).flatMap(examples);
+  const others = (await deps.store.list(scope))
+    .filter((c) => c.id !== existing?.id && c.id !== merging)
+    .flatMap(examples);
   const negatives = {
     notIt: [
       ...(existing
@@ -411,7 +425,7 @@ async function guessKind(
   return guess;
 }
 
-async function loadPhotos(deps: TeachDeps, scope: string, refs: readonly PhotoRef[]): Promise<DecodedImage[]> {
+export async function loadPhotos(deps: TeachDeps, scope: string, refs: readonly PhotoRef[]): Promise<DecodedImage[]> {
   const images: DecodedImage[] = [];
   for (const ref of refs) {
     const bytes = await deps.store.getPhoto(scope, ref.sha256);
@@ -428,6 +442,6 @@ function seedFor(scope: string, name: string): number {
     .readUInt32LE(0);
 }
 
-function article(kind: ConceptKind): string {
+export function article(kind: ConceptKind): string {
   return kind === 'person' ? 'a person' : 'an object';
 }

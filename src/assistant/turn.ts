@@ -110,6 +110,11 @@ export const COMMANDS = [
   { name: 'facts', args: '<name>', help: 'List what I remember about someone or something, numbered' },
   { name: 'forget_fact', args: '<name> <number>', help: 'Forget one fact (its number in /facts, or its words)' },
   { name: 'rename', args: '<name> to <new name>', help: 'Call someone or something by a new name' },
+  {
+    name: 'merge',
+    args: '<name> into <other name>',
+    help: 'Make one of someone or something I learned twice, keeping the second name',
+  },
   { name: 'forget', args: '<name>', help: 'Forget someone or something, with all their photos' },
   { name: 'help', args: '', help: 'How to use me' },
 ] as const;

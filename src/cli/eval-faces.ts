@@ -8,6 +8,7 @@ import { OperatorError, UsageError } from '../errors.ts';
 import { parseFlags, readNamedFile, wholeNumber } from './flags.ts';
 import { decodeImage } from '../image/decode.ts';
 import { findModel } from '../models/registry.ts';
+import type { PerPersonRule } from '../models/catalog/faces.ts';
 import { SessionPool } from '../models/session.ts';
 import { faceLayoutWarnings, loadFaceDataset, type FaceDataset } from '../heads/face/evaluation/dataset.ts';
 import {
@@ -19,13 +20,21 @@ import {
   type FaceEvalResult,
   type FalsePositiveMeasure,
 } from '../heads/face/evaluation/protocol.ts';
-import { formatEvalReport, formatSweep, formatVerification } from '../heads/face/evaluation/report.ts';
+import { bestPerPersonRule, perPersonRuleGrid, PER_PERSON_TARGET_FPR } from '../heads/face/evaluation/per-person.ts';
+import {
+  formatEvalReport,
+  formatPerPersonComparison,
+  formatSweep,
+  formatVerification,
+  summarize,
+} from '../heads/face/evaluation/report.ts';
 import { splitByContent } from '../heads/face/evaluation/split.ts';
 import { evaluateVerification } from '../heads/face/evaluation/verification.ts';
 import { FaceHead } from '../heads/face/head.ts';
 
 const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R] [--detector ID] [--recognizer ID]
                        [--threshold T] [--sweep] [--json] [--long-side PX] [--no-flip] [--min-face PX]
+                       [--per-person L,M]
   <dir>          one folder of photos per person; _strangers/ and _groups/groups.json are optional
                  Every folder is split by photo content (sha256) into a calibration half, which people are
                  taught from and thresholds are chosen on, and a report half, where the figures are measured.
@@ -33,7 +42,11 @@ const USAGE = `Usage: myvlm eval faces <dir> [--shots N] [--seed S] [--repeats R
   --seed S       seed of the teaching-photo choice (default 1); --repeats R runs seeds S..S+R-1 and sums the counts
   --threshold T  cosine similarity to match (default: the recognizer's measured threshold)
   --sweep        sweep thresholds 0.20..0.99 on the calibration half, choose the best recall whose FPR with
-                 each person taught alone is at most 1%, and report that threshold on the report half
+                 each person taught alone is at most 1%, and report that threshold on the report half; and
+                 sweep the per-person rule's constants at the threshold in use, choose the best recall whose
+                 FPR is at most 0.5% (at most 1% taught alone and in scopes of two), and report it on the report half
+  --per-person L,M  compare the global threshold with this per-person rule (lower by at most L, margin M)
+                 instead of the recognizer's (every run compares the two on the report half)
   --json         print one JSON object instead of text
   --long-side PX dynamic-size detectors: the input's long side (default from the registry)
   --no-flip      embed faces without averaging with their mirror image
@@ -49,6 +62,7 @@ const FLAGS = {
   'long-side': { type: 'string' },
   'no-flip': { type: 'boolean' },
   'min-face': { type: 'string' },
+  'per-person': { type: 'string' },
   sweep: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -101,11 +115,34 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     const photos = await embedDataset(head, calibration, report);
     const embedSeconds = (Date.now() - started) / 1000;
     // Both halves are taught from the calibration half: no report photo shapes a key or the threshold.
-    const onCalibration = (t: number) => evaluateFaces(head, calibration, photos, { shots, seeds, threshold: t });
-    const onReport = (t: number) =>
-      evaluateFaces(head, report, photos, { shots, seeds, threshold: t, teachFrom: calibration });
+    const onCalibration = (t: number, perPerson: PerPersonRule | null = null, pairs = false) =>
+      evaluateFaces(head, calibration, photos, { shots, seeds, threshold: t, perPerson, pairs });
+    const onReport = (t: number, perPerson: PerPersonRule | null = null, pairs = false) =>
+      evaluateFaces(head, report, photos, { shots, seeds, threshold: t, perPerson, pairs, teachFrom: calibration });
     const result = onReport(threshold);
-    const sweep = values.sweep ? defaultSweepThresholds().map(onCalibration) : null;
+    const rule = values['per-person'] === undefined ? recognizer.perPerson : perPersonRule(values['per-person']);
+    const comparison = {
+      rule,
+      global: summarize(onReport(threshold, null, true)),
+      perPerson: rule ? summarize(onReport(threshold, rule, true)) : null,
+    };
+    const ruleSweep = values.sweep ? perPersonRuleGrid().map((r) => onCalibration(threshold, r)) : null;
+    const chosenRule = ruleSweep ? bestPerPersonRule(ruleSweep, (r) => onCalibration(threshold, r, true)) : null;
+    const perPersonSweep = ruleSweep
+      ? {
+          threshold,
+          targetFpr: PER_PERSON_TARGET_FPR,
+          rulesTried: ruleSweep.length,
+          chosen: chosenRule?.perPerson
+            ? {
+                rule: chosenRule.perPerson,
+                calibration: summarize(chosenRule),
+                report: summarize(onReport(threshold, chosenRule.perPerson, true)),
+              }
+            : null,
+        }
+      : null;
+    const sweep = values.sweep ? defaultSweepThresholds().map((t) => onCalibration(t)) : null;
     const chosen = sweep
       ? bestUnderFalsePositiveRate(sweep, TARGET_FALSE_POSITIVE_RATE, 'aloneFalsePositiveRate')
       : null;
@@ -126,23 +163,25 @@ export async function evalFacesCommand(args: string[]): Promise<number> {
     if (values.json) {
       const best = (measure: FalsePositiveMeasure) => {
         const found = sweep ? bestUnderFalsePositiveRate(sweep, TARGET_FALSE_POSITIVE_RATE, measure) : null;
-        return found ? summary(found) : null;
+        return found ? summarize(found) : null;
       };
       const sweepPart = sweep
         ? {
-            sweep: sweep.map(summary),
+            sweep: sweep.map(summarize),
             targetFpr: TARGET_FALSE_POSITIVE_RATE,
             bestUnderTargetFpr: best('falsePositiveRate'),
             bestUnderTargetAloneFpr: best('aloneFalsePositiveRate'),
-            chosen: chosen ? { threshold: chosen.threshold, report: summary(onReport(chosen.threshold)) } : null,
+            chosen: chosen ? { threshold: chosen.threshold, report: summarize(onReport(chosen.threshold)) } : null,
           }
         : {};
-      const calibrationResult = summary(onCalibration(threshold));
+      const calibrationResult = summarize(onCalibration(threshold));
+      const perPersonPart = { perPersonComparison: comparison, ...(perPersonSweep ? { perPersonSweep } : {}) };
       process.stdout.write(
-        `${JSON.stringify({ ...setup, ...result, calibration: calibrationResult, verification, ...sweepPart })}\n`,
+        `${JSON.stringify({ ...setup, ...result, calibration: calibrationResult, verification, ...sweepPart, ...perPersonPart })}\n`,
       );
     } else {
       process.stdout.write(`${formatEvalReport(setup, result)}\n\n${formatVerification(verification)}\n`);
+      process.stdout.write(`\n${formatPerPersonComparison(comparison, perPersonSweep)}\n`);
       if (sweep) {
         process.stdout.write(`\nSweep on the calibration half:\n${formatSweep(sweep, TARGET_FALSE_POSITIVE_RATE)}\n`);
         process.stdout.write(
@@ -198,19 +237,13 @@ function formatChosen(chosen: { threshold: number; report: FaceEvalResult } | nu
   );
 }
 
-function summary(r: FaceEvalResult) {
-  return {
-    threshold: r.threshold,
-    recall: r.recall,
-    falsePositiveRate: r.falsePositiveRate,
-    aloneFalsePositiveRate: r.aloneFalsePositiveRate,
-    missRate: r.missRate,
-    misidentificationRate: r.misidentificationRate,
-    groupsFound: r.groups.enrolledFound,
-    groupsCorrect: r.groups.enrolledCorrect,
-    groupsWrong: r.groups.enrolledWrong,
-    strangersAssigned: r.groups.strangersAssigned,
-  };
+function perPersonRule(raw: string): PerPersonRule {
+  const [maxLowering, margin, extra] = raw.split(',').map(Number);
+  if (extra !== undefined || !(maxLowering >= 0 && maxLowering <= 1) || !(margin >= -1 && margin <= 1))
+    throw new UsageError(
+      `--per-person takes the largest lowering (0 to 1) and the margin (-1 to 1), as in 0.02,0; not "${raw}".`,
+    );
+  return { maxLowering, margin };
 }
 
 function similarity(raw: string): number {

@@ -20,6 +20,8 @@ describe('loadSettings', () => {
     expect(settings.telegram).toBeNull();
     expect(settings.discord).toBeNull();
     expect(settings.vlm).toBeNull();
+    expect(settings.faceThresholds).toBe('global');
+    expect(loadSettings({ MYVLM_FACE_THRESHOLDS: 'per-person' }).faceThresholds).toBe('per-person');
   });
 
   it('names the variable and the problem', () => {
@@ -29,6 +31,9 @@ describe('loadSettings', () => {
     expect(failure({ MYVLM_EXECUTION_PROVIDER: 'tpu' }).variable).toBe('MYVLM_EXECUTION_PROVIDER');
     expect(failure({ MYVLM_OFFLINE: 'maybe' }).message).toMatch(/^MYVLM_OFFLINE: expected 1\/0/);
     expect(failure({ MYVLM_FACE_THRESHOLD: '3' }).variable).toBe('MYVLM_FACE_THRESHOLD');
+    expect(failure({ MYVLM_FACE_THRESHOLDS: 'each' }).message).toBe(
+      'MYVLM_FACE_THRESHOLDS: expected one of global, per-person, got "each"',
+    );
     expect(failure({ TELEGRAM_BOT_TOKEN: 'oops' }).variable).toBe('TELEGRAM_BOT_TOKEN');
     expect(failure({ DISCORD_TOKEN: 'x'.repeat(30) }).variable).toBe('DISCORD_APPLICATION_ID');
     expect(failure({ MYVLM_HF_ENDPOINT: 'ftp://mirror' }).variable).toBe('MYVLM_HF_ENDPOINT');

@@ -16,6 +16,10 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export const VLM_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
 export type VlmDtype = (typeof VLM_DTYPES)[number];
 
+/** How faces are matched (MYVLM_FACE_THRESHOLDS): at one global threshold, or at each person's own. */
+export const FACE_THRESHOLDS = ['global', 'per-person'] as const;
+export type FaceThresholds = (typeof FACE_THRESHOLDS)[number];
+
 export interface Settings {
   /** Where concept memory lives (SQLite + photo blobs). */
   dataDir: string;
@@ -35,6 +39,8 @@ export interface Settings {
   faceRecognizer: string;
   /** Overrides the recognizer's measured threshold (cosine similarity), or null. */
   faceThreshold: number | null;
+  /** One threshold for everyone, or a threshold per person from the scope's keys (docs/faces.md, "Per-person thresholds"). */
+  faceThresholds: FaceThresholds;
   imageFeatures: string;
   /** Optional folder of generic photos used as extra negatives for object heads. */
   genericNegativesDir: string | null;
@@ -176,6 +182,7 @@ export function loadSettings(env: Env = process.env): Settings {
     faceDetector: text(env, 'MYVLM_FACE_DETECTOR') ?? 'yunet-2023mar',
     faceRecognizer: text(env, 'MYVLM_FACE_RECOGNIZER') ?? 'dlib-resnet-v1',
     faceThreshold: fraction(env, 'MYVLM_FACE_THRESHOLD'),
+    faceThresholds: choice(env, 'MYVLM_FACE_THRESHOLDS', FACE_THRESHOLDS, 'global'),
     imageFeatures: text(env, 'MYVLM_IMAGE_FEATURES') ?? 'clip-vit-b32',
     genericNegativesDir: directory(env, 'MYVLM_GENERIC_NEGATIVES_DIR', null),
     vlm: text(env, 'MYVLM_VLM'),

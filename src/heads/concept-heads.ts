@@ -125,6 +125,7 @@ export function createConceptHeads(settings: Settings, sessions: SessionPool): C
       sessions,
       resolve,
       threshold: settings.faceThreshold,
+      perPersonThresholds: settings.faceThresholds === 'per-person',
     });
     const problem = await head.availability();
     if (problem) throw problem;

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evalFacesCommand } from '../../src/cli/eval-faces.ts';
 import { OperatorError, UserError } from '../../src/errors.ts';
+import { FACE } from '../../src/config/defaults.ts';
+import type { PerPersonRule } from '../../src/models/catalog/faces.ts';
 import { SHARED_MODELS, sharedPhoto } from '../support/paths.ts';
 
 /** The fields of `eval faces --json --sweep` this test reads. */
@@ -22,6 +24,26 @@ interface EvalJson {
   sweep: Array<{ threshold: number; recall: number }>;
   bestUnderTargetFpr: { falsePositiveRate: number };
   chosen: { threshold: number; report: { aloneFalsePositiveRate: number } } | null;
+  perPersonComparison: { rule: PerPersonRule; global: Summary; perPerson: Summary };
+  perPersonSweep: {
+    threshold: number;
+    targetFpr: number;
+    rulesTried: number;
+    chosen: { rule: PerPersonRule; report: Summary };
+  };
+}
+
+interface Summary {
+  threshold: number;
+  perPerson: PerPersonRule | null;
+  recall: number;
+  hits: number;
+  positives: number;
+  falsePositiveRate: number;
+  negatives: number;
+  aloneFalsePositiveRate: number;
+  pairFalsePositiveRate: number | null;
+  pairTrials: number;
 }
 
 let root = '';
@@ -124,6 +146,23 @@ describe('myvlm eval faces', () => {
     expect(result.bestUnderTargetFpr.falsePositiveRate).toBeLessThanOrEqual(0.01);
     // Both calibration photos of each person teach: no calibration trial is positive, so the choice rests on negatives.
     expect(result.chosen?.threshold).toBeGreaterThanOrEqual(0.2);
+
+    // The global threshold against the recognizer's per-person rule, on the report half.
+    const { rule, global, perPerson } = result.perPersonComparison;
+    expect(rule).toEqual(FACE.mobileFaceNet.perPerson);
+    expect(global).toMatchObject({ threshold: 0.475, perPerson: null, recall: result.recall, negatives: 15 });
+    expect(perPerson).toMatchObject({ threshold: 0.475, perPerson: rule, positives: 6, negatives: 15 });
+    // Each person is absent from 5 report photos, in a scope with each of the 2 others: 3 x 5 x 2 trials.
+    expect(global.pairTrials).toBe(30);
+    expect(perPerson.pairTrials).toBe(30);
+    // Lower thresholds only add matches; a person taught alone keeps the global one.
+    expect(perPerson.hits).toBeGreaterThanOrEqual(global.hits);
+    expect(perPerson.aloneFalsePositiveRate).toBe(global.aloneFalsePositiveRate);
+    expect(global.pairFalsePositiveRate).toBe(0);
+    // With no positive calibration trial every rule ties at recall 0: the most careful one is chosen.
+    expect(result.perPersonSweep).toMatchObject({ threshold: 0.475, targetFpr: 0.005, rulesTried: 480 });
+    expect(result.perPersonSweep.chosen.rule).toEqual({ maxLowering: 0.01, margin: 0.1 });
+    expect(result.perPersonSweep.chosen.report.pairTrials).toBe(30);
   });
 
   it('prints a readable report and honours --threshold', async () => {
@@ -142,6 +181,9 @@ describe('myvlm eval faces', () => {
     expect(out).toMatch(/threshold 0\.99/);
     expect(out).toMatch(/recall\s+0\.00%/);
     expect(out).toMatch(/brad\s+2\s+0\.00% \(0\/2\)/);
+    expect(out).toContain('Global threshold against per-person thresholds, report half');
+    expect(out).toMatch(/\nglobal 0\.99 +0\.00% \(0\/6\) +0\.00% \(0\/15\) +0\.00% \(0\) +0\.00% \(0\/30\)/);
+    expect(out).toMatch(/\nper person \(lower by <= [0-9.]+, margin -?[0-9.]+\) +\d+\.\d\d% \(\d\/6\)/);
   });
 
   it('refuses bad arguments with a plain message', async () => {
@@ -152,6 +194,9 @@ describe('myvlm eval faces', () => {
     await expect(run()).rejects.toThrow(UserError);
     await expect(run()).rejects.toThrow(/one dataset folder/);
     await expect(run(root, '--recognizer', 'nope')).rejects.toThrow(/Unknown face-recognition model "nope"/);
+    await expect(run(root, '--per-person', '0.5')).rejects.toThrow(
+      '--per-person takes the largest lowering (0 to 1) and the margin (-1 to 1), as in 0.02,0; not "0.5".',
+    );
     await expect(run(root, '--frobnicate')).rejects.toThrow(UserError);
     await expect(run(root, '--frobnicate')).rejects.toThrow(/--frobnicate/);
     await expect(run(path.join(root, 'no-such-set'))).rejects.toThrow(OperatorError);

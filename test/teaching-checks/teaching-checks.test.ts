@@ -91,7 +91,7 @@ describe.each([DEFAULT_RECOGNIZER, 'mobilefacenet'])('one person per lesson (%s)
     expect(await say('/teach Barack', await photos(ageitgey('obama3.jpg')))).toBe(
       [
         'Nice to meet Barack! I learned their face from 1 photo(s).',
-        'Barack looks like Obama, whom I know already. If they are the same person, keep one name (/forget Barack); if not, I may mix them up.',
+        'Barack looks like Obama, whom I know already. If they are the same person, keep one name (/merge Barack into Obama); if not, I may mix them up.',
       ].join('\n'),
     );
   }, 60_000);

@@ -3,7 +3,7 @@
 // Models load on first use, so a missing model is a plain message, not a crash.
 import type { RgbImage } from '../../image/decode.ts';
 import type { FaceHeadParams } from '../../memory/concept.ts';
-import type { FaceDetectorEntry, FaceRecognizerEntry } from '../../models/catalog/faces.ts';
+import type { FaceDetectorEntry, FaceRecognizerEntry, PerPersonRule } from '../../models/catalog/faces.ts';
 import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
 import type { SessionPool } from '../../models/session.ts';
 import { moduleLogger } from '../../log.ts';
@@ -19,11 +19,18 @@ import {
 import { alignFace, canAlign } from './align.ts';
 import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
 import { horizontalPosition, leftToRight } from './geometry.ts';
-import { assignFaces, cosine, nearestKeySimilarity, toFaceHeadParams, unpackKeys, type PersonKeys } from './keys.ts';
+import {
+  assignFaces,
+  nearestKeySimilarity,
+  personThresholds,
+  toFaceHeadParams,
+  unpackKeys,
+  type PersonKeys,
+} from './keys.ts';
 import { OnnxFaceRecognizer } from './recognizer.ts';
 import {
+  addDistinctKey,
   chooseTeachingFaces,
-  DUPLICATE_KEY_SIMILARITY,
   facesOfSomeoneElse,
   judgeKind,
   photoKindEvidence,
@@ -41,6 +48,8 @@ export interface FaceHeadOptions {
   resolve: ResolveOptions;
   /** Overrides the recognizer's measured threshold (cosine similarity); null or absent keeps it. */
   threshold?: number | null;
+  /** Match each person at their own threshold (the recognizer's `perPerson` rule, where measured); absent or false: one threshold for all. */
+  perPersonThresholds?: boolean;
   /** Detector overrides (input long side, minimum face size, score threshold). */
   detectorOptions?: DetectorOptions;
   /** Overrides the recognizer's flip averaging (evaluation compares both). */
@@ -102,6 +111,8 @@ export interface Lookalike {
  */
 export class FaceHead {
   readonly threshold: number;
+  /** The per-person threshold rule matching uses, or null (everyone at `threshold`). */
+  readonly perPersonRule: PerPersonRule | null;
   /** Faces smaller than this (shorter box side) are counted but not matched or taught. */
   readonly minRecognizableFace: number;
   private models: Promise<{ detector: FaceDetector; recognizer: FaceRecognizer }> | null = null;
@@ -109,6 +120,7 @@ export class FaceHead {
 
   constructor(private readonly options: FaceHeadOptions) {
     this.threshold = options.threshold ?? options.recognizer.threshold;
+    this.perPersonRule = options.perPersonThresholds ? options.recognizer.perPerson : null;
     this.minRecognizableFace = options.minRecognizableFace ?? options.recognizer.minFaceSize;
   }
 
@@ -192,11 +204,7 @@ export class FaceHead {
         return { index, accepted: false, reason, facesFound };
       }
       if (!choice.accepted) return { index, accepted: false, reason: choice.reason, facesFound };
-      const key = usable[index][choice.faceIndex].embedding;
-      if (!keys.some((k) => cosine(key, k) >= DUPLICATE_KEY_SIMILARITY)) {
-        keys.push(key);
-        keysAdded++;
-      }
+      if (addDistinctKey(keys, usable[index][choice.faceIndex].embedding)) keysAdded++;
       return { index, accepted: true, facesFound };
     });
     const taught = choices.flatMap((choice, index) =>
@@ -279,12 +287,36 @@ export class FaceHead {
     return this.matchFaces(faces, image.width, people);
   }
 
-  /** `match` over faces already embedded; `imageWidth` places each face left, centre or right. */
+  /**
+   * Each comparable person's threshold by `rule` (see `personThresholds`), or
+   * null when there is no rule (everyone at `threshold`). It depends only on
+   * the scope's keys, so a caller matching many photos against one scope
+   * computes it once.
+   */
+  personThresholds(
+    people: readonly PersonKeys[],
+    threshold = this.threshold,
+    rule = this.perPersonRule,
+  ): ReadonlyMap<string, number> | null {
+    if (!rule) return null;
+    return personThresholds(
+      people.filter((p) => this.comparable(p.params)),
+      threshold,
+      rule,
+    );
+  }
+
+  /**
+   * `match` over faces already embedded; `imageWidth` places each face left,
+   * centre or right. `threshold` and `perPerson` default to the head's (the
+   * evaluation compares others on the same faces).
+   */
   matchFaces(
     faces: readonly EmbeddedFace[],
     imageWidth: number,
     people: readonly PersonKeys[],
     threshold = this.threshold,
+    perPerson = this.personThresholds(people, threshold),
   ): FaceMatch {
     const comparable = people.filter((p) => this.comparable(p.params));
     const incomparable = people.filter((p) => !this.comparable(p.params)).map((p) => p.conceptId);
@@ -295,6 +327,7 @@ export class FaceHead {
       candidates.map((c) => c.embedding),
       comparable,
       threshold,
+      perPerson ?? undefined,
     ).map((a) => ({ ...a, faceIndex: candidates[a.faceIndex].index }));
     const sightings = assignments.map(({ faceIndex, conceptId, similarity }): FaceSighting => {
       const face = faces[faceIndex];

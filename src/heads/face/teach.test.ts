@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseTeachingFaces, facesOfSomeoneElse, judgeKind, photoKindEvidence } from './teach.ts';
+import { toFaceHeadParams, unpackKeys } from './keys.ts';
+import { chooseTeachingFaces, facesOfSomeoneElse, judgeKind, photoKindEvidence, uniteKeys } from './teach.ts';
 
 const at = (degrees: number) =>
   new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180)]);
@@ -61,5 +62,29 @@ describe('person or object from the detector scores', () => {
     expect(judgeKind(['face', 'no-face'])).toBe('unsure');
     expect(judgeKind(['no-face', 'no-face', 'maybe-face'])).toBe('object');
     expect(judgeKind(['maybe-face', 'no-face'])).toBe('unsure');
+  });
+});
+
+describe('uniteKeys', () => {
+  const params = (recognizer: string, ...keys: Float32Array[]) => toFaceHeadParams(recognizer, 2, keys);
+
+  it('adds the keys that are new, once, and is harmless when repeated', () => {
+    const anna = params('r', at(0), at(20));
+    const annie = params('r', at(20), at(40), at(40));
+    const once = uniteKeys(anna, annie);
+    expect(once.added).toBe(1);
+    expect(once.dropped).toBe(0);
+    expect(unpackKeys(once.params).map((k) => Math.round((Math.atan2(k[1], k[0]) * 180) / Math.PI))).toEqual([
+      0, 20, 40,
+    ]);
+    const twice = uniteKeys(once.params, annie);
+    expect(twice.added).toBe(0);
+    expect([...twice.params.keys]).toEqual([...once.params.keys]);
+  });
+
+  it('drops keys of another recognizer, as teaching does', () => {
+    const anna = params('r', at(0));
+    const united = uniteKeys(anna, params('other', at(30), at(60)));
+    expect(united).toEqual({ params: anna, added: 0, dropped: 2 });
   });
 });

@@ -2,7 +2,8 @@
 // gives its face; in a photo with several, only the one face that matches
 // the person's known faces (earlier keys and this batch's single-face photos)
 // is kept; otherwise the photo is refused with a reason a chat can show.
-import { cosine } from './keys.ts';
+import type { FaceHeadParams } from '../../memory/concept.ts';
+import { cosine, toFaceHeadParams, unpackKeys } from './keys.ts';
 
 /** The decision for one teaching photo. */
 export type TeachingChoice =
@@ -16,6 +17,32 @@ export type TeachingChoice =
 
 /** Two keys this similar are the same photo sent twice; the second adds nothing. */
 export const DUPLICATE_KEY_SIMILARITY = 0.999;
+
+/** Adds `key` to `keys` unless it duplicates one of them; whether it was added. */
+export function addDistinctKey(keys: Float32Array[], key: Float32Array): boolean {
+  if (keys.some((k) => cosine(key, k) >= DUPLICATE_KEY_SIMILARITY)) return false;
+  keys.push(key);
+  return true;
+}
+
+/**
+ * One person's keys from two heads taught apart (the same person under two
+ * names): `into`'s keys, then each of `from`'s that is no duplicate. Keys of
+ * another recognizer or dimension cannot be compared with `into`'s, so they
+ * are dropped, as teaching drops them; `dropped` counts them. Uniting the
+ * same heads again adds nothing, so a repeated merge is harmless.
+ */
+export function uniteKeys(
+  into: FaceHeadParams,
+  from: FaceHeadParams,
+): { params: FaceHeadParams; added: number; dropped: number } {
+  const keys = unpackKeys(into);
+  const comparable = from.recognizer === into.recognizer && from.dims === into.dims;
+  const fromKeys = unpackKeys(from);
+  if (!comparable) return { params: into, added: 0, dropped: fromKeys.length };
+  const added = fromKeys.filter((key) => addDistinctKey(keys, key)).length;
+  return { params: toFaceHeadParams(into.recognizer, into.dims, keys), added, dropped: 0 };
+}
 
 /**
  * Chooses the teaching face of every photo. `photos[i]` holds the embeddings

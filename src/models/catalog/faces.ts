@@ -28,6 +28,17 @@ export interface FaceDetectorEntry extends VisionModelEntry {
   minFaceSize: number;
 }
 
+/**
+ * Per-person thresholds (`personThresholds` in heads/face/keys.ts): how far a
+ * person's threshold may fall below the global one (`maxLowering`), and how far
+ * it must stay above the most similar pair of keys between them and any other
+ * person of the scope (`margin`). Cosine similarities, measured per recognizer.
+ */
+export interface PerPersonRule {
+  maxLowering: number;
+  margin: number;
+}
+
 export interface FaceRecognizerEntry extends VisionModelEntry {
   task: 'face-recognition';
   output: string;
@@ -49,6 +60,10 @@ export interface FaceRecognizerEntry extends VisionModelEntry {
   threshold: number;
   /** Where the threshold comes from (a measurement, with the command that reproduces it). */
   thresholdEvidence: string;
+  /** The per-person threshold rule's constants, or null where they were not measured (every person keeps `threshold`). */
+  perPerson: PerPersonRule | null;
+  /** Where `perPerson` comes from (or why there is none), with the command that reproduces it. */
+  perPersonEvidence: string;
   /**
    * A teaching photo whose face is less similar than this (cosine) to the rest
    * of its lesson shows someone else (see `facesOfSomeoneElse`). Measured per
@@ -235,6 +250,8 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
     minFaceSize: FACE.dlibResnet.minFaceSize,
     threshold: FACE.dlibResnet.threshold,
     thresholdEvidence: FACE.dlibResnet.thresholdEvidence,
+    perPerson: FACE.dlibResnet.perPerson,
+    perPersonEvidence: FACE.dlibResnet.perPersonEvidence,
     someoneElseBelow: FACE.dlibResnet.someoneElseBelow,
     someoneElseEvidence: FACE.dlibResnet.someoneElseEvidence,
   },
@@ -278,6 +295,8 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
       'The lowest threshold at which a person taught alone fires on at most 1% of the photos without them, in every evaluation run: ' +
       '../shared/data/faces with 4 shots (seeds 1-5) needs 0.30; ../shared/data/photos with 1, 2 and 3 shots (seeds 1-10) needs 0.45, 0.475 and 0.475 ' +
       '(look-alike actresses). docs/faces.md has the sweeps; reproduce with `myvlm eval faces <dir> --recognizer mobilefacenet --shots 4 --repeats 5 --sweep`.',
+    perPerson: FACE.mobileFaceNet.perPerson,
+    perPersonEvidence: FACE.mobileFaceNet.perPersonEvidence,
     someoneElseBelow: 0.17,
     someoneElseEvidence:
       'The largest bound (steps of 0.01) that refuses at most 5% of honest lessons on the calibration half of ../shared/data/faces ' +
@@ -318,6 +337,10 @@ export const FACE_RECOGNIZERS: readonly FaceRecognizerEntry[] = [
       "The paper's cosine distance 0.675 for buffalo_l (similarity >= 0.325), used as published: " +
       'the InsightFace models cannot be shipped here to re-measure it. ' +
       'Re-measure with `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep`.',
+    perPerson: null,
+    perPersonEvidence:
+      'Not measured: the InsightFace models cannot be shipped here, so every person keeps the global threshold. ' +
+      'With them, `myvlm eval faces <dir> --recognizer arcface-r50-buffalo-l --sweep` chooses the constants on the calibration half.',
     someoneElseBelow: null,
     someoneElseEvidence:
       'Not measured: the InsightFace models cannot be shipped here. No share of the threshold stands in for it (the bound ' +

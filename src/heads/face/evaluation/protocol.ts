@@ -7,6 +7,7 @@ import { InternalError } from '../../../errors.ts';
 import type { FaceHead } from '../head.ts';
 import { iou } from '../geometry.ts';
 import type { PersonKeys } from '../keys.ts';
+import type { PerPersonRule } from '../../../models/catalog/faces.ts';
 import type { EmbeddedFace } from '../types.ts';
 import type { FaceDataset, GroupPhoto } from './dataset.ts';
 
@@ -67,6 +68,13 @@ export interface FaceEvalCounts {
    * stricter rate a default threshold must keep low.
    */
   aloneFalsePositives: number;
+  /**
+   * With `pairs`: (person, other person, photo) trials where the person is
+   * absent and fires when taught with just that one other person (a chat that
+   * knows two people), over every other person; 0 without `pairs`.
+   */
+  pairTrials: number;
+  pairFalsePositives: number;
   /** Identity and stranger photos in which the detector found no face. */
   photosWithoutFace: number;
   groups: GroupResult;
@@ -75,6 +83,8 @@ export interface FaceEvalCounts {
 
 export interface FaceEvalResult extends FaceEvalCounts {
   threshold: number;
+  /** The per-person threshold rule matched with, or null (everyone at `threshold`). */
+  perPerson: PerPersonRule | null;
   shots: number;
   seeds: number[];
   identities: number;
@@ -83,6 +93,8 @@ export interface FaceEvalResult extends FaceEvalCounts {
   misidentificationRate: number;
   falsePositiveRate: number;
   aloneFalsePositiveRate: number;
+  /** `pairFalsePositives / pairTrials`; null without `pairs`. */
+  pairFalsePositiveRate: number | null;
 }
 
 /** Teaching photos per identity: `shots` of them, chosen by a seeded shuffle. */
@@ -100,6 +112,10 @@ export interface EvaluateOptions {
   shots: number;
   seeds: readonly number[];
   threshold: number;
+  /** Match each person at their own threshold by this rule (default: null, everyone at `threshold`). */
+  perPerson?: PerPersonRule | null;
+  /** Also count false positives in every scope of two people (`pairFalsePositives`): slower, n(n-1) scopes. */
+  pairs?: boolean;
   /**
    * Where the teaching photos are drawn from (default: `dataset` itself, its
    * teaching photos then left out of the trials). The report half is taught
@@ -116,13 +132,13 @@ export function evaluateFaces(
   options: EvaluateOptions,
 ): FaceEvalResult {
   const teachFrom = options.teachFrom ?? dataset;
-  const runs = options.seeds.map((seed) =>
-    evaluateOnce(head, dataset, teachFrom, photos, options.shots, seed, options.threshold),
-  );
+  const match = { threshold: options.threshold, rule: options.perPerson ?? null, pairs: options.pairs ?? false };
+  const runs = options.seeds.map((seed) => evaluateOnce(head, dataset, teachFrom, photos, options.shots, seed, match));
   const total = runs.reduce(addCounts);
   const rate = (n: number, d: number) => (d > 0 ? n / d : 0);
   return {
     threshold: options.threshold,
+    perPerson: match.rule,
     shots: options.shots,
     seeds: [...options.seeds],
     identities: dataset.identities.length,
@@ -131,6 +147,7 @@ export function evaluateFaces(
     misidentificationRate: rate(total.misidentified, total.positives),
     falsePositiveRate: rate(total.falsePositives, total.negatives),
     aloneFalsePositiveRate: rate(total.aloneFalsePositives, total.negatives),
+    pairFalsePositiveRate: match.pairs ? rate(total.pairFalsePositives, total.pairTrials) : null,
     ...total,
   };
 }
@@ -142,13 +159,15 @@ function evaluateOnce(
   photos: EmbeddedPhotos,
   shots: number,
   seed: number,
-  threshold: number,
+  { threshold, rule, pairs }: { threshold: number; rule: PerPersonRule | null; pairs: boolean },
 ): FaceEvalCounts {
   const teaching = chooseTeachingPhotos(teachFrom, shots, seed);
   const people: PersonKeys[] = [];
   const alone = (person: string, photo: EmbeddedPhoto) => {
     const keys = people.find((p) => p.conceptId === person);
-    return keys !== undefined && head.matchFaces(photo.faces, photo.width, [keys], threshold).sightings.length > 0;
+    if (keys === undefined) return false;
+    const thresholds = head.personThresholds([keys], threshold, rule);
+    return head.matchFaces(photo.faces, photo.width, [keys], threshold, thresholds).sightings.length > 0;
   };
   const perIdentity: IdentityResult[] = [];
   for (const identity of dataset.identities) {
@@ -169,6 +188,30 @@ function evaluateOnce(
       falsePositives: 0,
     });
   }
+  // The scope is complete here: its per-person thresholds hold for every photo of this seed.
+  const thresholds = head.personThresholds(people, threshold, rule);
+  const pairScopes = pairs
+    ? people.map((person) =>
+        people
+          .filter((other) => other !== person)
+          .map((other) => ({
+            scope: [person, other],
+            thresholds: head.personThresholds([person, other], threshold, rule),
+          })),
+      )
+    : [];
+  /** Negative trials of `person` in scopes of two: how many there were, and how many fired. */
+  const inPairs = (person: string, photo: EmbeddedPhoto) => {
+    const scopes = pairScopes.find((list) => list[0]?.scope[0].conceptId === person) ?? [];
+    counts.pairTrials += scopes.length;
+    for (const { scope, thresholds: pairThresholds } of scopes)
+      if (
+        head
+          .matchFaces(photo.faces, photo.width, scope, threshold, pairThresholds)
+          .sightings.some((s) => s.conceptId === person)
+      )
+        counts.pairFalsePositives++;
+  };
   const byName = new Map(perIdentity.map((r) => [r.name, r]));
   const counts: FaceEvalCounts = {
     positives: 0,
@@ -178,6 +221,8 @@ function evaluateOnce(
     negatives: 0,
     falsePositives: 0,
     aloneFalsePositives: 0,
+    pairTrials: 0,
+    pairFalsePositives: 0,
     photosWithoutFace: 0,
     groups: emptyGroups(),
     perIdentity,
@@ -191,7 +236,7 @@ function evaluateOnce(
     const photo = embedded(photos, path);
     if (photo.faces.length === 0) counts.photosWithoutFace++;
     const fired = new Set(
-      head.matchFaces(photo.faces, photo.width, people, threshold).sightings.map((s) => s.conceptId),
+      head.matchFaces(photo.faces, photo.width, people, threshold, thresholds).sightings.map((s) => s.conceptId),
     );
     for (const identity of dataset.identities) {
       const result = byName.get(identity.name) as IdentityResult;
@@ -212,12 +257,13 @@ function evaluateOnce(
           result.falsePositives++;
         }
         if (alone(identity.name, photo)) counts.aloneFalsePositives++;
+        inPairs(identity.name, photo);
       }
     }
   }
   for (const group of dataset.groups) {
     const photo = embedded(photos, group.path);
-    const match = head.matchFaces(photo.faces, photo.width, people, threshold);
+    const match = head.matchFaces(photo.faces, photo.width, people, threshold, thresholds);
     const fired = new Set(match.sightings.map((s) => s.conceptId));
     for (const identity of dataset.identities) {
       if (group.present.includes(identity.name)) continue;
@@ -228,6 +274,7 @@ function evaluateOnce(
         (byName.get(identity.name) as IdentityResult).falsePositives++;
       }
       if (alone(identity.name, photo)) counts.aloneFalsePositives++;
+      inPairs(identity.name, photo);
     }
     scoreGroup(group, photo.faces, new Map(match.sightings.map((s) => [s.faceIndex, s.conceptId])), counts.groups);
   }
@@ -308,6 +355,8 @@ function addCounts(a: FaceEvalCounts, b: FaceEvalCounts): FaceEvalCounts {
     negatives: a.negatives + b.negatives,
     falsePositives: a.falsePositives + b.falsePositives,
     aloneFalsePositives: a.aloneFalsePositives + b.aloneFalsePositives,
+    pairTrials: a.pairTrials + b.pairTrials,
+    pairFalsePositives: a.pairFalsePositives + b.pairFalsePositives,
     photosWithoutFace: a.photosWithoutFace + b.photosWithoutFace,
     groups: sumFields(a.groups, b.groups),
     perIdentity: a.perIdentity.map((r, i) => ({ ...sumFields(r, b.perIdentity[i]), name: r.name })),

@@ -3,6 +3,7 @@
 import { FACE } from '../../../config/defaults.ts';
 import { bestUnderFalsePositiveRate, type FaceEvalResult, type FalsePositiveMeasure } from './protocol.ts';
 import type { VerificationResult } from './verification.ts';
+import type { PerPersonRule } from '../../../models/catalog/faces.ts';
 
 export interface EvalSetup {
   dataset: string;
@@ -90,5 +91,93 @@ export function formatSweep(results: readonly FaceEvalResult[], targetFpr: numbe
     describe('falsePositiveRate', 'FPR (all people taught together)'),
     describe('aloneFalsePositiveRate', 'FPR with each person taught alone'),
   );
+  return lines.join('\n');
+}
+
+/** The figures of one evaluation that `--json` gives for each threshold or rule tried. */
+export interface EvalSummary extends Pick<
+  FaceEvalResult,
+  | 'threshold'
+  | 'perPerson'
+  | 'recall'
+  | 'hits'
+  | 'positives'
+  | 'falsePositiveRate'
+  | 'falsePositives'
+  | 'negatives'
+  | 'aloneFalsePositiveRate'
+  | 'aloneFalsePositives'
+  | 'pairFalsePositiveRate'
+  | 'pairFalsePositives'
+  | 'pairTrials'
+  | 'missRate'
+  | 'misidentificationRate'
+> {
+  groupsFound: number;
+  groupsCorrect: number;
+  groupsWrong: number;
+  strangersAssigned: number;
+}
+
+export function summarize(r: FaceEvalResult): EvalSummary {
+  return {
+    threshold: r.threshold,
+    perPerson: r.perPerson,
+    recall: r.recall,
+    hits: r.hits,
+    positives: r.positives,
+    falsePositiveRate: r.falsePositiveRate,
+    falsePositives: r.falsePositives,
+    negatives: r.negatives,
+    aloneFalsePositiveRate: r.aloneFalsePositiveRate,
+    aloneFalsePositives: r.aloneFalsePositives,
+    pairFalsePositiveRate: r.pairFalsePositiveRate,
+    pairFalsePositives: r.pairFalsePositives,
+    pairTrials: r.pairTrials,
+    missRate: r.missRate,
+    misidentificationRate: r.misidentificationRate,
+    groupsFound: r.groups.enrolledFound,
+    groupsCorrect: r.groups.enrolledCorrect,
+    groupsWrong: r.groups.enrolledWrong,
+    strangersAssigned: r.groups.strangersAssigned,
+  };
+}
+
+/** The global threshold against per-person thresholds on the report half, and the rule a sweep chose. */
+export function formatPerPersonComparison(
+  comparison: { rule: PerPersonRule | null; global: EvalSummary; perPerson: EvalSummary | null },
+  sweep: {
+    threshold: number;
+    targetFpr: number;
+    rulesTried: number;
+    chosen: { rule: PerPersonRule; calibration: EvalSummary; report: EvalSummary } | null;
+  } | null,
+): string {
+  const row = (label: string, r: EvalSummary) =>
+    `${label.padEnd(44)} ${pct(r.recall).padStart(7)} (${r.hits}/${r.positives})  ${pct(r.falsePositiveRate).padStart(6)} ` +
+    `(${r.falsePositives}/${r.negatives})  ${pct(r.aloneFalsePositiveRate).padStart(6)} (${r.aloneFalsePositives})  ` +
+    `${r.pairFalsePositiveRate === null ? '   n/a' : pct(r.pairFalsePositiveRate).padStart(6)} (${r.pairFalsePositives}/${r.pairTrials})  ` +
+    `${r.groupsCorrect}/${r.groupsFound} (${r.groupsWrong})  ${r.strangersAssigned}`;
+  const describe = (rule: PerPersonRule) => `lower by <= ${rule.maxLowering}, margin ${rule.margin}`;
+  const lines = [
+    'Global threshold against per-person thresholds, report half ("in pairs": each person taught with one other, every pair):',
+    `${'matching'.padEnd(44)} recall            FPR             alone FPR     FPR in pairs         groups (wrong)  strangers named`,
+    row(`global ${comparison.global.threshold}`, comparison.global),
+    comparison.perPerson && comparison.rule
+      ? row(`per person (${describe(comparison.rule)})`, comparison.perPerson)
+      : 'per person: no rule measured for this recognizer (everyone keeps the global threshold).',
+  ];
+  if (sweep) {
+    lines.push(
+      '',
+      sweep.chosen
+        ? `Rule chosen on the calibration half at threshold ${sweep.threshold} (${sweep.rulesTried} tried; best recall with FPR <= ` +
+            `${pct(sweep.targetFpr)}, alone and in pairs <= 1%): ${describe(sweep.chosen.rule)}; calibration recall ` +
+            `${pct(sweep.chosen.calibration.recall)}, FPR ${pct(sweep.chosen.calibration.falsePositiveRate)}, ` +
+            `in pairs ${pct(sweep.chosen.calibration.pairFalsePositiveRate ?? 0)}.`
+        : `No per-person rule keeps the FPR at or below ${pct(sweep.targetFpr)} (alone and in pairs 1%) on the calibration half.`,
+    );
+    if (sweep.chosen) lines.push(row('that rule on the report half', sweep.chosen.report));
+  }
   return lines.join('\n');
 }
