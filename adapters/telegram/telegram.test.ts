@@ -89,6 +89,8 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       'forget_fact',
       'rename',
       'forget',
+      'who',
+      'settings',
       'help',
     ]);
     expect(fake.callsOf('deleteWebhook')).toHaveLength(1);

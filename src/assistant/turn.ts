@@ -111,6 +111,8 @@ export const COMMANDS = [
   { name: 'forget_fact', args: '<name> <number>', help: 'Forget one fact (its number in /facts, or its words)' },
   { name: 'rename', args: '<name> to <new name>', help: 'Call someone or something by a new name' },
   { name: 'forget', args: '<name>', help: 'Forget someone or something, with all their photos' },
+  { name: 'who', args: '[<number> <name>]', help: "List people I have seen but don't know, or name one" },
+  { name: 'settings', args: '[remember-faces on|off]', help: "This chat's settings (admins change them)" },
   { name: 'help', args: '', help: 'How to use me' },
 ] as const;
 
