@@ -118,6 +118,22 @@ export function discordCommands(): RESTPutAPIApplicationCommandsJSONBody {
     slash('forget').addStringOption((o) =>
       o.setName('name').setDescription('Who or what to forget').setRequired(true).setMaxLength(40),
     ),
+    slash('who')
+      .addIntegerOption((o) => o.setName('number').setDescription('The number /who gave the person').setMinValue(1))
+      .addStringOption((o) => o.setName('name').setDescription('Who they are, e.g. Anna').setMaxLength(40)),
+    slash('settings')
+      .addStringOption((o) =>
+        o
+          .setName('setting')
+          .setDescription("The setting to change (admins only): remember faces I don't know")
+          .addChoices({ name: 'remember-faces', value: 'remember-faces' }),
+      )
+      .addStringOption((o) =>
+        o
+          .setName('value')
+          .setDescription('on or off')
+          .addChoices({ name: 'on', value: 'on' }, { name: 'off', value: 'off' }),
+      ),
     slash('help'),
   ].map((builder) => builder.toJSON());
 

@@ -141,6 +141,8 @@ export class DiscordConversation {
       remember: words(options.getString('name'), options.getString('fact')),
       facts: words(options.getString('name')),
       forget_fact: words(options.getString('name'), options.getString('fact')),
+      who: words(String(options.getInteger('number') ?? ''), options.getString('name')),
+      settings: words(options.getString('setting'), options.getString('value')),
     };
     return { text: ['/' + interaction.commandName, ...(args[interaction.commandName] ?? [])].join(' '), images };
   }

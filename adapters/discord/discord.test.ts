@@ -184,6 +184,30 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
         ],
       }),
     );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'who',
+        options: [
+          { name: 'number', type: 'integer', value: 2 },
+          { name: 'name', type: 'string', value: 'Anna Maria' },
+        ],
+      }),
+    );
+    await finished(
+      fake.dispatchSlashCommand({
+        user: bob,
+        guildId: '5002',
+        permissions: PermissionFlagsBits.SendMessages,
+        name: 'settings',
+        options: [
+          { name: 'setting', type: 'string', value: 'remember-faces' },
+          { name: 'value', type: 'string', value: 'on' },
+        ],
+      }),
+    );
     expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
       ['discord:dm:302', true, '/concepts'],
       ['discord:guild:5001', true, '/forget Anna'],
@@ -193,6 +217,8 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
       ['discord:guild:5002', false, '/merge Annie into Anna Maria'],
       ['discord:guild:5002', false, '/facts Anna Maria'],
       ['discord:guild:5002', false, '/forget_fact Anna Maria 1'],
+      ['discord:guild:5002', false, '/who 2 Anna Maria'],
+      ['discord:guild:5002', false, '/settings remember-faces on'],
     ]);
   });
 

@@ -90,6 +90,8 @@ describe('Telegram adapter (grammY against the fake Bot API)', () => {
       'rename',
       'merge',
       'forget',
+      'who',
+      'settings',
       'help',
     ]);
     expect(fake.callsOf('deleteWebhook')).toHaveLength(1);

@@ -16,6 +16,8 @@ import { forget, forgetFact, help, listConcepts, listFacts, remember, rename } f
 import { merge } from './merge.ts';
 import { recall } from './recall.ts';
 import { teachNamed } from './group-teach.ts';
+import { settings } from './settings.ts';
+import { FORGET_UNKNOWN_FACES, forgetUnknownFaces, who } from './unknown-faces.ts';
 import { notIt } from './teach.ts';
 import type { JobUpdate } from '../teach/job-updates.ts';
 import type { ConversationCore, Notice, Reply, Turn, TurnOptions } from './turn.ts';
@@ -81,7 +83,13 @@ export class Assistant implements ConversationCore {
       case 'concepts':
         return text(await listConcepts(this.deps, turn));
       case 'forget':
+        if (command.rest.trim().toLowerCase() === FORGET_UNKNOWN_FACES)
+          return text(await forgetUnknownFaces(this.deps.store, turn));
         return text(await forget(this.deps, turn, command.rest));
+      case 'who':
+        return who(this.deps, turn, command.rest);
+      case 'settings':
+        return text(await settings(this.deps.store, turn, command.rest));
       case 'rename':
         return text(await rename(this.deps, turn, command.rest));
       case 'merge':

@@ -24,6 +24,7 @@ import { validateName } from './names.ts';
 import { decodeQuestionPhoto } from './photos.ts';
 import type { OutgoingImage, Reply, Turn, TurnOptions } from './turn.ts';
 import { unavailableLines } from './unavailable.ts';
+import { rememberUnknownFaces } from './unknown-faces.ts';
 
 export const NO_VLM_NOTE = 'No vision-language model is configured, so I can only tell who and what I recognize.';
 
@@ -80,6 +81,7 @@ export async function describe(
   question: string | null = null,
 ): Promise<Reply> {
   const { image, note, concepts, recognition } = await recognizeTurnPhoto(deps, turn, what, options);
+  await rememberUnknownFaces(deps.store, turn.scope, image, recognition);
   const vlm = await loadVlm(deps);
   if (!vlm.model) {
     const lines = [recognition ? sentenceFor(recognition, concepts) : 'Recognition is not set up on this assistant.'];

@@ -116,6 +116,8 @@ export const COMMANDS = [
     help: 'Make one of someone or something I learned twice, keeping the second name',
   },
   { name: 'forget', args: '<name>', help: 'Forget someone or something, with all their photos' },
+  { name: 'who', args: '[<number> <name>]', help: "List people I have seen but don't know, or name one" },
+  { name: 'settings', args: '[remember-faces on|off]', help: "This chat's settings (admins change them)" },
   { name: 'help', args: '', help: 'How to use me' },
 ] as const;
 

@@ -70,6 +70,38 @@ export const FACE = {
   },
   /** Paper figures for the head (16 people), for reports. */
   paper: { recall: 0.9639, falsePositiveRate: 0.0233, missRate: 0.0128 },
+  /**
+   * Unknown faces, grouped by person when a chat turns `/settings
+   * remember-faces on` (src/heads/face/clusters.ts). Immich's facial
+   * recognition defaults are the anchor: a person is proposed once seen in
+   * 3 faces (`minFaces`), and faces within cosine distance 0.5 of each other
+   * (`maxDistance`, on InsightFace buffalo_l) belong together.
+   */
+  unknownFaces: {
+    /** /who lists a cluster once it was seen in this many distinct photos (Immich's minFaces). */
+    minPhotos: 3,
+    /**
+     * Per recognizer: a face joins a cluster when its cosine similarity to the
+     * cluster's nearest key reaches this. A recognizer not listed uses its
+     * matching threshold (registry `threshold`).
+     */
+    joinSimilarity: { 'dlib-resnet-v1': 0.93, mobilefacenet: 0.34, 'arcface-r50-buffalo-l': 0.5 },
+    joinSimilarityEvidence:
+      'dlib-resnet-v1 and mobilefacenet: the lowest similarity (steps of 0.01) whose listed clusters are at least 99% pure in each of ' +
+      '5 shuffled orders of the calibration half of ../shared/data/faces (one-face photos split by content hash, nobody taught). ' +
+      'Held-out half (92 faces, 11 people), median (min-max) over 5 orders: dlib 0.93 purity 98.9% (95.6-100%), 1.00 (1.00-1.09) ' +
+      'clusters per person, 97.8% of faces in their own listed cluster; mobilefacenet 0.34 purity 100% (98.8-100%), 1.00 clusters ' +
+      "per person, 95.7%. arcface-r50-buffalo-l: Immich's maxDistance 0.5, not measured here (its files cannot be shipped). " +
+      'Reproduce with `npm run bench -- face-clusters`.',
+    /** Face embeddings kept per cluster: its most typical ones (a person taught from it gets them as face keys). */
+    keysPerCluster: 8,
+    /** Photo hashes remembered per cluster, so a photo sent again is not counted again. */
+    recentPhotos: 100,
+    /** Clusters a chat keeps at most; past it, those seen in the fewest photos go first. */
+    maxClusters: 200,
+    /** Longest side of the face crop kept per cluster and shown by /who, in pixels. */
+    thumbnailSide: 96,
+  },
 } as const;
 
 /** Object concept head: linear classifier over image features (section 2, "Objects"). */

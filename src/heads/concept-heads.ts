@@ -7,7 +7,8 @@ import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } fro
 import { findModel } from '../models/registry.ts';
 import { resolveOptionsFrom, type ResolveOptions } from '../models/resolve.ts';
 import type { SessionPool } from '../models/session.ts';
-import { FaceHead } from './face/head.ts';
+import { clusteringOptions } from './face/clusters.ts';
+import { FaceHead, type FaceMatch } from './face/head.ts';
 import type { PersonKeys } from './face/keys.ts';
 import { ObjectHead } from './object/object-head.ts';
 import {
@@ -91,8 +92,9 @@ export class ScopeHeads implements ConceptHeads {
       c.head?.type === 'linear' ? [{ conceptId: c.id, params: c.head, revision: c.version }] : [],
     );
     const scope = concepts[0]?.scope ?? '';
+    const faceHead = (await this.face.problem()) === null ? await this.face.get() : null;
     const [faceMatch, objectMatch] = await Promise.all([
-      (await this.face.problem()) === null ? (await this.face.get()).match(image, people) : null,
+      faceHead ? faceHead.match(image, people) : null,
       objects.length > 0 && (await this.object.problem()) === null
         ? (await this.object.get()).match(image, objects, scope)
         : null,
@@ -107,8 +109,20 @@ export class ScopeHeads implements ConceptHeads {
         })) ?? [],
       objects: objectMatch?.fired.map(({ conceptId, probability }) => ({ conceptId, probability })) ?? [],
       facesFound: faceMatch?.faces.length ?? 0,
+      unknownFaces: faceHead && faceMatch ? unknownFaces(faceHead, faceMatch) : null,
     };
   }
+}
+
+/** The embedded faces nobody matched (embedded means large enough to recognize). */
+function unknownFaces(head: FaceHead, match: FaceMatch): NonNullable<Recognition['unknownFaces']> {
+  const sighted = new Set(match.sightings.map((s) => s.faceIndex));
+  return {
+    faces: match.faces.flatMap((face, i) =>
+      face.embedding !== null && !sighted.has(i) ? [{ embedding: face.embedding, box: face.box }] : [],
+    ),
+    clustering: clusteringOptions(head.recognizerId, head.threshold),
+  };
 }
 
 function peopleOf(concepts: readonly ConceptRecord[]): PersonKeys[] {

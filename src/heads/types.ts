@@ -5,6 +5,7 @@ import { OperatorError, UserError } from '../errors.ts';
 import type { Box } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
+import type { ClusteringOptions } from './face/clusters.ts';
 
 /** Where in the photo, in words a reply can use. */
 export type Position = 'left' | 'centre' | 'right';
@@ -26,6 +27,12 @@ export interface Recognition {
   objects: ObjectSighting[];
   /** Faces detected, matched or not ("I see 3 people, one of them Anna"). */
   facesFound: number;
+  /**
+   * The faces large enough to tell people apart that matched nobody, with
+   * how to cluster them (`/settings remember-faces on`); null when the face
+   * head did not run.
+   */
+  unknownFaces: { faces: Array<{ embedding: Float32Array; box: Box }>; clustering: ClusteringOptions } | null;
 }
 
 /** Per-photo result of teaching: accepted, or refused with a reason fit for chat. */

@@ -93,7 +93,8 @@ export function decodeConcept(stored: unknown): ConceptRecord {
   }
 }
 
-function toJson(value: unknown, path: string): JsonValue {
+/** `value` as JSON, every Float32Array as base64 of its bytes (throws InternalError on what cannot be stored). */
+export function toJson(value: unknown, path: string): JsonValue {
   if (value instanceof Float32Array) return { [FLOAT32_TAG]: float32ToBase64(value) };
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
@@ -108,7 +109,8 @@ function toJson(value: unknown, path: string): JsonValue {
   throw new InternalError(`${path} has type ${typeof value}, which cannot be stored`);
 }
 
-function fromJson(value: unknown): unknown {
+/** Inverse of `toJson`: base64 floats back into Float32Arrays (the caller checks the shape). */
+export function fromJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(fromJson);
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);

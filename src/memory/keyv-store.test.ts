@@ -1,12 +1,13 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KeyvSqlite } from '@keyv/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InternalError, UserError } from '../errors.ts';
-import { float32ToBase64, StoredConceptError } from './codec.ts';
+import { StoredConceptError } from './codec.ts';
 import type { PhotoRef } from './concept.ts';
 import { DATABASE_FILE, KeyvConceptStore, type StoreStep } from './keyv-store.ts';
+import { tracesInFiles as tracesIn } from '../../test/support/store-traces.ts';
 import { ConceptNotFoundError, type NewConcept } from './store.ts';
 
 const SCOPE = 'telegram:chat:-1001234';
@@ -253,24 +254,11 @@ describe('forget', () => {
     1234.5677490234375, -0.0078125, 3.14159274101257, 271828.1875, 0.3333333432674408, 17.25,
   ]);
 
-  function traces(content: Buffer): string[] {
-    const found: string[] = [];
-    if (content.includes(Buffer.from(NAME))) found.push('name');
-    if (content.includes(Buffer.from(float32ToBase64(pattern).slice(0, 24)))) found.push('float base64');
-    if (content.includes(Buffer.from(pattern.buffer))) found.push('float bytes');
-    if (content.includes(Buffer.from('secret-photo-marker'))) found.push('photo');
-    if (content.includes(Buffer.from('an old fact about Zeb'))) found.push('old fact');
-    return found;
-  }
-
-  async function tracesInFiles(): Promise<Record<string, string[]>> {
-    const found: Record<string, string[]> = {};
-    for (const file of await filesUnder(dir)) {
-      const hits = traces(await readFile(file));
-      if (hits.length > 0) found[path.relative(dir, file)] = hits;
-    }
-    return found;
-  }
+  const tracesInFiles = () =>
+    tracesIn(dir, {
+      texts: { name: NAME, photo: 'secret-photo-marker', 'old fact': 'an old fact about Zeb' },
+      floats: { float: pattern },
+    });
 
   it('leaves no trace of the concept, its old versions or its photos in the store files', async () => {
     const secret = await photoRef(store, SCOPE, 'secret-photo-marker');

@@ -13,8 +13,10 @@ import { moduleLogger } from '../log.ts';
 import { decodeConcept, encodeConcept, StoredConceptError, type StoredConcept } from './codec.ts';
 import type { ConceptRecord, Scope } from './concept.ts';
 import { KeyedLock } from './keyed-lock.ts';
+import { KeyvScopeMemory, SCOPE_NAMESPACE } from './keyv-scope-memory.ts';
 import { PhotoBlobs, scopeFolder } from './photo-blobs.ts';
 import { parseConceptRecord } from './record-shape.ts';
+import type { ScopeMemory, ScopeMemoryChange } from './scope-memory.ts';
 import { claimStoreDirectory } from './store-lock.ts';
 import {
   ConceptNotFoundError,
@@ -61,6 +63,7 @@ interface ScopeRead {
 export class KeyvConceptStore implements ConceptStore {
   private readonly locks = new KeyedLock();
   private closed = false;
+  private readonly scopeRecords: KeyvScopeMemory;
 
   private constructor(
     /** Absolute path of the store folder. */
@@ -70,7 +73,10 @@ export class KeyvConceptStore implements ConceptStore {
     private readonly photos: PhotoBlobs,
     private readonly release: () => Promise<void>,
     private readonly beforeStep: (step: StoreStep) => void,
-  ) {}
+    scopeKeyv: Keyv<unknown>,
+  ) {
+    this.scopeRecords = new KeyvScopeMemory(scopeKeyv, this.locks, beforeStep);
+  }
 
   /**
    * Opens (or creates) the store in `options.directory`, claims it for this
@@ -82,15 +88,21 @@ export class KeyvConceptStore implements ConceptStore {
     const release = await claimStoreDirectory(directory);
     const file = path.join(directory, DATABASE_FILE);
     const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, table: TABLE, busyTimeout: BUSY_TIMEOUT_MS });
-    const keyv = new Keyv<StoredConcept>({
-      store: sqlite,
-      namespace: NAMESPACE,
-      serialize: (data) => JSON.stringify(data),
-      // Only the envelope's shape is assumed here; decodeConcept checks every record it reads.
-      deserialize: <Value>(text: string) => JSON.parse(text) as DeserializedData<Value>,
-      throwOnErrors: true,
-    });
-    keyv.on('error', (error: unknown) => log.error({ err: error }, 'concept database error'));
+    // Concepts and scope records share one connection (and its secure_delete), each under its own key namespace.
+    const keyvOf = <Value>(namespace: string) => {
+      const keyv = new Keyv<Value>({
+        store: sqlite,
+        namespace,
+        serialize: (data) => JSON.stringify(data),
+        // Only the envelope's shape is assumed here; the decoders check every record they read.
+        deserialize: <V>(text: string) => JSON.parse(text) as DeserializedData<V>,
+        throwOnErrors: true,
+      });
+      keyv.on('error', (error: unknown) => log.error({ err: error }, 'concept database error'));
+      return keyv;
+    };
+    const scopeKeyv = keyvOf<unknown>(SCOPE_NAMESPACE);
+    const keyv = keyvOf<StoredConcept>(NAMESPACE);
     try {
       await configureDatabase(sqlite, file);
       await chmod(file, 0o600);
@@ -101,6 +113,7 @@ export class KeyvConceptStore implements ConceptStore {
         new PhotoBlobs(path.join(directory, PHOTOS_FOLDER)),
         release,
         options.beforeStep ?? (() => {}),
+        scopeKeyv,
       );
       await store.sweepPhotos();
       return store;
@@ -216,6 +229,16 @@ export class KeyvConceptStore implements ConceptStore {
       log.info({ scope, id }, 'concept forgotten');
       return true;
     });
+  }
+
+  async scopeMemory(scope: Scope): Promise<ScopeMemory | null> {
+    this.check(scope);
+    return this.scopeRecords.get(scope);
+  }
+
+  async changeScopeMemory(scope: Scope, change: ScopeMemoryChange): Promise<ScopeMemory | null> {
+    this.check(scope);
+    return this.scopeRecords.change(scope, change);
   }
 
   async close(): Promise<void> {

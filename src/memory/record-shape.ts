@@ -17,7 +17,7 @@ import type {
 const KINDS: readonly ConceptKind[] = ['person', 'object'];
 const SHA256 = /^[0-9a-f]{64}$/;
 
-type Fields = Record<string, unknown>;
+export type Fields = Record<string, unknown>;
 
 /** Checks `value` field by field and returns a record holding exactly the known fields. */
 export function parseConceptRecord(value: unknown): ConceptRecord {
@@ -122,25 +122,25 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-function object(value: unknown, path: string): Fields {
+export function object(value: unknown, path: string): Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Float32Array) {
     throw new Error(`${path} is not an object`);
   }
   return value as Fields;
 }
 
-function list(value: unknown, path: string): unknown[] {
+export function list(value: unknown, path: string): unknown[] {
   if (!Array.isArray(value)) throw new Error(`${path} is not an array`);
   return value;
 }
 
-function text(value: unknown, path: string, allowEmpty = false): string {
+export function text(value: unknown, path: string, allowEmpty = false): string {
   if (typeof value !== 'string') throw new Error(`${path} is not a string`);
   if (!allowEmpty && value.length === 0) throw new Error(`${path} is empty`);
   return value;
 }
 
-function timestamp(value: unknown, path: string): string {
+export function timestamp(value: unknown, path: string): string {
   const s = text(value, path);
   if (Number.isNaN(Date.parse(s))) throw new Error(`${path} is not a date: ${JSON.stringify(s)}`);
   return s;
@@ -151,12 +151,12 @@ function finite(value: unknown, path: string): number {
   return value;
 }
 
-function integer(value: unknown, path: string, min: number): number {
+export function integer(value: unknown, path: string, min: number): number {
   if (!Number.isSafeInteger(value) || (value as number) < min) throw new Error(`${path} is not an integer >= ${min}`);
   return value as number;
 }
 
-function boolean(value: unknown, path: string): boolean {
+export function boolean(value: unknown, path: string): boolean {
   if (typeof value !== 'boolean') throw new Error(`${path} is not a boolean`);
   return value;
 }
@@ -167,7 +167,7 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: st
   return value as T;
 }
 
-function floats(value: unknown, path: string, length?: number): Float32Array {
+export function floats(value: unknown, path: string, length?: number): Float32Array {
   if (!(value instanceof Float32Array)) throw new Error(`${path} is not a Float32Array`);
   if (length !== undefined && value.length !== length)
     throw new Error(`${path} has ${value.length} values, expected ${length}`);

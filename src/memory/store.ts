@@ -3,6 +3,7 @@
 // embedded implementation; anything else (a server database) implements this.
 import { UserError } from '../errors.ts';
 import type { ConceptEmbedding, ConceptKind, ConceptRecord, HeadParams, PhotoRef, Scope, UserRef } from './concept.ts';
+import type { ScopeMemory, ScopeMemoryChange } from './scope-memory.ts';
 
 /** What a caller supplies to create a concept; the store fills id, timestamps and version. */
 export interface NewConcept {
@@ -74,6 +75,14 @@ export interface ConceptStore {
    * uses them. Returns false when there was nothing to forget.
    */
   forget(scope: Scope, id: string): Promise<boolean>;
+  /** The scope's settings and unknown faces (scope-memory.ts), or null: every setting at its default, nothing kept. */
+  scopeMemory(scope: Scope): Promise<ScopeMemory | null>;
+  /**
+   * Writes `change` applied to the scope's record atomically, against the
+   * version stored when the write happens (as `modify`). A change that
+   * returns null erases the record and leaves no trace of it in the store.
+   */
+  changeScopeMemory(scope: Scope, change: ScopeMemoryChange): Promise<ScopeMemory | null>;
   /** Waits for writes in flight, then releases the files. */
   close(): Promise<void>;
 }

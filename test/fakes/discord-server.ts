@@ -59,7 +59,9 @@ export interface DispatchCommon {
 export interface SlashCommandInput extends DispatchCommon {
   name: string;
   options?: Array<
-    { name: string; type: 'string'; value: string } | { name: string; type: 'attachment'; file: FakeAttachmentInput }
+    | { name: string; type: 'string'; value: string }
+    | { name: string; type: 'integer'; value: number }
+    | { name: string; type: 'attachment'; file: FakeAttachmentInput }
   >;
 }
 
@@ -136,6 +138,7 @@ export class FakeDiscordServer {
     const resolved: Record<string, unknown> = {};
     const options = (input.options ?? []).map((option) => {
       if (option.type === 'string') return { name: option.name, type: 3, value: option.value };
+      if (option.type === 'integer') return { name: option.name, type: 4, value: option.value };
       const attachment = this.storeAttachment(option.file);
       resolved[attachment.id] = attachment;
       return { name: option.name, type: 11, value: attachment.id };

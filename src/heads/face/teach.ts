@@ -129,7 +129,8 @@ export function facesOfSomeoneElse(
   return odd.sort((a, b) => a - b);
 }
 
-function normalizedMean(vectors: readonly Float32Array[]): Float32Array {
+/** The mean direction of unit vectors (their sum, normalized). */
+export function normalizedMean(vectors: readonly Float32Array[]): Float32Array {
   const sum = new Float32Array(vectors[0].length);
   for (const v of vectors) for (let d = 0; d < sum.length; d++) sum[d] += v[d];
   let norm = 0;
