@@ -11,6 +11,7 @@ import {
   headProblem,
   type ConceptHeads,
   type HeadProblem,
+  type ObjectSighting,
   type PersonSighting,
   type Recognition,
 } from '../heads/types.ts';
@@ -112,7 +113,7 @@ export async function describe(
   return { text: lines.join('\n'), images: [] };
 }
 
-/** `/refer <name>`: a labelled box where the concept is: the model's box, or the face the heads found. */
+/** `/refer <name>`: a labelled box where the concept is: the model's box, or the face or region the heads found. */
 export async function refer(deps: LookDeps, turn: Turn, rest: string, options: TurnOptions): Promise<Reply> {
   const name = validateName(rest);
   const concept = await deps.store.findByName(turn.scope, name);
@@ -148,11 +149,11 @@ export async function refer(deps: LookDeps, turn: Turn, rest: string, options: T
       }
     }
   } else {
-    if (person) {
-      images = [await labelledPhoto(image, person.box, concept.name)];
-      lines.push(`${concept.name} is here (${positionWords(person.position)}), marked on the photo.`);
-    } else {
-      lines.push(`${concept.name} is in this photo, but I can only point to where with a vision-language model.`);
+    // The object head's box is its best-scoring region of the photo: a crop that holds the thing, not a tight outline.
+    const sighting = person ?? object;
+    if (sighting) {
+      images = [await labelledPhoto(image, sighting.box, concept.name)];
+      lines.push(`${concept.name} is here (${positionWords(sighting.position)}), marked on the photo.`);
     }
     if (vlm.model)
       headsOnly = `I have not learned ${concept.name} for the vision-language model yet, so I went by what I recognize.`;
@@ -205,11 +206,13 @@ export function factLine(concept: ConceptRecord): string[] {
 }
 
 function withPosition(concept: ConceptRecord, recognition: Recognition | null): string {
-  const sighting: PersonSighting | undefined = recognition?.people.find((p) => p.conceptId === concept.id);
+  const sighting: PersonSighting | ObjectSighting | undefined =
+    recognition?.people.find((p) => p.conceptId === concept.id) ??
+    recognition?.objects.find((o) => o.conceptId === concept.id);
   return sighting ? `${concept.name} (${sighting.position})` : concept.name;
 }
 
-/** "I see Anna (left) and Rex. There is 1 other person I don't know." */
+/** "I see Anna (left) and Rex (right). There is 1 other person I don't know." */
 export function sentenceFor(recognition: Recognition, concepts: readonly ConceptRecord[]): string {
   const byId = new Map(concepts.map((c) => [c.id, c]));
   const people = [...recognition.people]
@@ -217,7 +220,7 @@ export function sentenceFor(recognition: Recognition, concepts: readonly Concept
     .map((p) => `${byId.get(p.conceptId)?.name ?? '?'} (${p.position})`);
   const objects = [...recognition.objects]
     .sort((a, b) => b.probability - a.probability)
-    .map((o) => byId.get(o.conceptId)?.name ?? '?');
+    .map((o) => `${byId.get(o.conceptId)?.name ?? '?'} (${o.position})`);
   const known = [...people, ...objects];
   const strangers = recognition.facesFound - recognition.people.length;
   const parts: string[] = [];

@@ -2,6 +2,7 @@
 // conversation core uses to teach concepts and to find a scope's concepts in
 // a photo. Models load on first use; a missing one disables only its head.
 import type { Settings } from '../config/settings.ts';
+import { horizontalPosition, SIDE_TOLERANCE } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import { findModel } from '../models/registry.ts';
@@ -107,7 +108,13 @@ export class ScopeHeads implements ConceptHeads {
           box,
           position,
         })) ?? [],
-      objects: objectMatch?.fired.map(({ conceptId, probability }) => ({ conceptId, probability })) ?? [],
+      objects:
+        objectMatch?.fired.map(({ conceptId, probability, box }) => ({
+          conceptId,
+          probability,
+          box,
+          position: horizontalPosition(box, image.width, SIDE_TOLERANCE),
+        })) ?? [],
       facesFound: faceMatch?.faces.length ?? 0,
       unknownFaces: faceHead && faceMatch ? unknownFaces(faceHead, faceMatch) : null,
     };

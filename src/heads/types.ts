@@ -2,13 +2,12 @@
 // photos, and find which of a scope's concepts are in a new photo. The face
 // head (src/heads/face) and the object head (src/heads/object) sit behind it.
 import { OperatorError, UserError } from '../errors.ts';
-import type { Box } from '../image/box.ts';
+import type { Box, Position } from '../image/box.ts';
 import type { DecodedImage } from '../image/decode.ts';
 import type { ConceptKind, ConceptRecord, FaceHeadParams, LinearHeadParams } from '../memory/concept.ts';
 import type { ClusteringOptions } from './face/clusters.ts';
 
-/** Where in the photo, in words a reply can use. */
-export type Position = 'left' | 'centre' | 'right';
+export type { Position } from '../image/box.ts';
 
 export interface PersonSighting {
   conceptId: string;
@@ -20,6 +19,9 @@ export interface PersonSighting {
 export interface ObjectSighting {
   conceptId: string;
   probability: number;
+  /** The best-scoring region of the photo: where the head says the concept is. */
+  box: Box;
+  position: Position;
 }
 
 export interface Recognition {

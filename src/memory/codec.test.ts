@@ -134,6 +134,20 @@ describe('concept codec', () => {
     expect(back.facts[1]).toBe(':base64:not really');
   });
 
+  it("reads an object head stored before region scoring (no scoring field) as it was, and keeps a region head's scoring", () => {
+    const before = throughJson(sampleRecord());
+    if (before.head?.type !== 'linear') throw new Error('expected a linear head');
+    expect('scoring' in before.head).toBe(false);
+    const regions = sampleRecord();
+    if (regions.head?.type !== 'linear') throw new Error('expected a linear head');
+    regions.head.scoring = 'regions';
+    const back = throughJson(regions);
+    expect(back.head?.type === 'linear' && back.head.scoring).toBe('regions');
+    const stored = storedJson(regions);
+    stored.concept.head = { ...(stored.concept.head as object), scoring: 'everywhere' };
+    expect(() => decodeConcept(stored)).toThrow(/head\.scoring/);
+  });
+
   it('stores floats in about 4/3 characters per byte', () => {
     const record = sampleRecord();
     const floats = 4096 + 10 + 2 + 5;

@@ -41,6 +41,12 @@ export interface LinearHeadParams {
   threshold: number;
   /** How the head was trained, for reports. */
   trainedOn: { positives: number; negatives: number; steps: number; seed: number };
+  /**
+   * How a photo is scored: `whole` (absent in heads stored before regions
+   * existed) reads the whole photo's feature; `regions` takes the best of the
+   * photo's regions (a multiple-instance head, src/heads/object/mil.ts).
+   */
+  scoring?: 'whole' | 'regions';
 }
 
 export type HeadParams = FaceHeadParams | LinearHeadParams;

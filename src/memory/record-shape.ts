@@ -83,7 +83,14 @@ function linearHead(o: Fields): LinearHeadParams {
       steps: integer(t.steps, 'head.trainedOn.steps', 0),
       seed: integer(t.seed, 'head.trainedOn.seed', Number.MIN_SAFE_INTEGER),
     },
+    ...(o.scoring === undefined ? {} : { scoring: scoring(o.scoring) }),
   };
+}
+
+/** A head stored before region scoring has no `scoring` and reads the whole photo. */
+function scoring(value: unknown): 'whole' | 'regions' {
+  if (value === 'whole' || value === 'regions') return value;
+  throw new Error(`head.scoring is ${JSON.stringify(value)}, expected "whole" or "regions"`);
 }
 
 function embedding(value: unknown, path: string): ConceptEmbedding {

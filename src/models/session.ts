@@ -1,10 +1,12 @@
 // The one place ONNX Runtime sessions are created. Sessions are expensive, so
 // they are created once per (file, runtime options) and reused; the execution
 // provider comes from configuration, with a clear message when it is missing.
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../config/settings.ts';
 import { OperatorError } from '../errors.ts';
 import { moduleLogger } from '../log.ts';
+import { decodeModel, encodeModel } from '../onnx/proto.ts';
 
 const logger = moduleLogger('session');
 
@@ -56,6 +58,12 @@ export interface GraphOptions {
    * step peaked at 5.9 GB instead of 10.2 GB, at the same speed).
    */
   arena?: boolean;
+  /**
+   * Inner tensors to fetch as well as the graph's own outputs (an image
+   * encoder's map before its pooling, for region features): added to the
+   * graph's outputs in memory; the file is left as it is.
+   */
+  extraOutputs?: readonly string[];
 }
 
 /** Session options for a runtime and one graph: what every session of the process is created with. */
@@ -74,6 +82,14 @@ export function sessionOptions(runtime: RuntimeOptions, graph: GraphOptions = {}
   };
 }
 
+/** The model's bytes with `names` appended to its graph's outputs (their types are inferred when the session loads). */
+function withOutputs(bytes: Uint8Array, modelPath: string, names: readonly string[]): Uint8Array {
+  const model = decodeModel(bytes, modelPath);
+  const graph = model.graph ?? {};
+  graph.output = [...(graph.output ?? []), ...names.map((name) => ({ name }))];
+  return encodeModel({ ...model, graph });
+}
+
 /**
  * Creates and caches sessions. One pool per process is enough; `dispose()`
  * releases every session (tests and shutdown).
@@ -85,12 +101,19 @@ export class SessionPool {
 
   /** The session for an ONNX file, created on first use. */
   get(modelPath: string, graph: GraphOptions = {}): Promise<ort.InferenceSession> {
-    const key = `${graph.optimization ?? 'all'}/${graph.prepacking ?? true}/${graph.arena ?? true}:${modelPath}`;
+    const extra = graph.extraOutputs ?? [];
+    const key = `${graph.optimization ?? 'all'}/${graph.prepacking ?? true}/${graph.arena ?? true}/${extra.join(',')}:${modelPath}`;
     let session = this.sessions.get(key);
     if (!session) {
       assertProviderAvailable(this.runtime.executionProvider);
       logger.debug({ modelPath, provider: this.runtime.executionProvider, ...graph }, 'creating session');
-      session = ort.InferenceSession.create(modelPath, sessionOptions(this.runtime, graph)).catch((cause: unknown) => {
+      const created =
+        extra.length === 0
+          ? ort.InferenceSession.create(modelPath, sessionOptions(this.runtime, graph))
+          : readFile(modelPath).then((bytes) =>
+              ort.InferenceSession.create(withOutputs(bytes, modelPath, extra), sessionOptions(this.runtime, graph)),
+            );
+      session = created.catch((cause: unknown) => {
         this.sessions.delete(key);
         const detail = cause instanceof Error ? cause.message : String(cause);
         const provider = this.runtime.executionProvider;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadObjectDataset, photosIn } from '../../src/heads/object/dataset.ts';
-import { evaluateCalibrated, evaluateObjectHeads, teachingSplit } from '../../src/heads/object/evaluation.ts';
+import { evaluateCalibrated, evaluateObjectHeads } from '../../src/heads/object/evaluation.ts';
+import { teachingSplit, type NegativeSource } from '../../src/heads/object/folds.ts';
 import { formatObjectReport } from '../../src/heads/object/report.ts';
 import { FeatureCache } from '../../src/heads/object/feature-cache.ts';
 import { openImageFeatureExtractor } from '../../src/heads/object/features.ts';
@@ -59,16 +60,21 @@ describe('teachingSplit', () => {
   });
 });
 
+/** MobileNetV3-Small features with a fresh memory cache. */
+async function mobilenetFeatures(): Promise<PhotoFeatures> {
+  const extractor = await openImageFeatureExtractor('mobilenet-v3-small-576', {
+    modelsDir: SHARED_MODELS,
+    cacheDir: root,
+    allowDownload: false,
+    sessions,
+  });
+  return new PhotoFeatures(extractor, new FeatureCache());
+}
+
 describe('evaluateObjectHeads', () => {
   it('counts every held-out positive and every test negative once per fold, never a training photo', async () => {
     const dataset = loadObjectDataset(root);
-    const extractor = await openImageFeatureExtractor('mobilenet-v3-small-576', {
-      modelsDir: SHARED_MODELS,
-      cacheDir: root,
-      allowDownload: false,
-      sessions,
-    });
-    const features = new PhotoFeatures(extractor, new FeatureCache());
+    const features = await mobilenetFeatures();
     const options = {
       shots: 2,
       folds: 2,
@@ -77,8 +83,9 @@ describe('evaluateObjectHeads', () => {
       positiveViews: 2,
       negativeViews: 1,
       normalization: 'l2-center' as const,
+      regionGrids: [] as number[],
     };
-    const report = await evaluateObjectHeads(dataset, features, { ...options, sources: [...options.sources] });
+    const { report } = await evaluateObjectHeads(dataset, features, { ...options, sources: [...options.sources] });
     const sizes = CONCEPTS.map((c) => photosIn(path.join(MYVLM, 'concepts', c)).length);
     const total = sizes.reduce((a, b) => a + b, 0);
     expect(report.positives.total).toBe(sizes.reduce((n, s) => n + (s - 2), 0) * 2);
@@ -95,7 +102,7 @@ describe('evaluateObjectHeads', () => {
     expect(report.concepts.map((c) => c.name)).toEqual(CONCEPTS);
     expect(report.operatingPoints?.map((p) => p.negativeAccuracy)).toEqual([0.9, 0.95, 0.98]);
     expect(report.atThresholds).toBeUndefined();
-    const at = await evaluateObjectHeads(dataset, features, {
+    const { report: at } = await evaluateObjectHeads(dataset, features, {
       ...options,
       sources: [...options.sources],
       thresholds: [0, 1],
@@ -106,7 +113,7 @@ describe('evaluateObjectHeads', () => {
       { threshold: 0, recall: 1, negativeAccuracy: 0 },
       { threshold: 1, recall: 0, negativeAccuracy: 1 },
     ]);
-    const fresh = await evaluateObjectHeads(dataset, features, { ...options, sources: [] });
+    const { report: fresh } = await evaluateObjectHeads(dataset, features, { ...options, sources: [] });
     expect(fresh.methods).toEqual(['prototype']);
     expect(fresh.negatives.total).toBe(report.negatives.total);
 
@@ -134,5 +141,53 @@ describe('evaluateObjectHeads', () => {
     });
     expect(calibrationOnly.test).toBeNull();
     expect(calibrationOnly.calibration.recall).toBe(both.calibration.recall);
+  });
+
+  it('reports whole-image, region and combined scoring side by side, with times and the localization check', async () => {
+    const dataset = loadObjectDataset(root);
+    const features = await mobilenetFeatures();
+    const options = {
+      shots: 2,
+      folds: 1,
+      seed: 0,
+      sources: ['hard', 'scope', 'random'] as NegativeSource[],
+      positiveViews: 2,
+      negativeViews: 1,
+      normalization: 'l2-center' as const,
+    };
+    const { report: whole } = await evaluateObjectHeads(dataset, features, { ...options, regionGrids: [] });
+    const { report, samples } = await evaluateObjectHeads(dataset, features, { ...options, regionGrids: [2] });
+    expect(whole.scoring).toBe('wholeImage');
+    expect(Object.keys(whole.scorings)).toEqual(['wholeImage']);
+    expect(whole.localization).toBeNull();
+    expect(report.scoring).toBe('region');
+    // Adding regions leaves the whole-image heads and their numbers as they were.
+    expect(report.scorings.wholeImage?.recall).toBe(whole.recall);
+    expect(report.scorings.wholeImage?.negativeAccuracy).toBe(whole.negativeAccuracy);
+    expect(report.recall).toBe(report.scorings.region?.recall);
+    expect(report.negativeAccuracy).toBe(report.scorings.region?.negativeAccuracy);
+    for (const s of Object.values(report.scorings)) {
+      expect(s.positives.total).toBe(whole.positives.total);
+      expect(s.negatives.total).toBe(whole.negatives.total);
+      expect(s.msPerPhoto).toBeGreaterThan(0);
+    }
+    // Three composites per concept (fold 0), each with a box inside its photo.
+    expect(report.localization?.composites).toBe(3 * CONCEPTS.length);
+    expect(samples).toHaveLength(3 * CONCEPTS.length);
+    for (const sample of samples) {
+      expect(sample.box.x + sample.box.width).toBeLessThanOrEqual(sample.image.width);
+      expect(sample.pasted.x + sample.pasted.width).toBeLessThanOrEqual(sample.image.width);
+    }
+    expect(report.localization?.covered).toBe(samples.filter((s) => s.covered).length);
+    expect(report.localization?.chance).toBeGreaterThan(0);
+    expect(report.localization?.chance).toBeLessThan(1);
+    // Without negatives the heads are prototypes, scored on the whole photo: the report says so.
+    const { report: prototypes } = await evaluateObjectHeads(dataset, features, {
+      ...options,
+      sources: [],
+      regionGrids: [2],
+    });
+    expect(prototypes.scoring).toBe('wholeImage');
+    expect(prototypes.recall).toBe(prototypes.scorings.wholeImage?.recall);
   });
 });

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadObjectDataset, splitForCalibration, type ObjectDataset } from '../../src/heads/object/dataset.ts';
-import { foldSplit } from '../../src/heads/object/evaluation.ts';
+import { foldSplit } from '../../src/heads/object/folds.ts';
 import { contentHash as hashOfFile } from '../../src/image/content-hash.ts';
 import { SHARED_DATA } from '../support/paths.ts';
 

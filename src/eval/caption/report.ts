@@ -116,7 +116,7 @@ export function formatPersonalization(report: PersonalizationReport): string {
   return lines.join('\n');
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clipBox, horizontalPosition, iou, leftToRight, nonMaximumSuppression } from './geometry.ts';
+import { clipBox, iou, leftToRight, nonMaximumSuppression } from './geometry.ts';
 
 describe('iou', () => {
   it('is 1 for identical boxes, 0 for disjoint ones, and the overlap share otherwise', () => {
@@ -28,14 +28,6 @@ describe('clipBox', () => {
   it('cuts a box to the photo', () => {
     expect(clipBox({ x: -5, y: 90, width: 20, height: 20 }, 100, 100)).toEqual({ x: 0, y: 90, width: 15, height: 10 });
     expect(clipBox({ x: 200, y: 0, width: 20, height: 20 }, 100, 100).width).toBe(0);
-  });
-});
-
-describe('horizontalPosition', () => {
-  it('names the third of the photo that holds the face centre', () => {
-    expect(horizontalPosition({ x: 0, y: 0, width: 60, height: 60 }, 300)).toBe('left');
-    expect(horizontalPosition({ x: 120, y: 0, width: 60, height: 60 }, 300)).toBe('centre');
-    expect(horizontalPosition({ x: 240, y: 0, width: 60, height: 60 }, 300)).toBe('right');
   });
 });
 

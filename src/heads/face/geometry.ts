@@ -1,7 +1,6 @@
 // Box arithmetic shared by the detectors, the matcher and the evaluation:
-// overlap, non-maximum suppression, and where in the photo a face sits.
+// overlap and non-maximum suppression (where a box sits is in image/box.ts).
 import type { Box } from '../../image/box.ts';
-import type { Position } from '../types.ts';
 
 /** Intersection over union of two boxes; 0 when either is empty. */
 export function iou(a: Box, b: Box): number {
@@ -37,17 +36,6 @@ export function clipBox(box: Box, width: number, height: number): Box {
   const right = Math.min(Math.max(box.x + box.width, 0), width);
   const bottom = Math.min(Math.max(box.y + box.height, 0), height);
   return { x, y, width: right - x, height: bottom - y };
-}
-
-/**
- * A coarse word for where a face is, so a reply can say "Anna (left)": the
- * photo is cut into thirds by the face's horizontal centre.
- */
-export function horizontalPosition(box: Box, imageWidth: number): Position {
-  const centre = (box.x + box.width / 2) / Math.max(1, imageWidth);
-  if (centre < 1 / 3) return 'left';
-  if (centre > 2 / 3) return 'right';
-  return 'centre';
 }
 
 /** Faces ordered as a person reads a group photo: by the horizontal centre of their box, left first. */

@@ -18,7 +18,8 @@ import {
 } from '../types.ts';
 import { alignFace, canAlign } from './align.ts';
 import { OnnxFaceDetector, type DetectorOptions } from './detector.ts';
-import { horizontalPosition, leftToRight } from './geometry.ts';
+import { horizontalPosition } from '../../image/box.ts';
+import { leftToRight } from './geometry.ts';
 import {
   assignFaces,
   nearestKeySimilarity,

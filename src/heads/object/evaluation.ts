@@ -9,27 +9,29 @@
 // on the test half (`evaluateCalibrated`).
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../../image/decode.ts';
-import { seededRandom, shuffle } from '../../random.ts';
+import type { LinearHeadParams } from '../../memory/concept.ts';
+import { seededRandom } from '../../random.ts';
 import { splitForCalibration, type ObjectDataset } from './dataset.ts';
+import { derivedSeed, foldSplit, type NegativeKind, type NegativeSource } from './folds.ts';
 import { HeadBank } from './head-bank.ts';
 import { fitObjectHead, type HeadMethod } from './fit.ts';
 import type { NormalizationMode } from './normalization.ts';
 import type { PhotoFeatures } from './photo-features.ts';
+import { trainMilHead } from './mil.ts';
+import {
+  localizationResult,
+  localizeOne,
+  msPerPhoto,
+  scoresOf,
+  summarize,
+  type LocalizationResult,
+  type LocalizationSample,
+  type ScoreLists,
+  type Scoring,
+  type ScoringSummary,
+} from './region-evaluation.ts';
+import { regionPlan, WHOLE_REGION } from './regions.ts';
 import { viewPlan } from './views.ts';
-
-/**
- * Where training negatives come from in the evaluation, standing for what a
- * real user has:
- * - `hard`: half of the concept's own hard negatives (same-category photos):
- *   the photos a user marks "not it" (the other half is tested);
- * - `scope`: the N teaching photos of every other concept in the same fold:
- *   the scope's other concepts;
- * - `random`: half of `random/` (the other half is tested): photos seen in the
- *   scope, or a folder of generic photos (MYVLM_GENERIC_NEGATIVES_DIR).
- */
-export type NegativeSource = 'hard' | 'scope' | 'random';
-
-export const ALL_NEGATIVE_SOURCES: readonly NegativeSource[] = ['hard', 'scope', 'random'];
 
 export interface ObjectEvalOptions {
   shots: number;
@@ -39,6 +41,8 @@ export interface ObjectEvalOptions {
   positiveViews: number;
   negativeViews: number;
   normalization: NormalizationMode;
+  /** Region grids (regions.ts); empty trains and scores whole photos only. */
+  regionGrids: readonly number[];
   /**
    * Thresholds chosen elsewhere (on the calibration half) to measure this run
    * at; without them, the run chooses its own operating points.
@@ -70,8 +74,6 @@ export interface Tally {
   total: number;
 }
 
-export type NegativeKind = 'otherConcepts' | 'ownHard' | 'otherHard' | 'random';
-
 export interface ConceptResult {
   name: string;
   recall: number;
@@ -89,6 +91,16 @@ export interface ObjectEvalReport {
   positiveViews: number;
   negativeViews: number;
   normalization: NormalizationMode;
+  regionGrids: number[];
+  /**
+   * How the numbers below score a photo: `region` (the best region of a
+   * multiple-instance head) with region grids, `wholeImage` without.
+   */
+  scoring: Scoring;
+  /** Each scoring side by side, at the head's threshold; `region` and `combined` only with region grids. */
+  scorings: Partial<Record<Scoring, ScoringSummary>>;
+  /** Pasted-photo localization check (region-evaluation.ts), fold 0; null without region grids. */
+  localization: LocalizationResult | null;
   /** Held-out positives accepted, over every concept and fold. */
   recall: number;
   /** Test negatives rejected, over every concept and fold. */
@@ -119,7 +131,15 @@ export interface CalibratedObjectEval {
   calibration: ObjectEvalReport;
   /** Null when only the calibration half was asked for. */
   test: ObjectEvalReport | null;
+  /** Localization composites with their boxes, for the HTML report (test half, or calibration without it). */
+  samples: LocalizationSample[];
 }
+
+/** Composites per concept in the localization check (its first held-out photos of fold 0). */
+export const LOCALIZATION_PER_CONCEPT = 3;
+
+/** Photos timed for `msPerPhoto` (features not cached). */
+const TIMED_PHOTOS = 8;
 
 /**
  * Evaluates the calibration half (where operating points are chosen), then,
@@ -134,9 +154,10 @@ export async function evaluateCalibrated(
 ): Promise<CalibratedObjectEval> {
   const halves = splitForCalibration(dataset);
   const calibration = await evaluateObjectHeads(halves.calibration, features, options);
-  if (options.calibrationOnly) return { calibration, test: null };
-  const thresholds = (calibration.operatingPoints ?? []).map((p) => p.threshold);
-  return { calibration, test: await evaluateObjectHeads(halves.test, features, { ...options, thresholds }) };
+  if (options.calibrationOnly) return { calibration: calibration.report, test: null, samples: calibration.samples };
+  const thresholds = (calibration.report.operatingPoints ?? []).map((p) => p.threshold);
+  const test = await evaluateObjectHeads(halves.test, features, { ...options, thresholds });
+  return { calibration: calibration.report, test: test.report, samples: test.samples };
 }
 
 /** Runs the protocol over a dataset; features are computed once per photo and view. */
@@ -144,8 +165,10 @@ export async function evaluateObjectHeads(
   dataset: ObjectDataset,
   features: PhotoFeatures,
   options: ObjectEvalOptions,
-): Promise<ObjectEvalReport> {
+): Promise<{ report: ObjectEvalReport; samples: LocalizationSample[] }> {
   const plan = viewPlan(Math.max(options.positiveViews, options.negativeViews));
+  const regions = regionPlan(options.regionGrids);
+  const byRegions = regions.length > 1;
   const conceptPhotos = dataset.concepts.flatMap((c) => c.photos);
   const otherPhotos = [...new Set([...dataset.hardNegatives.values()].flat()), ...dataset.random];
   options.onProgress?.(`computing features of ${conceptPhotos.length + otherPhotos.length} photos`);
@@ -158,6 +181,20 @@ export async function evaluateObjectHeads(
     store,
   );
   await computeFeatures(features, otherPhotos, plan.slice(0, options.negativeViews), store);
+  const regionStore = new Map<string, Float32Array[]>();
+  if (byRegions) {
+    options.onProgress?.(`computing features of ${regions.length} regions of each photo`);
+    for (const file of [...conceptPhotos, ...otherPhotos]) {
+      if (regionStore.has(file)) continue;
+      regionStore.set(file, (await features.regions([await decodeFile(file)], regions))[0]);
+    }
+  }
+  const regionsOf = (file: string) => regionStore.get(file) as Float32Array[];
+  /** The augmented views of one region of a teaching photo, computed when a head first chooses it. */
+  const regionViews = async (file: string, region: number) =>
+    region === 0
+      ? asPositive(file)
+      : (await features.views([await decodeFile(file)], plan.slice(0, options.positiveViews), regions[region]))[0];
   const featureSeconds = (performance.now() - featuresStarted) / 1000;
   const asPositive = (file: string) => (store.get(file) as Float32Array[]).slice(0, options.positiveViews);
   const asNegative = (file: string) => (store.get(file) as Float32Array[]).slice(0, options.negativeViews);
@@ -174,6 +211,14 @@ export async function evaluateObjectHeads(
   const methods = new Set<HeadMethod>();
   const positiveScores: number[] = [];
   const negativeScores: number[] = [];
+  const lists: Record<Scoring, ScoreLists> = {
+    wholeImage: { positives: [], negatives: [] },
+    region: { positives: [], negatives: [] },
+    combined: { positives: [], negatives: [] },
+  };
+  const scoring: Scoring = byRegions ? 'region' : 'wholeImage';
+  const localized: Array<Awaited<ReturnType<typeof localizeOne>>> = [];
+  const lastHeads: { whole: LinearHeadParams | null; region: LinearHeadParams | null } = { whole: null, region: null };
   for (const concept of dataset.concepts) {
     const positives: Tally = { correct: 0, total: 0 };
     const negatives: Tally = { correct: 0, total: 0 };
@@ -190,19 +235,56 @@ export async function evaluateObjectHeads(
       );
       trainingMs.push(milliseconds);
       methods.add(method);
+      lastHeads.whole = params;
       const bank = new HeadBank(params.dims, params.extractor);
       bank.sync([{ conceptId: concept.name, params }]);
-      const fires = (file: string) => bank.score(identity(file))[0].fires;
-      const probability = (file: string) => bank.probabilities(identity(file))[0];
+      const seed = derivedSeed(options.seed, concept.name, fold);
+      const region =
+        byRegions && trainingNegatives.length > 0
+          ? (
+              await trainMilHead(
+                {
+                  positives: split.trainPositives.map(regionsOf),
+                  negatives: trainingNegatives.flatMap((file) => regionsOf(file).map((f) => [f])),
+                  viewsOf: (photo, r) => regionViews(split.trainPositives[photo], r),
+                },
+                { extractor: features.extractorId, seed, normalization: options.normalization },
+              )
+            ).params
+          : null;
+      const regionBank = region ? new HeadBank(region.dims, region.extractor) : null;
+      regionBank?.sync([{ conceptId: concept.name, params: region as LinearHeadParams }]);
+      if (region) lastHeads.region = region;
+      /** The photo's score under every scoring, and under the one this run reports. */
+      const score = (file: string) => {
+        const whole = bank.probabilities(identity(file))[0];
+        const byRegion = regionBank ? scoresOf(regionsOf(file).map((f) => regionBank.probabilities(f)[0])) : null;
+        const all = { wholeImage: whole, region: byRegion?.region ?? whole, combined: byRegion?.combined ?? whole };
+        return { all, reported: all[scoring] };
+      };
+      const threshold = params.threshold;
       for (const file of split.testPositives) {
-        positiveScores.push(probability(file));
-        tally(positives, fires(file));
+        const { all, reported } = score(file);
+        for (const key of Object.keys(lists) as Scoring[]) lists[key].positives.push(all[key]);
+        positiveScores.push(reported);
+        tally(positives, reported >= threshold);
       }
       for (const [kind, file] of split.testNegatives) {
-        negativeScores.push(probability(file));
-        const rejected = !fires(file);
+        const { all, reported } = score(file);
+        for (const key of Object.keys(lists) as Scoring[]) lists[key].negatives.push(all[key]);
+        negativeScores.push(reported);
+        const rejected = reported < threshold;
         tally(negatives, rejected);
         tally(kinds[kind], rejected);
+      }
+      if (region && fold === 0) {
+        const backgrounds = split.testNegatives.filter(([kind]) => kind === 'random').map(([, file]) => file);
+        const random = seededRandom(derivedSeed(options.seed, `paste:${concept.name}`, fold));
+        for (const [i, photo] of split.testPositives.slice(0, LOCALIZATION_PER_CONCEPT).entries()) {
+          if (backgrounds.length === 0) break;
+          const background = backgrounds[i % backgrounds.length];
+          localized.push(await localizeOne(features, regions, region, concept.name, { photo, background }, random));
+        }
       }
     }
     concepts.push({
@@ -219,7 +301,21 @@ export async function evaluateObjectHeads(
   const positives = sum(concepts.map((c) => c.positives));
   const negatives = sum(concepts.map((c) => c.negatives));
   trainingMs.sort((a, b) => a - b);
-  return {
+  const timed = await Promise.all(conceptPhotos.slice(0, TIMED_PHOTOS).map(decodeFile));
+  const threshold = lastHeads.whole?.threshold ?? 0.5;
+  const scorings: Partial<Record<Scoring, ScoringSummary>> = {};
+  if (lastHeads.whole)
+    scorings.wholeImage = summarize(
+      lists.wholeImage,
+      threshold,
+      await msPerPhoto(features, timed, [WHOLE_REGION], lastHeads.whole),
+    );
+  if (lastHeads.region) {
+    const ms = await msPerPhoto(features, timed, regions, lastHeads.region);
+    scorings.region = summarize(lists.region, threshold, ms);
+    scorings.combined = summarize(lists.combined, threshold, ms);
+  }
+  const report: ObjectEvalReport = {
     extractor: features.extractorId,
     shots: options.shots,
     folds: options.folds,
@@ -228,6 +324,11 @@ export async function evaluateObjectHeads(
     positiveViews: options.positiveViews,
     negativeViews: options.negativeViews,
     normalization: options.normalization,
+    regionGrids: [...options.regionGrids],
+    // Without negatives heads are prototypes, scored on the whole photo even with regions.
+    scoring: lastHeads.region ? scoring : 'wholeImage',
+    scorings,
+    localization: byRegions ? localizationResult(localized, threshold) : null,
     recall: share(positives),
     negativeAccuracy: share(negatives),
     positives,
@@ -243,85 +344,11 @@ export async function evaluateObjectHeads(
     featureSeconds,
     medianTrainingMs: trainingMs[Math.floor(trainingMs.length / 2)] ?? 0,
   };
+  return { report, samples: localized.map((l) => l.sample) };
 }
 
-interface Split {
-  train: string[];
-  test: string[];
-}
-
-/** The photos of one (concept, fold): what its head may train on, by source, and what it is tested on. */
-export interface FoldSplit {
-  trainPositives: string[];
-  trainNegatives: Record<NegativeSource, string[]>;
-  testPositives: string[];
-  testNegatives: Array<[NegativeKind, string]>;
-}
-
-/**
- * Which photos a (concept, fold) trains and tests on. The test negatives
- * exclude every photo any source could train on, so the test set is the same
- * whichever sources a run switches on. A hard negative listed for this
- * concept is its own (trained on or held out), never an other concept's.
- */
-export function foldSplit(
-  dataset: ObjectDataset,
-  conceptName: string,
-  fold: number,
-  { shots, seed }: { shots: number; seed: number },
-): FoldSplit {
-  const taught = new Map(dataset.concepts.map((c) => [c.name, teachingSplit(c.photos, shots, fold, seed, c.name)]));
-  const own = taught.get(conceptName) as Split;
-  const ownHard = dataset.hardNegatives.get(conceptName) ?? [];
-  const hard = halves(ownHard, fold, seed, `hard:${conceptName}`);
-  const random = halves(dataset.random, fold, seed, 'random');
-  const others = [...taught].filter(([name]) => name !== conceptName).map(([, split]) => split);
-  const ownHardSet = new Set(ownHard);
-  const otherHard = new Set(
-    [...dataset.hardNegatives]
-      .filter(([name]) => name !== conceptName)
-      .flatMap(([, files]) => files)
-      .filter((file) => !ownHardSet.has(file)),
-  );
-  return {
-    trainPositives: own.train,
-    trainNegatives: { hard: hard.train, scope: others.flatMap((split) => split.train), random: random.train },
-    testPositives: own.test,
-    testNegatives: [
-      ...others.flatMap((split) => split.test.map((file): [NegativeKind, string] => ['otherConcepts', file])),
-      ...hard.test.map((file): [NegativeKind, string] => ['ownHard', file]),
-      ...[...otherHard].map((file): [NegativeKind, string] => ['otherHard', file]),
-      ...random.test.map((file): [NegativeKind, string] => ['random', file]),
-    ],
-  };
-}
-
-/**
- * The N teaching photos of a concept in a fold: a window of a seeded
- * permutation that moves by N each fold (wrapping), so folds differ as much as
- * the photo count allows. Every other photo is a test photo. At least one
- * photo is always held out.
- */
-export function teachingSplit(
-  photos: readonly string[],
-  shots: number,
-  fold: number,
-  seed: number,
-  name: string,
-): Split {
-  const order = shuffle([...photos], seededRandom(derivedSeed(seed, `order:${name}`, 0)));
-  const n = Math.min(shots, order.length - 1);
-  const start = (fold * n) % order.length;
-  const chosen = new Set<string>();
-  for (let i = 0; i < n; i++) chosen.add(order[(start + i) % order.length]);
-  return { train: [...chosen], test: order.filter((p) => !chosen.has(p)) };
-}
-
-/** A seeded half/half split, different per fold. */
-function halves(photos: readonly string[], fold: number, seed: number, name: string): Split {
-  const order = shuffle([...photos], seededRandom(derivedSeed(seed, name, fold)));
-  const half = Math.floor(order.length / 2);
-  return { train: order.slice(0, half), test: order.slice(half) };
+async function decodeFile(file: string) {
+  return decodeImage(new Uint8Array(await readFile(file)));
 }
 
 async function computeFeatures(
@@ -333,20 +360,10 @@ async function computeFeatures(
   const chunk = 16;
   for (let start = 0; start < files.length; start += chunk) {
     const batch = files.slice(start, start + chunk).filter((f) => !store.has(f));
-    const images = await Promise.all(batch.map(async (file) => decodeImage(new Uint8Array(await readFile(file)))));
+    const images = await Promise.all(batch.map(decodeFile));
     const vectors = await features.views(images, views);
     batch.forEach((file, i) => store.set(file, vectors[i]));
   }
-}
-
-/** A 31-bit seed from a run seed and names (FNV-1a), so every split and head repeats under the run seed. */
-export function derivedSeed(seed: number, name: string, fold: number): number {
-  let hash = 0x811c9dc5 ^ seed;
-  for (const c of `${name}/${fold}`) {
-    hash ^= c.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 1;
 }
 
 /** The lowest threshold that rejects at least `target` of the negatives, and the recall it keeps. */

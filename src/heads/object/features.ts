@@ -11,6 +11,7 @@ import type { ImageFeaturesEntry } from '../../models/catalog/features.ts';
 import { findModel } from '../../models/registry.ts';
 import { resolveModel, type ResolveOptions } from '../../models/resolve.ts';
 import { ort, SessionPool } from '../../models/session.ts';
+import { cropRegion, type Region } from './regions.ts';
 
 const logger = moduleLogger('image-features');
 
@@ -25,6 +26,14 @@ export interface ImageFeatureExtractor {
   readonly dims: number;
   /** One vector per photo, in order. */
   extract(images: RgbImage | readonly RgbImage[]): Promise<Float32Array[]>;
+  /**
+   * How region features are made: `map` pools the encoder's feature map under
+   * each region in the photo's own run; `crops` encodes each region's crop.
+   * The two give different vectors, so it is part of their cache key.
+   */
+  readonly regionMode: 'map' | 'crops';
+  /** The feature of each region of one photo, in order (one encoder call). */
+  extractRegions(image: RgbImage, regions: readonly Region[]): Promise<Float32Array[]>;
 }
 
 /** Photos per encoder call. Sixteen keeps a ViT-H/14 batch under about 1 GiB of activations. */
@@ -37,6 +46,7 @@ export const DEFAULT_FEATURE_BATCH = 16;
 export class OnnxImageFeatureExtractor implements ImageFeatureExtractor {
   readonly id: string;
   readonly dims: number;
+  readonly regionMode: 'map' | 'crops';
   private batchLimit: number | null = null;
 
   constructor(
@@ -47,6 +57,19 @@ export class OnnxImageFeatureExtractor implements ImageFeatureExtractor {
   ) {
     this.id = entry.id;
     this.dims = entry.dims;
+    this.regionMode = entry.featureMap ? 'map' : 'crops';
+  }
+
+  async extractRegions(image: RgbImage, regions: readonly Region[]): Promise<Float32Array[]> {
+    const map = this.entry.featureMap;
+    if (!map) return this.extract(regions.map((region) => cropRegion(image, region)));
+    const session = await this.sessions.get(this.modelPath, { extraOutputs: [map] });
+    const outputs = await session.run({ [this.entry.input]: await this.preprocess([image]) });
+    const tensor = outputs[map];
+    if (!tensor || tensor.dims.length !== 4 || tensor.dims[1] !== this.dims)
+      throw wrongExport(`The image feature model ${this.id} has no [1, ${this.dims}, h, w] tensor "${map}".`);
+    const [, , h, w] = tensor.dims;
+    return regions.map((region) => poolRegion(tensor.data as Float32Array, this.dims, h, w, region));
   }
 
   async extract(images: RgbImage | readonly RgbImage[]): Promise<Float32Array[]> {
@@ -111,6 +134,35 @@ export async function openImageFeatureExtractor(
   const modelPath = resolved.files[entry.files[0].path];
   logger.debug({ id, modelPath }, 'image feature extractor ready');
   return new OnnxImageFeatureExtractor(entry, modelPath, options.sessions ?? new SessionPool(), options.batchSize);
+}
+
+/**
+ * The mean of a [dims, h, w] feature map over a region, each cell weighted by
+ * the share of it the region covers: the whole photo gives the global pool.
+ */
+export function poolRegion(map: Float32Array, dims: number, h: number, w: number, region: Region): Float32Array {
+  const weights = new Float64Array(h * w);
+  let total = 0;
+  for (let y = 0; y < h; y++) {
+    const wy = overlap(y / h, (y + 1) / h, region.top, region.top + region.height) * h;
+    for (let x = 0; x < w; x++) {
+      const weight = wy * overlap(x / w, (x + 1) / w, region.left, region.left + region.width) * w;
+      weights[y * w + x] = weight;
+      total += weight;
+    }
+  }
+  const out = new Float32Array(dims);
+  const plane = h * w;
+  for (let c = 0; c < dims; c++) {
+    let sum = 0;
+    for (let i = 0; i < plane; i++) if (weights[i] > 0) sum += weights[i] * map[c * plane + i];
+    out[c] = total > 0 ? sum / total : 0;
+  }
+  return out;
+}
+
+function overlap(a0: number, a1: number, b0: number, b1: number): number {
+  return Math.max(0, Math.min(a1, b1) - Math.max(a0, b0));
 }
 
 /** An encoder whose graph is not what its catalog entry says: the operator placed another export. */

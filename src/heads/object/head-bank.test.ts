@@ -108,4 +108,31 @@ describe('HeadBank', () => {
       5,
     );
   });
+
+  it('scores a regions head by its best region and a whole head by the whole photo; both point at their best region', () => {
+    const dims = 24;
+    const whole = randomHead(dims, 1);
+    const regions = { ...randomHead(dims, 2), scoring: 'regions' as const };
+    const features = [0, 1, 2, 3, 4].map((i) => feature(dims, 50 + i));
+    const bank = new HeadBank(dims, 'x');
+    bank.sync([
+      { conceptId: 'whole', params: whole },
+      { conceptId: 'regions', params: regions },
+    ]);
+    const p = (head: LinearHeadParams, x: Float32Array) =>
+      positiveProbability(head, normalizeFeature(x, head.normalization));
+    const argmax = (values: number[]) => values.indexOf(Math.max(...values));
+    const [w, r] = bank.scoreRegions(features);
+    const wholeScores = features.map((x) => p(whole, x));
+    const regionScores = features.map((x) => p(regions, x));
+    expect(w.conceptId).toBe('whole');
+    expect(w.probability).toBeCloseTo(wholeScores[0], 5);
+    expect(w.region).toBe(argmax(wholeScores));
+    expect(r.probability).toBeCloseTo(Math.max(...regionScores), 5);
+    expect(r.region).toBe(argmax(regionScores));
+    expect(r.fires).toBe(r.probability >= 0.5);
+    // After the first head is removed, the moved row keeps its scoring.
+    bank.remove('whole');
+    expect(bank.scoreRegions(features)[0].probability).toBeCloseTo(Math.max(...regionScores), 5);
+  });
 });

@@ -30,6 +30,12 @@ export interface HeadScore {
   fires: boolean;
 }
 
+/** A head's verdict on a photo's regions: its score, and the region it scores highest (where it points). */
+export interface RegionScore extends HeadScore {
+  /** Index of the best region in the plan the features came in (0 is the whole photo). */
+  region: number;
+}
+
 interface Row {
   slot: number;
   params: LinearHeadParams;
@@ -48,6 +54,7 @@ export class HeadBank {
   private ids: string[] = [];
   private offsets: Float32Array<ArrayBuffer> = new Float32Array(0);
   private l2 = new Uint8Array(0);
+  private byRegions = new Uint8Array(0);
   private thresholds: Float32Array<ArrayBuffer> = new Float32Array(0);
   private capacity = 0;
 
@@ -116,6 +123,7 @@ export class HeadBank {
       floats.copyWithin(base + row.slot * this.stride, base + last * this.stride, base + (last + 1) * this.stride);
       this.offsets[row.slot] = this.offsets[last];
       this.l2[row.slot] = this.l2[last];
+      this.byRegions[row.slot] = this.byRegions[last];
       this.thresholds[row.slot] = this.thresholds[last];
       this.ids[row.slot] = movedId;
       (this.rows.get(movedId) as Row).slot = row.slot;
@@ -151,6 +159,22 @@ export class HeadBank {
     }));
   }
 
+  /**
+   * Every head's score for a photo's regions (`features[0]` the whole photo):
+   * a `regions` head scores the best region, a `whole` head (stored before
+   * regions existed) the whole photo; either points at its best region.
+   */
+  scoreRegions(features: readonly Float32Array[]): RegionScore[] {
+    if (features.length === 0) throw new InternalError('scoreRegions needs at least the whole photo');
+    const perRegion = features.map((f) => this.probabilities(f));
+    return this.ids.map((conceptId, r) => {
+      let region = 0;
+      for (let k = 1; k < perRegion.length; k++) if (perRegion[k][r] > perRegion[region][r]) region = k;
+      const probability = this.byRegions[r] ? perRegion[region][r] : perRegion[0][r];
+      return { conceptId, probability, fires: probability >= this.thresholds[r], region };
+    });
+  }
+
   /** Layout in floats: [x: stride][products: capacity, rounded up][rows: capacity x stride]. */
   private matrixOffset(): number {
     return this.stride + Math.ceil(this.capacity / ROW_ALIGNMENT) * ROW_ALIGNMENT;
@@ -168,6 +192,9 @@ export class HeadBank {
     const l2 = new Uint8Array(capacity);
     l2.set(this.l2.subarray(0, used));
     this.l2 = l2;
+    const byRegions = new Uint8Array(capacity);
+    byRegions.set(this.byRegions.subarray(0, used));
+    this.byRegions = byRegions;
   }
 
   private compile(slot: number, params: LinearHeadParams): void {
@@ -183,6 +210,7 @@ export class HeadBank {
     floats.fill(0, base + dims, base + this.stride);
     this.offsets[slot] = offset;
     this.l2[slot] = normalization.l2 ? 1 : 0;
+    this.byRegions[slot] = params.scoring === 'regions' ? 1 : 0;
     this.thresholds[slot] = params.threshold;
   }
 }

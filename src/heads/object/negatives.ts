@@ -13,6 +13,7 @@ import { seededRandom, shuffle } from '../../random.ts';
 import { photosIn } from './dataset.ts';
 import { inverseNorm } from './normalization.ts';
 import type { PhotoFeatures } from './photo-features.ts';
+import type { Region } from './regions.ts';
 
 const logger = moduleLogger('object-negatives');
 
@@ -32,7 +33,7 @@ const GENERIC_CHUNK = 8;
  * only their features (per extractor). Unreadable files are skipped.
  */
 export class GenericNegatives {
-  private readonly loaded = new Map<string, Promise<Float32Array[]>>();
+  private readonly loaded = new Map<string, Promise<Float32Array[][]>>();
 
   constructor(
     readonly directory: string,
@@ -56,20 +57,21 @@ export class GenericNegatives {
     return shuffle(files, seededRandom(0)).slice(0, this.limit);
   }
 
-  /** Features of the sampled photos for one extractor, computed once. */
-  features(source: PhotoFeatures): Promise<Float32Array[]> {
-    let pending = this.loaded.get(source.extractorId);
+  /** Features of each region of the sampled photos for one extractor, computed once: `result[photo][region]`. */
+  features(source: PhotoFeatures, regions: readonly Region[]): Promise<Float32Array[][]> {
+    const key = `${source.extractorId}/${regions.map((r) => r.tag).join(',')}`;
+    let pending = this.loaded.get(key);
     if (!pending) {
-      pending = this.compute(source);
-      pending.catch(() => this.loaded.delete(source.extractorId));
-      this.loaded.set(source.extractorId, pending);
+      pending = this.compute(source, regions);
+      pending.catch(() => this.loaded.delete(key));
+      this.loaded.set(key, pending);
     }
     return pending;
   }
 
-  private async compute(source: PhotoFeatures): Promise<Float32Array[]> {
+  private async compute(source: PhotoFeatures, regions: readonly Region[]): Promise<Float32Array[][]> {
     const files = this.files();
-    const out: Float32Array[] = [];
+    const out: Float32Array[][] = [];
     for (let start = 0; start < files.length; start += GENERIC_CHUNK) {
       const decoded = await Promise.all(
         files.slice(start, start + GENERIC_CHUNK).map(async (file) => {
@@ -82,7 +84,7 @@ export class GenericNegatives {
         }),
       );
       const images = decoded.filter((d) => d !== null);
-      out.push(...(await source.of(images)));
+      out.push(...(await source.regions(images, regions)));
     }
     logger.info(
       { directory: this.directory, photos: out.length, extractor: source.extractorId },

@@ -1,7 +1,10 @@
 // The object head as the conversation core uses it: teach a concept from a
 // few photos and the negatives the scope has, and find which of a scope's
-// object concepts are in a new photo. Features are computed once per photo
-// (and per augmented view when teaching) and shared through one cache.
+// object concepts are in a new photo, and where. Features are computed once
+// per photo region (and per augmented view when teaching) and shared through
+// one cache.
+import { OBJECT_REGIONS } from '../../config/defaults.ts';
+import type { Box } from '../../image/box.ts';
 import { moduleLogger } from '../../log.ts';
 import { InternalError } from '../../errors.ts';
 import type { LinearHeadParams } from '../../memory/concept.ts';
@@ -11,10 +14,12 @@ import type { PhotoOutcome } from '../types.ts';
 import { FeatureCache } from './feature-cache.ts';
 import { openImageFeatureExtractor } from './features.ts';
 import { fitObjectHead, type HeadMethod } from './fit.ts';
-import { HeadBank, type HeadScore, type ScopedHead } from './head-bank.ts';
+import { HeadBank, type RegionScore, type ScopedHead } from './head-bank.ts';
+import { trainMilHead } from './mil.ts';
 import { GenericNegatives, withoutLookalikes } from './negatives.ts';
 import { DEFAULT_NORMALIZATION, type NormalizationMode } from './normalization.ts';
 import { PhotoFeatures, type HashedImage } from './photo-features.ts';
+import { regionBox, regionPlan, type Region } from './regions.ts';
 import { NEGATIVE_VIEWS, POSITIVE_VIEWS, viewPlan } from './views.ts';
 
 const logger = moduleLogger('object-head');
@@ -48,12 +53,17 @@ export interface TeachObjectResult {
   milliseconds: number;
 }
 
+/** A head's score on a photo and where it points: the box of its best region, in the photo's pixels. */
+export interface LocatedScore extends RegionScore {
+  box: Box;
+}
+
 /** Which of a scope's object concepts a photo shows. */
 export interface ObjectMatch {
   /** Heads at or above their threshold, most probable first. */
-  fired: HeadScore[];
+  fired: LocatedScore[];
   /** Every comparable head's score, in the order given. */
-  scores: HeadScore[];
+  scores: LocatedScore[];
   /** Concepts whose head was trained on another extractor (retrain them from their photos). */
   skipped: string[];
 }
@@ -61,9 +71,11 @@ export interface ObjectMatch {
 export interface ObjectHeadOptions {
   /** Views per positive photo (default POSITIVE_VIEWS, 8). */
   positiveViews?: number;
-  /** Views per negative photo (default NEGATIVE_VIEWS, 1). */
+  /** Views per negative photo (default NEGATIVE_VIEWS, 1) of whole-photo heads; a region head takes each region of a negative photo once. */
   negativeViews?: number;
   normalization?: NormalizationMode;
+  /** Region grids (default OBJECT_REGIONS.grids); none trains and scores whole photos only, as before regions. */
+  regionGrids?: readonly number[];
   /** A folder of generic photos used as extra negatives (MYVLM_GENERIC_NEGATIVES_DIR), or null. */
   genericNegativesDir?: string | null;
 }
@@ -94,6 +106,7 @@ export class ObjectHead {
   private readonly positiveViews: number;
   private readonly negativeViews: number;
   private readonly normalization: NormalizationMode;
+  private readonly regions: Region[];
 
   constructor(
     readonly features: PhotoFeatures,
@@ -102,6 +115,7 @@ export class ObjectHead {
     this.positiveViews = options.positiveViews ?? POSITIVE_VIEWS;
     this.negativeViews = options.negativeViews ?? NEGATIVE_VIEWS;
     this.normalization = options.normalization ?? DEFAULT_NORMALIZATION;
+    this.regions = regionPlan(options.regionGrids ?? OBJECT_REGIONS.grids);
     this.generic = options.genericNegativesDir ? new GenericNegatives(options.genericNegativesDir) : null;
   }
 
@@ -138,11 +152,16 @@ export class ObjectHead {
     });
     if (positives.length === 0) throw new InternalError('teach needs at least one positive photo');
 
-    const plan = viewPlan(Math.max(this.positiveViews, this.negativeViews));
-    const positiveViews = await this.features.views(positives, plan.slice(0, this.positiveViews));
+    const byRegions = this.regions.length > 1;
+    const views = viewPlan(Math.max(this.positiveViews, this.negativeViews));
+    const plan = views.slice(0, this.positiveViews);
+    const positiveViews = await this.features.views(positives, plan);
+    // Per negative photo: its regions (region 0 the whole photo), or without regions its views (view 0 the photo).
     const negativeFeatures = async (photos: readonly HashedImage[] | undefined) => {
       const unique = (photos ?? []).filter((p) => !seen.has(p.sha256));
-      return this.features.views(unique, plan.slice(0, this.negativeViews));
+      return byRegions
+        ? this.features.regions(unique, this.regions)
+        : this.features.views(unique, views.slice(0, this.negativeViews));
     };
     const notIt = await negativeFeatures(input.negatives?.notIt);
     const otherConcepts = await negativeFeatures(input.negatives?.otherConcepts);
@@ -154,13 +173,16 @@ export class ObjectHead {
       ),
     );
     const seenInScope = seenViews.filter((v) => kept.has(v[0]));
-    const generic = this.generic ? (await this.generic.features(this.features)).map((f) => [f]) : [];
+    const generic = this.generic ? await this.generic.features(this.features, this.regions) : [];
 
-    const negatives = [...notIt, ...otherConcepts, ...seenInScope, ...generic];
-    const fitted = fitObjectHead(
-      { positives: positiveViews, negatives },
-      { extractor: this.features.extractorId, seed: input.seed, normalization: this.normalization },
-    );
+    const negativePhotos = [...notIt, ...otherConcepts, ...seenInScope, ...generic];
+    // With regions every region of a negative photo is a negative instance (one view each).
+    const negatives = byRegions ? negativePhotos.flatMap((regions) => regions.map((f) => [f])) : negativePhotos;
+    const training = { extractor: this.features.extractorId, seed: input.seed, normalization: this.normalization };
+    const fitted =
+      byRegions && negatives.length > 0
+        ? await this.fitByRegions(positives, positiveViews, negatives, plan, training)
+        : fitObjectHead({ positives: positiveViews, negatives }, training);
     const counts = {
       notIt: notIt.length,
       otherConcepts: otherConcepts.length,
@@ -186,6 +208,30 @@ export class ObjectHead {
     };
   }
 
+  /** The multiple-instance head over the teaching photos' regions (mil.ts); region 0's views are the photo's own. */
+  private async fitByRegions(
+    positives: readonly HashedImage[],
+    positiveViews: readonly Float32Array[][],
+    negatives: readonly Float32Array[][],
+    plan: ReturnType<typeof viewPlan>,
+    training: { extractor: string; seed: number; normalization: NormalizationMode },
+  ): Promise<{ params: LinearHeadParams; method: HeadMethod; milliseconds: number }> {
+    const started = performance.now();
+    const regions = await this.features.regions(positives, this.regions);
+    const { params } = await trainMilHead(
+      {
+        positives: regions,
+        negatives,
+        viewsOf: async (photo, region) =>
+          region === 0
+            ? positiveViews[photo]
+            : (await this.features.views([positives[photo]], plan, this.regions[region]))[0],
+      },
+      training,
+    );
+    return { params, method: 'trained', milliseconds: performance.now() - started };
+  }
+
   /**
    * Scores every object head of a scope against one photo, as one product
    * over the photo's feature. Pass `scope` to keep that scope's compiled heads
@@ -200,11 +246,15 @@ export class ObjectHead {
     if (skipped.length > 0)
       logger.warn({ skipped, extractor: this.extractorId }, 'object heads of another extractor were not scored');
     if (comparable.length === 0) return { fired: [], scores: [], skipped };
-    const [feature] = await this.features.of([image]);
+    const [regions] = await this.features.regions([image], this.regions);
     const bank = this.bankFor(scope);
     bank.sync(comparable);
-    const byId = new Map(bank.score(feature).map((s) => [s.conceptId, s]));
-    const scores = comparable.map((o) => byId.get(o.conceptId) as HeadScore);
+    const byId = new Map(
+      bank
+        .scoreRegions(regions)
+        .map((s) => [s.conceptId, { ...s, box: regionBox(this.regions[s.region], image.width, image.height) }]),
+    );
+    const scores = comparable.map((o) => byId.get(o.conceptId) as LocatedScore);
     const fired = scores.filter((s) => s.fires).sort((a, b) => b.probability - a.probability);
     return { fired, scores, skipped };
   }

@@ -11,6 +11,13 @@ export interface ImageFeaturesEntry extends VisionModelEntry {
   output: string;
   /** Length of that output per photo. */
   dims: number;
+  /**
+   * Optional: the inner [N, dims, h, w] activation whose spatial mean is
+   * `output`. With it, a region's feature is the mean of the map's cells under
+   * the region, from the photo's own run; without it, each region is encoded
+   * as a crop (one more image in the batch per region).
+   */
+  featureMap?: string;
 }
 
 /** Pinned to the revision that added the vision-only graphs (July 2023). */
@@ -126,6 +133,7 @@ export const IMAGE_FEATURE_EXTRACTORS: readonly ImageFeaturesEntry[] = [
     testOnly: true,
     input: 'input',
     output: 'mean_9',
+    featureMap: 'hardswish_17',
     dims: 576,
     preprocess: IMAGENET_224,
   },
