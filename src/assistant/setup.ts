@@ -27,7 +27,7 @@ export interface AssistantRuntime {
  * behind the messengers (told only that the operator must act).
  */
 export async function createAssistant(settings: Settings, audience: Audience): Promise<AssistantRuntime> {
-  const store = await KeyvConceptStore.open({ directory: settings.dataDir });
+  const store = await KeyvConceptStore.open({ url: settings.storeUrl, directory: settings.dataDir });
   const sessions = new SessionPool({
     executionProvider: settings.executionProvider,
     intraOpThreads: settings.intraOpThreads,

@@ -24,6 +24,15 @@ describe('loadSettings', () => {
     expect(loadSettings({ MYVLM_FACE_THRESHOLDS: 'per-person' }).faceThresholds).toBe('per-person');
   });
 
+  it('takes MYVLM_STORE_URL for SQLite, Redis and PostgreSQL only', () => {
+    expect(loadSettings({}).storeUrl).toBeNull();
+    expect(loadSettings({ MYVLM_STORE_URL: 'redis://127.0.0.1:6379' }).storeUrl).toBe('redis://127.0.0.1:6379');
+    expect(loadSettings({ MYVLM_STORE_URL: 'postgres://u@db/myvlm' }).storeUrl).toBe('postgres://u@db/myvlm');
+    expect(failure({ MYVLM_STORE_URL: 'mysql://db' }).message).toBe(
+      'MYVLM_STORE_URL: expected a sqlite://, redis:// or postgres:// URL, got "mysql://db"',
+    );
+  });
+
   it('names the variable and the problem', () => {
     expect(failure({ MYVLM_THREADS: 'many' }).message).toBe(
       'MYVLM_THREADS: expected a whole number from 0 to 256, got "many"',

@@ -21,8 +21,10 @@ export const FACE_THRESHOLDS = ['global', 'per-person'] as const;
 export type FaceThresholds = (typeof FACE_THRESHOLDS)[number];
 
 export interface Settings {
-  /** Where concept memory lives (SQLite + photo blobs). */
+  /** Where concept memory lives (SQLite + photo blobs) unless storeUrl names another store. */
   dataDir: string;
+  /** MYVLM_STORE_URL: `sqlite://<folder>`, `redis://…` or `postgres://…`; null keeps SQLite in dataDir. */
+  storeUrl: string | null;
   /** Folder of pre-placed model files (`<directory>/<file>` per registry entry), or null. */
   modelsDir: string | null;
   /** Where downloaded models are cached. */
@@ -123,6 +125,16 @@ function url(env: Env, name: string): string | null {
   return raw;
 }
 
+const STORE_SCHEMES = ['sqlite:', 'redis:', 'rediss:', 'postgres:', 'postgresql:'];
+
+function storeUrl(env: Env, name: string): string | null {
+  const raw = text(env, name);
+  if (raw === null) return null;
+  if (!URL.canParse(raw) || !STORE_SCHEMES.includes(new URL(raw).protocol))
+    throw new ConfigError(name, `expected a sqlite://, redis:// or postgres:// URL, got "${raw}"`);
+  return raw;
+}
+
 function directory(env: Env, name: string, fallback: string | null): string | null {
   const raw = text(env, name);
   return raw === null ? fallback : path.resolve(raw);
@@ -172,6 +184,7 @@ export function loadSettings(env: Env = process.env): Settings {
   }
   return {
     dataDir: directory(env, 'MYVLM_DATA_DIR', path.join(REPO_ROOT, 'concepts')) as string,
+    storeUrl: storeUrl(env, 'MYVLM_STORE_URL'),
     modelsDir: directory(env, 'MYVLM_MODELS_DIR', null),
     cacheDir: directory(env, 'MYVLM_CACHE_DIR', path.join(homedir(), '.cache', 'myvlm')) as string,
     offline: flag(env, 'MYVLM_OFFLINE'),

@@ -26,8 +26,32 @@ export function scopeFolder(scope: Scope): string {
   return createHash('sha256').update(scope, 'utf8').digest('hex').slice(0, 32);
 }
 
+/** Keys to write (a value) or delete (undefined) in one commit. */
+export type Writes = Map<string, string | undefined>;
+
+/** Where a store keeps teaching photos: a folder (PhotoBlobs) or the backend itself (BackendPhotos). */
+export interface PhotoStore {
+  /** Stores the bytes (a folder writes them now) and returns keys the caller commits (the backend's way). */
+  prepare(scope: Scope, bytes: Uint8Array): Promise<{ sha256: string; writes: Writes }>;
+  get(scope: Scope, sha256: string): Promise<Uint8Array | null>;
+  has(scope: Scope, sha256: string): Promise<boolean>;
+  /** Keys that change in the same commit as a record now using `referenced` and no longer `unreferenced`. */
+  commitWrites(scope: Scope, referenced: string[], unreferenced: string[]): Promise<Writes>;
+  /** Work after that commit (a folder settles and deletes files here). */
+  afterCommit(scope: Scope, referenced: string[], unreferenced: string[]): Promise<void>;
+  /**
+   * Removes photos no record references (`referenced` maps scope folder to
+   * the sha256s its records use) and no teach protects: what a crash leaves.
+   * A shared backend deletes through `guarded`, which re-reads the folder.
+   */
+  sweep(referenced: ReadonlyMap<string, ReadonlySet<string>>, guarded: GuardedSweep): Promise<unknown>;
+}
+
+/** Runs `plan` for `folder` inside a guarded commit, giving it the photos the folder's records use now. */
+export type GuardedSweep = (folder: string, plan: (used: ReadonlySet<string>) => Promise<Writes>) => Promise<void>;
+
 /** The photo files of a concept store. */
-export class PhotoBlobs {
+export class PhotoBlobs implements PhotoStore {
   private readonly pending = new Map<string, number>();
 
   constructor(readonly root: string) {}
@@ -61,6 +85,20 @@ export class PhotoBlobs {
     }
     await syncDirectory(dir);
     return sha256;
+  }
+
+  async prepare(scope: Scope, bytes: Uint8Array): Promise<{ sha256: string; writes: Writes }> {
+    return { sha256: await this.put(scope, bytes), writes: new Map() };
+  }
+
+  commitWrites(): Promise<Writes> {
+    return Promise.resolve<Writes>(new Map());
+  }
+
+  /** Files cannot join the record's commit: they are settled and deleted once it is durable. */
+  async afterCommit(scope: Scope, referenced: string[], unreferenced: string[]): Promise<void> {
+    this.settle(scope, referenced);
+    if (unreferenced.length > 0) await this.discard(scope, unreferenced, new Set());
   }
 
   /** The photo's bytes, or null when missing or when its content no longer matches its name. */

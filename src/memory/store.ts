@@ -1,6 +1,6 @@
 // The concept store as the conversation core sees it: scoped, versioned
-// records plus the teaching photos they reference. `KeyvConceptStore` is the
-// embedded implementation; anything else (a server database) implements this.
+// records plus the teaching photos they reference. `KeyvConceptStore`
+// implements it on SQLite (embedded), Redis or PostgreSQL (shared by processes).
 import { UserError } from '../errors.ts';
 import type { ConceptEmbedding, ConceptKind, ConceptRecord, HeadParams, PhotoRef, Scope, UserRef } from './concept.ts';
 import type { ScopeMemory, ScopeMemoryChange } from './scope-memory.ts';
@@ -62,7 +62,9 @@ export interface ConceptStore {
   /**
    * `update` against whatever version is stored when the write happens, for
    * changes that do not depend on what the caller saw (add a fact, set an
-   * embedding). Concurrent calls all land; none is lost.
+   * embedding). Concurrent calls all land, from any process; none is lost.
+   * Only a long burst of other processes' writes to the same scope makes it
+   * give up with ConflictError.
    */
   modify(scope: Scope, id: string, change: ConceptChange): Promise<ConceptRecord>;
   /** Keeps a teaching photo (content-addressed, per scope); returns its sha256 for a PhotoRef. */

@@ -12,7 +12,7 @@ import { unpackKeys } from '../../src/heads/face/keys.ts';
 import { asKeys } from '../../src/heads/face/clusters.ts';
 import { testAssistant } from '../support/assistant.ts';
 import { SHARED_DATA } from '../support/paths.ts';
-import { tracesInFiles } from '../support/store-traces.ts';
+import { needlesOf, tracesInFiles } from '../support/store-traces.ts';
 
 type Runtime = Awaited<ReturnType<typeof testAssistant>>;
 
@@ -95,7 +95,7 @@ describe('unknown faces, remembered when the chat opts in', () => {
     const secrets = { floats: { laura: lauraKeys, ...Object.fromEntries(jeffKeys) } };
     // The probe finds what is there: Laura's keys (now a person's) and Jeff's.
     expect(
-      Object.values(await tracesInFiles(runtime.settings.dataDir, secrets))
+      Object.values(await tracesInFiles(runtime.settings.dataDir, needlesOf(secrets)))
         .flat()
         .sort(),
     ).toEqual(['laura', ...jeffKeys.map(([label]) => label)].sort());
@@ -103,7 +103,7 @@ describe('unknown faces, remembered when the chat opts in', () => {
       "Done: I no longer remember faces I don't know here, and I forgot the ones I had seen.",
     );
     expect(await runtime.store.scopeMemory(SCOPE)).toBeNull();
-    expect(Object.values(await tracesInFiles(runtime.settings.dataDir, secrets)).flat()).toEqual(['laura']);
+    expect(Object.values(await tracesInFiles(runtime.settings.dataDir, needlesOf(secrets))).flat()).toEqual(['laura']);
     expect((await say('/who')).text).toContain("I don't remember faces I don't know here.");
   });
 
