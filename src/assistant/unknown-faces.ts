@@ -5,6 +5,7 @@
 // enough photos and names one, and `/forget unknown faces` erases them.
 import { randomUUID } from 'node:crypto';
 import { UsageError, UserError } from '../errors.ts';
+import { logFailure, moduleLogger } from '../log.ts';
 import { FACE } from '../config/defaults.ts';
 import { asKeys, listedClusters, placeFaces, type UnknownFace } from '../heads/face/clusters.ts';
 import { toFaceHeadParams, unpackKeys } from '../heads/face/keys.ts';
@@ -21,6 +22,8 @@ import { assertMayChange } from './permissions.ts';
 import { lookalikeNote } from './teach.ts';
 import type { OutgoingImage, Reply, Turn } from './turn.ts';
 
+const logger = moduleLogger('unknown-faces');
+
 /** The words of `/forget unknown faces`: they erase the clusters, not a concept. */
 export const FORGET_UNKNOWN_FACES = 'unknown faces';
 
@@ -35,8 +38,25 @@ const THUMBNAIL_MAX_BYTES = 32 * 1024;
 
 const TURN_ON = 'An admin here can turn it on with /settings remember-faces on.';
 
-/** Adds the photo's unknown faces to the scope's clusters, when the scope keeps them. */
+/**
+ * Adds the photo's unknown faces to the scope's clusters, when the scope
+ * keeps them. Never fails the turn: the answer about the photo matters more
+ * than one photo's faces, so a failure here is logged and the faces dropped.
+ */
 export async function rememberUnknownFaces(
+  store: ConceptStore,
+  scope: string,
+  image: DecodedImage,
+  recognition: Recognition | null,
+): Promise<void> {
+  try {
+    await addUnknownFaces(store, scope, image, recognition);
+  } catch (error) {
+    logFailure(logger, error, 'could not remember the unknown faces of a photo', { scope });
+  }
+}
+
+async function addUnknownFaces(
   store: ConceptStore,
   scope: string,
   image: DecodedImage,
