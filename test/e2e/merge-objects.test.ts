@@ -2,14 +2,11 @@
 // names becomes one, its linear head fitted again on the photos of both (the
 // other name no longer a negative), and is found under the name kept. Real
 // store, real MobileNetV3 features.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTerminal } from '../../adapters/terminal/terminal.ts';
 import { SHARED_DATA } from '../support/paths.ts';
 import { testAssistant } from '../support/assistant.ts';
+import { chatInTerminal } from '../support/terminal-chat.ts';
 
 const photos = (name: string, ...numbers: number[]) =>
   numbers.map((n) => `"${path.join(SHARED_DATA, 'myvlm', 'concepts', name, `${name}_${n}.jpg`)}"`).join(' ');
@@ -24,30 +21,17 @@ describe('/merge of things through the terminal chat', () => {
   afterAll(() => runtime.close());
 
   it('fits one head on the photos of both names and recognizes the thing under the name kept', async () => {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let printed = '';
-    output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    const done = runTerminal({
-      core: runtime.assistant,
-      input,
-      output,
-      cwd: mkdtempSync(path.join(tmpdir(), 'myvlm-merge-')),
-    });
-    input.end(
-      [
-        `/teach Teapot object ${photos('colorful_teapot', 1, 2, 3, 4)}`,
-        `/teach Billy object ${photos('billy_dog', 1, 2)}`,
-        `/teach My dog object ${photos('billy_dog', 3, 4)}`,
-        `/notit My dog ${lookalike('000000011401.jpg')}`,
-        '/remember My dog sleeps all day',
-        '/merge My dog into Billy',
-        photos('billy_dog', 10),
-        photos('colorful_teapot', 7),
-        '/concepts',
-      ].join('\n') + '\n',
-    );
-    await done;
+    const printed = await chatInTerminal(runtime.assistant, [
+      `/teach Teapot object ${photos('colorful_teapot', 1, 2, 3, 4)}`,
+      `/teach Billy object ${photos('billy_dog', 1, 2)}`,
+      `/teach My dog object ${photos('billy_dog', 3, 4)}`,
+      `/notit My dog ${lookalike('000000011401.jpg')}`,
+      '/remember My dog sleeps all day',
+      '/merge My dog into Billy',
+      photos('billy_dog', 10),
+      photos('colorful_teapot', 7),
+      '/concepts',
+    ]);
     expect(printed).toContain('Learning to recognize Billy from the photos of both…');
     expect(printed).toContain('Done: My dog is now part of Billy. I know Billy from 4 photos and remember 1 fact.\n');
     const answers = printed.split('\n').filter((l) => l.startsWith('I see ') || l.startsWith("I don't see"));
