@@ -85,10 +85,30 @@ describe('startAdapters', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stopped).toBe(false);
     core.release();
-    await started.stopped;
+    expect(await started.stopped).toBe(true);
     expect(telegram.botMessages.find((m) => m.replyTo === message.message_id)?.text).toBe('done: /concepts');
     expect(interaction.original?.content).toBe('done: /concepts');
     expect(process.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it('stops without waiting past the grace period for a turn still running', async () => {
+    const core = new HeldCore();
+    const started = await startAdapters(settings({ DISCORD_TOKEN: '', DISCORD_APPLICATION_ID: '' }), core, {
+      signals: [],
+      graceMs: 300,
+    });
+    telegram.sendAsUser({
+      chat: { id: 6, type: 'private', first_name: 'A' },
+      from: { id: 6, is_bot: false, first_name: 'A' },
+      text: '/concepts',
+    });
+    await expect.poll(() => core.turns.length).toBe(1);
+    const begun = Date.now();
+    await started.stop();
+    expect(await started.stopped).toBe(false);
+    expect(Date.now() - begun).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - begun).toBeLessThan(3_000);
+    core.release();
   });
 
   it("hands the core's notices to every messenger and unsubscribes them on stop", async () => {

@@ -1,10 +1,12 @@
 // Starts the adapters the settings ask for (Telegram, Discord, the web app,
 // any of them at once), says which it started, and stops them gracefully: on
 // stop() or on SIGINT/SIGTERM, new messages are no longer taken and running
-// turns finish before the process moves on. Each started adapter is subscribed
+// turns finish (within a grace period) before the process moves on. Each started adapter is subscribed
 // to the core's notices (background lessons), so it can show their progress.
 // The CLI opens the terminal chat beside the web app when no messenger is configured.
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SHUTDOWN_GRACE_SECONDS } from '../src/config/defaults.ts';
 import { ConfigError, OperatorError } from '../src/errors.ts';
 import type { Settings } from '../src/config/settings.ts';
 import type { ConversationCore } from '../src/assistant/turn.ts';
@@ -22,10 +24,10 @@ export interface StartedAdapters {
   adapters: AdapterHandle[];
   /** What runs, for people: "Telegram (@my_bot, long polling) and the web app (http://127.0.0.1:8437/)". */
   description: string;
-  /** Stops every adapter after its running turns finish; safe to call twice. */
+  /** Stops every adapter after its running turns finish (or the grace runs out); safe to call twice. */
   stop(): Promise<void>;
-  /** Resolves once the adapters have stopped (by stop() or by a signal). */
-  stopped: Promise<void>;
+  /** Resolves once the adapters have stopped (by stop() or by a signal): true when every running turn finished in time. */
+  stopped: Promise<boolean>;
 }
 
 export interface StartAdaptersOptions {
@@ -33,6 +35,8 @@ export interface StartAdaptersOptions {
   signals?: NodeJS.Signals[];
   /** Start the messengers the settings name. Default true; false beside the terminal chat. */
   messengers?: boolean;
+  /** How long a stop waits for running turns before it gives up on them. Default SHUTDOWN_GRACE_SECONDS. */
+  graceMs?: number;
   /** Start the web app too (unless MYVLM_WEB_PORT=off), its gallery read from the store the core writes to. */
   web?: { store: ConceptStore };
 }
@@ -77,6 +81,7 @@ export async function startAdapters(
         apiRoot: telegram.apiRoot,
         webhookUrl: telegram.webhookUrl,
         webhookPort: telegram.webhookPort,
+        redisUrl: telegram.redisUrl,
         statusBookFile: statusBookFile(settings.dataDir, 'telegram'),
       }),
     });
@@ -112,8 +117,9 @@ export async function startAdapters(
   const description = adapters.map(describe).join(' and ');
   logger.info({ adapters: adapters.map((a) => a.platform) }, `started ${description}`);
 
-  let resolveStopped: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let resolveStopped: (finished: boolean) => void = () => {};
+  const stopped = new Promise<boolean>((resolve) => (resolveStopped = resolve));
+  const graceMs = options.graceMs ?? SHUTDOWN_GRACE_SECONDS * 1000;
   let stopping: Promise<void> | null = null;
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   const onSignal = (signal: NodeJS.Signals) => {
@@ -132,10 +138,14 @@ export async function startAdapters(
     (stopping ??= (async () => {
       // No new status messages once stopping; the adapters still send edits already pending.
       unsubscribes.forEach((unsubscribe) => unsubscribe());
-      await Promise.all(adapters.map((a) => a.stop()));
+      const finished = await Promise.race([
+        Promise.all(adapters.map((a) => a.stop())).then(() => true),
+        sleep(graceMs, false, { ref: false }),
+      ]);
       removeSignalHandlers();
-      logger.info(`stopped ${description}`);
-      resolveStopped();
+      if (finished) logger.info(`stopped ${description}`);
+      else logger.warn({ graceMs }, `stopped ${description} without waiting longer for running turns`);
+      resolveStopped(finished);
     })());
   signals.forEach((signal) => process.on(signal, onSignal));
 

@@ -36,6 +36,11 @@ export class AlbumGatherer {
     return this.open.size;
   }
 
+  /** Albums of one chat still arriving. */
+  pendingIn(chatId: number): number {
+    return [...this.open.keys()].filter((key) => key.startsWith(`${chatId}:`)).length;
+  }
+
   /** Hands over every open album now (at shutdown). */
   flush(): void {
     for (const key of [...this.open.keys()]) this.close(key);

@@ -83,6 +83,12 @@ export class TelegramConversation {
     }
   }
 
+  /** Resolves when no album of the chat is gathering and the chat's turns queued so far have finished. */
+  async chatIdle(chatId: number): Promise<void> {
+    while (this.albums.pendingIn(chatId) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.queue.after(String(chatId));
+  }
+
   /** Starts albums still gathering now and waits for every running turn and pending status edit. */
   async finish(): Promise<void> {
     this.albums.flush();

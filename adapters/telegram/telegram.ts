@@ -1,13 +1,16 @@
 // The Telegram adapter: a grammY bot that checks its token, registers the
 // commands with the Bot API, and receives messages by long polling (the
 // default) or through a webhook served by node:http (when a public URL is
-// configured). Flood control (429) is retried by an API transformer.
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
+// configured; with MYVLM_REDIS_URL several instances share one URL, see
+// chat-lanes.ts). Flood control (429) is retried by an API transformer.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Bot, GrammyError, HttpError } from 'grammy';
+import type { Update } from 'grammy/types';
 import { COMMANDS, type ConversationCore, type Notice } from '../../src/assistant/turn.ts';
 import { ConfigError, OperatorError } from '../../src/errors.ts';
 import { moduleLogger } from '../../src/log.ts';
+import { ChatLanes } from './chat-lanes.ts';
 import { TelegramConversation } from './conversation.ts';
 import { floodControl } from './flood-control.ts';
 import { loggable } from './loggable.ts';
@@ -25,6 +28,8 @@ export interface TelegramAdapterOptions {
   apiRoot?: string | null;
   /** Public HTTPS URL Telegram posts updates to; null (default) uses long polling. */
   webhookUrl?: string | null;
+  /** Redis shared by several webhook instances behind one URL; null (default) for a single instance. */
+  redisUrl?: string | null;
   /** Port the webhook server listens on. Default 8443. */
   webhookPort?: number;
   /** Interface the webhook server listens on. Default: all interfaces. */
@@ -82,8 +87,16 @@ export async function startTelegram(options: TelegramAdapterOptions): Promise<Te
   bot.on('message', (ctx) => conversation.receive(ctx.message));
   bot.catch((error) => logger.error({ err: loggable(error.error) }, 'Telegram update failed'));
 
+  const lanes = options.webhookUrl && options.redisUrl ? await openLanes(bot, conversation, options.redisUrl) : null;
   const stopReceiving = options.webhookUrl
-    ? await serveWebhook(bot, options.webhookUrl, options.webhookPort ?? 8443, options.webhookHost, options.token)
+    ? await serveWebhook(
+        bot,
+        { url: options.webhookUrl, port: options.webhookPort ?? 8443, host: options.webhookHost, token: options.token },
+        (update) => (lanes ? lanes.accept(update) : bot.handleUpdate(update)),
+      ).catch(async (error: unknown) => {
+        await lanes?.stop();
+        throw error;
+      })
     : await startPolling(bot, options.pollingTimeoutSeconds ?? 30);
   const mode = options.webhookUrl ? 'webhook' : 'polling';
   logger.info({ bot: me.username, mode }, 'Telegram bot started');
@@ -98,10 +111,21 @@ export async function startTelegram(options: TelegramAdapterOptions): Promise<Te
     stop: () =>
       (stopping ??= (async () => {
         await stopReceiving();
+        await lanes?.stop();
         await conversation.finish();
         logger.info({ bot: me.username }, 'Telegram bot stopped');
       })()),
   };
+}
+
+/** The shared intake of several webhook instances: each update once, each chat's updates in order. */
+function openLanes(bot: Bot, conversation: TelegramConversation, redisUrl: string): Promise<ChatLanes> {
+  return ChatLanes.open({
+    redisUrl,
+    botId: bot.botInfo.id,
+    handle: (update) => bot.handleUpdate(update),
+    chatIdle: (chatId) => conversation.chatIdle(chatId),
+  });
 }
 
 async function startPolling(bot: Bot, timeoutSeconds: number): Promise<() => Promise<void>> {
@@ -118,41 +142,74 @@ async function startPolling(bot: Bot, timeoutSeconds: number): Promise<() => Pro
   return () => bot.stop();
 }
 
+/** Biggest update body taken: an update is a few kilobytes (photos come as file ids). */
+const MAX_UPDATE_BYTES = 1024 * 1024;
+
 async function serveWebhook(
   bot: Bot,
-  webhookUrl: string,
-  port: number,
-  host: string | undefined,
-  token: string,
+  webhook: { url: string; port: number; host: string | undefined; token: string },
+  intake: (update: Update) => Promise<void>,
 ): Promise<() => Promise<void>> {
-  const url = new URL(webhookUrl);
-  // Telegram sends this header with every update, so forged posts are refused.
-  const secretToken = createHash('sha256').update(`myvlm-telegram-webhook:${token}`).digest('hex');
-  const handle = webhookCallback(bot, 'http', { secretToken, onTimeout: 'return' });
+  const url = new URL(webhook.url);
+  // Telegram sends this header with every update, so forged posts are refused. Every instance derives the same one.
+  const secretToken = createHash('sha256').update(`myvlm-telegram-webhook:${webhook.token}`).digest('hex');
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'POST' || path !== url.pathname) {
-      res.writeHead(404).end();
-      return;
-    }
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: loggable(error) }, 'webhook update failed');
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    if (req.method !== 'POST' || path !== url.pathname) return void res.writeHead(404).end();
+    if (!sameSecret(req.headers['x-telegram-bot-api-secret-token'], secretToken)) return void res.writeHead(401).end();
+    // Answered only once the update is taken: without a 200, Telegram sends it again.
+    readUpdate(req)
+      .then(async (update) => {
+        if (update === null) return void res.writeHead(400).end();
+        await intake(update);
+        res.writeHead(200).end();
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: loggable(error) }, 'webhook update failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new ConfigError('TELEGRAM_WEBHOOK_PORT', `cannot listen on port ${port}: ${error.code ?? error.message}`)),
+      reject(
+        new ConfigError(
+          'TELEGRAM_WEBHOOK_PORT',
+          `cannot listen on port ${webhook.port}: ${error.code ?? error.message}`,
+        ),
+      ),
     );
-    server.listen(port, host, () => resolve());
+    server.listen(webhook.port, webhook.host, () => resolve());
   });
-  await bot.api.setWebhook(webhookUrl, { secret_token: secretToken, allowed_updates: ['message'] });
-  // The webhook stays registered on stop: Telegram keeps updates until the bot is back.
+  await bot.api.setWebhook(webhook.url, { secret_token: secretToken, allowed_updates: ['message'] });
+  // The webhook stays registered on stop: Telegram keeps updates until the bot (or another instance) takes them.
   return () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+}
+
+function sameSecret(sent: string | string[] | undefined, secret: string): boolean {
+  const given = Buffer.from(typeof sent === 'string' ? sent : '');
+  const expected = Buffer.from(secret);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The posted update, or null when the body is not one (too big, not JSON, no update_id). */
+async function readUpdate(req: IncomingMessage): Promise<Update | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_UPDATE_BYTES) return null;
+    chunks.push(chunk);
+  }
+  try {
+    const update = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Update;
+    return Number.isInteger(update?.update_id) ? update : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A start failure in one line: what went wrong and what to do. */

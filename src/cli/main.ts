@@ -13,7 +13,8 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   start: {
     summary:
-      'start the messengers and the web app from the environment, or the terminal chat and the web app (`--terminal`, `--web`: one)',
+      'start the messengers and the web app from the environment, or the terminal chat and the web app ' +
+      '(`--terminal`, `--web`: one; `--shards auto|N`: Discord shards)',
     run: async (args) => (await import('./start.ts')).startCommand(args),
   },
   chat: {

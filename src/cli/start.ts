@@ -4,7 +4,13 @@
 // terminal keeps working over SSH and in scripts, and the page is where
 // photos and boxes are seen. `--terminal` and `--web` pick one of the two;
 // MYVLM_WEB_PORT=off leaves the web app out. `myvlm chat` is the terminal alone.
+// `--shards auto|N` runs Discord as shard processes (adapters/discord/shards.ts);
+// MYVLM_HEALTH_PORT adds GET /healthz (adapters/health.ts).
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { registerDiscordCommands } from '../../adapters/discord/commands.ts';
+import { startShards } from '../../adapters/discord/shards.ts';
+import { serveHealth, type HealthOptions, type HealthServer } from '../../adapters/health.ts';
 import { hasMessengerSettings, startAdapters, type StartedAdapters } from '../../adapters/start.ts';
 import type { WebHandle } from '../../adapters/web/web.ts';
 import { runTerminal } from '../../adapters/terminal/terminal.ts';
@@ -96,7 +102,9 @@ export async function startCommand(args: string[]): Promise<number> {
   const terminalOnly = args.includes('--terminal');
   const webOnly = args.includes('--web');
   if (terminalOnly && webOnly) throw new UsageError('Choose one of --terminal and --web (or neither, for both).');
-  const settings = loadSettings(process.env);
+  const shards = shardCount(args);
+  if (shards !== null) return runShardManager(loadSettings(process.env), shards);
+  const settings = shardSettings(loadSettings(process.env));
   if (terminalOnly) return runChat(settings, args, processStreams(), false);
   if (webOnly && settings.web === null)
     throw new ConfigError('MYVLM_WEB_PORT', 'is off, but --web asks for the web app; set a port (default 8437)');
@@ -108,14 +116,98 @@ export async function startCommand(args: string[]): Promise<number> {
   for (const line of modelLines(settings)) moduleLogger('models').info(line);
   // Chat members read the replies when a messenger runs; alone, the web app is the operator's own.
   const runtime = await createAssistant(settings, hasMessengerSettings(settings) ? 'chat' : 'operator');
+  let finished = true;
   try {
-    const started = await startAdapters(settings, runtime.assistant, { web: runtime });
+    const graceMs = settings.shutdownGraceSeconds * 1000;
+    const started = await startAdapters(settings, runtime.assistant, { web: runtime, graceMs, signals: stopSignals() });
+    const health = await startHealth(settings, { role: 'bot', store: runtime.store }).catch(async (error: unknown) => {
+      await started.stop();
+      throw error;
+    });
     process.stderr.write(`Started ${started.description}. Press Ctrl-C to stop.\n${accessLines(started).join('')}`);
-    await started.stopped;
+    finished = await started.stopped;
+    await health?.close();
   } finally {
     await runtime.close();
+    // A shard's channel to its manager would keep the process alive.
+    if (process.env.SHARDING_MANAGER && process.connected) process.disconnect();
   }
-  return 0;
+  // A turn still running past the grace would keep the process alive: end it (memory is closed, writes are atomic).
+  if (!finished) setTimeout(() => process.exit(1), 1_000).unref();
+  return finished ? 0 : 1;
+}
+
+/** `--shards auto|N`, or null without the flag. */
+function shardCount(args: readonly string[]): number | 'auto' | null {
+  if (!args.includes('--shards')) return null;
+  const value = valueOf(args, '--shards');
+  if (value === 'auto') return 'auto';
+  if (value !== null && /^[1-9]\d{0,3}$/.test(value)) return Number(value);
+  throw new UsageError('--shards takes "auto" or a number of shards, e.g. --shards 4.');
+}
+
+/**
+ * Inside a shard process (spawned by the manager, which sets
+ * SHARDING_MANAGER): Discord alone. Telegram, the web app and the health
+ * endpoint run elsewhere, once, not once per shard.
+ */
+function shardSettings(settings: Settings): Settings {
+  if (!process.env.SHARDING_MANAGER) return settings;
+  return { ...settings, telegram: null, web: null, healthPort: null };
+}
+
+/**
+ * A shard stops on its manager's SIGTERM only: Ctrl-C in a terminal reaches
+ * the manager and its shards at once, and the manager's SIGTERM would then be
+ * a second signal, which stops without waiting for running turns.
+ */
+function stopSignals(): NodeJS.Signals[] {
+  if (!process.env.SHARDING_MANAGER) return ['SIGINT', 'SIGTERM'];
+  process.on('SIGINT', () => moduleLogger('discord').info('Ctrl-C: the shard manager stops this shard'));
+  return ['SIGTERM'];
+}
+
+/** `myvlm start --shards auto|N`: spawns the Discord shard processes and watches them until a signal stops them. */
+async function runShardManager(settings: Settings, count: number | 'auto'): Promise<number> {
+  if (!settings.discord)
+    throw new ConfigError(
+      'DISCORD_TOKEN',
+      '--shards runs Discord shards; set DISCORD_TOKEN and DISCORD_APPLICATION_ID',
+    );
+  const shared = settings.storeUrl !== null && !settings.storeUrl.startsWith('sqlite:');
+  if (count !== 1 && !shared)
+    throw new ConfigError(
+      'MYVLM_STORE_URL',
+      'Discord shards are separate processes and share memory: set a redis:// or postgres:// URL',
+    );
+  const shards = await startShards({
+    ...settings.discord,
+    count,
+    file: fileURLToPath(new URL('../../bin/myvlm.js', import.meta.url)),
+    args: ['start'],
+  });
+  const health = await startHealth(settings, {
+    role: 'discord-shards',
+    store: null,
+    details: () => ({ shards: shards.status() }),
+  }).catch(async (error: unknown) => {
+    await shards.stop();
+    throw error;
+  });
+  process.stderr.write(`Started ${shards.total} Discord shard processes. Press Ctrl-C to stop.\n`);
+  const signal = await Promise.race(['SIGINT', 'SIGTERM'].map((name) => once(process, name).then(() => name)));
+  moduleLogger('discord').info({ signal }, 'stopping the Discord shards: each finishes its running turns');
+  const codes = await shards.stop();
+  await health?.close();
+  return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+/** The health endpoint, when MYVLM_HEALTH_PORT is set. */
+function startHealth(
+  settings: Settings,
+  options: Pick<HealthOptions, 'role' | 'store' | 'details'>,
+): Promise<HealthServer | null> {
+  return settings.healthPort === null ? Promise.resolve(null) : serveHealth({ ...options, port: settings.healthPort });
 }
 
 function webHandle(started: StartedAdapters): WebHandle | null {

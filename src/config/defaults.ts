@@ -259,3 +259,13 @@ export const EVALUATION = {
   /** Longest personalized caption or answer in the evaluation, in tokens (captions are one sentence). */
   maxAnswerTokens: 32,
 } as const;
+
+/**
+ * How long a stopping process (SIGTERM or SIGINT) waits for the turns in
+ * progress before it closes memory and exits anyway. Not a paper number: an
+ * answer on a CPU takes seconds and a /teach hands its lesson to the
+ * background (which resumes after a restart), so a minute covers a slow turn.
+ * Container platforms kill after their own grace period (Docker 10 s,
+ * Kubernetes 30 s by default): set theirs above this (docker-compose.yml does).
+ */
+export const SHUTDOWN_GRACE_SECONDS = 60;

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { loadSettings } from './settings.ts';
 
+/** A token of the shape @BotFather gives. */
+const TOKEN = '123456:abcdefghijklmnopqrstuvwxyz';
+
 function failure(env: Record<string, string>): ConfigError {
   try {
     loadSettings(env);
@@ -31,6 +34,26 @@ describe('loadSettings', () => {
     expect(failure({ MYVLM_STORE_URL: 'mysql://db' }).message).toBe(
       'MYVLM_STORE_URL: expected a sqlite://, redis:// or postgres:// URL, got "mysql://db"',
     );
+  });
+
+  it("reads the operations settings: the webhook instances' Redis, the health port and the shutdown grace", () => {
+    const defaults = loadSettings({ TELEGRAM_BOT_TOKEN: TOKEN });
+    expect([defaults.telegram?.redisUrl, defaults.healthPort, defaults.shutdownGraceSeconds]).toEqual([null, null, 60]);
+    const set = loadSettings({
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      MYVLM_REDIS_URL: 'redis://cache:6379/2',
+      MYVLM_HEALTH_PORT: '9090',
+      MYVLM_SHUTDOWN_GRACE_SECONDS: '20',
+    });
+    expect([set.telegram?.redisUrl, set.healthPort, set.shutdownGraceSeconds]).toEqual([
+      'redis://cache:6379/2',
+      9090,
+      20,
+    ]);
+    expect(failure({ TELEGRAM_BOT_TOKEN: TOKEN, MYVLM_REDIS_URL: 'postgres://db' }).message).toBe(
+      'MYVLM_REDIS_URL: expected a redis:// or rediss:// URL, got "postgres://db"',
+    );
+    expect(failure({ MYVLM_HEALTH_PORT: 'on' }).message).toMatch(/^MYVLM_HEALTH_PORT: expected a whole number/);
   });
 
   it('names the variable and the problem', () => {

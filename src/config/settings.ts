@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
+import { SHUTDOWN_GRACE_SECONDS } from './defaults.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,10 +53,21 @@ export interface Settings {
   vlmDtype: VlmDtype | null;
   maxImageBytes: number;
   maxImagePixels: number;
-  telegram: { token: string; apiRoot: string | null; webhookUrl: string | null; webhookPort: number } | null;
+  telegram: {
+    token: string;
+    apiRoot: string | null;
+    webhookUrl: string | null;
+    webhookPort: number;
+    /** MYVLM_REDIS_URL: the Redis several webhook instances share (update dedupe, per-chat order); null for one instance. */
+    redisUrl: string | null;
+  } | null;
   discord: { token: string; applicationId: string; apiUrl: string | null; gatewayUrl: string | null } | null;
   /** The local web app (MYVLM_WEB_*), or null when MYVLM_WEB_PORT=off. */
   web: WebSettings | null;
+  /** MYVLM_HEALTH_PORT: where GET /healthz answers; null (default) serves none. */
+  healthPort: number | null;
+  /** MYVLM_SHUTDOWN_GRACE_SECONDS: how long a stop waits for running turns. */
+  shutdownGraceSeconds: number;
 }
 
 export interface WebSettings {
@@ -135,6 +147,14 @@ function storeUrl(env: Env, name: string): string | null {
   return raw;
 }
 
+function redisUrl(env: Env, name: string): string | null {
+  const raw = text(env, name);
+  if (raw === null) return null;
+  if (!URL.canParse(raw) || !['redis:', 'rediss:'].includes(new URL(raw).protocol))
+    throw new ConfigError(name, `expected a redis:// or rediss:// URL, got "${raw}"`);
+  return raw;
+}
+
 function directory(env: Env, name: string, fallback: string | null): string | null {
   const raw = text(env, name);
   return raw === null ? fallback : path.resolve(raw);
@@ -208,6 +228,7 @@ export function loadSettings(env: Env = process.env): Settings {
           apiRoot: url(env, 'TELEGRAM_API_ROOT'),
           webhookUrl: url(env, 'TELEGRAM_WEBHOOK_URL'),
           webhookPort: integer(env, 'TELEGRAM_WEBHOOK_PORT', 8443, 1, 65535),
+          redisUrl: redisUrl(env, 'MYVLM_REDIS_URL'),
         }
       : null,
     discord:
@@ -220,5 +241,7 @@ export function loadSettings(env: Env = process.env): Settings {
           }
         : null,
     web: webSettings(env),
+    healthPort: text(env, 'MYVLM_HEALTH_PORT') === null ? null : integer(env, 'MYVLM_HEALTH_PORT', 0, 0, 65535),
+    shutdownGraceSeconds: integer(env, 'MYVLM_SHUTDOWN_GRACE_SECONDS', SHUTDOWN_GRACE_SECONDS, 1, 3600),
   };
 }

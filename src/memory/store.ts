@@ -37,6 +37,8 @@ export type ConceptChange = (draft: ConceptRecord) => void | ConceptRecord;
  * every other chat.
  */
 export interface ConceptStore {
+  /** The backend it runs on, for health reports and logs. */
+  readonly kind: 'sqlite' | 'redis' | 'postgres';
   /**
    * Every scope that holds at least one concept, each once, in code-unit
    * order. For the assistant's own upkeep across chats (lessons to resume

@@ -46,6 +46,8 @@ export interface FakeInteraction {
   callbacks: Array<{ type: number; at: number }>;
   original: FakeWebhookMessage | null;
   followups: FakeWebhookMessage[];
+  /** The shard whose gateway connection received it. */
+  shard?: number;
 }
 
 export interface DispatchCommon {
@@ -84,6 +86,10 @@ export class FakeDiscordServer {
   /** DM channels the bot opened: user id -> channel id. */
   readonly dmChannels = new Map<string, string>();
   identified = 0;
+  /** The [shard id, shard count] of every identify, in order (a client without sharding sends [0, 1]). */
+  readonly identifiedShards: Array<[number, number]> = [];
+  /** What GET /gateway/bot recommends as `shards`. */
+  recommendedShards = 1;
   heartbeats = 0;
 
   private readonly sockets = new Set<WebSocket>();
@@ -210,14 +216,17 @@ export class FakeDiscordServer {
       } else if (payload.op === 2) {
         if (payload.d.token !== this.token) return socket.close(4004, 'Authentication failed.');
         this.identified++;
-        (socket as WebSocket & { ready?: boolean }).ready = true;
+        const shard = (payload.d.shard as [number, number] | undefined) ?? [0, 1];
+        this.identifiedShards.push(shard);
+        (socket as WebSocket & { ready?: boolean; shard?: [number, number] }).ready = true;
+        (socket as WebSocket & { shard?: [number, number] }).shard = shard;
         this.send(socket, 'READY', {
           v: 10,
           user: { ...this.botUser, discriminator: '0', global_name: null, avatar: null, bot: true, flags: 0 },
           guilds: [],
           session_id: randomUUID(),
           resume_gateway_url: this.gatewayUrl,
-          shard: [0, 1],
+          shard,
           application: { id: this.applicationId, flags: 0 },
         });
       } else if (payload.op === 6) {
@@ -273,7 +282,15 @@ export class FakeDiscordServer {
           context: 1,
           authorizing_integration_owners: { 0: '0' },
         };
-    this.send(ready[0], 'INTERACTION_CREATE', {
+    // As Discord does: a server's events go to shard (guild_id >> 22) % shard count, DMs to shard 0.
+    const shardOf = (socket: WebSocket) => (socket as WebSocket & { shard?: [number, number] }).shard ?? [0, 1];
+    const target =
+      ready.find((socket) => {
+        const [id, count] = shardOf(socket);
+        return id === (input.guildId ? Number((BigInt(input.guildId) >> 22n) % BigInt(count)) : 0);
+      }) ?? ready[0];
+    interaction.shard = shardOf(target)[0];
+    this.send(target, 'INTERACTION_CREATE', {
       id: interaction.id,
       application_id: this.applicationId,
       type: 2,
@@ -352,7 +369,7 @@ export class FakeDiscordServer {
         200,
         {
           url: this.gatewayUrl,
-          shards: 1,
+          shards: this.recommendedShards,
           session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
         },
       ];

@@ -68,6 +68,8 @@ export class FakeTelegramServer {
    * messages meant for it, so of an album only the part with the caption.
    */
   privacyMode = false;
+  /** How long a file download takes, as on a slow network (0: at once). */
+  downloadDelayMs = 0;
 
   private readonly updates: Update[] = [];
   private nextUpdateId = 1;
@@ -240,7 +242,10 @@ export class FakeTelegramServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.http.origin);
     const fileMatch = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
-    if (fileMatch && req.method === 'GET') return this.download(fileMatch[1], decodeURIComponent(fileMatch[2]), res);
+    if (fileMatch && req.method === 'GET') {
+      if (this.downloadDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.downloadDelayMs));
+      return this.download(fileMatch[1], decodeURIComponent(fileMatch[2]), res);
+    }
     const apiMatch = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!apiMatch) return sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, rawMethod] = apiMatch;
