@@ -4,7 +4,8 @@
 // stored as one new version of the concept, only while the concept still
 // has the photos it was learned from; `/forget` cancels the lesson; a
 // restart resumes it, and gives a lesson to every concept taught before the
-// VLM was configured.
+// VLM was configured. With MYVLM_QUEUE_URL the lessons run on `myvlm worker`
+// processes instead (teach/queued-lessons.ts), told the same way.
 import path from 'node:path';
 import { EMBEDDING_TRAINING } from '../config/defaults.ts';
 import { ConflictError } from '../errors.ts';
@@ -13,7 +14,8 @@ import { moduleLogger } from '../log.ts';
 import type { ConceptEmbedding, ConceptRecord, PhotoRef } from '../memory/concept.ts';
 import { ConceptNotFoundError, type ConceptStore } from '../memory/store.ts';
 import type { EmbeddingJobSpec, JobEnvironment } from '../teach/job.ts';
-import { EmbeddingJobs } from '../teach/jobs.ts';
+import { EmbeddingJobs, type LessonJobs } from '../teach/jobs.ts';
+import { QueuedLessons } from '../teach/queued-lessons.ts';
 import { describeUpdate, type JobUpdate } from '../teach/job-updates.ts';
 import type { PersonalVlm } from '../vlm/personal-vlm.ts';
 import type { VlmProvider } from '../vlm/provider.ts';
@@ -27,10 +29,12 @@ export const SAVE_ATTEMPTS = 5;
 export interface EmbeddingLessonsOptions {
   /** Limits for decoding the stored photos (default the decoder's own). */
   imageLimits?: ImageLimits;
+  /** MYVLM_QUEUE_URL: lessons go on this BullMQ queue for `myvlm worker` processes (default: run here, in a worker thread). */
+  queueUrl?: string | null;
 }
 
 export class EmbeddingLessons {
-  private readonly jobs: EmbeddingJobs;
+  private readonly jobs: LessonJobs;
   /** Lessons for concepts taught before the VLM was configured, being started (see resume). */
   private backfilling: Promise<void> = Promise.resolve();
   private closed = false;
@@ -42,11 +46,13 @@ export class EmbeddingLessons {
     environment: JobEnvironment,
     private readonly options: EmbeddingLessonsOptions = {},
   ) {
-    this.jobs = new EmbeddingJobs({
-      dir: path.join(dataDir, 'jobs'),
-      environment,
-      save: (spec, embedding) => saveLessonEmbedding(this.store, spec, embedding),
-    });
+    this.jobs = options.queueUrl
+      ? new QueuedLessons(options.queueUrl)
+      : new EmbeddingJobs({
+          dir: path.join(dataDir, 'jobs'),
+          environment,
+          save: (spec, embedding) => saveLessonEmbedding(this.store, spec, embedding),
+        });
     this.jobs.onUpdate((update) =>
       logger.info({ conceptId: update.conceptId, state: update.state }, describeUpdate(update)),
     );

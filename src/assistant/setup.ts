@@ -43,7 +43,7 @@ export async function createAssistant(settings: Settings, audience: Audience): P
         vlm,
         settings.dataDir,
         { runtime: sessions.runtime, cacheDir: settings.cacheDir },
-        { imageLimits },
+        { imageLimits, queueUrl: settings.queueUrl },
       )
     : null;
   // Resumes unfinished lessons now; lessons for concepts taught before this VLM start in the background (the VLM loads for them).

@@ -22,10 +22,20 @@ const HEAVY = [
   '@keyv/sqlite',
   'protobufjs',
   '@vladmandic/face-api',
+  'bullmq',
 ];
 
 /** The modules a usage mistake goes through. */
-const COMMANDS = ['main.ts', 'vlm.ts', 'teach.ts', 'bench-teach.ts', 'eval-objects.ts', 'eval-teach.ts', 'onnx.ts'];
+const COMMANDS = [
+  'main.ts',
+  'vlm.ts',
+  'teach.ts',
+  'bench-teach.ts',
+  'eval-objects.ts',
+  'eval-teach.ts',
+  'onnx.ts',
+  'worker.ts',
+];
 
 /** Specifiers a module loads when it is imported: static imports and re-exports that are not type-only. */
 function staticImports(source: string): string[] {

@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
       return (await import('./start.ts')).discordRegisterCommand(args.slice(1));
     },
   },
+  worker: {
+    summary: 'train the lessons bot processes queue on MYVLM_QUEUE_URL (`worker [--lessons]`)',
+    run: async (args) => (await import('./worker.ts')).workerCommand(args),
+  },
   models: {
     summary: 'list known models, or `models fetch <id>` to download one',
     run: async (args) => (await import('./models.ts')).modelsCommand(args),

@@ -269,3 +269,28 @@ export const EVALUATION = {
  * Kubernetes 30 s by default): set theirs above this (docker-compose.yml does).
  */
 export const SHUTDOWN_GRACE_SECONDS = 60;
+
+/**
+ * Lessons on a BullMQ queue (MYVLM_QUEUE_URL). Not paper numbers: operating
+ * settings. A crash is retried once and the second sets the lesson aside,
+ * as in-process lessons do (CRASHES_BEFORE_SET_ASIDE in teach/job-folders.ts).
+ */
+export const LESSON_QUEUE = {
+  /** BullMQ queue name. */
+  name: 'myvlm-lessons',
+  /** Runs of a lesson that may end in a crash before it is quarantined (BullMQ `attempts`, and stalls allowed + 1). */
+  attempts: 2,
+  /** First retry delay after a crash the worker saw; doubles per attempt (BullMQ exponential `backoff`). */
+  backoffMs: 1_000,
+  /**
+   * How long a worker's hold on a lesson lasts without renewal (BullMQ
+   * `lockDuration`; the stalled check runs as often): a SIGKILLed worker's
+   * lesson is retried elsewhere within about twice this. BullMQ's default;
+   * the lesson trains in a worker thread, so renewals never wait on a step.
+   */
+  stallMs: 30_000,
+  /** How often a worker checks whether its lesson was cancelled (between steps). */
+  cancelPollMs: 250,
+  /** How long `/forget` waits for a running lesson on a worker to stop before it answers anyway. */
+  cancelWaitMs: 15_000,
+} as const;

@@ -56,6 +56,18 @@ describe('loadSettings', () => {
     expect(failure({ MYVLM_HEALTH_PORT: 'on' }).message).toMatch(/^MYVLM_HEALTH_PORT: expected a whole number/);
   });
 
+  it('takes MYVLM_QUEUE_URL for Redis only, and the stall time of queued lessons', () => {
+    expect(loadSettings({}).queueUrl).toBeNull();
+    expect(loadSettings({}).queueStallMs).toBe(30_000);
+    expect(loadSettings({ MYVLM_QUEUE_URL: 'redis://q:6379/2', MYVLM_QUEUE_STALL_MS: '2000' })).toMatchObject({
+      queueUrl: 'redis://q:6379/2',
+      queueStallMs: 2000,
+    });
+    expect(failure({ MYVLM_QUEUE_URL: 'postgres://db' }).message).toBe(
+      'MYVLM_QUEUE_URL: expected a redis:// or rediss:// URL, got "postgres://db"',
+    );
+  });
+
   it('names the variable and the problem', () => {
     expect(failure({ MYVLM_THREADS: 'many' }).message).toBe(
       'MYVLM_THREADS: expected a whole number from 0 to 256, got "many"',

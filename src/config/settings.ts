@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
-import { SHUTDOWN_GRACE_SECONDS } from './defaults.ts';
+import { LESSON_QUEUE, SHUTDOWN_GRACE_SECONDS } from './defaults.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -26,6 +26,10 @@ export interface Settings {
   dataDir: string;
   /** MYVLM_STORE_URL: `sqlite://<folder>`, `redis://…` or `postgres://…`; null keeps SQLite in dataDir. */
   storeUrl: string | null;
+  /** MYVLM_QUEUE_URL: `redis://…` moves lessons onto a BullMQ queue served by `myvlm worker`; null runs them in-process. */
+  queueUrl: string | null;
+  /** MYVLM_QUEUE_STALL_MS: how long a silent worker holds a queued lesson before another retries it (LESSON_QUEUE.stallMs). */
+  queueStallMs: number;
   /** Folder of pre-placed model files (`<directory>/<file>` per registry entry), or null. */
   modelsDir: string | null;
   /** Where downloaded models are cached. */
@@ -205,6 +209,8 @@ export function loadSettings(env: Env = process.env): Settings {
   return {
     dataDir: directory(env, 'MYVLM_DATA_DIR', path.join(REPO_ROOT, 'concepts')) as string,
     storeUrl: storeUrl(env, 'MYVLM_STORE_URL'),
+    queueUrl: redisUrl(env, 'MYVLM_QUEUE_URL'),
+    queueStallMs: integer(env, 'MYVLM_QUEUE_STALL_MS', LESSON_QUEUE.stallMs, 500, 3_600_000),
     modelsDir: directory(env, 'MYVLM_MODELS_DIR', null),
     cacheDir: directory(env, 'MYVLM_CACHE_DIR', path.join(homedir(), '.cache', 'myvlm')) as string,
     offline: flag(env, 'MYVLM_OFFLINE'),

@@ -37,7 +37,7 @@ import {
 import { CRASHES_BEFORE_SET_ASIDE, JobFolders, type JobAttempts } from './job-folders.ts';
 import { CANCEL_GRACE_MS, failureError, lessonFailure, runLesson, type RunOutcome } from './lesson-run.ts';
 import type { ConceptToTeach } from './targets.ts';
-import { setAsideMessage, type JobUpdate } from './job-updates.ts';
+import { changeOf, JobUpdates, setAsideMessage, type JobChange, type JobUpdate } from './job-updates.ts';
 
 const logger = moduleLogger('teach-jobs');
 
@@ -83,6 +83,49 @@ export interface TeachRequest {
   training?: Partial<EmbeddingJobSpec['training']>;
 }
 
+/**
+ * Where lessons run, as the assistant sees it: in this process
+ * (EmbeddingJobs) or on `myvlm worker` processes fed by a BullMQ queue
+ * (QueuedLessons, chosen by MYVLM_QUEUE_URL). Job ids are jobId(scope, concept, model).
+ */
+export interface LessonJobs {
+  /** Queues the lesson (replacing one of the same concept and model); resolves with its job id. */
+  start(request: TeachRequest): Promise<string>;
+  /** Cancels every lesson of a concept, queued, running or set aside; resolves with how many. */
+  cancelConcept(scope: string, conceptId: string): Promise<number>;
+  /** Subscribes to updates (see EmbeddingJobs.onUpdate); returns the unsubscribe function. */
+  onUpdate(listener: (update: JobUpdate) => void, options?: { replay?: boolean }): () => void;
+  /** The latest update of every lesson in progress. */
+  list(): JobUpdate[];
+  /** Whether this process knows of the job (queued, running, or left to resume). */
+  has(jobId: string): boolean;
+  /** Picks up the lessons an earlier process left; resolves with their ids. */
+  resumePending(): Promise<string[]>;
+  /** Resolves when none of this process's lessons is queued or running. */
+  whenIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The spec of a request's job (its photos apart): the paper's settings for its task and family, with the request's overrides. */
+export function specOf(request: TeachRequest): Omit<EmbeddingJobSpec, 'photos'> {
+  const task = request.task ?? 'caption';
+  return {
+    id: EmbeddingJobs.jobId(request.scope, request.conceptId, request.modelId),
+    scope: request.scope,
+    conceptId: request.conceptId,
+    modelId: request.modelId,
+    modelDir: path.resolve(request.modelDir),
+    dtype: request.dtype,
+    concept: request.concept,
+    task,
+    training: { ...defaultTraining(task, request.family), ...request.training },
+    ...(request.learnedFrom
+      ? { learnedFrom: { conceptVersion: request.learnedFrom.conceptVersion, photos: [...request.learnedFrom.photos] } }
+      : {}),
+    createdAt: new Date().toISOString(),
+  };
+}
+
 interface Running {
   spec: EmbeddingJobSpec;
   cancelled: boolean;
@@ -91,16 +134,13 @@ interface Running {
 }
 
 /** Runs teaching jobs in the background, one folder per job. */
-export class EmbeddingJobs {
+export class EmbeddingJobs implements LessonJobs {
   private readonly folders: JobFolders;
   private readonly queue: EmbeddingJobSpec[] = [];
   private readonly running = new Map<string, Running>();
   /** Jobs whose folder `start` is writing, so cancelling waits for them and clean-up spares their staging folder. */
   private readonly starting = new Map<string, { scope: string; conceptId: string; work: Promise<unknown> }>();
-  private readonly listeners = new Set<(update: JobUpdate) => void>();
-  private readonly latest = new Map<string, JobUpdate>();
-  /** The reports of lessons this process set aside, for listeners that subscribe later (see onUpdate). */
-  private readonly setAsideReports = new Map<string, JobUpdate>();
+  private readonly updates = new JobUpdates();
   private closing = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -124,15 +164,12 @@ export class EmbeddingJobs {
    * messenger has subscribed).
    */
   onUpdate(listener: (update: JobUpdate) => void, options: { replay?: boolean } = {}): () => void {
-    this.listeners.add(listener);
-    if (options.replay)
-      for (const update of [...this.setAsideReports.values(), ...this.latest.values()]) tell(listener, update);
-    return () => this.listeners.delete(listener);
+    return this.updates.subscribe(listener, options);
   }
 
   /** The latest update of every job still known (running, queued, or just finished). */
   list(): JobUpdate[] {
-    return [...this.latest.values()];
+    return this.updates.list();
   }
 
   /** Whether the job exists in any form: being written, queued, running, or a folder (pending, or set aside). */
@@ -159,30 +196,7 @@ export class EmbeddingJobs {
     entry.work = (async () => {
       await previous?.catch(() => {});
       await this.cancelNow(id);
-      const task = request.task ?? 'caption';
-      const spec = await this.folders.write(
-        {
-          id,
-          scope: request.scope,
-          conceptId: request.conceptId,
-          modelId: request.modelId,
-          modelDir: path.resolve(request.modelDir),
-          dtype: request.dtype,
-          concept: request.concept,
-          task,
-          training: { ...defaultTraining(task, request.family), ...request.training },
-          ...(request.learnedFrom
-            ? {
-                learnedFrom: {
-                  conceptVersion: request.learnedFrom.conceptVersion,
-                  photos: [...request.learnedFrom.photos],
-                },
-              }
-            : {}),
-          createdAt: new Date().toISOString(),
-        },
-        request.photos,
-      );
+      const spec = await this.folders.write(specOf(request), request.photos);
       this.enqueue(spec);
     })();
     this.starting.set(id, entry);
@@ -259,7 +273,7 @@ export class EmbeddingJobs {
   }
 
   private async cancelNow(jobId: string): Promise<boolean> {
-    this.setAsideReports.delete(jobId);
+    this.updates.forget(jobId);
     const queued = this.queue.findIndex((s) => s.id === jobId);
     if (queued >= 0) {
       const [spec] = this.queue.splice(queued, 1);
@@ -317,13 +331,7 @@ export class EmbeddingJobs {
   /** Tells the lesson's chat, once, that it was set aside. */
   private report(spec: EmbeddingJobSpec, attempts: JobAttempts): void {
     // Teaching again is the user's way to retry.
-    const update = this.publish(spec, {
-      state: 'failed',
-      message: setAsideMessage(spec.concept.name),
-      actor: 'user',
-      setAside: true,
-    });
-    this.setAsideReports.set(spec.id, update);
+    this.publish(spec, { state: 'failed', message: setAsideMessage(spec.concept.name), actor: 'user', setAside: true });
     try {
       this.folders.writeAttempts(spec.id, {
         ...attempts,
@@ -341,23 +349,8 @@ export class EmbeddingJobs {
     this.publish(spec, { state: 'failed', message, actor, ...(hint ? { hint } : {}) });
   }
 
-  private publish(
-    spec: EmbeddingJobSpec,
-    change: DistributiveOmit<JobUpdate, 'jobId' | 'scope' | 'conceptId' | 'modelId' | 'name'>,
-  ): JobUpdate {
-    const update = {
-      jobId: spec.id,
-      scope: spec.scope,
-      conceptId: spec.conceptId,
-      modelId: spec.modelId,
-      name: spec.concept.name,
-      ...change,
-    };
-    if (update.state === 'done' || update.state === 'failed' || update.state === 'cancelled')
-      this.latest.delete(spec.id);
-    else this.latest.set(spec.id, update);
-    for (const listener of this.listeners) tell(listener, update);
-    return update;
+  private publish(spec: EmbeddingJobSpec, change: JobChange): JobUpdate {
+    return this.updates.publish(spec, change);
   }
 
   private enqueue(spec: EmbeddingJobSpec): void {
@@ -397,9 +390,8 @@ export class EmbeddingJobs {
   }
 
   private onEvent(spec: EmbeddingJobSpec, event: JobEvent): void {
-    if (event.type === 'preparing') this.publish(spec, { state: 'preparing', stage: event.stage });
-    else if (event.type === 'progress')
-      this.publish(spec, { state: 'training', step: event.step, steps: event.steps, loss: event.loss });
+    const change = changeOf(event);
+    if (change) this.publish(spec, change);
   }
 
   private launch(spec: EmbeddingJobSpec): Running {
@@ -464,14 +456,3 @@ export class EmbeddingJobs {
     }
   }
 }
-
-function tell(listener: (update: JobUpdate) => void, update: JobUpdate): void {
-  try {
-    listener(update);
-  } catch (error) {
-    logger.warn({ err: error }, 'job update listener failed');
-  }
-}
-
-/** Omit over each member of a union. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
