@@ -109,6 +109,21 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
 
   it('uses the user scope in DMs and server permissions for administration', async () => {
     const before = core.turns.length;
+    // Bob as a plain member of server 5002: every option a string, except numbers (integer options).
+    const asMember = (name: string, values: Record<string, string | number>) =>
+      finished(
+        fake.dispatchSlashCommand({
+          user: bob,
+          guildId: '5002',
+          permissions: PermissionFlagsBits.SendMessages,
+          name,
+          options: Object.entries(values).map(([option, value]) =>
+            typeof value === 'number'
+              ? { name: option, type: 'integer' as const, value }
+              : { name: option, type: 'string' as const, value },
+          ),
+        }),
+      );
     await finished(fake.dispatchSlashCommand({ user: bob, name: 'concepts' }));
     await finished(
       fake.dispatchSlashCommand({
@@ -127,87 +142,13 @@ describe('Discord adapter (discord.js against the fake Discord)', () => {
         name: 'concepts',
       }),
     );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'remember',
-        options: [
-          { name: 'name', type: 'string', value: 'Anna' },
-          { name: 'fact', type: 'string', value: 'loves horses' },
-        ],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'rename',
-        options: [
-          { name: 'name', type: 'string', value: 'Anna' },
-          { name: 'new_name', type: 'string', value: 'Anna Maria' },
-        ],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'merge',
-        options: [
-          { name: 'name', type: 'string', value: 'Annie' },
-          { name: 'into', type: 'string', value: 'Anna Maria' },
-        ],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'facts',
-        options: [{ name: 'name', type: 'string', value: 'Anna Maria' }],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'forget_fact',
-        options: [
-          { name: 'name', type: 'string', value: 'Anna Maria' },
-          { name: 'fact', type: 'string', value: '1' },
-        ],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'who',
-        options: [
-          { name: 'number', type: 'integer', value: 2 },
-          { name: 'name', type: 'string', value: 'Anna Maria' },
-        ],
-      }),
-    );
-    await finished(
-      fake.dispatchSlashCommand({
-        user: bob,
-        guildId: '5002',
-        permissions: PermissionFlagsBits.SendMessages,
-        name: 'settings',
-        options: [
-          { name: 'setting', type: 'string', value: 'remember-faces' },
-          { name: 'value', type: 'string', value: 'on' },
-        ],
-      }),
-    );
+    await asMember('remember', { name: 'Anna', fact: 'loves horses' });
+    await asMember('rename', { name: 'Anna', new_name: 'Anna Maria' });
+    await asMember('merge', { name: 'Annie', into: 'Anna Maria' });
+    await asMember('facts', { name: 'Anna Maria' });
+    await asMember('forget_fact', { name: 'Anna Maria', fact: '1' });
+    await asMember('who', { number: 2, name: 'Anna Maria' });
+    await asMember('settings', { setting: 'remember-faces', value: 'on' });
     expect(core.turns.slice(before).map((t) => [t.scope, t.isScopeAdmin, t.text])).toEqual([
       ['discord:dm:302', true, '/concepts'],
       ['discord:guild:5001', true, '/forget Anna'],
